@@ -1,0 +1,3 @@
+from python_producer.cli import main
+
+raise SystemExit(main())

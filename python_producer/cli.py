@@ -1,0 +1,182 @@
+"""Command line of the producer and the Python reference consumer (tests/CONTRACT.md).
+
+    python -m python_producer train linear [--models DIR] [--epochs N] [--seed S]
+    python -m python_producer predict --model PATH [--version N] [--signature KEY]
+                                      [--format saved_model|frozen]
+                                      [--input FILE|-] [--output FILE|-]
+    python -m python_producer inspect --model PATH [--version N] [--json]
+    python -m python_producer serve-stdio --model PATH [--version N] [--format ...]
+    python -m python_producer version
+
+Refusals print one line ``python_producer: error: ...`` on stderr and exit with status 2;
+TensorFlow failing on a valid request exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from python_producer import __version__, tf_runtime
+from python_producer.model_dir import resolve_version_dir
+from python_producer.tfjson import RequestError
+
+PROG = "python_producer"
+EXIT_REFUSED = 2
+EXIT_FAILED = 1
+
+
+class UsageError(Exception):
+    """A bad command line (unknown flag, bad value)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing a multi-line usage and exiting."""
+
+    def error(self, message):  # noqa: D102 - argparse hook
+        raise UsageError(message)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, allow_abbrev=False, description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser(
+        "train", allow_abbrev=False, help="train a model and export a new version"
+    )
+    train.add_argument("model_name", choices=["linear"])
+    train.add_argument(
+        "--models", default="models", help="base folder of the models (default: models)"
+    )
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--seed", type=int, default=None)
+
+    def model_args(p, with_format=True):
+        p.add_argument("--model", required=True, help="models/<name> or a version folder")
+        p.add_argument("--version", type=int, default=None, help="version (default: highest)")
+        if with_format:
+            p.add_argument("--format", default="saved_model", help="saved_model or frozen")
+
+    predict = sub.add_parser("predict", allow_abbrev=False, help="answer one predict request")
+    model_args(predict)
+    predict.add_argument("--signature", default="serving_default")
+    predict.add_argument("--input", default="-", help="request file, - for stdin")
+    predict.add_argument("--output", default="-", help="response file, - for stdout")
+
+    inspect = sub.add_parser("inspect", allow_abbrev=False, help="describe the signatures")
+    model_args(inspect, with_format=False)
+    inspect.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve-stdio", allow_abbrev=False, help="one request per line on stdin")
+    model_args(serve)
+    serve.add_argument("--signature", default="serving_default")
+
+    sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
+    return parser
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise RequestError(f"cannot read --input {name}: {exc.strerror}") from None
+
+
+def _write_output(name: str, text: str) -> None:
+    if name == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise RequestError(f"cannot write --output {name}: {exc.strerror}") from None
+
+
+def _predictor(args):
+    from python_producer.reference import Predictor
+
+    return Predictor(resolve_version_dir(args.model, args.version), args.format)
+
+
+def _run(args) -> int:
+    if args.command == "version":
+        print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
+        return 0
+    if args.command == "train":
+        from python_producer.models import linear
+
+        defaults = linear.LinearConfig()
+        config = linear.LinearConfig(
+            epochs=args.epochs if args.epochs is not None else defaults.epochs,
+            seed=args.seed if args.seed is not None else defaults.seed,
+        )
+        print(f"exported {linear.export(Path(args.models), config)}")
+        return 0
+    if args.command == "inspect":
+        from python_producer.reference import inspect
+
+        sys.stdout.write(inspect(resolve_version_dir(args.model, args.version), args.json))
+        return 0
+    if args.command == "predict":
+        if args.format not in ("saved_model", "frozen"):
+            raise RequestError(f'unknown --format "{args.format}"; expected saved_model or frozen')
+        body = _read_input(args.input)
+        predictor = _predictor(args)
+        try:
+            response = predictor.predict(body, args.signature)
+        finally:
+            predictor.close()
+        _write_output(args.output, response + "\n")
+        return 0
+    if args.command == "serve-stdio":
+        predictor = _predictor(args)
+        try:
+            for line in sys.stdin.buffer:
+                if not line.strip():
+                    continue
+                try:
+                    response = predictor.predict(line, args.signature)
+                except RequestError as exc:
+                    response = json.dumps({"error": str(exc)})
+                except Exception as exc:  # noqa: BLE001 - TF failures become error lines
+                    response = json.dumps({"error": _one_line(exc)})
+                sys.stdout.write(response + "\n")
+                sys.stdout.flush()
+        finally:
+            predictor.close()
+        return 0
+    raise UsageError(f"unknown command {args.command}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    if isinstance(exc, RequestError | UsageError):
+        return first
+    return f"{type(exc).__name__}: {first}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit status (0, 1 or 2)."""
+    tf_runtime.quiet_native_stderr()
+    try:
+        args = _build_parser().parse_args(argv)
+        return _run(args)
+    except (UsageError, RequestError) as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        tf_errors = tf_runtime.tf().errors if "tensorflow" in sys.modules else None
+        status = EXIT_FAILED
+        if tf_errors is not None and isinstance(exc, tf_errors.InvalidArgumentError):
+            status = EXIT_REFUSED
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return status

@@ -1,0 +1,218 @@
+"""Writing one model version: SavedModel, frozen GraphDefs, checkpoint, manifest, golden files.
+
+A version is staged in ``models/<name>/.tmp-<version>-<pid>/`` and renamed to
+``models/<name>/<version>/`` only once every file is written, so a consumer never sees half a
+model (rename within one folder is atomic on POSIX file systems).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from python_producer import tf_runtime
+from python_producer.model_dir import SERVE_TAG, complete_versions
+from python_producer.reference import Predictor
+
+
+def _tensor_entry(tensor) -> dict:
+    shape = tensor.shape
+    return {
+        "name": tensor.name,
+        "dtype": tf_runtime.types_pb2().DataType.Name(tensor.dtype.as_datatype_enum),
+        "shape": None if shape.rank is None else [-1 if d is None else d for d in shape.as_list()],
+    }
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(version_dir: Path) -> dict[str, dict]:
+    """Return ``{relative path: {"sha256", "bytes"}}`` for every file except ``manifest.json``."""
+    return {
+        path.relative_to(version_dir).as_posix(): {
+            "sha256": sha256_of(path),
+            "bytes": path.stat().st_size,
+        }
+        for path in sorted(version_dir.rglob("*"))
+        if path.is_file() and path.relative_to(version_dir).as_posix() != "manifest.json"
+    }
+
+
+class VersionWriter:
+    """Stage, fill and atomically publish ``models/<name>/<version>/``.
+
+    Use as a context manager: the staging folder is removed if the block raises; call
+    :meth:`publish` at the end of the block to write the manifest and rename into place.
+
+    Args:
+        models_dir: the base folder (``models``).
+        name: the model name (folder under ``models_dir``).
+
+    Attributes:
+        version: the integer version being written (highest existing + 1).
+        path: the staging folder; write summaries etc. under it.
+    """
+
+    def __init__(self, models_dir: Path, name: str):
+        self.name = name
+        self.model_root = Path(models_dir).absolute() / name
+        self.model_root.mkdir(parents=True, exist_ok=True)
+        existing = complete_versions(self.model_root)
+        self.version = (existing[-1] if existing else 0) + 1
+        self.path = self.model_root / f".tmp-{self.version}-{os.getpid()}"
+        self.final_path = self.model_root / str(self.version)
+        self._signatures: dict = {}
+
+    def __enter__(self) -> VersionWriter:
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def save_model(self, module, signatures: dict, checkpoint_objects: dict) -> None:
+        """Write the SavedModel, a frozen GraphDef per signature and a tf.train.Checkpoint.
+
+        Args:
+            module: the ``tf.Module`` holding the variables.
+            signatures: signature key -> concrete function (``tf.function.get_concrete_function``).
+            checkpoint_objects: name -> trackable, saved with ``tf.train.CheckpointManager``.
+        """
+        tf = tf_runtime.tf()
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2,
+        )
+
+        tf.saved_model.save(module, str(self.path), signatures=signatures)
+        frozen_dir = self.path / "frozen"
+        frozen_dir.mkdir()
+        for key, fn in signatures.items():
+            frozen = convert_variables_to_constants_v2(fn)
+            graph_def = frozen.graph.as_graph_def()
+            (frozen_dir / f"{key}.pb").write_bytes(graph_def.SerializeToString(deterministic=True))
+            tf.io.write_graph(graph_def, str(frozen_dir), f"{key}.pbtxt", as_text=True)
+            input_specs = {
+                spec.name: spec for spec in tf.nest.flatten(fn.structured_input_signature)
+            }
+            by_name = {t.name.split(":")[0]: t for t in frozen.inputs}
+            self._signatures[key] = {
+                "frozen": {
+                    "graph": f"frozen/{key}.pb",
+                    "graph_text": f"frozen/{key}.pbtxt",
+                    "inputs": {
+                        alias: _tensor_entry(by_name[spec.name])
+                        for alias, spec in input_specs.items()
+                    },
+                    # convert_variables_to_constants_v2 keeps the outputs in tf.nest order,
+                    # which for a dict is sorted by key.
+                    "outputs": {
+                        alias: _tensor_entry(tensor)
+                        for alias, tensor in zip(
+                            sorted(fn.structured_outputs), frozen.outputs, strict=True
+                        )
+                    },
+                },
+            }
+        manager = tf.train.CheckpointManager(
+            tf.train.Checkpoint(**checkpoint_objects), str(self.path / "checkpoint"), max_to_keep=1
+        )
+        manager.save()
+
+    def write_golden(self, requests: dict[str, dict | str]) -> None:
+        """Write ``golden/<case>.request.json`` and the Python reference's response for each.
+
+        Args:
+            requests: case name -> request (a JSON-able dict, or raw JSON text for values such
+                as ``NaN`` that a dict cannot carry).
+        """
+        golden = self.path / "golden"
+        golden.mkdir()
+        predictor = Predictor(self.path, "saved_model")
+        for case, request in sorted(requests.items()):
+            text = request if isinstance(request, str) else json.dumps(request)
+            (golden / f"{case}.request.json").write_text(text + "\n", encoding="utf-8")
+            response = predictor.predict(text)
+            (golden / f"{case}.response.json").write_text(response + "\n", encoding="utf-8")
+        predictor.close()
+
+    def publish(self) -> Path:
+        """Write ``manifest.json`` and rename the staging folder to its version; return it.
+
+        Raises:
+            FileExistsError: another writer published the same version meanwhile.
+        """
+        from python_producer.reference import read_saved_model, serve_meta_graph, signatures_of
+
+        meta_graph = serve_meta_graph(read_saved_model(self.path))
+        signatures = {}
+        for key, sig in signatures_of(self.path, meta_graph, None).items():
+            if key.startswith("__"):
+                continue
+            entry = {
+                "method_name": sig.method_name,
+                "saved_model": {
+                    "inputs": {a: _spec_entry(s) for a, s in sorted(sig.inputs.items())},
+                    "outputs": {a: _spec_entry(s) for a, s in sorted(sig.outputs.items())},
+                },
+            }
+            if key in self._signatures:
+                entry["frozen"] = self._signatures[key]["frozen"]
+            signatures[key] = entry
+        manifest = {
+            "manifest_version": 1,
+            "model_name": self.name,
+            "version": self.version,
+            "tensorflow_version": tf_runtime.tf_version(),
+            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tags": [SERVE_TAG],
+            "signatures": signatures,
+            "files": file_hashes(self.path),
+        }
+        (self.path / "manifest.json").write_text(
+            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+        )
+        _fsync_tree(self.path)
+        if self.final_path.exists():
+            raise FileExistsError(f"{self.final_path} appeared while exporting; not overwriting it")
+        os.rename(self.path, self.final_path)
+        _fsync_dir(self.model_root)
+        return self.final_path
+
+
+def _spec_entry(spec) -> dict:
+    return {
+        "name": spec.name,
+        "dtype": spec.dtype,
+        "shape": None if spec.shape is None else list(spec.shape),
+    }
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    for path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        _fsync_dir(path)

@@ -1,0 +1,125 @@
+"""Finding and describing model versions in the TensorFlow Serving layout (tests/CONTRACT.md).
+
+``models/<name>/<version>/`` where ``<version>`` is a positive decimal integer and the folder
+holds a SavedModel (``saved_model.pb``).  Folders with other names (such as the producer's
+``.tmp-*`` staging folders) are never considered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_producer.tfjson import RequestError, TensorSpec
+
+VERSION_NAME = re.compile(r"[0-9]+\Z")
+SERVE_TAG = "serve"
+
+
+class ModelError(RequestError):
+    """A model path, version or signature that cannot be used."""
+
+
+def complete_versions(model_root: Path) -> list[int]:
+    """Return the sorted complete versions in ``model_root`` (integer folders with a SavedModel)."""
+    if not model_root.is_dir():
+        return []
+    return sorted(
+        int(p.name)
+        for p in model_root.iterdir()
+        if VERSION_NAME.match(p.name) and int(p.name) > 0 and (p / "saved_model.pb").is_file()
+    )
+
+
+def resolve_version_dir(path: str | Path, version: int | None = None) -> Path:
+    """Resolve ``--model PATH [--version N]`` to an absolute version folder.
+
+    Args:
+        path: a model folder ``models/<name>`` or a version folder holding ``saved_model.pb``.
+        version: a specific version, or ``None`` for the highest complete one.
+
+    Raises:
+        ModelError: the path does not exist, holds no SavedModel, or lacks the version.
+    """
+    root = Path(path).absolute()
+    if not root.exists():
+        raise ModelError(
+            f"model path {root} does not exist; expected a model folder or a version folder"
+        )
+    if not root.is_dir():
+        raise ModelError(
+            f"model path {root} is not a folder; expected a model folder or a version folder"
+        )
+    if (root / "saved_model.pb").is_file():
+        if version is not None and str(version) != root.name:
+            raise ModelError(f"--version {version} does not match the version folder {root}")
+        return root
+    versions = complete_versions(root)
+    if not versions:
+        raise ModelError(
+            f"{root} is not a model: expected saved_model.pb in it "
+            "or in an integer version subfolder"
+        )
+    if version is None:
+        return root / str(versions[-1])
+    if version not in versions:
+        raise ModelError(
+            f"version {version} not found in {root}; available versions: "
+            + ", ".join(str(v) for v in versions)
+        )
+    return root / str(version)
+
+
+def read_manifest(version_dir: Path) -> dict | None:
+    """Return the parsed ``manifest.json`` of a version folder, or ``None`` if it has none.
+
+    Raises:
+        ModelError: the manifest exists but is not valid JSON.
+    """
+    path = version_dir / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}") from None
+
+
+def specs_from_manifest(entries: dict) -> dict[str, TensorSpec]:
+    """Turn a manifest ``inputs``/``outputs`` map into :class:`TensorSpec` by alias."""
+    return {
+        alias: TensorSpec(
+            alias,
+            e["name"],
+            e["dtype"],
+            None if e["shape"] is None else tuple(e["shape"]),
+        )
+        for alias, e in entries.items()
+    }
+
+
+@dataclass
+class SignatureInfo:
+    """One SignatureDef as the consumers see it.
+
+    Attributes:
+        key: the signature key, e.g. ``serving_default``.
+        method_name: e.g. ``tensorflow/serving/predict``.
+        inputs, outputs: :class:`TensorSpec` by alias.
+        frozen_graph: the manifest's relative path of the frozen GraphDef, or ``None``.
+    """
+
+    key: str
+    method_name: str
+    inputs: dict[str, TensorSpec]
+    outputs: dict[str, TensorSpec]
+    frozen_graph: str | None
+
+
+def signature_not_found(key: str, available: list[str]) -> ModelError:
+    """Return the error for an unknown signature key, listing the available ones."""
+    return ModelError(
+        f'signature "{key}" not found; available signatures: ' + ", ".join(sorted(available))
+    )

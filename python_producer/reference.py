@@ -1,0 +1,279 @@
+"""The Python reference consumer: predict and inspect exactly as tests/CONTRACT.md defines.
+
+SavedModels run through ``tf.saved_model.load(dir, tags=["serve"]).signatures[key]``; frozen
+GraphDefs run in a ``tf.compat.v1.Session`` with the tensor names from ``manifest.json``.
+Signature specs (tensor names, dtypes, shapes) are read from the SavedModel proto itself,
+exactly as the Go and Java consumers read them through the C API.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from python_producer import tf_runtime
+from python_producer.model_dir import (
+    SERVE_TAG,
+    ModelError,
+    SignatureInfo,
+    read_manifest,
+    signature_not_found,
+    specs_from_manifest,
+)
+from python_producer.tfjson import (
+    RequestError,
+    TensorSpec,
+    decode_inputs,
+    encode_response,
+    parse_request,
+)
+
+FORMATS = ("saved_model", "frozen")
+
+
+def _shape_of(proto) -> tuple[int, ...] | None:
+    if proto.unknown_rank:
+        return None
+    return tuple(d.size for d in proto.dim)
+
+
+def read_saved_model(version_dir: Path):
+    """Parse ``saved_model.pb`` into a ``tensorflow.core.protobuf.saved_model_pb2.SavedModel``.
+
+    Raises:
+        ModelError: the file cannot be read or parsed.
+    """
+    saved_model_pb2 = tf_runtime.saved_model_pb2()
+    proto = saved_model_pb2.SavedModel()
+    try:
+        proto.ParseFromString((version_dir / "saved_model.pb").read_bytes())
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+        raise ModelError(f"{version_dir / 'saved_model.pb'} is not a SavedModel: {exc}") from None
+    return proto
+
+
+def serve_meta_graph(saved_model):
+    """Return the MetaGraphDef tagged exactly ``{"serve"}``.
+
+    Raises:
+        ModelError: no MetaGraphDef has that tag-set.
+    """
+    for meta_graph in saved_model.meta_graphs:
+        if set(meta_graph.meta_info_def.tags) == {SERVE_TAG}:
+            return meta_graph
+    raise ModelError("SavedModel has no MetaGraphDef with tag-set 'serve'")
+
+
+def signatures_of(version_dir: Path, meta_graph, manifest: dict | None) -> dict[str, SignatureInfo]:
+    """Describe every SignatureDef of ``meta_graph`` (plus the manifest's frozen graph paths)."""
+    result = {}
+    manifest_sigs = (manifest or {}).get("signatures", {})
+    dtype_name = tf_runtime.types_pb2().DataType.Name
+    for key, sig in meta_graph.signature_def.items():
+
+        def specs(entries):
+            return {
+                alias: TensorSpec(
+                    alias, info.name, dtype_name(info.dtype), _shape_of(info.tensor_shape)
+                )
+                for alias, info in entries.items()
+            }
+
+        frozen = manifest_sigs.get(key, {}).get("frozen")
+        result[key] = SignatureInfo(
+            key, sig.method_name, specs(sig.inputs), specs(sig.outputs), frozen and frozen["graph"]
+        )
+    return result
+
+
+class Predictor:
+    """A loaded model version answering predict requests for one format.
+
+    Args:
+        version_dir: the version folder (see :func:`model_dir.resolve_version_dir`).
+        model_format: ``saved_model`` or ``frozen``.
+
+    Raises:
+        ModelError: unknown format, unreadable SavedModel, or (frozen) no manifest.
+    """
+
+    def __init__(self, version_dir: Path, model_format: str = "saved_model"):
+        if model_format not in FORMATS:
+            raise ModelError(f'unknown --format "{model_format}"; expected saved_model or frozen')
+        self.version_dir = version_dir
+        self.format = model_format
+        self.manifest = read_manifest(version_dir)
+        self.signatures = signatures_of(
+            version_dir, serve_meta_graph(read_saved_model(version_dir)), self.manifest
+        )
+        self._loaded = None
+        self._frozen: dict[str, tuple] = {}
+        if model_format == "saved_model":
+            tf = tf_runtime.tf()
+            self._loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
+        elif self.manifest is None:
+            raise ModelError(
+                f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"
+            )
+
+    def signature(self, key: str) -> tuple[dict[str, TensorSpec], dict[str, TensorSpec]]:
+        """Return (inputs, outputs) specs of signature ``key`` for this predictor's format.
+
+        Raises:
+            ModelError: unknown key, or no frozen graph for it.
+        """
+        if self.format == "saved_model":
+            if key not in self.signatures or key not in self._loaded.signatures:
+                raise signature_not_found(key, list(self._loaded.signatures))
+            sig = self.signatures[key]
+            return sig.inputs, sig.outputs
+        frozen_sigs = {
+            k: v["frozen"] for k, v in self.manifest["signatures"].items() if "frozen" in v
+        }
+        if key not in frozen_sigs:
+            raise signature_not_found(key, list(frozen_sigs))
+        entry = frozen_sigs[key]
+        return specs_from_manifest(entry["inputs"]), specs_from_manifest(entry["outputs"])
+
+    def run(self, key: str, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run signature ``key`` on already-checked inputs; returns numpy outputs by alias."""
+        tf = tf_runtime.tf()
+        in_specs, out_specs = self.signature(key)
+        if self.format == "saved_model":
+            fn = self._loaded.signatures[key]
+            feeds = {
+                a: tf.constant(
+                    v, dtype=tf.dtypes.as_dtype(tf_runtime.dtype_enum(in_specs[a].dtype))
+                )
+                for a, v in inputs.items()
+            }
+            result = fn(**feeds)
+            return {a: result[a].numpy() for a in out_specs}
+        session, _ = self._frozen_session(key)
+        aliases = sorted(out_specs)
+        values = session.run(
+            [out_specs[a].name for a in aliases],
+            feed_dict={in_specs[a].name: v for a, v in inputs.items()},
+        )
+        return dict(zip(aliases, values, strict=True))
+
+    def _frozen_session(self, key: str):
+        if key not in self._frozen:
+            tf = tf_runtime.tf()
+            graph_path = self.version_dir / self.manifest["signatures"][key]["frozen"]["graph"]
+            graph_def = tf.compat.v1.GraphDef()
+            try:
+                graph_def.ParseFromString(graph_path.read_bytes())
+            except Exception as exc:  # noqa: BLE001
+                raise ModelError(f"{graph_path} is not a GraphDef: {exc}") from None
+            graph = tf.Graph()
+            with graph.as_default():
+                tf.graph_util.import_graph_def(graph_def, name="")
+            self._frozen[key] = (tf.compat.v1.Session(graph=graph), graph)
+        return self._frozen[key]
+
+    def predict(self, body: str | bytes, default_signature: str = "serving_default") -> str:
+        """Answer one TF Serving REST predict body with the response body.
+
+        Raises:
+            RequestError: the request does not fit the contract or the signature.
+        """
+        request = parse_request(body)
+        key = request.signature_name or default_signature
+        in_specs, _ = self.signature(key)
+        inputs = decode_inputs(request, in_specs, key)
+        return encode_response(self.run(key, inputs), request.row_format)
+
+    def close(self) -> None:
+        """Release sessions held for frozen graphs."""
+        for session, _ in self._frozen.values():
+            session.close()
+        self._frozen.clear()
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "unknown_rank"
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def inspect(version_dir: Path, as_json: bool = False) -> str:
+    """Describe a model version as ``saved_model_cli show --all`` does (format in CONTRACT.md)."""
+    saved_model = read_saved_model(version_dir)
+    manifest = read_manifest(version_dir)
+    producer_version = ""
+    meta_graphs = []
+    for meta_graph in saved_model.meta_graphs:
+        producer_version = producer_version or meta_graph.meta_info_def.tensorflow_version
+        meta_graphs.append(
+            (
+                sorted(meta_graph.meta_info_def.tags),
+                signatures_of(version_dir, meta_graph, manifest),
+            )
+        )
+    version = int(version_dir.name) if version_dir.name.isdigit() else None
+    if as_json:
+        doc = {
+            "model": str(version_dir),
+            "version": version,
+            "tensorflow_runtime": tf_runtime.tf_version(),
+            "producer_tensorflow_version": producer_version,
+            "meta_graphs": [
+                {
+                    "tags": tags,
+                    "signatures": {
+                        key: {
+                            "method_name": sig.method_name,
+                            "inputs": {a: _spec_json(s) for a, s in sorted(sig.inputs.items())},
+                            "outputs": {a: _spec_json(s) for a, s in sorted(sig.outputs.items())},
+                            "frozen_graph": sig.frozen_graph,
+                        }
+                        for key, sig in sorted(sigs.items())
+                    },
+                }
+                for tags, sigs in meta_graphs
+            ],
+        }
+        return json.dumps(doc, indent=2) + "\n"
+    lines = [
+        f"Model: {version_dir}",
+        f"Version: {version if version is not None else 'none'}",
+        f"TensorFlow runtime: {tf_runtime.tf_version()}",
+        f"Producer TensorFlow version: {producer_version}",
+    ]
+    for tags, sigs in meta_graphs:
+        lines += [
+            "",
+            f"MetaGraphDef with tag-set: '{', '.join(tags)}' contains the following SignatureDefs:",
+        ]
+        for key, sig in sorted(sigs.items()):
+            lines += ["", f"signature_def['{key}']:"]
+            for label, specs in (("input", sig.inputs), ("output", sig.outputs)):
+                lines.append(
+                    f"  The given SavedModel SignatureDef contains the following {label}(s):"
+                )
+                for alias, spec in sorted(specs.items()):
+                    lines += [
+                        f"    {label}s['{alias}'] tensor_info:",
+                        f"        dtype: {spec.dtype}",
+                        f"        shape: {_shape_text(spec.shape)}",
+                        f"        name: {spec.name}",
+                    ]
+            lines.append(f"  Method name is: {sig.method_name}")
+            lines.append(f"  Frozen graph: {sig.frozen_graph or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def _spec_json(spec: TensorSpec) -> dict:
+    return {
+        "dtype": spec.dtype,
+        "shape": None if spec.shape is None else list(spec.shape),
+        "name": spec.name,
+    }
+
+
+__all__ = ["FORMATS", "Predictor", "inspect", "RequestError", "ModelError"]

@@ -1,0 +1,483 @@
+"""TensorFlow Serving REST predict JSON <-> numpy tensors, exactly as tests/CONTRACT.md defines.
+
+The format is TF Serving's REST API (https://www.tensorflow.org/tfx/serving/api_rest): row format
+(``instances``) and columnar format (``inputs``), ``{"b64": ...}`` for binary strings, bare
+``NaN``/``Infinity``/``-Infinity`` tokens.  This module is pure numpy (no TensorFlow import) so
+the harness can use it to compare responses by value bits.
+
+Every refusal raises :class:`RequestError` with a one-line message that names what was wrong and
+what the signature expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+
+class RequestError(ValueError):
+    """A request (or response) body that does not fit the contract or the signature."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a signature.
+
+    Attributes:
+        alias: the key in the SignatureDef's ``inputs``/``outputs`` map.
+        name: the graph tensor name, e.g. ``serving_default_x:0``.
+        dtype: the ``DataType`` enum name, e.g. ``DT_DOUBLE``.
+        shape: dims with ``-1`` for unknown, or ``None`` for unknown rank.
+    """
+
+    alias: str
+    name: str
+    dtype: str
+    shape: tuple[int, ...] | None
+
+    def describe(self) -> str:
+        """Return ``alias (DT_X, shape [..])`` for error messages."""
+        return f"{self.alias} ({self.dtype}, shape {format_shape(self.shape)})"
+
+
+FLOAT_DTYPES = {"DT_HALF": np.float16, "DT_FLOAT": np.float32, "DT_DOUBLE": np.float64}
+INT_DTYPES = {
+    "DT_INT8": np.int8,
+    "DT_INT16": np.int16,
+    "DT_INT32": np.int32,
+    "DT_INT64": np.int64,
+    "DT_UINT8": np.uint8,
+    "DT_UINT16": np.uint16,
+    "DT_UINT32": np.uint32,
+    "DT_UINT64": np.uint64,
+}
+SUPPORTED_DTYPES = {**FLOAT_DTYPES, **INT_DTYPES, "DT_BOOL": np.bool_, "DT_STRING": np.object_}
+
+_INT_LITERAL = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+class JsonNumber(str):
+    """A JSON number kept as its literal text, so it can be rounded once to the target dtype."""
+
+
+def format_shape(shape: tuple[int, ...] | None) -> str:
+    """Format a shape for messages: ``[-1, 2]``, or ``unknown rank``."""
+    if shape is None:
+        return "unknown rank"
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def loads(text: str | bytes) -> object:
+    """Parse JSON keeping every number as a :class:`JsonNumber` literal.
+
+    Raises:
+        RequestError: the text is not one valid JSON value.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RequestError(f"invalid JSON: body is not valid UTF-8 ({exc.reason})") from None
+    try:
+        return json.loads(
+            text,
+            parse_float=JsonNumber,
+            parse_int=JsonNumber,
+            parse_constant=JsonNumber,
+        )
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise RequestError("invalid JSON: nesting too deep") from None
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def _round_to_float(literal: str, np_type: type) -> np.floating:
+    """Round a decimal literal directly to ``np_type`` (round-half-even), never via another width.
+
+    float64 uses Python's correctly rounded ``float()``.  Narrower types start from the float64
+    value and correct the rare double-rounding case with exact rational arithmetic.
+    """
+    wide = float(literal)
+    if np_type is np.float64 or math.isinf(wide):
+        return np.float64(wide) if np_type is np.float64 else np_type(wide)
+    exact = Fraction(literal)
+    with np.errstate(over="ignore"):
+        candidate = np_type(wide)
+    if math.isinf(candidate):
+        # Overflow threshold: halfway between max finite and the next power step.
+        finfo = np.finfo(np_type)
+        limit = Fraction(float(finfo.max)) + Fraction(float(np.spacing(finfo.max))) / 2
+        if abs(exact) < limit:
+            return np_type(math.copysign(float(finfo.max), wide))
+        return candidate
+    if Fraction(float(candidate)) == exact:
+        return candidate
+    below = (
+        candidate
+        if Fraction(float(candidate)) < exact
+        else np.nextafter(candidate, np_type(-np.inf))
+    )
+    above = np.nextafter(below, np_type(np.inf))
+    d_below = exact - Fraction(float(below))
+    d_above = Fraction(float(above)) - exact
+    if d_below < d_above:
+        return below
+    if d_above < d_below:
+        return above
+    # Tie: pick the one with an even significand.
+    bits = below.view(np.uint16 if np_type is np.float16 else np.uint32)
+    return below if int(bits) % 2 == 0 else above
+
+
+def _element(value: object, spec: TensorSpec) -> object:
+    """Convert one JSON leaf to a Python/numpy scalar of ``spec.dtype``."""
+    dtype = spec.dtype
+
+    def wrong(what: str) -> RequestError:
+        return RequestError(f"input {spec.describe()}: expected a {_kind(dtype)} value, got {what}")
+
+    if dtype in FLOAT_DTYPES:
+        if not isinstance(value, JsonNumber):
+            raise wrong(_describe_json(value))
+        if value in _NONFINITE:
+            return FLOAT_DTYPES[dtype](_NONFINITE[value])
+        result = _round_to_float(value, FLOAT_DTYPES[dtype])
+        if np.isinf(result):
+            raise RequestError(
+                f"input {spec.describe()}: number {value} is out of range for {dtype}"
+            )
+        return result
+    if dtype in INT_DTYPES:
+        if not isinstance(value, JsonNumber) or value in _NONFINITE:
+            raise wrong(_describe_json(value))
+        if not _INT_LITERAL.match(value):
+            raise wrong(f"the non-integer number {value}")
+        number = int(value)
+        info = np.iinfo(INT_DTYPES[dtype])
+        if not info.min <= number <= info.max:
+            raise RequestError(
+                f"input {spec.describe()}: integer {value} is out of range for {dtype} "
+                f"[{info.min}, {info.max}]"
+            )
+        return number
+    if dtype == "DT_BOOL":
+        if not isinstance(value, bool):
+            raise wrong(_describe_json(value))
+        return value
+    if dtype == "DT_STRING":
+        if isinstance(value, str) and not isinstance(value, JsonNumber):
+            return value.encode("utf-8")
+        if isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str):
+            try:
+                return base64.b64decode(value["b64"], validate=True)
+            except (binascii.Error, ValueError):
+                raise RequestError(
+                    f'input {spec.describe()}: invalid base64 in {{"b64": ...}}'
+                ) from None
+        raise wrong(_describe_json(value))
+    raise RequestError(f"input {spec.describe()}: dtype {dtype} is not supported")
+
+
+def _kind(dtype: str) -> str:
+    if dtype in FLOAT_DTYPES:
+        return f"{dtype} number"
+    if dtype in INT_DTYPES:
+        return f"{dtype} integer"
+    if dtype == "DT_BOOL":
+        return "DT_BOOL true/false"
+    return f'{dtype} string or {{"b64": ...}}'
+
+
+def _describe_json(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, JsonNumber):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    return "a list"
+
+
+def _is_b64(value: object) -> bool:
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
+def tensor_from_json(value: object, spec: TensorSpec) -> np.ndarray:
+    """Build the tensor for ``spec`` from nested JSON lists, checking shape and dtype.
+
+    Args:
+        value: nested lists (rank = depth) of JSON leaves, as returned by :func:`loads`.
+        spec: the SignatureDef entry it must match.
+
+    Returns:
+        a numpy array of the dtype's numpy type (``object`` of ``bytes`` for DT_STRING).
+
+    Raises:
+        RequestError: ragged lists, wrong rank, a dim that contradicts a known dim, wrong dtype.
+    """
+    shape: list[int] = []
+    probe = value
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    flat: list[object] = []
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth == len(shape):
+            if isinstance(item, list):
+                raise RequestError(f"input {spec.describe()}: ragged nested lists")
+            flat.append(_element(item, spec))
+            continue
+        if not isinstance(item, list) or len(item) != shape[depth]:
+            raise RequestError(f"input {spec.describe()}: ragged nested lists")
+        stack.extend((child, depth + 1) for child in reversed(item))
+    check_shape(tuple(shape), spec)
+    np_type = SUPPORTED_DTYPES[spec.dtype]
+    if spec.dtype == "DT_STRING":
+        array = np.empty(len(flat), dtype=object)
+        array[:] = flat
+        return array.reshape(shape)
+    return np.array(flat, dtype=np_type).reshape(shape)
+
+
+def check_shape(shape: tuple[int, ...], spec: TensorSpec) -> None:
+    """Raise :class:`RequestError` if ``shape`` contradicts the signature's rank or known dims."""
+    if spec.shape is None:
+        return
+    if len(shape) != len(spec.shape):
+        raise RequestError(
+            f"input {spec.describe()}: expected rank {len(spec.shape)}, got rank {len(shape)} "
+            f"with shape {format_shape(shape)}"
+        )
+    for axis, (got, want) in enumerate(zip(shape, spec.shape, strict=True)):
+        if want >= 0 and got != want:
+            raise RequestError(
+                f"input {spec.describe()}: dimension {axis} is {got}, expected {want}"
+            )
+
+
+def _expected(specs: dict[str, TensorSpec]) -> str:
+    return ", ".join(specs[a].describe() for a in sorted(specs))
+
+
+def _check_aliases(given: set[str], specs: dict[str, TensorSpec], signature: str) -> None:
+    for alias in sorted(given - set(specs)):
+        raise RequestError(
+            f'unknown input "{alias}" for signature "{signature}"; expected inputs: '
+            f"{_expected(specs)}"
+        )
+    for alias in sorted(set(specs) - given):
+        raise RequestError(
+            f'missing input "{alias}" for signature "{signature}"; expected inputs: '
+            f"{_expected(specs)}"
+        )
+
+
+@dataclass
+class Request:
+    """A decoded predict request.
+
+    Attributes:
+        signature_name: the request's ``signature_name`` or ``None``.
+        row_format: ``True`` for ``instances``, ``False`` for ``inputs``.
+        body: the raw ``instances`` list or ``inputs`` value.
+    """
+
+    signature_name: str | None
+    row_format: bool
+    body: object
+
+
+def parse_request(text: str | bytes) -> Request:
+    """Parse the top level of a predict request body (signature not yet known).
+
+    Raises:
+        RequestError: invalid JSON, not an object, unknown keys, both or neither of
+            ``instances``/``inputs``, non-string ``signature_name``.
+    """
+    doc = loads(text)
+    if not isinstance(doc, dict):
+        raise RequestError(
+            f'request must be a JSON object with "instances" or "inputs", got {_describe_json(doc)}'
+        )
+    for key in sorted(doc):
+        if key not in ("signature_name", "instances", "inputs"):
+            raise RequestError(
+                f'unknown key "{key}" in request; expected "signature_name" and one of '
+                f'"instances" or "inputs"'
+            )
+    if ("instances" in doc) == ("inputs" in doc):
+        raise RequestError('request must have exactly one of "instances" or "inputs"')
+    signature_name = doc.get("signature_name")
+    if signature_name is not None and (
+        not isinstance(signature_name, str) or isinstance(signature_name, JsonNumber)
+    ):
+        raise RequestError('"signature_name" must be a string')
+    if "instances" in doc:
+        return Request(signature_name, True, doc["instances"])
+    return Request(signature_name, False, doc["inputs"])
+
+
+def decode_inputs(
+    request: Request, specs: dict[str, TensorSpec], signature: str
+) -> dict[str, np.ndarray]:
+    """Turn a parsed request into one tensor per input alias, following TF Serving's rules.
+
+    Raises:
+        RequestError: see :func:`tensor_from_json`, plus empty or malformed ``instances`` and
+            missing or extra input aliases.
+    """
+    single = len(specs) == 1
+    if request.row_format:
+        instances = request.body
+        if not isinstance(instances, list):
+            raise RequestError(f'"instances" must be a list, got {_describe_json(instances)}')
+        if not instances:
+            raise RequestError(
+                f'"instances" is empty; expected at least one instance of {_expected(specs)}'
+            )
+        (only,) = specs if single else (None,)
+        keyed = [isinstance(i, dict) and not (single and _is_b64(i)) for i in instances]
+        if single and not any(keyed):
+            columns = {only: instances}
+        else:
+            if not all(keyed):
+                raise RequestError(
+                    "each instance must be an object keyed by input alias; expected inputs: "
+                    + _expected(specs)
+                )
+            for instance in instances:
+                _check_aliases(set(instance), specs, signature)
+            columns = {alias: [inst[alias] for inst in instances] for alias in specs}
+    else:
+        body = request.body
+        if isinstance(body, dict) and not (single and _is_b64(body)):
+            _check_aliases(set(body), specs, signature)
+            columns = body
+        elif single:
+            columns = {next(iter(specs)): body}
+        else:
+            raise RequestError(
+                '"inputs" must be an object keyed by input alias; expected inputs: '
+                + _expected(specs)
+            )
+    return {alias: tensor_from_json(columns[alias], specs[alias]) for alias in specs}
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _format_float(value: np.floating) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    # numpy's str() is the shortest repr that round-trips for the value's own width (Dragon4).
+    return str(value) if not isinstance(value, np.float64) else repr(float(value))
+
+
+def _leaf_formatter(array: np.ndarray, alias: str):
+    kind = array.dtype.kind
+    if kind == "f":
+        return _format_float
+    if kind in "iu":
+        return lambda v: str(int(v))
+    if kind == "b":
+        return lambda v: "true" if v else "false"
+    if kind in "OSU":
+        as_b64 = alias.endswith("_bytes")
+
+        def fmt(v: object) -> str:
+            raw = v if isinstance(v, bytes) else str(v).encode("utf-8")
+            if not as_b64:
+                try:
+                    return json.dumps(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    pass
+            return '{"b64": "' + base64.b64encode(raw).decode("ascii") + '"}'
+
+        return fmt
+    raise RequestError(f'output "{alias}" has unsupported numpy dtype {array.dtype}')
+
+
+def _nested(array: np.ndarray, fmt) -> str:
+    if array.ndim == 0:
+        return fmt(array[()])
+    return "[" + ", ".join(_nested(sub, fmt) for sub in array) + "]"
+
+
+def tensor_to_json(array: np.ndarray, alias: str) -> str:
+    """Write a tensor as nested JSON arrays with shortest round-trip numbers (see CONTRACT.md)."""
+    return _nested(array, _leaf_formatter(array, alias))
+
+
+def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> str:
+    """Write the response body: ``{"predictions": ...}`` (row) or ``{"outputs": ...}``.
+
+    Raises:
+        RequestError: row format with outputs that do not share a leading batch dimension.
+    """
+    aliases = sorted(outputs)
+    if not row_format:
+        if len(aliases) == 1:
+            return '{"outputs": ' + tensor_to_json(outputs[aliases[0]], aliases[0]) + "}"
+        parts = (json.dumps(a) + ": " + tensor_to_json(outputs[a], a) for a in aliases)
+        return '{"outputs": {' + ", ".join(parts) + "}}"
+    if len(aliases) == 1:
+        only = outputs[aliases[0]]
+        if only.ndim == 0:
+            raise RequestError(
+                f'output "{aliases[0]}" is a scalar; row format needs a batch dimension'
+            )
+        return '{"predictions": ' + tensor_to_json(only, aliases[0]) + "}"
+    batch = {outputs[a].shape[0] if outputs[a].ndim else None for a in aliases}
+    if len(batch) != 1 or None in batch:
+        raise RequestError(
+            'outputs do not share a batch dimension; use the columnar "inputs" format'
+        )
+    fmts = {a: _leaf_formatter(outputs[a], a) for a in aliases}
+    rows = []
+    for i in range(batch.pop()):
+        parts = (json.dumps(a) + ": " + _nested(outputs[a][i], fmts[a]) for a in aliases)
+        rows.append("{" + ", ".join(parts) + "}")
+    return '{"predictions": [' + ", ".join(rows) + "]}"
+
+
+def decode_response(text: str | bytes, specs: dict[str, TensorSpec]) -> dict[str, np.ndarray]:
+    """Parse a response body back into typed tensors (the harness compares these by bits).
+
+    Raises:
+        RequestError: the body is not a predictions/outputs response for these output specs.
+    """
+    doc = loads(text)
+    if (
+        not isinstance(doc, dict)
+        or len(doc) != 1
+        or next(iter(doc)) not in ("predictions", "outputs")
+    ):
+        raise RequestError(f"not a predict response: {str(text)[:200]}")
+    (key,) = doc
+    request = Request(None, key == "predictions", doc[key])
+    if key == "predictions" and len(specs) == 1:
+        request = Request(None, False, doc[key])
+    return decode_inputs(request, specs, "<response>")
