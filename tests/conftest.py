@@ -1,0 +1,36 @@
+"""Shared fixtures: the exported linear model and the consumers under test.
+
+`make test` trains the models and builds both consumers before pytest starts; a missing model or
+binary is a failure with the command that fixes it, never a silent skip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from python_producer.model_dir import complete_versions
+from tests.harness.consumers import CONSUMERS, MODELS, Consumer
+
+
+def latest(name: str) -> Path:
+    """Return the highest complete version folder of ``models/<name>`` or fail the test."""
+    versions = complete_versions(MODELS / name)
+    if not versions:
+        pytest.fail(f"models/{name} has no exported version; run `make models`")
+    return MODELS / name / str(versions[-1])
+
+
+@pytest.fixture(scope="session")
+def linear_dir() -> Path:
+    return latest("linear")
+
+
+@pytest.fixture(params=[c.name for c in CONSUMERS])
+def consumer(request) -> Consumer:
+    found = next(c for c in CONSUMERS if c.name == request.param)
+    missing = found.missing()
+    if missing:
+        pytest.fail(missing)
+    return found

@@ -1,0 +1,75 @@
+"""Every refusal in tests/cases/bad_requests.json, in every consumer: exit status 2 and exactly
+one stderr line naming what was wrong, never a stack trace or a signal.
+
+Known gaps live in tests/known_failures.json (consumer -> case id -> reason) and are strict:
+an entry that starts passing, or names no case, fails the run until it is removed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.harness.consumers import CONSUMERS, MODELS, Consumer
+
+HERE = Path(__file__).parent
+CASES = json.loads((HERE / "cases" / "bad_requests.json").read_text())["cases"]
+KNOWN = json.loads((HERE / "known_failures.json").read_text())
+
+
+def _params():
+    for consumer in CONSUMERS:
+        known = KNOWN.get(consumer.name, {})
+        for case in CASES:
+            marks = []
+            if case["id"] in known:
+                marks.append(pytest.mark.xfail(strict=True, reason=known[case["id"]]))
+            yield pytest.param(consumer.name, case, id=f"{consumer.name}-{case['id']}", marks=marks)
+
+
+def _model_path(case: dict, tmp_path: Path) -> str:
+    if "model" in case:
+        return str(MODELS / case["model"])
+    if case["model_path"] == "@missing":
+        return str(tmp_path / "does-not-exist")
+    if case["model_path"] == "@empty_dir":
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        return str(empty)
+    return case["model_path"]
+
+
+def _body(case: dict) -> bytes:
+    if "body" in case:
+        return case["body"].encode()
+    return json.dumps(case["request"]).encode()
+
+
+@pytest.mark.parametrize(("language", "case"), list(_params()))
+def test_refusal(language, case, tmp_path):
+    consumer: Consumer = next(c for c in CONSUMERS if c.name == language)
+    assert consumer.missing() is None, consumer.missing()
+    args = ["predict", "--model", _model_path(case, tmp_path), *case.get("args", [])]
+    done = consumer.run(args, stdin=_body(case))
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode >= 0, f"died on signal {-done.returncode}: {stderr[-2000:]}"
+    assert done.returncode == 2, f"exit {done.returncode}, stderr: {stderr[-2000:]}"
+    assert done.stdout == b"", f"wrote to stdout: {done.stdout[:300]!r}"
+    lines = stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{stderr[-2000:]}"
+    line = lines[0]
+    assert line.startswith(f"{consumer.prog}: error: "), line
+    for needle in case["stderr_contains"]:
+        assert needle.lower() in line.lower(), f"{needle!r} not in {line!r}"
+
+
+def test_case_ids_unique_and_known_failures_not_stale():
+    ids = [c["id"] for c in CASES]
+    assert len(ids) == len(set(ids))
+    names = {c.name for c in CONSUMERS}
+    for consumer, entries in KNOWN.items():
+        assert consumer in names, f"known_failures.json names unknown consumer {consumer}"
+        for case_id in entries:
+            assert case_id in ids, f"known_failures.json: {consumer}/{case_id} matches no case"

@@ -1,0 +1,74 @@
+"""Every golden request through every consumer and format gives the golden bits; and a request
+the producer never saw gives the same bits in Go and Java as in Python."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
+from tests.harness.consumers import CONSUMERS, FORMATS, by_name
+from tests.harness.parity import run_cell
+
+
+@pytest.mark.parametrize("model_format", FORMATS)
+def test_golden_responses_bit_identical(consumer, linear_dir, model_format):
+    cell = run_cell(consumer, linear_dir, model_format)
+    assert cell.cases == len(golden_cases(linear_dir)) >= 5
+    assert cell.ok, "\n".join(cell.failures)
+    assert cell.max_ulp == 0
+
+
+def _random_request(rng: np.random.Generator) -> str:
+    """A request no producer wrote: random shapes, random float64 bit patterns included."""
+    rows, cols = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+    values = rng.normal(0, 10.0 ** rng.integers(-5, 6), size=(rows, cols))
+    # A third of the entries are arbitrary bit patterns: subnormals, huge values, NaN, inf.
+    mask = rng.random(values.shape) < 0.33
+    raw = rng.integers(0, 2**64, size=values.shape, dtype=np.uint64).view(np.float64)
+    values = np.where(mask, raw, values)
+
+    def fmt(v: float) -> str:
+        if np.isnan(v):
+            return "NaN"
+        if np.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return repr(float(v))
+
+    body = "[" + ", ".join("[" + ", ".join(fmt(v) for v in row) + "]" for row in values) + "]"
+    if rng.random() < 0.5:
+        return json.dumps({"signature_name": "serving_default", "instances": None}).replace(
+            "null", body
+        )
+    return '{"inputs": {"x": ' + body + "}}"
+
+
+@pytest.mark.parametrize("model_format", FORMATS)
+@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
+def test_unseen_requests_match_python(language, model_format, linear_dir):
+    seed = int(os.environ.get("PARITY_SEED", np.random.SeedSequence().entropy % 2**32))
+    rng = np.random.default_rng(seed)
+    requests = [_random_request(rng).encode() for _ in range(20)]
+    specs = output_specs(linear_dir, "serving_default", model_format)
+    other = by_name(language)
+    assert other.missing() is None, other.missing()
+    with by_name("python").session(linear_dir, model_format) as python, \
+            other.session(linear_dir, model_format) as session:
+        for request in requests:
+            want = python.predict(request)
+            got = session.predict(request)
+            result = compare_bodies(got, want, specs)
+            assert result.identical, (
+                f"{language} differs from python (PARITY_SEED={seed}): {result.detail}\n"
+                f"request: {request[:500]!r}"
+            )
+
+
+def test_golden_requests_cover_both_formats(linear_dir):
+    bodies = [json.loads(r) if b"NaN" not in r else None for _, r, _ in golden_cases(linear_dir)]
+    keys = {k for b in bodies if b for k in b}
+    assert {"instances", "inputs"} <= keys
+    assert all(request_signature(r) == "serving_default" for _, r, _ in golden_cases(linear_dir))
