@@ -421,6 +421,8 @@ def _leaf_formatter(array: np.ndarray, alias: str):
 
 
 def _nested(array: np.ndarray, fmt) -> str:
+    if not isinstance(array, np.ndarray):  # an element of an object (DT_STRING) array
+        return fmt(array)
     if array.ndim == 0:
         return fmt(array[()])
     return "[" + ", ".join(_nested(sub, fmt) for sub in array) + "]"

@@ -1,0 +1,74 @@
+# Polyglot TensorFlow model interchange: train in Python, serve from Go and Java, prove parity.
+#
+#   make all    set up what is missing, train and export, build both consumers, parity table
+#   make test   the pytest suite (sets up, trains and builds first)
+#   make help   list the targets
+#
+# Re-running is incremental: the venv, the models and both builds are only redone when their
+# inputs change.  One TensorFlow runtime for all three languages: 2.21.0.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+MODELS := models
+PRODUCER_SOURCES := $(shell find python_producer -name '*.py' 2>/dev/null)
+
+.PHONY: all setup models build go java parity test test-python test-go test-java lint clean \
+	distclean help
+
+all: setup models build parity ## set up, train and export, build Go and Java, print the parity table
+
+setup: $(STAMPS)/venv ## create .venv with tensorflow-cpu 2.21.0, numpy, pytest, grpcio-tools
+
+$(STAMPS)/venv: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+models: $(MODELS)/.linear.stamp ## train the models and export new versions under models/
+
+# The stamp lives inside models/, so deleting models/ retrains.
+$(MODELS)/.linear.stamp: $(STAMPS)/venv $(PRODUCER_SOURCES)
+	$(PY) -m python_producer train linear --models $(MODELS)
+	@touch $@
+
+build: go java ## build go_consumer/bin/go_consumer and java_consumer/bin/java_consumer
+
+go: $(STAMPS)/venv ## build the Go consumer (links the C library of the installed wheel)
+	$(MAKE) -C go_consumer VENV=$(VENV)
+
+java: ## build the Java consumer (TensorFlow Java native 1.2.0 = TF 2.21.0, from Maven Central)
+	$(MAKE) -C java_consumer
+
+parity: $(STAMPS)/venv ## run every golden request through every language and format, print the table
+	$(PY) -m tests.harness.parity --models $(MODELS)
+
+test: setup models build ## run the pytest suite (all languages, all formats, all refusals)
+	$(PY) -m pytest tests
+
+test-go: go ## go vet and go test of the Go consumer
+	$(MAKE) -C go_consumer VENV=$(VENV) test
+
+test-java: java ## JUnit 5 tests of the Java consumer
+	$(MAKE) -C java_consumer test
+
+lint: $(STAMPS)/venv ## ruff, gofmt and go vet
+	$(VENV)/bin/ruff check python_producer tests
+	$(VENV)/bin/ruff format --check python_producer tests
+	@test -z "$$(gofmt -l go_consumer)" || { gofmt -l go_consumer; exit 1; }
+
+clean: ## remove build outputs (keeps the venv and the models)
+	$(MAKE) -C go_consumer clean
+	$(MAKE) -C java_consumer clean
+
+distclean: clean ## also remove the venv, the stamps and every exported model
+	rm -rf $(VENV) $(STAMPS) $(MODELS)/*/ $(MODELS)/.*.stamp
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12

@@ -1,0 +1,17 @@
+package tfjson
+
+import "fmt"
+
+// RequestError is a refusal of a request or response body: invalid JSON, a body that does
+// not follow the TF Serving predict format, or values that do not fit the signature. Its
+// message is one line naming what was wrong and what the signature expects.
+type RequestError struct {
+	Msg string
+}
+
+func (e *RequestError) Error() string { return e.Msg }
+
+// errorf builds a *RequestError.
+func errorf(format string, args ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,339 @@
+package org.polyglot.tf.consumer;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A small immutable JSON tree that keeps every number as its literal text, read and written with
+ * Jackson's streaming API.
+ *
+ * <p>Keeping the literal text is what lets the request decoder round a decimal literal directly
+ * to the width of the tensor's dtype (never through another width), keep int64 and uint64 values
+ * exact, and keep the sign of {@code -0.0}. The reader accepts the bare tokens {@code NaN},
+ * {@code Infinity} and {@code -Infinity} (as Python's {@code json} module does) and nothing else
+ * outside standard JSON. The writer factory produces the shortest round-trip form for float and
+ * double values (Schubfach) and writes NaN and the infinities as bare tokens.
+ */
+public final class Json {
+
+    private static final Set<String> NON_FINITE_TOKENS = Set.of("NaN", "Infinity", "-Infinity");
+
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .maxNumberLength(100_000)
+                    .maxNestingDepth(10_000)
+                    .build())
+            .build();
+
+    private Json() {
+    }
+
+    /** A JSON value. */
+    public sealed interface Value permits Obj, Arr, Str, Num, Bool, Null {
+        /**
+         * Returns the JSON type name used in error messages.
+         *
+         * @return "object", "list", "string", "number", "boolean" or "null"
+         */
+        String typeName();
+    }
+
+    /**
+     * A JSON object; member order is preserved, a repeated key keeps its last value (as Python's
+     * {@code json} module and Go's {@code encoding/json} do).
+     *
+     * @param members the members in document order
+     */
+    public record Obj(Map<String, Value> members) implements Value {
+        /** Wraps an unmodifiable view of {@code members}. */
+        public Obj {
+            members = Collections.unmodifiableMap(members);
+        }
+
+        /**
+         * Returns the member named {@code key}.
+         *
+         * @param key the member name
+         * @return the value, or {@code null} when absent (a JSON {@code null} is {@link Null})
+         */
+        public Value get(String key) {
+            return members.get(key);
+        }
+
+        /**
+         * Tells whether this object is TF Serving's binary-string form {@code {"b64": "..."}}: a
+         * single member named {@code b64} whose value is a string.
+         *
+         * @return true for the base64 form
+         */
+        public boolean isBase64() {
+            return members.size() == 1 && members.get("b64") instanceof Str;
+        }
+
+        @Override
+        public String typeName() {
+            return isBase64() ? "{\"b64\": ...} object" : "object";
+        }
+    }
+
+    /**
+     * A JSON array.
+     *
+     * @param items the elements
+     */
+    public record Arr(List<Value> items) implements Value {
+        /** Wraps an unmodifiable view of {@code items}. */
+        public Arr {
+            items = Collections.unmodifiableList(items);
+        }
+
+        /**
+         * Returns the number of elements.
+         *
+         * @return the length of the list
+         */
+        public int size() {
+            return items.size();
+        }
+
+        /**
+         * Returns element {@code i}.
+         *
+         * @param i the index
+         * @return the element
+         */
+        public Value get(int i) {
+            return items.get(i);
+        }
+
+        @Override
+        public String typeName() {
+            return "list";
+        }
+    }
+
+    /**
+     * A JSON string.
+     *
+     * @param value the decoded string (may contain unpaired surrogates from {@code \\u} escapes)
+     */
+    public record Str(String value) implements Value {
+        @Override
+        public String typeName() {
+            return "string";
+        }
+    }
+
+    /**
+     * A JSON number as written in the document.
+     *
+     * @param text the literal text, or {@code NaN}, {@code Infinity}, {@code -Infinity}
+     * @param integral true when the literal has neither fraction nor exponent (and is finite)
+     */
+    public record Num(String text, boolean integral) implements Value {
+        /**
+         * Tells whether this is one of the bare tokens {@code NaN}, {@code Infinity},
+         * {@code -Infinity}.
+         *
+         * @return true for a non-finite token
+         */
+        public boolean nonFinite() {
+            return NON_FINITE_TOKENS.contains(text);
+        }
+
+        @Override
+        public String typeName() {
+            return "number";
+        }
+    }
+
+    /**
+     * A JSON boolean.
+     *
+     * @param value the value
+     */
+    public record Bool(boolean value) implements Value {
+        @Override
+        public String typeName() {
+            return "boolean";
+        }
+    }
+
+    /** The JSON {@code null}. */
+    public record Null() implements Value {
+        @Override
+        public String typeName() {
+            return "null";
+        }
+    }
+
+    private static final Null NULL = new Null();
+
+    /**
+     * Parses one JSON document. Leading and trailing whitespace is allowed; anything else after
+     * the value is an error.
+     *
+     * @param body the document, UTF-8 (Jackson also detects UTF-16/32 by their byte patterns)
+     * @return the value
+     * @throws ConsumerException (refusal) when the body is empty or not valid JSON
+     */
+    public static Value parse(byte[] body) {
+        try (JsonParser p = FACTORY.createParser(body)) {
+            JsonToken first = p.nextToken();
+            if (first == null) {
+                throw ConsumerException.refusal("invalid JSON: the request body is empty");
+            }
+            Value v = read(p, first);
+            JsonToken extra = p.nextToken();
+            if (extra != null) {
+                throw ConsumerException.refusal("invalid JSON: unexpected data after the top-level value at "
+                        + location(p));
+            }
+            return v;
+        } catch (IOException e) {
+            throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
+        }
+    }
+
+    private static Value read(JsonParser p, JsonToken t) throws IOException {
+        switch (t) {
+            case START_OBJECT: {
+                Map<String, Value> members = new LinkedHashMap<>();
+                JsonToken k;
+                while ((k = p.nextToken()) == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    members.remove(name);
+                    members.put(name, read(p, p.nextToken()));
+                }
+                if (k != JsonToken.END_OBJECT) {
+                    throw ConsumerException.refusal("invalid JSON: unterminated object");
+                }
+                return new Obj(members);
+            }
+            case START_ARRAY: {
+                List<Value> items = new ArrayList<>();
+                JsonToken e;
+                while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+                    if (e == null) {
+                        throw ConsumerException.refusal("invalid JSON: unterminated list");
+                    }
+                    items.add(read(p, e));
+                }
+                return new Arr(items);
+            }
+            case VALUE_STRING:
+                return new Str(p.getText());
+            case VALUE_NUMBER_INT:
+                return new Num(p.getText(), true);
+            case VALUE_NUMBER_FLOAT: {
+                String text = p.getText();
+                boolean token = !text.isEmpty() && !Character.isDigit(text.charAt(text.length() - 1));
+                if (token && !NON_FINITE_TOKENS.contains(text)) {
+                    throw ConsumerException.refusal("invalid JSON: '" + text + "' at " + location(p)
+                            + " (only NaN, Infinity and -Infinity are accepted)");
+                }
+                return new Num(text, false);
+            }
+            case VALUE_TRUE:
+                return new Bool(true);
+            case VALUE_FALSE:
+                return new Bool(false);
+            case VALUE_NULL:
+                return NULL;
+            default:
+                throw ConsumerException.refusal("invalid JSON: unexpected " + t + " at " + location(p));
+        }
+    }
+
+    private static String location(JsonParser p) {
+        var loc = p.currentLocation();
+        return "line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+    }
+
+    /** Jackson's first message line plus its location, without the source excerpt. */
+    private static String jacksonMessage(IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe) {
+            String msg = jpe.getOriginalMessage();
+            var loc = jpe.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            return oneLine(msg) + where;
+        }
+        return oneLine(String.valueOf(e.getMessage()));
+    }
+
+    /**
+     * Folds a possibly multi-line message into one line.
+     *
+     * @param s the message
+     * @return the message with every run of whitespace containing a line break replaced by a
+     *     single space, trimmed
+     */
+    public static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    /**
+     * Opens a generator configured for the consumer's output: shortest round-trip floats, bare
+     * NaN/Infinity tokens, UTF-8.
+     *
+     * @param out the destination (not closed when the generator is closed)
+     * @return the generator
+     * @throws IOException if Jackson fails to create it
+     */
+    public static JsonGenerator generator(OutputStream out) throws IOException {
+        JsonGenerator g = FACTORY.createGenerator(out);
+        g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        return g;
+    }
+
+    /**
+     * Opens a generator writing characters, configured like {@link #generator(OutputStream)}.
+     *
+     * @param out the destination (not closed when the generator is closed)
+     * @return the generator
+     * @throws IOException if Jackson fails to create it
+     */
+    public static JsonGenerator generator(Writer out) throws IOException {
+        JsonGenerator g = FACTORY.createGenerator(out);
+        g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        return g;
+    }
+
+    /**
+     * Writes {@code {"error": message}} (TF Serving's error body) as one compact line without the
+     * newline.
+     *
+     * @param message the message
+     * @return the JSON text
+     */
+    public static String errorBody(String message) {
+        var w = new java.io.StringWriter();
+        try (JsonGenerator g = generator(w)) {
+            g.writeStartObject();
+            g.writeStringField("error", message);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+}

@@ -1,0 +1,132 @@
+package org.polyglot.tf.consumer;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.tensorflow.proto.DataType;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.SavedModel;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.proto.TensorShapeProto;
+
+/**
+ * The signatures of a SavedModel, read from its {@code saved_model.pb} with TensorFlow Java's
+ * generated protobuf classes (pure Java: no native library is loaded).
+ *
+ * @param metaGraphs the MetaGraphDefs in file order
+ */
+public record SavedModelInfo(List<MetaGraph> metaGraphs) {
+
+    /** The tag set the consumer serves. */
+    public static final Set<String> SERVE_TAGS = Set.of("serve");
+
+    /**
+     * One MetaGraphDef.
+     *
+     * @param tags its tags in file order
+     * @param producerVersion {@code meta_info_def.tensorflow_version} ({@code ""} when unset)
+     * @param signatures its SignatureDefs by key, sorted by key
+     */
+    public record MetaGraph(List<String> tags, String producerVersion, SortedMap<String, SignatureSpec> signatures) {
+    }
+
+    /**
+     * Reads {@code saved_model.pb} in a version folder.
+     *
+     * @param versionDir the version folder
+     * @return the model's MetaGraphDefs
+     * @throws ConsumerException (refusal) when the file cannot be read or parsed
+     */
+    public static SavedModelInfo read(Path versionDir) {
+        Path pb = versionDir.resolve(ModelLocation.SAVED_MODEL_PB);
+        SavedModel sm;
+        try {
+            sm = SavedModel.parseFrom(Files.readAllBytes(pb));
+        } catch (InvalidProtocolBufferException e) {
+            throw ConsumerException.refusal("'" + pb + "' is not a valid SavedModel: " + e.getMessage());
+        } catch (IOException e) {
+            throw ConsumerException.refusal("cannot read '" + pb + "': " + e.getMessage());
+        }
+        List<MetaGraph> graphs = new ArrayList<>();
+        for (MetaGraphDef mg : sm.getMetaGraphsList()) {
+            SortedMap<String, SignatureSpec> sigs = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
+            for (Map.Entry<String, SignatureDef> e : mg.getSignatureDefMap().entrySet()) {
+                sigs.put(e.getKey(), toSpec(e.getKey(), e.getValue()));
+            }
+            graphs.add(new MetaGraph(List.copyOf(mg.getMetaInfoDef().getTagsList()),
+                    mg.getMetaInfoDef().getTensorflowVersion(), Collections.unmodifiableSortedMap(sigs)));
+        }
+        return new SavedModelInfo(List.copyOf(graphs));
+    }
+
+    /**
+     * Returns the MetaGraphDef whose tag set is exactly {@code {"serve"}} (the one
+     * {@code TF_LoadSessionFromSavedModel} loads for that tag set).
+     *
+     * @return the serving MetaGraph
+     * @throws ConsumerException (refusal) when there is none
+     */
+    public MetaGraph serving() {
+        for (MetaGraph g : metaGraphs) {
+            if (new HashSet<>(g.tags()).equals(SERVE_TAGS)) {
+                return g;
+            }
+        }
+        List<String> have = new ArrayList<>();
+        metaGraphs.forEach(g -> have.add(g.tags().toString()));
+        throw ConsumerException.refusal("the SavedModel has no MetaGraphDef with tag-set {'serve'} (it has: "
+                + (have.isEmpty() ? "none" : String.join(", ", have)) + ")");
+    }
+
+    private static SignatureSpec toSpec(String key, SignatureDef def) {
+        return new SignatureSpec(key, def.getMethodName(), toSpecs(def.getInputsMap()), toSpecs(def.getOutputsMap()));
+    }
+
+    private static SortedMap<String, TensorSpec> toSpecs(Map<String, TensorInfo> infos) {
+        SortedMap<String, TensorSpec> m = SignatureSpec.newSpecMap();
+        for (Map.Entry<String, TensorInfo> e : infos.entrySet()) {
+            TensorInfo ti = e.getValue();
+            m.put(e.getKey(), new TensorSpec(e.getKey(), ti.getName(), dtypeName(ti.getDtypeValue()),
+                    shape(ti.getTensorShape())));
+        }
+        return m;
+    }
+
+    /**
+     * Returns the {@code DataType} enum name for a number.
+     *
+     * @param value the {@code DataType} number
+     * @return e.g. {@code DT_DOUBLE}; {@code DT_<value>} when the enum has no such value
+     */
+    static String dtypeName(int value) {
+        DataType dt = DataType.forNumber(value);
+        return dt == null ? "DT_" + value : dt.name();
+    }
+
+    /**
+     * Converts a TensorShapeProto.
+     *
+     * @param shape the proto
+     * @return dims ({@code -1} unknown), or {@code null} for an unknown rank
+     */
+    static long[] shape(TensorShapeProto shape) {
+        if (shape.getUnknownRank()) {
+            return null;
+        }
+        long[] dims = new long[shape.getDimCount()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = shape.getDim(i).getSize();
+        }
+        return dims;
+    }
+}

@@ -1,0 +1,106 @@
+"""The Python reference codec: exact numbers both ways, TF Serving's row/columnar rules."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from python_producer.tfjson import (
+    RequestError,
+    TensorSpec,
+    _round_to_float,
+    decode_inputs,
+    decode_response,
+    encode_response,
+    parse_request,
+    tensor_to_json,
+)
+
+X = {"x": TensorSpec("x", "x:0", "DT_DOUBLE", (-1, -1))}
+
+
+def test_shortest_float64_round_trips():
+    values = np.array([0.1, 1 / 3, 5e-324, 1.7976931348623157e308, -0.0, 1e23, 2e-3])
+    text = tensor_to_json(values, "y")
+    assert text == "[0.1, 0.3333333333333333, 5e-324, 1.7976931348623157e+308, -0.0, 1e+23, 0.002]"
+    back = decode_response('{"outputs": ' + text + "}",
+                           {"y": TensorSpec("y", "y:0", "DT_DOUBLE", (-1,))})["y"]
+    assert back.tobytes() == values.tobytes()
+
+
+def test_float32_written_shortest_for_its_width():
+    values = np.array([0.1, 16777217.0, 3.4028235e38], dtype=np.float32)
+    assert tensor_to_json(values, "y") == "[0.1, 1.6777216e+07, 3.4028235e+38]"
+
+
+def test_float32_parsing_rounds_directly():
+    # 1 + 2^-24 + 2^-60 rounds up in float32 directly, but via float64 it first becomes the
+    # midpoint 1 + 2^-24 and would then round (half-even) down to 1.0.
+    literal = "1.000000059604644776261" + "4" * 10
+    direct = _round_to_float(literal, np.float32)
+    assert direct == np.float32(1.0000001)
+    assert np.float32(float(literal)) == np.float32(1.0)
+
+
+def test_int64_exact_beyond_2_53():
+    spec = {"n": TensorSpec("n", "n:0", "DT_INT64", (-1,))}
+    request = parse_request('{"inputs": {"n": [9007199254740993, -9223372036854775808]}}')
+    tensor = decode_inputs(request, spec, "s")["n"]
+    assert tensor.tolist() == [9007199254740993, -9223372036854775808]
+    assert encode_response({"n": tensor}, False) == (
+        '{"outputs": [9007199254740993, -9223372036854775808]}'
+    )
+    with pytest.raises(RequestError, match="out of range"):
+        decode_inputs(parse_request('{"inputs": [9223372036854775808]}'), spec, "s")
+
+
+def test_nonfinite_tokens_both_ways():
+    tensor = decode_inputs(parse_request('{"inputs": [[NaN, Infinity, -Infinity]]}'), X, "s")["x"]
+    assert np.isnan(tensor[0, 0]) and tensor[0, 1] == np.inf and tensor[0, 2] == -np.inf
+    assert encode_response({"y": tensor}, True) == '{"predictions": [[NaN, Infinity, -Infinity]]}'
+
+
+def test_strings_text_and_b64():
+    spec = {"s": TensorSpec("s", "s:0", "DT_STRING", (-1,))}
+    tensor = decode_inputs(parse_request('{"instances": ["h\\u00e9", {"b64": "/w=="}]}'), spec, "k")
+    assert list(tensor["s"]) == ["hé".encode(), b"\xff"]
+    assert encode_response({"s": tensor["s"]}, False) == '{"outputs": ["h\\u00e9", {"b64": "/w=="}]}'
+    assert encode_response({"s_bytes": tensor["s"]}, False) == (
+        '{"outputs": [{"b64": "aMOp"}, {"b64": "/w=="}]}'
+    )
+
+
+def test_several_outputs_row_and_columnar():
+    outputs = {"b": np.array([1, 2], dtype=np.int32), "a": np.array([[0.5], [1.5]])}
+    assert encode_response(outputs, True) == (
+        '{"predictions": [{"a": [0.5], "b": 1}, {"a": [1.5], "b": 2}]}'
+    )
+    assert encode_response(outputs, False) == '{"outputs": {"a": [[0.5], [1.5]], "b": [1, 2]}}'
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"instances": [[1.0], [2.0, 3.0]]}', "ragged"),
+        ('{"inputs": [[1.5e400]]}', "out of range"),
+        ('{"inputs": {"x": [[1]], "y": [[2]]}}', 'unknown input "y"'),
+        ('{"instances": []}', "empty"),
+        ('{"inputs": [1.0]}', "rank 2"),
+    ],
+)
+def test_refusals(body, message):
+    with pytest.raises(RequestError, match=message):
+        decode_inputs(parse_request(body), X, "serving_default")
+
+
+def test_float32_random_bits_round_trip():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2**32, size=2000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    text = '{"outputs": ' + tensor_to_json(values, "y") + "}"
+    back = decode_response(text, {"y": TensorSpec("y", "y:0", "DT_FLOAT", (-1,))})["y"]
+    assert back.tobytes() == values.tobytes()
+    assert struct.pack("<f", back[0]) == struct.pack("<f", values[0])

@@ -1,0 +1,54 @@
+"""`inspect` prints the same bytes in every consumer, and agrees with saved_model_cli."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness.consumers import CONSUMERS, by_name
+
+
+def _inspect(language: str, model: Path, *extra: str) -> str:
+    done = by_name(language).run(["inspect", "--model", str(model), *extra])
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
+def test_text_identical_to_python(language, linear_dir):
+    assert _inspect(language, linear_dir.parent) == _inspect("python", linear_dir.parent)
+
+
+@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
+def test_json_identical_to_python(language, linear_dir):
+    got = json.loads(_inspect(language, linear_dir, "--json"))
+    assert got == json.loads(_inspect("python", linear_dir, "--json"))
+
+
+def test_json_content(linear_dir):
+    doc = json.loads(_inspect("python", linear_dir, "--json"))
+    assert doc["tensorflow_runtime"] == "2.21.0"
+    assert doc["producer_tensorflow_version"] == "2.21.0"
+    assert doc["version"] == int(linear_dir.name)
+    (meta_graph,) = doc["meta_graphs"]
+    assert meta_graph["tags"] == ["serve"]
+    sig = meta_graph["signatures"]["serving_default"]
+    assert sig["inputs"]["x"]["dtype"] == "DT_DOUBLE"
+    assert sig["inputs"]["x"]["shape"] == [-1, -1]
+    assert sig["outputs"]["y"]["shape"] == [-1, -1]
+    assert sig["frozen_graph"] == "frozen/serving_default.pb"
+
+
+def test_signature_blocks_match_saved_model_cli(linear_dir):
+    cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
+    assert cli, "saved_model_cli is missing from the virtual environment"
+    shown = subprocess.run([cli, "show", "--dir", str(linear_dir), "--all"], capture_output=True,
+                           text=True, check=True).stdout
+    ours = _inspect("python", linear_dir)
+    block = ours[ours.index("signature_def['serving_default']:"):ours.index("  Frozen graph:")]
+    assert block in shown
