@@ -18,9 +18,8 @@ def test_predict_from_tmp_with_bare_environment(language, linear_dir, tmp_path):
     consumer = by_name(language)
     request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
     expected = (linear_dir / "golden" / "seed_example_rows.response.json").read_bytes()
-    env = dict(BARE_ENV, HOME=str(ROOT.parent)) if language == "java" else BARE_ENV
     done = consumer.run(["predict", "--model", str(linear_dir.parent.resolve())], stdin=request,
-                        cwd=tmp_path, env=env)
+                        cwd=tmp_path, env=BARE_ENV)
     assert done.returncode == 0, done.stderr.decode()
     result = compare_bodies(done.stdout, expected, output_specs(linear_dir, "serving_default",
                                                                 "saved_model"))

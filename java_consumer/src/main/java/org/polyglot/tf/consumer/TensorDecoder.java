@@ -57,7 +57,7 @@ public final class TensorDecoder {
         DType dtype = spec.dtype();
         if (dtype == null) {
             throw ConsumerException.refusal("input '" + spec.alias() + "' has dtype " + spec.dtypeName()
-                    + ", which java_consumer cannot feed from JSON; expected " + spec.describe());
+                    + ", which java_consumer cannot feed from JSON; signature input " + spec.describe());
         }
         return new TensorDecoder(spec, dtype, rows).run(value);
     }
@@ -227,7 +227,7 @@ public final class TensorDecoder {
         if (path.length() == 0) {
             return "";
         }
-        return " at " + (rows ? "instance " + path.substring(1, path.indexOf("]")) + ", element " + path : path);
+        return " at " + (rows ? "instances" : "") + path;
     }
 
     private static String shapeOfValue(long[] shape) {
@@ -245,7 +245,7 @@ public final class TensorDecoder {
     }
 
     private ConsumerException refuse(String what) {
-        return ConsumerException.refusal("input '" + spec.alias() + "' " + what + "; the signature expects "
+        return ConsumerException.refusal("input '" + spec.alias() + "' " + what + "; signature input "
                 + spec.describe());
     }
 
