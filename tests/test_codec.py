@@ -25,8 +25,9 @@ def test_shortest_float64_round_trips():
     values = np.array([0.1, 1 / 3, 5e-324, 1.7976931348623157e308, -0.0, 1e23, 2e-3])
     text = tensor_to_json(values, "y")
     assert text == "[0.1, 0.3333333333333333, 5e-324, 1.7976931348623157e+308, -0.0, 1e+23, 0.002]"
-    back = decode_response('{"outputs": ' + text + "}",
-                           {"y": TensorSpec("y", "y:0", "DT_DOUBLE", (-1,))})["y"]
+    back = decode_response(
+        '{"outputs": ' + text + "}", {"y": TensorSpec("y", "y:0", "DT_DOUBLE", (-1,))}
+    )["y"]
     assert back.tobytes() == values.tobytes()
 
 
@@ -66,7 +67,9 @@ def test_strings_text_and_b64():
     spec = {"s": TensorSpec("s", "s:0", "DT_STRING", (-1,))}
     tensor = decode_inputs(parse_request('{"instances": ["h\\u00e9", {"b64": "/w=="}]}'), spec, "k")
     assert list(tensor["s"]) == ["hé".encode(), b"\xff"]
-    assert encode_response({"s": tensor["s"]}, False) == '{"outputs": ["h\\u00e9", {"b64": "/w=="}]}'
+    assert (
+        encode_response({"s": tensor["s"]}, False) == '{"outputs": ["h\\u00e9", {"b64": "/w=="}]}'
+    )
     assert encode_response({"s_bytes": tensor["s"]}, False) == (
         '{"outputs": [{"b64": "aMOp"}, {"b64": "/w=="}]}'
     )

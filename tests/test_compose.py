@@ -20,13 +20,18 @@ CHECK = Path(sys.executable).parent / "check-jsonschema"
 
 
 def _validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHECK), "--builtin-schema", "vendor.compose-spec", str(path)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(CHECK), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _make_targets() -> set[str]:
-    done = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
 
 

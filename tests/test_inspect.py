@@ -47,8 +47,9 @@ def test_json_content(linear_dir):
 def test_signature_blocks_match_saved_model_cli(linear_dir):
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli, "saved_model_cli is missing from the virtual environment"
-    shown = subprocess.run([cli, "show", "--dir", str(linear_dir), "--all"], capture_output=True,
-                           text=True, check=True).stdout
+    shown = subprocess.run(
+        [cli, "show", "--dir", str(linear_dir), "--all"], capture_output=True, text=True, check=True
+    ).stdout
     ours = _inspect("python", linear_dir)
-    block = ours[ours.index("signature_def['serving_default']:"):ours.index("  Frozen graph:")]
+    block = ours[ours.index("signature_def['serving_default']:") : ours.index("  Frozen graph:")]
     assert block in shown

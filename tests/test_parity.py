@@ -55,8 +55,10 @@ def test_unseen_requests_match_python(language, model_format, linear_dir):
     specs = output_specs(linear_dir, "serving_default", model_format)
     other = by_name(language)
     assert other.missing() is None, other.missing()
-    with by_name("python").session(linear_dir, model_format) as python, \
-            other.session(linear_dir, model_format) as session:
+    with (
+        by_name("python").session(linear_dir, model_format) as python,
+        other.session(linear_dir, model_format) as session,
+    ):
         for request in requests:
             want = python.predict(request)
             got = session.predict(request)

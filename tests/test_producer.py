@@ -27,14 +27,23 @@ def test_manifest_lists_and_hashes_every_file(linear_dir):
         assert (linear_dir / rel).stat().st_size == entry["bytes"], rel
     sig = manifest["signatures"]["serving_default"]
     assert sig["saved_model"]["inputs"]["x"] == {
-        "name": "serving_default_x:0", "dtype": "DT_DOUBLE", "shape": [-1, -1]}
+        "name": "serving_default_x:0",
+        "dtype": "DT_DOUBLE",
+        "shape": [-1, -1],
+    }
     assert sig["frozen"]["inputs"]["x"]["dtype"] == "DT_DOUBLE"
     assert sig["frozen"]["outputs"]["y"]["shape"] == [-1, -1]
 
 
 def test_layout(linear_dir):
-    for rel in ["saved_model.pb", "variables/variables.index", "frozen/serving_default.pb",
-                "frozen/serving_default.pbtxt", "checkpoint/checkpoint", "golden"]:
+    for rel in [
+        "saved_model.pb",
+        "variables/variables.index",
+        "frozen/serving_default.pb",
+        "frozen/serving_default.pbtxt",
+        "checkpoint/checkpoint",
+        "golden",
+    ]:
         assert (linear_dir / rel).exists(), rel
     assert list((linear_dir / "summaries").glob("events.out.tfevents.*"))
     assert not list(linear_dir.parent.glob(".tmp-*")), "staging folder left behind"
@@ -73,9 +82,12 @@ def test_frozen_graph_has_no_variables_and_pbtxt_matches_pb(linear_dir):
     tf = tf_runtime.tf()
     from google.protobuf import text_format
 
-    binary = tf.compat.v1.GraphDef.FromString((linear_dir / "frozen/serving_default.pb").read_bytes())
-    text = text_format.Parse((linear_dir / "frozen/serving_default.pbtxt").read_text(),
-                             tf.compat.v1.GraphDef())
+    binary = tf.compat.v1.GraphDef.FromString(
+        (linear_dir / "frozen/serving_default.pb").read_bytes()
+    )
+    text = text_format.Parse(
+        (linear_dir / "frozen/serving_default.pbtxt").read_text(), tf.compat.v1.GraphDef()
+    )
     assert binary == text
     ops = {node.op for node in binary.node}
     assert not ops & {"VarHandleOp", "ReadVariableOp", "VariableV2"}, ops

@@ -18,22 +18,30 @@ def test_predict_from_tmp_with_bare_environment(language, linear_dir, tmp_path):
     consumer = by_name(language)
     request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
     expected = (linear_dir / "golden" / "seed_example_rows.response.json").read_bytes()
-    done = consumer.run(["predict", "--model", str(linear_dir.parent.resolve())], stdin=request,
-                        cwd=tmp_path, env=BARE_ENV)
+    done = consumer.run(
+        ["predict", "--model", str(linear_dir.parent.resolve())],
+        stdin=request,
+        cwd=tmp_path,
+        env=BARE_ENV,
+    )
     assert done.returncode == 0, done.stderr.decode()
-    result = compare_bodies(done.stdout, expected, output_specs(linear_dir, "serving_default",
-                                                                "saved_model"))
+    result = compare_bodies(
+        done.stdout, expected, output_specs(linear_dir, "serving_default", "saved_model")
+    )
     assert result.identical, result.detail
 
 
 def test_go_binary_links_the_wheel_library_through_its_rpath():
     binary = ROOT / "go_consumer" / "bin" / "go_consumer"
-    done = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, env=BARE_ENV,
-                          check=True)
+    done = subprocess.run(
+        ["ldd", str(binary)], capture_output=True, text=True, env=BARE_ENV, check=True
+    )
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if "=>" in line}
     for lib in ("libtensorflow_cc.so.2", "libtensorflow_framework.so.2"):
         assert lib in lines, done.stdout
-        assert str(ROOT / "go_consumer" / "lib") in lines[lib] or "/../lib/" in lines[lib], lines[lib]
+        assert str(ROOT / "go_consumer" / "lib") in lines[lib] or "/../lib/" in lines[lib], lines[
+            lib
+        ]
 
 
 @pytest.mark.parametrize("language", ["python", "go", "java"])

@@ -73,7 +73,8 @@ def compare_tensors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> 
                 return Comparison(False, math.inf, f"{alias}: strings differ")
             continue
         same = g.tobytes() == w.tobytes() or (
-            w.dtype.kind == "f" and np.array_equal(np.isnan(g), np.isnan(w))
+            w.dtype.kind == "f"
+            and np.array_equal(np.isnan(g), np.isnan(w))
             and g[~np.isnan(g)].tobytes() == w[~np.isnan(w)].tobytes()
         )
         if w.dtype.kind == "f":

@@ -37,8 +37,14 @@ class Consumer:
             return f"{program} is not built; run `make build`"
         return None
 
-    def run(self, args: list[str], stdin: bytes = b"", cwd: Path | None = None,
-            env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        args: list[str],
+        stdin: bytes = b"",
+        cwd: Path | None = None,
+        env: dict | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess:
         """Run one command to completion; returns the completed process (bytes stdout/stderr)."""
         return subprocess.run(
             [*self.argv, *args],
@@ -64,8 +70,14 @@ class StdioSession:
 
     def __init__(self, consumer: Consumer, model: Path, model_format: str):
         self.consumer = consumer
-        self.command = [*consumer.argv, "serve-stdio", "--model", str(model),
-                        "--format", model_format]
+        self.command = [
+            *consumer.argv,
+            "serve-stdio",
+            "--model",
+            str(model),
+            "--format",
+            model_format,
+        ]
         self.process = subprocess.Popen(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )

@@ -103,8 +103,11 @@ def format_table(cells: list[Cell], tf_version: str) -> str:
     ]
     for c in cells:
         ulp = "inf" if math.isinf(c.max_ulp) else f"{c.max_ulp:g}"
-        status = (f"ok ({c.identical}/{c.cases} bit-identical)" if c.ok
-                  else f"FAIL ({c.identical}/{c.cases} bit-identical)")
+        status = (
+            f"ok ({c.identical}/{c.cases} bit-identical)"
+            if c.ok
+            else f"FAIL ({c.identical}/{c.cases} bit-identical)"
+        )
         lines.append(f"{c.model:<14} {c.consumer:<8} {c.model_format:<12} {ulp:>8}  {status}")
     failures = [c for c in cells if not c.ok]
     for c in failures:
@@ -120,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=MODELS)
     args = parser.parse_args(argv)
     if not args.models.is_dir() or not latest_versions(args.models):
-        print(f"parity: error: no exported models under {args.models}; run `make models`",
-              file=sys.stderr)
+        print(
+            f"parity: error: no exported models under {args.models}; run `make models`",
+            file=sys.stderr,
+        )
         return 2
     from python_producer import tf_runtime
 
