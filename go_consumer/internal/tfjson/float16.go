@@ -14,7 +14,6 @@ const (
 	float16NaN    Float16 = 0x7E00
 	float16PosInf Float16 = 0x7C00
 	float16NegInf Float16 = 0xFC00
-	float16MaxBits        = 0x7BFF // 65504
 )
 
 // Float64 returns the exact value of h.

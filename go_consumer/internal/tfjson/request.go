@@ -34,7 +34,7 @@ func ParseRequest(data []byte) (*Request, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if k != "signature_name" && k != "instances" && k != "inputs" {
-			return nil, errorf(`unknown key %s in request; expected "signature_name" and one of "instances" or "inputs"`, quote(k))
+			return nil, errorf(`unknown key %s in request; expected "signature_name" and one of "instances" or "inputs"`, Quote(k))
 		}
 	}
 	instances, inputs := doc.Member("instances"), doc.Member("inputs")
@@ -61,7 +61,7 @@ func DecodeInputs(req *Request, specs map[string]Spec, signature string) (map[st
 	aliases := sortedAliases(specs)
 	for _, a := range aliases {
 		if !specs[a].DType.Supported() {
-			return nil, errorf("input %s of signature %s: dtype %s is not supported", specs[a].Describe(), quote(signature), specs[a].DType)
+			return nil, errorf("input %s of signature %s: dtype %s is not supported", specs[a].Describe(), Quote(signature), specs[a].DType)
 		}
 	}
 	single := len(specs) == 1
@@ -143,12 +143,12 @@ func checkAliases(given []string, specs map[string]Spec, signature string) error
 	for _, a := range sorted {
 		have[a] = true
 		if _, ok := specs[a]; !ok {
-			return errorf("unknown input %s for signature %s; expected inputs: %s", quote(a), quote(signature), expected(specs))
+			return errorf("unknown input %s for signature %s; expected inputs: %s", Quote(a), Quote(signature), expected(specs))
 		}
 	}
 	for _, a := range sortedAliases(specs) {
 		if !have[a] {
-			return errorf("missing input %s for signature %s; expected inputs: %s", quote(a), quote(signature), expected(specs))
+			return errorf("missing input %s for signature %s; expected inputs: %s", Quote(a), Quote(signature), expected(specs))
 		}
 	}
 	return nil
@@ -191,7 +191,8 @@ func describe(v *Value) string {
 	return "a list"
 }
 
-func quote(s string) string {
+// Quote returns s as a JSON string literal (invalid UTF-8 becomes U+FFFD).
+func Quote(s string) string {
 	return string(appendString(nil, s))
 }
 

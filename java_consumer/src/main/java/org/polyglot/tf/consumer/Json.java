@@ -81,12 +81,12 @@ public final class Json {
 
         /**
          * Tells whether this object is TF Serving's binary-string form {@code {"b64": "..."}}: a
-         * single member named {@code b64} whose value is a string.
+         * single member named {@code b64} (whose value should be a base64 string).
          *
          * @return true for the base64 form
          */
         public boolean isBase64() {
-            return members.size() == 1 && members.get("b64") instanceof Str;
+            return members.size() == 1 && members.containsKey("b64");
         }
 
         @Override

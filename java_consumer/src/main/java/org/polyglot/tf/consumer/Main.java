@@ -1,2 +1,319 @@
 package org.polyglot.tf.consumer;
-public class Main { public static void main(String[] a) { System.out.println(org.tensorflow.internal.c_api.global.tensorflow.TF_Version().getString()); } }
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio}
+ * and {@code version} (see {@code tests/CONTRACT.md}).
+ *
+ * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
+ * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
+ * a valid request); never a stack trace.
+ */
+@Command(name = Main.NAME, description = "Runs TensorFlow models (SavedModel or frozen graph) on TensorFlow "
+        + "Serving REST predict requests.", synopsisSubcommandLabel = "COMMAND",
+        subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Version.class})
+public final class Main implements Callable<Integer> {
+
+    /** The consumer's name, the prefix of every error line. */
+    public static final String NAME = "java_consumer";
+
+    /** The default signature key. */
+    public static final String DEFAULT_SIGNATURE = "serving_default";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    private Main() {
+    }
+
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
+                StandardCharsets.UTF_8);
+        int status = run(args, System.in, out, System.err);
+        out.flush();
+        System.exit(status);
+    }
+
+    /**
+     * Runs the command line with the given streams (the entry point used by tests).
+     *
+     * @param args the arguments
+     * @param in standard input
+     * @param out standard output
+     * @param err standard error
+     * @return the exit status: 0 success, 1 failure, 2 refusal
+     */
+    public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        try {
+            CommandLine cl = new CommandLine(new Main(), new Factory(in, out));
+            cl.setOut(new java.io.PrintWriter(out, true));
+            cl.setErr(new java.io.PrintWriter(err, true));
+            cl.setParameterExceptionHandler((ex, a) -> {
+                err.println(NAME + ": error: " + Json.oneLine(ex.getMessage()));
+                return ConsumerException.REFUSAL;
+            });
+            cl.setExecutionExceptionHandler((ex, c, parsed) -> report(ex, err));
+            return cl.execute(args);
+        } catch (Throwable t) {
+            return report(t, err);
+        }
+    }
+
+    /** Prints the one error line for any throwable and returns the exit status. */
+    private static int report(Throwable t, PrintStream err) {
+        if (System.getenv("JAVA_CONSUMER_DEBUG") != null) {
+            t.printStackTrace(err);
+        }
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ConsumerException ce) {
+                err.println(NAME + ": error: " + ce.getMessage());
+                return ce.exitStatus();
+            }
+        }
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        err.println(NAME + ": error: internal error: " + Json.oneLine(root.toString()));
+        return ConsumerException.FAILURE;
+    }
+
+    @Override
+    public Integer call() {
+        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio or version "
+                + "(see --help)");
+    }
+
+    /** Creates the subcommands with the streams of this run. */
+    private static final class Factory implements CommandLine.IFactory {
+        private final InputStream in;
+        private final PrintStream out;
+
+        Factory(InputStream in, PrintStream out) {
+            this.in = in;
+            this.out = out;
+        }
+
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            if (Base.class.isAssignableFrom(cls)) {
+                K k = CommandLine.defaultFactory().create(cls);
+                ((Base) k).in = in;
+                ((Base) k).out = out;
+                return k;
+            }
+            return CommandLine.defaultFactory().create(cls);
+        }
+    }
+
+    /** State shared by the subcommands. */
+    abstract static class Base implements Callable<Integer> {
+        InputStream in;
+        PrintStream out;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+    }
+
+    /** Options naming a model version. */
+    abstract static class ModelOptions extends Base {
+        @Option(names = "--model", required = true, paramLabel = "PATH",
+                description = "Model folder (highest version) or version folder.")
+        String model;
+
+        @Option(names = "--version", paramLabel = "N", description = "Version number (positive integer).")
+        Long version;
+
+        ModelLocation location() {
+            return ModelLocation.resolve(model, version);
+        }
+    }
+
+    /** {@code predict}: answers one request. */
+    @Command(name = "predict", description = "Answer one TensorFlow Serving REST predict request.")
+    static final class Predict extends ModelOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
+                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
+                description = "Request file, - for stdin (default).")
+        String input;
+
+        @Option(names = "--output", paramLabel = "FILE", defaultValue = "-",
+                description = "Response file, - for stdout (default).")
+        String output;
+
+        @Override
+        public Integer call() throws IOException {
+            Model.Format fmt = Model.Format.parse(format);
+            ModelLocation loc = location();
+            byte[] body = readInput();
+            String response;
+            try (Model m = new Model(loc, fmt)) {
+                response = m.predict(body, signature);
+            }
+            writeOutput((response + "\n").getBytes(StandardCharsets.UTF_8));
+            return 0;
+        }
+
+        private byte[] readInput() {
+            try {
+                return "-".equals(input) ? in.readAllBytes() : Files.readAllBytes(Paths.get(input));
+            } catch (IOException | java.nio.file.InvalidPathException e) {
+                throw ConsumerException.refusal("cannot read --input '" + input + "': " + e.getMessage());
+            }
+        }
+
+        private void writeOutput(byte[] bytes) throws IOException {
+            if ("-".equals(output)) {
+                out.write(bytes);
+                out.flush();
+                return;
+            }
+            Path p;
+            try {
+                p = Paths.get(output);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw ConsumerException.refusal("invalid --output '" + output + "': " + e.getMessage());
+            }
+            try {
+                Files.write(p, bytes);
+            } catch (IOException e) {
+                throw ConsumerException.refusal("cannot write --output '" + output + "': " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@code inspect}: describes a model version. */
+    @Command(name = "inspect", description = "Describe a model version's signatures.")
+    static final class Inspect extends ModelOptions {
+        @Option(names = "--json", description = "Write JSON instead of text.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            ModelLocation loc = location();
+            SavedModelInfo info = SavedModelInfo.read(loc.dir());
+            Manifest manifest = Manifest.readIfPresent(loc.dir());
+            Inspector report = new Inspector(loc, info, manifest, TfSession.runtimeVersion());
+            out.print(json ? report.json() + "\n" : report.text());
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code serve-stdio}: one request per line in, one response per line out. */
+    @Command(name = "serve-stdio", description = "Load the model once, then answer one JSON request per stdin line "
+            + "with one JSON response line on stdout (blank lines are skipped).")
+    static final class ServeStdio extends ModelOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key when a request has no signature_name (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
+                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Override
+        public Integer call() throws IOException {
+            Model.Format fmt = Model.Format.parse(format);
+            ModelLocation loc = location();
+            try (Model m = new Model(loc, fmt)) {
+                m.warmUp(signature);
+                BufferedInputStream lines = new BufferedInputStream(in, 1 << 16);
+                byte[] line;
+                while ((line = readLine(lines)) != null) {
+                    if (new String(line, StandardCharsets.ISO_8859_1).isBlank()) {
+                        continue;
+                    }
+                    String response;
+                    try {
+                        response = m.predict(line, signature);
+                    } catch (ConsumerException e) {
+                        response = Json.errorBody(e.getMessage());
+                    } catch (RuntimeException e) {
+                        response = Json.errorBody("internal error: " + Json.oneLine(e.toString()));
+                    }
+                    out.write((response + "\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            }
+            return 0;
+        }
+
+        /** Reads up to and without the next '\n' (and a '\r' before it); null at end of input. */
+        private static byte[] readLine(InputStream s) throws IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            int c;
+            boolean any = false;
+            while ((c = s.read()) != -1) {
+                any = true;
+                if (c == '\n') {
+                    break;
+                }
+                b.write(c);
+            }
+            if (!any) {
+                return null;
+            }
+            byte[] line = b.toByteArray();
+            if (line.length > 0 && line[line.length - 1] == '\r') {
+                line = java.util.Arrays.copyOf(line, line.length - 1);
+            }
+            return line;
+        }
+    }
+
+    /** {@code version}: prints the consumer and TensorFlow versions. */
+    @Command(name = "version", description = "Print the consumer version and the TensorFlow runtime version.")
+    static final class Version extends Base {
+        @Override
+        public Integer call() {
+            out.println(NAME + " " + consumerVersion() + " TensorFlow " + TfSession.runtimeVersion());
+            out.flush();
+            return 0;
+        }
+    }
+
+    /**
+     * Returns the consumer's version (the Maven project version).
+     *
+     * @return e.g. {@code 0.1.0}
+     */
+    public static String consumerVersion() {
+        Properties p = new Properties();
+        try (InputStream s = Main.class.getResourceAsStream("version.properties")) {
+            if (s != null) {
+                p.load(s);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p.getProperty("version", "unknown");
+    }
+}

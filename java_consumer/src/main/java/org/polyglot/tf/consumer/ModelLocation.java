@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * ({@code .tmp-<version>-<pid>}) and incomplete versions are ignored. Without {@code --version}
  * the highest version is used.
  *
- * @param dir the absolute, normalized version folder
+ * @param dir the absolute version folder (see {@link #absolute(String)})
  * @param version the version number, or {@code null} when the folder's name is not a positive
  *     integer (a version folder given directly under another name)
  */
@@ -51,7 +51,7 @@ public record ModelLocation(Path dir, BigInteger version) {
         }
         Path p;
         try {
-            p = Paths.get(path).toAbsolutePath().normalize();
+            p = absolute(path);
         } catch (java.nio.file.InvalidPathException e) {
             throw ConsumerException.refusal("invalid model path '" + path + "': " + e.getMessage());
         }
@@ -99,6 +99,25 @@ public record ModelLocation(Path dir, BigInteger version) {
                     + " (available versions: " + have.stream().collect(Collectors.joining(", ")) + ")");
         }
         return new ModelLocation(dir, BigInteger.valueOf(requested));
+    }
+
+    /**
+     * Makes a path absolute the way Python's {@code pathlib.Path.absolute()} does: relative to the
+     * working directory, without {@code .} components, {@code ..} kept (symbolic links are not
+     * resolved).
+     *
+     * @param path the path as given
+     * @return the absolute path
+     */
+    static Path absolute(String path) {
+        Path abs = Paths.get(path).toAbsolutePath();
+        Path out = abs.getRoot();
+        for (Path part : abs) {
+            if (!part.toString().equals(".")) {
+                out = out == null ? part : out.resolve(part);
+            }
+        }
+        return out == null ? abs : out;
     }
 
     /**

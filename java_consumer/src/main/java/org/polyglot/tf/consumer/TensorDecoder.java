@@ -71,20 +71,6 @@ public final class TensorDecoder {
             }
         }
         long[] shape = dimList.stream().mapToLong(Long::longValue).toArray();
-        checkRectangular(value, shape, 0, new StringBuilder());
-        if (spec.rankKnown() && spec.shape().length != shape.length) {
-            throw refuse("has rank " + shape.length + " (" + shapeOfValue(shape) + ") but the signature expects rank "
-                    + spec.shape().length);
-        }
-        if (spec.rankKnown()) {
-            for (int i = 0; i < shape.length; i++) {
-                long want = spec.shape()[i];
-                if (want >= 0 && want != shape[i]) {
-                    throw refuse("has size " + shape[i] + " in dimension " + i + " (" + shapeOfValue(shape)
-                            + ") but the signature fixes that dimension to " + want);
-                }
-            }
-        }
         long n;
         try {
             n = HostTensor.numElements(shape);
@@ -99,41 +85,43 @@ public final class TensorDecoder {
         } else {
             buf = HostTensor.allocate(dtype, shape);
         }
-        fill(value, shape.length, new StringBuilder());
+        // One depth-first pass in document order: the first problem found is the one reported,
+        // whether it is raggedness or an element of the wrong type.
+        fill(value, shape, 0, new StringBuilder());
+        if (spec.rankKnown() && spec.shape().length != shape.length) {
+            throw refuse("has rank " + shape.length + " (" + shapeOfValue(shape) + ") but the signature expects rank "
+                    + spec.shape().length);
+        }
+        if (spec.rankKnown()) {
+            for (int i = 0; i < shape.length; i++) {
+                long want = spec.shape()[i];
+                if (want >= 0 && want != shape[i]) {
+                    throw refuse("has size " + shape[i] + " in dimension " + i + " (" + shapeOfValue(shape)
+                            + ") but the signature fixes that dimension to " + want);
+                }
+            }
+        }
         return dtype == DType.STRING ? HostTensor.strings(shape, strings) : HostTensor.numeric(dtype, shape, buf);
     }
 
-    private void checkRectangular(Json.Value v, long[] shape, int depth, StringBuilder path) {
-        if (depth == shape.length) {
-            if (v instanceof Json.Arr) {
-                throw ragged(path, "is a list where " + (depth == 0 ? "a value" : "values") + " are expected");
+    private void fill(Json.Value v, long[] shape, int depth, StringBuilder path) {
+        if (depth < shape.length) {
+            if (!(v instanceof Json.Arr a)) {
+                throw ragged(path, "is a " + v.typeName() + " where a list of " + shape[depth] + " is expected");
             }
-            return;
-        }
-        if (!(v instanceof Json.Arr a)) {
-            throw ragged(path, "is a " + v.typeName() + " where a list of " + shape[depth] + " is expected");
-        }
-        if (a.size() != shape[depth]) {
-            throw ragged(path, "has " + a.size() + " elements where " + shape[depth] + " are expected");
-        }
-        int len = path.length();
-        for (int i = 0; i < a.size(); i++) {
-            path.append('[').append(i).append(']');
-            checkRectangular(a.get(i), shape, depth + 1, path);
-            path.setLength(len);
-        }
-    }
-
-    private void fill(Json.Value v, int levels, StringBuilder path) {
-        if (levels > 0) {
-            Json.Arr a = (Json.Arr) v;
+            if (a.size() != shape[depth]) {
+                throw ragged(path, "has length " + a.size() + " where " + shape[depth] + " is expected");
+            }
             int len = path.length();
             for (int i = 0; i < a.size(); i++) {
                 path.append('[').append(i).append(']');
-                fill(a.get(i), levels - 1, path);
+                fill(a.get(i), shape, depth + 1, path);
                 path.setLength(len);
             }
             return;
+        }
+        if (v instanceof Json.Arr) {
+            throw ragged(path, "is a list where " + (depth == 0 ? "a value is" : "values are") + " expected");
         }
         int i = next++;
         switch (dtype) {
@@ -213,11 +201,18 @@ public final class TensorDecoder {
             }
         }
         if (v instanceof Json.Obj o && o.isBase64()) {
-            String b64 = ((Json.Str) o.get("b64")).value();
+            if (!(o.get("b64") instanceof Json.Str str)) {
+                throw refuse("has a {\"b64\": ...} object" + at(path) + " whose value is a " + o.get("b64").typeName()
+                        + ", not a base64 string");
+            }
+            String b64 = str.value();
             try {
+                if (b64.length() % 4 != 0) {
+                    throw new IllegalArgumentException("length " + b64.length() + " is not a multiple of 4 (padding)");
+                }
                 return Base64.getDecoder().decode(b64);
             } catch (IllegalArgumentException e) {
-                throw refuse("has invalid base64" + at(path) + ": " + e.getMessage());
+                throw refuse("has invalid standard base64" + at(path) + ": " + e.getMessage());
             }
         }
         throw badElement(v, path, "strings or {\"b64\": ...} objects");

@@ -1,0 +1,145 @@
+// Package model finds model versions in the TensorFlow Serving layout, reads their
+// SignatureDefs and manifest.json, and runs signatures with TensorFlow (SavedModel or frozen
+// GraphDef) through the graft Go bindings.
+package model
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Error is a refusal caused by the model or the command line: a missing or invalid model
+// path, an unknown version or signature, a signature that cannot be served. The CLI exits
+// with status 2 for it.
+type Error struct {
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+// RunError is TensorFlow failing to load or run a model that passed every check. The CLI
+// exits with status 1 for it.
+type RunError struct {
+	Msg string
+}
+
+func (e *RunError) Error() string { return e.Msg }
+
+// SavedModelFile is the file that marks a complete version folder.
+const SavedModelFile = "saved_model.pb"
+
+// ParseVersion parses a version number: a decimal integer > 0 (the contract's version
+// folder names, and the --version flag).
+func ParseVersion(s string) (int64, bool) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// CompleteVersions returns the complete versions under a model folder, ascending, with the
+// folder name of each: folders named by a positive decimal integer that hold saved_model.pb.
+// Other folders (such as a producer's .tmp-* staging folders) are ignored.
+func CompleteVersions(root string) ([]int64, map[int64]string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil
+	}
+	names := map[int64]string{}
+	var versions []int64
+	for _, e := range entries {
+		v, ok := ParseVersion(e.Name())
+		if !ok || !isFile(filepath.Join(root, e.Name(), SavedModelFile)) {
+			continue
+		}
+		if prev, dup := names[v]; dup {
+			// "1" and "01": prefer the canonical spelling.
+			if prev == strconv.FormatInt(v, 10) {
+				continue
+			}
+		} else {
+			versions = append(versions, v)
+		}
+		names[v] = e.Name()
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i] < versions[j] })
+	return versions, names
+}
+
+// absolute makes path absolute the way Python's pathlib.Path.absolute() does (so that
+// inspect prints the same bytes as the reference): relative to the working directory, with
+// empty and "." components and trailing slashes dropped, but ".." and symlinks kept.
+func absolute(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		path = wd + "/" + path
+	}
+	var parts []string
+	for _, p := range strings.Split(path, "/") {
+		if p != "" && p != "." {
+			parts = append(parts, p)
+		}
+	}
+	return "/" + strings.Join(parts, "/"), nil
+}
+
+// ResolveVersionDir resolves --model PATH [--version N] to an absolute version folder.
+// PATH is a model folder (the highest complete version is used, or version when > 0) or a
+// version folder holding saved_model.pb (version must then be 0 or equal its name).
+func ResolveVersionDir(path string, version int64) (string, error) {
+	root, err := absolute(path)
+	if err != nil {
+		return "", errorf("model path %s: %v", path, err)
+	}
+	st, err := os.Stat(root)
+	switch {
+	case os.IsNotExist(err):
+		return "", errorf("model path %s does not exist; expected a model folder or a version folder", root)
+	case err != nil:
+		return "", errorf("model path %s cannot be read: %v", root, err)
+	case !st.IsDir():
+		return "", errorf("model path %s is not a folder; expected a model folder or a version folder", root)
+	}
+	if isFile(filepath.Join(root, SavedModelFile)) {
+		if own, _ := ParseVersion(filepath.Base(root)); version > 0 && version != own {
+			return "", errorf("--version %d does not match the version folder %s", version, root)
+		}
+		return root, nil
+	}
+	versions, names := CompleteVersions(root)
+	if len(versions) == 0 {
+		return "", errorf("%s is not a model: expected %s in it or in an integer version subfolder", root, SavedModelFile)
+	}
+	if version == 0 {
+		v := versions[len(versions)-1]
+		return root + "/" + names[v], nil
+	}
+	if name, ok := names[version]; ok {
+		return root + "/" + name, nil
+	}
+	list := make([]string, len(versions))
+	for i, v := range versions {
+		list[i] = strconv.FormatInt(v, 10)
+	}
+	return "", errorf("version %d not found in %s; available versions: %s", version, root, strings.Join(list, ", "))
+}

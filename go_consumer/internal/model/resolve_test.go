@@ -1,0 +1,93 @@
+package model
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func touch(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResolveVersionDir(t *testing.T) {
+	root := t.TempDir()
+	touch(t, filepath.Join(root, "1", SavedModelFile))
+	touch(t, filepath.Join(root, "3", SavedModelFile))
+	touch(t, filepath.Join(root, "10", "variables", "x")) // incomplete: no saved_model.pb
+	touch(t, filepath.Join(root, ".tmp-12-99", SavedModelFile))
+	touch(t, filepath.Join(root, "0", SavedModelFile))
+
+	if dir, err := ResolveVersionDir(root, 0); err != nil || dir != filepath.Join(root, "3") {
+		t.Errorf("latest = %q, %v", dir, err)
+	}
+	if dir, err := ResolveVersionDir(root, 1); err != nil || dir != filepath.Join(root, "1") {
+		t.Errorf("version 1 = %q, %v", dir, err)
+	}
+	if _, err := ResolveVersionDir(root, 10); err == nil || !strings.Contains(err.Error(), "available versions: 1, 3") {
+		t.Errorf("version 10: %v", err)
+	}
+	if dir, err := ResolveVersionDir(filepath.Join(root, "1"), 0); err != nil || dir != filepath.Join(root, "1") {
+		t.Errorf("version folder = %q, %v", dir, err)
+	}
+	if _, err := ResolveVersionDir(filepath.Join(root, "1"), 3); err == nil || !strings.Contains(err.Error(), "--version 3") {
+		t.Errorf("mismatched --version: %v", err)
+	}
+	if _, err := ResolveVersionDir(filepath.Join(root, "does-not-exist"), 0); err == nil || !strings.Contains(err.Error(), "does-not-exist") {
+		t.Errorf("missing: %v", err)
+	}
+	if _, err := ResolveVersionDir(filepath.Join(root, "10"), 0); err == nil || !strings.Contains(err.Error(), SavedModelFile) {
+		t.Errorf("no model: %v", err)
+	}
+}
+
+func TestAbsoluteLikePathlib(t *testing.T) {
+	wd, _ := os.Getwd()
+	for in, want := range map[string]string{
+		"/a//b/./c/": "/a/b/c",
+		"/a/../b":    "/a/../b",
+		"x/./y":      wd + "/x/y",
+		".":          wd,
+	} {
+		if got, _ := absolute(in); got != want {
+			t.Errorf("absolute(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSplitTensorName(t *testing.T) {
+	for in, want := range map[string]struct {
+		op  string
+		idx int
+	}{
+		"x:0":                       {"x", 0},
+		"StatefulPartitionedCall:3": {"StatefulPartitionedCall", 3},
+		"NoOp":                      {"NoOp", 0},
+	} {
+		op, idx, err := splitTensorName(in)
+		if err != nil || op != want.op || idx != want.idx {
+			t.Errorf("splitTensorName(%q) = %q, %d, %v", in, op, idx, err)
+		}
+	}
+	for _, bad := range []string{"", "x:", "x:-1", "x:a"} {
+		if _, _, err := splitTensorName(bad); err == nil {
+			t.Errorf("splitTensorName(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "007": 7, "0": 0, "-1": 0, "abc": 0, "": 0, "1e3": 0, "+2": 0} {
+		got, ok := ParseVersion(in)
+		if got != want || ok != (want > 0) {
+			t.Errorf("ParseVersion(%q) = %d, %v", in, got, ok)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package model
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	_ "github.com/polyglot-tf/go_consumer/internal/tfquiet" // silence TensorFlow's logging
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+// TFVersion returns the version of the TensorFlow C library in use (TF_Version()).
+func TFVersion() string { return tf.Version() }
+
+// Runner runs signature plans of one model version. For FormatSavedModel it holds the
+// SavedModel's session (loaded with tags {"serve"}); for FormatFrozen one session per frozen
+// GraphDef, imported the first time a plan needs it. Close releases the sessions.
+type Runner struct {
+	info   *Info
+	format Format
+	saved  *graphSession            // FormatSavedModel
+	frozen map[string]*graphSession // FormatFrozen, by GraphDef path
+}
+
+type graphSession struct {
+	graph   *tf.Graph
+	session *tf.Session
+	cast    *tf.Operation // Placeholder(DT_FLOAT) -> Cast(DT_HALF), made on first use
+	castIn  tf.Output
+}
+
+// Open prepares a Runner. The SavedModel is loaded now; frozen graphs on first use.
+func Open(info *Info, format Format) (*Runner, error) {
+	r := &Runner{info: info, format: format, frozen: map[string]*graphSession{}}
+	if format == FormatSavedModel {
+		m, err := tf.LoadSavedModel(info.Dir, []string{ServeTag}, nil)
+		if err != nil {
+			return nil, errorf("cannot load the SavedModel in %s: %s", info.Dir, oneLine(err.Error()))
+		}
+		r.saved = &graphSession{graph: m.Graph, session: m.Session}
+	}
+	return r, nil
+}
+
+// Close closes every TensorFlow session the Runner opened.
+func (r *Runner) Close() error {
+	var first error
+	if r.saved != nil {
+		first = r.saved.session.Close()
+		r.saved = nil
+	}
+	for path, gs := range r.frozen {
+		if err := gs.session.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(r.frozen, path)
+	}
+	return first
+}
+
+func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
+	if plan.Format != r.format {
+		return nil, errorf("plan for --format %s given to a %s runner", plan.Format, r.format)
+	}
+	if r.format == FormatSavedModel {
+		if r.saved == nil {
+			return nil, errorf("the model is closed")
+		}
+		return r.saved, nil
+	}
+	if gs := r.frozen[plan.Graph]; gs != nil {
+		return gs, nil
+	}
+	def, err := os.ReadFile(plan.Graph)
+	if err != nil {
+		return nil, errorf("cannot read the frozen graph of signature %q: %v", plan.Key, err)
+	}
+	graph := tf.NewGraph()
+	if err := graph.Import(def, ""); err != nil {
+		return nil, errorf("cannot import the frozen graph %s: %s", plan.Graph, oneLine(err.Error()))
+	}
+	session, err := tf.NewSession(graph, nil)
+	if err != nil {
+		return nil, &RunError{Msg: "cannot create a TensorFlow session: " + oneLine(err.Error())}
+	}
+	gs := &graphSession{graph: graph, session: session}
+	r.frozen[plan.Graph] = gs
+	return gs, nil
+}
+
+// Run feeds the decoded inputs to the plan's input tensors and fetches its outputs.
+// Inputs must already match the plan's specs (tfjson.DecodeInputs checks them).
+func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
+	gs, err := r.sessionFor(plan)
+	if err != nil {
+		return nil, err
+	}
+	feeds := make(map[tf.Output]*tf.Tensor, len(inputs))
+	for _, alias := range sortedKeys(plan.Inputs) {
+		spec := plan.Inputs[alias]
+		in := inputs[alias]
+		if in == nil {
+			return nil, errorf("missing input %q", alias)
+		}
+		out, err := lookup(gs.graph, spec)
+		if err != nil {
+			return nil, err
+		}
+		var t *tf.Tensor
+		if in.DType == tfjson.Half {
+			t, err = gs.halfTensor(in)
+		} else {
+			t, err = toTF(in)
+		}
+		if err != nil {
+			return nil, err
+		}
+		feeds[out] = t
+	}
+	aliases := sortedKeys(plan.Outputs)
+	fetches := make([]tf.Output, len(aliases))
+	for i, alias := range aliases {
+		out, err := lookup(gs.graph, plan.Outputs[alias])
+		if err != nil {
+			return nil, err
+		}
+		fetches[i] = out
+	}
+	results, err := gs.session.Run(feeds, fetches, nil)
+	if err != nil {
+		return nil, &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %q: %s", plan.Key, oneLine(err.Error()))}
+	}
+	outputs := make(map[string]*tfjson.Tensor, len(aliases))
+	for i, alias := range aliases {
+		t, err := fromTF(results[i])
+		if err != nil {
+			return nil, &RunError{Msg: fmt.Sprintf("output %q: %v", alias, err)}
+		}
+		outputs[alias] = t
+	}
+	return outputs, nil
+}
+
+func lookup(g *tf.Graph, spec tfjson.Spec) (tf.Output, error) {
+	name, idx, err := splitTensorName(spec.Name)
+	if err != nil {
+		return tf.Output{}, errorf("%s: %v", spec.Describe(), err)
+	}
+	op := g.Operation(name)
+	if op == nil || idx >= op.NumOutputs() {
+		return tf.Output{}, errorf("tensor %q of %s is not in the graph", spec.Name, spec.Describe())
+	}
+	return op.Output(idx), nil
+}
+
+// halfTensor builds a DT_HALF tensor. graft cannot allocate DT_HALF tensors from Go, so the
+// values (exact in float32) are fed as DT_FLOAT to a Cast op added to the session's graph.
+func (gs *graphSession) halfTensor(in *tfjson.Tensor) (*tf.Tensor, error) {
+	if gs.cast == nil {
+		prefix := "go_consumer_half"
+		for i := 1; gs.graph.Operation(prefix+"_in") != nil; i++ {
+			prefix = fmt.Sprintf("go_consumer_half_%d", i)
+		}
+		ph, err := gs.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: prefix + "_in", Attrs: map[string]any{"dtype": tf.Float}})
+		if err != nil {
+			return nil, &RunError{Msg: "cannot add a DT_HALF cast: " + oneLine(err.Error())}
+		}
+		cast, err := gs.graph.AddOperation(tf.OpSpec{Type: "Cast", Name: prefix + "_cast", Input: []tf.Input{ph.Output(0)}, Attrs: map[string]any{"DstT": tf.Half}})
+		if err != nil {
+			return nil, &RunError{Msg: "cannot add a DT_HALF cast: " + oneLine(err.Error())}
+		}
+		gs.cast, gs.castIn = cast, ph.Output(0)
+	}
+	halves := in.Data.([]tfjson.Float16)
+	wide := make([]float32, len(halves))
+	for i, h := range halves {
+		wide[i] = float32(h.Float64())
+	}
+	ft, err := toTF(&tfjson.Tensor{DType: tfjson.Float, Shape: in.Shape, Data: wide})
+	if err != nil {
+		return nil, err
+	}
+	res, err := gs.session.Run(map[tf.Output]*tf.Tensor{gs.castIn: ft}, []tf.Output{gs.cast.Output(0)}, nil)
+	if err != nil {
+		return nil, &RunError{Msg: "cannot build a DT_HALF tensor: " + oneLine(err.Error())}
+	}
+	return res[0], nil
+}
+
+// oneLine folds TensorFlow's multi-line messages into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

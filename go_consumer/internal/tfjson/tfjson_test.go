@@ -1,0 +1,505 @@
+package tfjson
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var linearSpecs = map[string]Spec{
+	"x": {Alias: "x", Name: "serving_default_x:0", DType: Double, Shape: Shape{-1, -1}},
+}
+
+func decode(t *testing.T, body string, specs map[string]Spec) (map[string]*Tensor, *Request, error) {
+	t.Helper()
+	req, err := ParseRequest([]byte(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := DecodeInputs(req, specs, "serving_default")
+	return out, req, err
+}
+
+func TestParseTokensAndErrors(t *testing.T) {
+	v, err := Parse([]byte(` [NaN, Infinity, -Infinity, -0, 1e5, "a\u00e9\ud83d\ude00\n"] `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"NaN", "Infinity", "-Infinity", "-0", "1e5"}
+	for i, w := range want {
+		if v.Items[i].Kind != KindNumber || v.Items[i].Text != w {
+			t.Errorf("item %d = %+v, want number %s", i, v.Items[i], w)
+		}
+	}
+	if got := v.Items[5].Text; got != "a\u00e9\U0001F600\n" {
+		t.Errorf("string = %q", got)
+	}
+	for _, bad := range []string{
+		``, ` `, `{`, `[1,]`, `[1 2]`, `{"a" 1}`, `{a: 1}`, `01`, `1.`, `.5`, `1e`, `+1`, `-`,
+		`nan`, `-NaN`, `inf`, `"\x"`, `"abc`, "\"a\tb\"", `"\ud800"`, `{"instances": [[1.0]]} x`,
+		`[1] [2]`, "\xff", "\ufeff{}", strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1),
+	} {
+		_, err := Parse([]byte(bad))
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded", bad)
+			continue
+		}
+		if !strings.Contains(err.Error(), "JSON") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Parse(%q) error %q lacks JSON or has a newline", bad, err)
+		}
+	}
+	deep := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
+	if _, err := Parse([]byte(deep)); err != nil {
+		t.Errorf("depth %d refused: %v", MaxDepth, err)
+	}
+}
+
+func TestDuplicateKeysLastWins(t *testing.T) {
+	v, err := Parse([]byte(`{"a": 1, "b": 2, "a": 3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Keys) != 2 || v.Keys[0] != "a" || v.Member("a").Text != "3" {
+		t.Errorf("got keys %v a=%v", v.Keys, v.Member("a"))
+	}
+}
+
+func TestShortestFloatsRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	specs64 := map[string]Spec{"x": {Alias: "x", DType: Double, Shape: Shape{-1}}}
+	specs32 := map[string]Spec{"x": {Alias: "x", DType: Float, Shape: Shape{-1}}}
+	values := []float64{0, math.Copysign(0, -1), 0.1, 1.0 / 3, math.MaxFloat64, math.SmallestNonzeroFloat64, 5e-324, 1e23, 123456789012345678}
+	for i := 0; i < 2000; i++ {
+		values = append(values, math.Float64frombits(rng.Uint64()))
+	}
+	f64 := []float64{}
+	f32 := []float32{}
+	for _, v := range values {
+		if !math.IsNaN(v) {
+			f64 = append(f64, v)
+			f32 = append(f32, float32(v))
+		}
+	}
+	for _, tc := range []struct {
+		specs map[string]Spec
+		t     *Tensor
+	}{
+		{specs64, &Tensor{DType: Double, Shape: []int64{int64(len(f64))}, Data: f64}},
+		{specs32, &Tensor{DType: Float, Shape: []int64{int64(len(f32))}, Data: f32}},
+	} {
+		body, err := EncodeResponse(map[string]*Tensor{"x": tc.t}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := strings.Replace(string(body), `"outputs"`, `"inputs"`, 1)
+		back, _, err := decode(t, req, tc.specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch want := tc.t.Data.(type) {
+		case []float64:
+			got := back["x"].Data.([]float64)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("float64 %v came back as %v", want[i], got[i])
+				}
+			}
+		case []float32:
+			got := back["x"].Data.([]float32)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("float32 %v came back as %v", want[i], got[i])
+				}
+			}
+		}
+	}
+	if got := string(appendFloat(nil, math.Copysign(0, -1), 64)); got != "-0" {
+		t.Errorf("-0 written as %q", got)
+	}
+	if got := string(appendFloat(nil, 0.1, 32)); got != "0.1" {
+		t.Errorf("float32 0.1 written as %q", got)
+	}
+}
+
+func TestFloat32RoundsDirectly(t *testing.T) {
+	// 1 + 2^-24 + 2^-60: via float64 this becomes the tie 1 + 2^-24 and rounds to even (1.0);
+	// rounded directly it is above the tie and goes up to 1 + 2^-23.
+	lit := "1.000000059604644776161" // > 1 + 2^-24 = 1.000000059604644775390625
+	specs := map[string]Spec{"x": {Alias: "x", DType: Float, Shape: Shape{}}}
+	out, _, err := decode(t, `{"inputs": `+lit+`}`, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out["x"].Data.([]float32)[0]; got != float32(1+math.Ldexp(1, -23)) {
+		t.Errorf("%s -> %v, want 1+2^-23", lit, got)
+	}
+}
+
+func TestNonFiniteTokens(t *testing.T) {
+	out, _, err := decode(t, `{"instances": [[NaN, Infinity, -Infinity, -0.0]]}`, linearSpecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := out["x"].Data.([]float64)
+	if !math.IsNaN(x[0]) || !math.IsInf(x[1], 1) || !math.IsInf(x[2], -1) || !math.Signbit(x[3]) {
+		t.Errorf("decoded %v", x)
+	}
+	body, err := EncodeResponse(map[string]*Tensor{"y": out["x"]}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"predictions": [[NaN, Infinity, -Infinity, -0]]}`; string(body) != want {
+		t.Errorf("encoded %s, want %s", body, want)
+	}
+	for _, lit := range []string{"1e999", "-1e400"} {
+		_, _, err := decode(t, `{"inputs": [[`+lit+`]]}`, linearSpecs)
+		if err == nil || !strings.Contains(err.Error(), "out of range for DT_DOUBLE") {
+			t.Errorf("%s: err %v", lit, err)
+		}
+	}
+	f32 := map[string]Spec{"x": {Alias: "x", DType: Float, Shape: Shape{}}}
+	if _, _, err := decode(t, `{"inputs": 3.5e38}`, f32); err == nil {
+		t.Errorf("3.5e38 accepted as DT_FLOAT")
+	}
+	if out, _, err := decode(t, `{"inputs": 1e-999}`, f32); err != nil || out["x"].Data.([]float32)[0] != 0 {
+		t.Errorf("underflow: %v %v", out, err)
+	}
+}
+
+func TestInt64Exact(t *testing.T) {
+	specs := map[string]Spec{"n": {Alias: "n", DType: Int64, Shape: Shape{-1}}}
+	body := `{"inputs": [9007199254740993, -9223372036854775808, 9223372036854775807, -0]}`
+	out, _, err := decode(t, body, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out["n"].Data.([]int64)
+	want := []int64{9007199254740993, math.MinInt64, math.MaxInt64, 0}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("n[%d] = %d, want %d", i, got[i], want[i])
+		}
+	}
+	enc, _ := EncodeResponse(out, false)
+	if want := `{"outputs": [9007199254740993, -9223372036854775808, 9223372036854775807, 0]}`; string(enc) != want {
+		t.Errorf("encoded %s", enc)
+	}
+	for _, bad := range []string{"9223372036854775808", "1.0", "1e3", "NaN", `"1"`} {
+		_, _, err := decode(t, `{"inputs": [`+bad+`]}`, specs)
+		if err == nil || !strings.Contains(err.Error(), "DT_INT64") {
+			t.Errorf("%s: err %v", bad, err)
+		}
+	}
+	u8 := map[string]Spec{"u": {Alias: "u", DType: Uint8, Shape: Shape{-1}}}
+	if _, _, err := decode(t, `{"inputs": [256]}`, u8); err == nil || !strings.Contains(err.Error(), "[0, 255]") {
+		t.Errorf("uint8 256: %v", err)
+	}
+	if _, _, err := decode(t, `{"inputs": [-1]}`, u8); err == nil {
+		t.Errorf("uint8 -1 accepted")
+	}
+}
+
+func TestRagged(t *testing.T) {
+	for _, body := range []string{
+		`{"instances": [[1.0, 2.0], [3.0]]}`,
+		`{"inputs": [[1.0], [2.0, 3.0]]}`,
+		`{"inputs": [[1.0], 2.0]}`,
+		`{"inputs": [1.0, [2.0]]}`,
+		`{"inputs": [[], [1.0]]}`,
+		`{"inputs": [[1.0], []]}`,
+	} {
+		_, _, err := decode(t, body, linearSpecs)
+		if err == nil || !strings.Contains(err.Error(), "ragged") || !strings.Contains(err.Error(), "x (DT_DOUBLE") {
+			t.Errorf("%s: err %v", body, err)
+		}
+	}
+	out, _, err := decode(t, `{"inputs": [[], []]}`, linearSpecs)
+	if err != nil || len(out["x"].Shape) != 2 || out["x"].Shape[1] != 0 {
+		t.Errorf("empty rows: %v %v", out, err)
+	}
+}
+
+func TestStringsAndB64(t *testing.T) {
+	specs := map[string]Spec{"s": {Alias: "s", DType: String, Shape: Shape{-1}}}
+	out, _, err := decode(t, `{"instances": ["héllo", {"b64": "/wA="}, ""]}`, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out["s"].Data.([]string)
+	if got[0] != "héllo" || got[1] != "\xff\x00" || got[2] != "" {
+		t.Errorf("decoded %q", got)
+	}
+	enc, _ := EncodeResponse(map[string]*Tensor{"s": out["s"]}, true)
+	if want := `{"predictions": ["héllo", {"b64": "/wA="}, ""]}`; string(enc) != want {
+		t.Errorf("encoded %s", enc)
+	}
+	enc, _ = EncodeResponse(map[string]*Tensor{"s_bytes": out["s"]}, false)
+	if want := `{"outputs": [{"b64": "aMOpbGxv"}, {"b64": "/wA="}, {"b64": ""}]}`; string(enc) != want {
+		t.Errorf("encoded %s", enc)
+	}
+	// A single string input may be given as a bare {"b64": ...} in both formats.
+	scalar := map[string]Spec{"s": {Alias: "s", DType: String, Shape: Shape{}}}
+	if out, _, err := decode(t, `{"inputs": {"b64": "YWI="}}`, scalar); err != nil || out["s"].Data.([]string)[0] != "ab" {
+		t.Errorf("bare b64: %v %v", out, err)
+	}
+	for _, bad := range []string{`{"b64": "YW"}`, `{"b64": "Y!=="}`, `{"b64": 5}`, `{"b64": "YWI=", "x": 1}`, `5`} {
+		_, _, err := decode(t, `{"instances": [`+bad+`]}`, specs)
+		if err == nil || !strings.Contains(err.Error(), "DT_STRING") && !strings.Contains(err.Error(), "unknown input") {
+			t.Errorf("%s: err %v", bad, err)
+		}
+	}
+	var s string
+	if err := json.Unmarshal(ErrorBody("a \"quoted\"\nline\x01"), &struct{ Error *string }{&s}); err != nil || s != "a \"quoted\"\nline\x01" {
+		t.Errorf("ErrorBody round trip: %q %v", s, err)
+	}
+}
+
+func TestRowAndColumnarRules(t *testing.T) {
+	specs := map[string]Spec{
+		"a": {Alias: "a", DType: Float, Shape: Shape{-1, 2}},
+		"b": {Alias: "b", DType: Bool, Shape: Shape{-1}},
+	}
+	out, _, err := decode(t, `{"instances": [{"a": [1, 2], "b": true}, {"b": false, "a": [3, 4]}]}`, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out["a"].Shape; len(got) != 2 || got[0] != 2 || got[1] != 2 {
+		t.Errorf("a shape %v", got)
+	}
+	if got := out["b"].Data.([]bool); !got[0] || got[1] {
+		t.Errorf("b = %v", got)
+	}
+	rows, err := EncodeResponse(out, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"predictions": [{"a": [1, 2], "b": true}, {"a": [3, 4], "b": false}]}`; string(rows) != want {
+		t.Errorf("rows %s", rows)
+	}
+	cols, _ := EncodeResponse(out, false)
+	if want := `{"outputs": {"a": [[1, 2], [3, 4]], "b": [true, false]}}`; string(cols) != want {
+		t.Errorf("cols %s", cols)
+	}
+	for body, want := range map[string]string{
+		`{"instances": [[1, 2]]}`:                          "each instance must be an object",
+		`{"inputs": [[1, 2]]}`:                             `"inputs" must be an object`,
+		`{"instances": [{"a": [1, 2]}]}`:                   `missing input "b"`,
+		`{"inputs": {"a": [[1, 2, 3]], "b": [true]}}`:      "dimension 1 is 3, expected 2",
+		`{"inputs": {"a": [[1, 2]], "b": [true], "c": 1}}`: `unknown input "c"`,
+		`{"instances": 5}`:                                 `"instances" must be a list`,
+	} {
+		_, _, err := decode(t, body, specs)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", body, err, want)
+		}
+	}
+	if _, err := EncodeResponse(map[string]*Tensor{
+		"p": {DType: Int32, Shape: []int64{2}, Data: []int32{1, 2}},
+		"q": {DType: Int32, Shape: []int64{3}, Data: []int32{1, 2, 3}},
+	}, true); err == nil || !strings.Contains(err.Error(), "batch") {
+		t.Errorf("mismatched batch: %v", err)
+	}
+	if _, err := EncodeResponse(map[string]*Tensor{"p": {DType: Int32, Data: []int32{1}}}, true); err == nil {
+		t.Errorf("scalar row output accepted")
+	}
+}
+
+func TestFloat16(t *testing.T) {
+	for bits := 0; bits < 1<<16; bits++ {
+		h := Float16(bits)
+		f := h.Float64()
+		if math.IsNaN(f) {
+			continue
+		}
+		if back := float16FromExact(f); !math.IsInf(f, 0) && back != h {
+			t.Fatalf("float16FromExact(%v) = %#x, want %#x", f, back, bits)
+		}
+		s := string(appendFloat16(nil, h))
+		back, ok := ParseFloat16(s)
+		if !ok || back != h {
+			t.Fatalf("%#x written as %s, parsed back as %#x (ok=%v)", bits, s, back, ok)
+		}
+	}
+	for lit, want := range map[string]Float16{
+		"2049":                   0x6800, // tie between 2048 and 2050 -> even (2048)
+		"2051":                   0x6802, // tie between 2050 and 2052 -> even (2052)
+		"65519.99":               0x7BFF,
+		"2.98023223876953125e-8": 0, // exactly half the smallest subnormal -> even (0)
+		"2.9802322387695313e-8":  1,
+		"-0":                     0x8000,
+		"0.1":                    0x2E66,
+		"1e-30":                  0,
+	} {
+		if got, ok := ParseFloat16(lit); !ok || got != want {
+			t.Errorf("ParseFloat16(%s) = %#x, %v; want %#x", lit, got, ok, want)
+		}
+	}
+	for _, lit := range []string{"65520", "1e5", "-70000", "1e999"} {
+		if _, ok := ParseFloat16(lit); ok {
+			t.Errorf("ParseFloat16(%s) did not overflow", lit)
+		}
+	}
+}
+
+type badCase struct {
+	ID             string          `json:"id"`
+	Model          string          `json:"model"`
+	ModelPath      string          `json:"model_path"`
+	Args           []string        `json:"args"`
+	Request        json.RawMessage `json:"request"`
+	Body           *string         `json:"body"`
+	StderrContains []string        `json:"stderr_contains"`
+}
+
+// TestBadRequestCases runs the body-only cases of tests/cases/bad_requests.json (those for
+// models/linear without extra arguments or a signature choice) against the decoder with the
+// linear model's signature. The CLI test in package main runs every case end to end.
+func TestBadRequestCases(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "tests", "cases", "bad_requests.json"))
+	if err != nil {
+		t.Skipf("shared cases not found: %v", err)
+	}
+	var file struct{ Cases []badCase }
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, c := range file.Cases {
+		if c.Model != "linear" || len(c.Args) > 0 {
+			continue
+		}
+		body := string(c.Request)
+		if c.Body != nil {
+			body = *c.Body
+		}
+		t.Run(c.ID, func(t *testing.T) {
+			req, err := ParseRequest([]byte(body))
+			if err == nil {
+				if req.HasSignatureName && req.SignatureName != "serving_default" {
+					t.Skip("signature resolution is tested by the CLI test")
+				}
+				_, err = DecodeInputs(req, linearSpecs, "serving_default")
+			}
+			if err == nil {
+				t.Fatalf("request accepted: %s", body)
+			}
+			if _, ok := err.(*RequestError); !ok {
+				t.Errorf("error %T is not a *RequestError", err)
+			}
+			msg := strings.ToLower(err.Error())
+			if strings.Contains(msg, "\n") {
+				t.Errorf("message has a newline: %q", msg)
+			}
+			for _, want := range c.StderrContains {
+				if !strings.Contains(msg, strings.ToLower(want)) {
+					t.Errorf("message %q lacks %q", err, want)
+				}
+			}
+		})
+		ran++
+	}
+	if ran == 0 {
+		t.Fatal("no cases ran")
+	}
+}
+
+// FuzzDecodeRequest checks that no body makes the decoder panic, that refusals are one-line
+// *RequestError values, and that accepted tensors survive an encode/decode round trip.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"instances": [[1.0, 2.0], [3.0, 4.0]]}`,
+		`{"inputs": {"x": [[NaN, -Infinity]]}}`,
+		`{"signature_name": "serving_default", "inputs": [[1e308, -0.0]]}`,
+		`{"instances": [{"x": [1.5]}]}`,
+		`{"instances": [[1.0, 2.0], [3.0]]}`,
+		`{"inputs": [[{"b64": "AAAA"}]]}`,
+		`{"instances": []}`,
+		`[[1.0]]`,
+		`{"inputs": [[1e999]]}`,
+		`{"instances": [[1.0]]} x`,
+		`{"inputs": {"a": [[1, 2]], "b": [true], "n": [9007199254740993], "s": ["\u00e9", {"b64": "/w=="}]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	specSets := []map[string]Spec{
+		linearSpecs,
+		{
+			"a": {Alias: "a", DType: Float, Shape: Shape{-1, 2}},
+			"b": {Alias: "b", DType: Bool, Shape: Shape{-1}},
+			"n": {Alias: "n", DType: Int64, Shape: Shape{-1}},
+			"s": {Alias: "s", DType: String, UnknownRank: true},
+		},
+		{"h": {Alias: "h", DType: Half, UnknownRank: true}},
+		{"u": {Alias: "u", DType: Uint16, Shape: Shape{-1, -1}}},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseRequest(body)
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		for _, specs := range specSets {
+			out, err := DecodeInputs(req, specs, "serving_default")
+			if err != nil {
+				checkRefusal(t, err)
+				continue
+			}
+			enc, err := EncodeResponse(out, false)
+			if err != nil {
+				t.Fatalf("encoding decoded tensors: %v", err)
+			}
+			back, err := ParseRequest([]byte(`{"inputs": ` + string(enc[len(`{"outputs": `):])))
+			if err != nil {
+				t.Fatalf("re-parsing %s: %v", enc, err)
+			}
+			again, err := DecodeInputs(back, specs, "serving_default")
+			if err != nil {
+				t.Fatalf("re-decoding %s: %v", enc, err)
+			}
+			for alias, t1 := range out {
+				if !sameTensor(t1, again[alias]) {
+					t.Fatalf("%s changed in a round trip: %+v -> %+v", alias, t1, again[alias])
+				}
+			}
+		}
+	})
+}
+
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	if _, ok := err.(*RequestError); !ok {
+		t.Fatalf("error %T %v is not a *RequestError", err, err)
+	}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Fatalf("message has a line break: %q", err)
+	}
+}
+
+func sameTensor(a, b *Tensor) bool {
+	if a.DType != b.DType || Shape(a.Shape).String() != Shape(b.Shape).String() {
+		return false
+	}
+	// The shortest form is unique per value (and NaN is written as one token).
+	ea, _ := EncodeResponse(map[string]*Tensor{"v": a}, false)
+	eb, _ := EncodeResponse(map[string]*Tensor{"v": b}, false)
+	return string(ea) == string(eb)
+}
+
+func TestFormatShape(t *testing.T) {
+	if got := (Spec{Alias: "x", DType: Double, Shape: Shape{-1, 3}}).Describe(); got != "x (DT_DOUBLE, shape [-1, 3])" {
+		t.Errorf("Describe = %q", got)
+	}
+	if got := (Spec{Alias: "x", DType: Int32, UnknownRank: true}).Describe(); got != "x (DT_INT32, shape unknown rank)" {
+		t.Errorf("Describe = %q", got)
+	}
+	if got := DType(8).String(); got != "DT_COMPLEX64" {
+		t.Errorf("DType(8) = %s", got)
+	}
+	if d, ok := ParseDType("DT_UINT16"); !ok || d != Uint16 {
+		t.Errorf("ParseDType = %v %v", d, ok)
+	}
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+)
+
+var (
+	repoRoot   = filepath.Join("..")
+	linearPath = filepath.Join(repoRoot, "models", "linear")
+	binaryPath = filepath.Join("bin", "go_consumer")
+)
+
+func needLinear(t *testing.T) string {
+	t.Helper()
+	abs, _ := filepath.Abs(linearPath)
+	if _, err := os.Stat(abs); err != nil {
+		t.Skipf("models/linear is absent (%v); run `make models` in the repository root", err)
+	}
+	return abs
+}
+
+type badCase struct {
+	ID             string          `json:"id"`
+	Model          string          `json:"model"`
+	ModelPath      string          `json:"model_path"`
+	Args           []string        `json:"args"`
+	Request        json.RawMessage `json:"request"`
+	Body           *string         `json:"body"`
+	StderrContains []string        `json:"stderr_contains"`
+}
+
+func loadBadCases(t *testing.T) []badCase {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "tests", "cases", "bad_requests.json"))
+	if err != nil {
+		t.Skipf("tests/cases/bad_requests.json not found: %v", err)
+	}
+	var file struct{ Cases []badCase }
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	return file.Cases
+}
+
+// caseArgs returns the predict command line and body of a case, or a reason to skip it.
+func caseArgs(t *testing.T, c badCase) ([]string, []byte, string) {
+	var path string
+	switch {
+	case c.Model != "":
+		abs, _ := filepath.Abs(filepath.Join(repoRoot, "models", c.Model))
+		if _, err := os.Stat(abs); err != nil {
+			return nil, nil, "models/" + c.Model + " is absent; run `make models` in the repository root"
+		}
+		path = abs
+	case c.ModelPath == "@missing":
+		path = filepath.Join(t.TempDir(), "does-not-exist")
+	case c.ModelPath == "@empty_dir":
+		path = t.TempDir()
+	default:
+		path = c.ModelPath
+	}
+	body := []byte(c.Request)
+	if c.Body != nil {
+		body = []byte(*c.Body)
+	}
+	return append([]string{"predict", "--model", path}, c.Args...), body, ""
+}
+
+func checkRefusal(t *testing.T, c badCase, code int, stdout, stderr string) {
+	t.Helper()
+	if code != 2 {
+		t.Errorf("exit status %d, want 2; stderr: %s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("wrote to stdout: %q", stdout)
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasSuffix(stderr, "\n") {
+		t.Fatalf("want exactly one stderr line, got %q", stderr)
+	}
+	if !strings.HasPrefix(lines[0], "go_consumer: error: ") {
+		t.Errorf("stderr lacks the prefix: %q", lines[0])
+	}
+	for _, want := range c.StderrContains {
+		if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(want)) {
+			t.Errorf("stderr %q lacks %q", lines[0], want)
+		}
+	}
+}
+
+// TestBadRequestsInProcess runs every case of tests/cases/bad_requests.json through run().
+func TestBadRequestsInProcess(t *testing.T) {
+	for _, c := range loadBadCases(t) {
+		t.Run(c.ID, func(t *testing.T) {
+			args, body, skip := caseArgs(t, c)
+			if skip != "" {
+				t.Skip(skip)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(args, bytes.NewReader(body), &stdout, &stderr)
+			checkRefusal(t, c, code, stdout.String(), stderr.String())
+		})
+	}
+}
+
+// TestBadRequestsBinary runs every case through the built binary, which also proves that
+// TensorFlow's own logging never reaches stderr.
+func TestBadRequestsBinary(t *testing.T) {
+	bin, err := filepath.Abs(binaryPath)
+	if err != nil || !isExecutable(bin) {
+		t.Skip("bin/go_consumer is not built; run `make`")
+	}
+	for _, c := range loadBadCases(t) {
+		t.Run(c.ID, func(t *testing.T) {
+			args, body, skip := caseArgs(t, c)
+			if skip != "" {
+				t.Skip(skip)
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Stdin = bytes.NewReader(body)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			checkRefusal(t, c, code, stdout.String(), stderr.String())
+		})
+	}
+}
+
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode()&0o111 != 0
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "missing command"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"predict"}, 2, "--model PATH is required"},
+		{[]string{"predict", "--model"}, 2, "flag --model needs a value"},
+		{[]string{"predict", "--model", "x", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"inspect", "--json=maybe", "--model", "x"}, 2, "--json"},
+		{[]string{"serve-stdio", "--bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"version", "--x"}, 2, "unknown flag --x"},
+		{[]string{"predict", "--model", "x", "--version", "0"}, 2, `invalid --version "0"`},
+		{[]string{"predict", "--model", "x", "--format", "onnx"}, 2, `unknown --format "onnx"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"predict", "-h"}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "usage:") {
+		t.Errorf("-h: exit %d stdout %q", code, stdout.String())
+	}
+}
+
+// sameValue compares two parsed responses: numbers by float64 bits (integer literals by
+// text), everything else structurally.
+func sameValue(a, b *tfjson.Value) bool {
+	if a.Kind != b.Kind || len(a.Items) != len(b.Items) || strings.Join(a.Keys, "\x00") != strings.Join(b.Keys, "\x00") {
+		return false
+	}
+	switch a.Kind {
+	case tfjson.KindNumber:
+		fa, errA := strconv.ParseFloat(a.Text, 64)
+		fb, errB := strconv.ParseFloat(b.Text, 64)
+		if errA != nil || errB != nil || (math.IsNaN(fa) && math.IsNaN(fb)) {
+			return a.Text == b.Text || (math.IsNaN(fa) && math.IsNaN(fb))
+		}
+		return math.Float64bits(fa) == math.Float64bits(fb)
+	case tfjson.KindString:
+		return a.Text == b.Text
+	case tfjson.KindBool:
+		return a.Bool == b.Bool
+	}
+	for i := range a.Items {
+		if !sameValue(&a.Items[i], &b.Items[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestGoldenResponses runs every golden request of models/linear in both formats and
+// compares the numbers bit for bit with the Python reference's responses.
+func TestGoldenResponses(t *testing.T) {
+	model := needLinear(t)
+	requests, _ := filepath.Glob(filepath.Join(model, "*", "golden", "*.request.json"))
+	if len(requests) == 0 {
+		t.Skip("models/linear has no golden requests")
+	}
+	for _, format := range []string{"saved_model", "frozen"} {
+		for _, reqPath := range requests {
+			version := filepath.Base(filepath.Dir(filepath.Dir(reqPath)))
+			name := format + "/" + version + "/" + strings.TrimSuffix(filepath.Base(reqPath), ".request.json")
+			t.Run(name, func(t *testing.T) {
+				body, _ := os.ReadFile(reqPath)
+				want, _ := os.ReadFile(strings.Replace(reqPath, ".request.json", ".response.json", 1))
+				var stdout, stderr bytes.Buffer
+				args := []string{"predict", "--model", model, "--version", version, "--format", format}
+				if code := run(args, bytes.NewReader(body), &stdout, &stderr); code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr.String())
+				}
+				got, err := tfjson.Parse(stdout.Bytes())
+				if err != nil {
+					t.Fatal(err)
+				}
+				exp, err := tfjson.Parse(want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !sameValue(got, exp) {
+					t.Errorf("response differs from the golden one:\n got %.300s\nwant %.300s", stdout.String(), want)
+				}
+			})
+		}
+	}
+}
+
+func TestServeStdio(t *testing.T) {
+	model := needLinear(t)
+	in := strings.Join([]string{
+		`{"instances": [[1.0, 2.0]]}`,
+		``,
+		`{"instances": [[1.0, 2.0], [3.0]]}`,
+		`{"signature_name": "nope", "inputs": [[1.0]]}`,
+		"{\"inputs\": {\"x\": [[0.5]]}}\r",
+		`not json`,
+	}, "\n")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve-stdio", "--model", model}, strings.NewReader(in), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	wantPrefix := []string{`{"predictions": [[`, `{"error": "input x (DT_DOUBLE, shape [-1, -1]): ragged`, `{"error": "signature \"nope\" not found`, `{"outputs": [[`, `{"error": "invalid JSON`}
+	if len(lines) != len(wantPrefix) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(wantPrefix), stdout.String())
+	}
+	for i, p := range wantPrefix {
+		if !strings.HasPrefix(lines[i], p) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], p)
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
+
+func TestInspect(t *testing.T) {
+	model := needLinear(t)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"inspect", "--model", model}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	text := stdout.String()
+	for _, want := range []string{
+		"Model: " + model + "/",
+		"\nTensorFlow runtime: 2.21.0\n",
+		"\nMetaGraphDef with tag-set: 'serve' contains the following SignatureDefs:\n\nsignature_def[",
+		"signature_def['serving_default']:\n  The given SavedModel SignatureDef contains the following input(s):\n    inputs['x'] tensor_info:\n        dtype: DT_DOUBLE\n        shape: (-1, -1)\n",
+		"  Method name is: tensorflow/serving/predict\n  Frozen graph: frozen/serving_default.pb\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("inspect text lacks %q:\n%s", want, text)
+		}
+	}
+	stdout.Reset()
+	if code := run([]string{"inspect", "--model", model, "--json"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var doc struct {
+		Version    int `json:"version"`
+		MetaGraphs []struct {
+			Tags       []string `json:"tags"`
+			Signatures map[string]struct {
+				Inputs      map[string]struct{ Shape []int64 } `json:"inputs"`
+				FrozenGraph *string                            `json:"frozen_graph"`
+			} `json:"signatures"`
+		} `json:"meta_graphs"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	sig := doc.MetaGraphs[0].Signatures["serving_default"]
+	if doc.Version < 1 || doc.MetaGraphs[0].Tags[0] != "serve" || len(sig.Inputs["x"].Shape) != 2 || sig.FrozenGraph == nil {
+		t.Errorf("unexpected document: %s", stdout.String())
+	}
+}
+
+func TestTupleShape(t *testing.T) {
+	for _, tc := range []struct {
+		spec tfjson.Spec
+		want string
+	}{
+		{tfjson.Spec{Shape: tfjson.Shape{}}, "()"},
+		{tfjson.Spec{Shape: tfjson.Shape{-1}}, "(-1,)"},
+		{tfjson.Spec{Shape: tfjson.Shape{-1, 3}}, "(-1, 3)"},
+		{tfjson.Spec{UnknownRank: true}, "unknown_rank"},
+	} {
+		if got := tupleShape(tc.spec); got != tc.want {
+			t.Errorf("tupleShape(%+v) = %q, want %q", tc.spec, got, tc.want)
+		}
+	}
+	if got := asciiJSON(`"é😀"`); got != `"\u00e9\ud83d\ude00"` {
+		t.Errorf("asciiJSON = %s", got)
+	}
+}

@@ -1,0 +1,235 @@
+package org.polyglot.tf.consumer;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One model version opened for prediction in one format: resolves signatures, decodes requests
+ * against them, runs TensorFlow and encodes responses.
+ *
+ * <p>Requests are checked against the signature before TensorFlow is involved; the TensorFlow
+ * session (the SavedModel, or one frozen graph per signature key) is loaded on first use, or up
+ * front with {@link #warmUp(String)}. {@link #close()} frees every session.
+ */
+public final class Model implements AutoCloseable {
+
+    /** The artefact a model is run from. */
+    public enum Format {
+        /** The SavedModel ({@code saved_model.pb} + variables), MetaGraphDef tagged {@code serve}. */
+        SAVED_MODEL("saved_model"),
+        /** The frozen GraphDef named by {@code manifest.json} for the signature. */
+        FROZEN("frozen");
+
+        private final String flag;
+
+        Format(String flag) {
+            this.flag = flag;
+        }
+
+        /**
+         * Returns the command-line spelling.
+         *
+         * @return {@code saved_model} or {@code frozen}
+         */
+        public String flag() {
+            return flag;
+        }
+
+        /**
+         * Parses the command-line spelling.
+         *
+         * @param s {@code saved_model} or {@code frozen}
+         * @return the format
+         * @throws ConsumerException (refusal) for anything else
+         */
+        public static Format parse(String s) {
+            for (Format f : values()) {
+                if (f.flag.equals(s)) {
+                    return f;
+                }
+            }
+            throw ConsumerException.refusal("--format must be saved_model or frozen, not '" + s + "'");
+        }
+    }
+
+    /**
+     * The SignatureDef key of a SavedModel's initialisation op: listed by {@code inspect}, never
+     * run by {@code predict} (TensorFlow runs it when loading).
+     */
+    public static final String INIT_OP_SIGNATURE = "__saved_model_init_op";
+
+    private final ModelLocation location;
+    private final Format format;
+    private SavedModelInfo savedModel;
+    private Manifest manifest;
+    private boolean manifestRead;
+    private TfSession savedModelSession;
+    private final Map<String, TfSession> frozenSessions = new HashMap<>();
+
+    /**
+     * Opens a model version (reads no TensorFlow state yet).
+     *
+     * @param location the version folder
+     * @param format the artefact to run
+     */
+    public Model(ModelLocation location, Format format) {
+        this.location = location;
+        this.format = format;
+    }
+
+    /**
+     * Returns the version folder.
+     *
+     * @return the location
+     */
+    public ModelLocation location() {
+        return location;
+    }
+
+    /**
+     * Returns the SavedModel's MetaGraphDefs, reading {@code saved_model.pb} once.
+     *
+     * @return the parsed model
+     * @throws ConsumerException (refusal) when the file is unreadable
+     */
+    public SavedModelInfo savedModel() {
+        if (savedModel == null) {
+            savedModel = SavedModelInfo.read(location.dir());
+        }
+        return savedModel;
+    }
+
+    /**
+     * Returns the manifest, reading {@code manifest.json} once.
+     *
+     * @return the manifest, or {@code null} when the version has none
+     * @throws ConsumerException (refusal) when it is malformed
+     */
+    public Manifest manifest() {
+        if (!manifestRead) {
+            manifest = Manifest.readIfPresent(location.dir());
+            manifestRead = true;
+        }
+        return manifest;
+    }
+
+    /**
+     * Returns the signature to run for a key, in this model's format.
+     *
+     * @param key the signature key
+     * @return the SignatureDef's spec (saved_model), or the manifest's frozen spec (frozen)
+     * @throws ConsumerException (refusal) when the key is unknown or (frozen) has no frozen graph
+     */
+    public SignatureSpec signature(String key) {
+        if (format == Format.SAVED_MODEL) {
+            var sigs = new java.util.TreeMap<>(savedModel().serving().signatures());
+            sigs.remove(INIT_OP_SIGNATURE);
+            SignatureSpec s = sigs.get(key);
+            if (s == null) {
+                throw ConsumerException.refusal("unknown signature '" + key + "'; the model's signatures are: "
+                        + String.join(", ", sigs.keySet()));
+            }
+            return s;
+        }
+        Manifest m = manifest();
+        if (m == null) {
+            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in '" + location.dir()
+                    + "', which has none");
+        }
+        if (!m.hasSignature(key)) {
+            throw ConsumerException.refusal("unknown signature '" + key + "'; " + Manifest.FILE_NAME
+                    + " lists the signatures: " + String.join(", ", m.signatureKeys()));
+        }
+        SignatureSpec s = m.frozenSignature(key);
+        if (s == null) {
+            throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
+        }
+        return s;
+    }
+
+    /**
+     * Loads the TensorFlow session that serves a signature key now (e.g. before a long-lived loop).
+     *
+     * @param key the signature key; only used by the frozen format
+     * @throws ConsumerException (refusal) when the model cannot be loaded
+     */
+    public void warmUp(String key) {
+        if (format == Format.SAVED_MODEL) {
+            savedModel().serving();
+            session(key);
+        } else {
+            Manifest m = manifest();
+            if (m != null && m.frozenGraph(key) != null) {
+                session(key);
+            }
+        }
+    }
+
+    private TfSession session(String key) {
+        if (format == Format.SAVED_MODEL) {
+            if (savedModelSession == null) {
+                savedModelSession = TfSession.loadSavedModel(location.dir());
+            }
+            return savedModelSession;
+        }
+        TfSession s = frozenSessions.get(key);
+        if (s == null) {
+            String rel = manifest().frozenGraph(key);
+            if (rel == null) {
+                throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
+            }
+            Path graph = location.dir().resolve(rel).normalize();
+            s = TfSession.loadFrozenGraph(graph);
+            frozenSessions.put(key, s);
+        }
+        return s;
+    }
+
+    /**
+     * Answers one predict request.
+     *
+     * @param body the request body (JSON)
+     * @param defaultSignature the signature key used when the request's {@code signature_name}
+     *     is absent, {@code null} or empty
+     * @return the response JSON, one line, without a newline
+     * @throws ConsumerException a refusal for a bad request, a failure when TensorFlow fails
+     */
+    public String predict(byte[] body, String defaultSignature) {
+        PredictRequest req = PredictRequest.parse(body);
+        String key = req.signatureName() != null && !req.signatureName().isEmpty()
+                ? req.signatureName() : defaultSignature;
+        SignatureSpec sig = signature(key);
+        PredictRequest.Inputs in = req.decode(sig);
+        List<String> inNames = new ArrayList<>();
+        List<HostTensor> inValues = new ArrayList<>();
+        for (TensorSpec spec : sig.inputs().values()) {
+            inNames.add(spec.tensorName());
+            inValues.add(in.tensors().get(spec.alias()));
+        }
+        List<String> outNames = new ArrayList<>();
+        for (TensorSpec spec : sig.outputs().values()) {
+            outNames.add(spec.tensorName());
+        }
+        List<HostTensor> out = session(key).run(inNames, inValues, outNames);
+        Map<String, HostTensor> byAlias = new HashMap<>();
+        int i = 0;
+        for (String alias : sig.outputs().keySet()) {
+            byAlias.put(alias, out.get(i++));
+        }
+        return ResponseEncoder.encode(in, sig.outputs(), byAlias);
+    }
+
+    /** Frees every TensorFlow session. */
+    @Override
+    public void close() {
+        if (savedModelSession != null) {
+            savedModelSession.close();
+            savedModelSession = null;
+        }
+        frozenSessions.values().forEach(TfSession::close);
+        frozenSessions.clear();
+    }
+}

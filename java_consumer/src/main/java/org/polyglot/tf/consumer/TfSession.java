@@ -1,0 +1,409 @@
+package org.polyglot.tf.consumer;
+
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_AllocateTensor;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_CloseSession;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteBuffer;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteGraph;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteImportGraphDefOptions;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteSession;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteSessionOptions;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteStatus;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeleteTensor;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_Dim;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_GetCode;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_GraphImportGraphDef;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_GraphOperationByName;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_INVALID_ARGUMENT;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_LoadSessionFromSavedModel;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_Message;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewBufferFromString;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewGraph;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewImportGraphDefOptions;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewSession;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewSessionOptions;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewStatus;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_NumDims;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_OK;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_OperationNumOutputs;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_SessionRun;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_Copy;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_Dealloc;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_GetDataPointer;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_GetSize;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_Init;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TensorByteSize;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TensorData;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_TensorType;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_Version;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.tensorflow.internal.c_api.TF_Buffer;
+import org.tensorflow.internal.c_api.TF_Graph;
+import org.tensorflow.internal.c_api.TF_ImportGraphDefOptions;
+import org.tensorflow.internal.c_api.TF_Operation;
+import org.tensorflow.internal.c_api.TF_Output;
+import org.tensorflow.internal.c_api.TF_Session;
+import org.tensorflow.internal.c_api.TF_SessionOptions;
+import org.tensorflow.internal.c_api.TF_Status;
+import org.tensorflow.internal.c_api.TF_TString;
+import org.tensorflow.internal.c_api.TF_Tensor;
+
+/**
+ * A TensorFlow graph and session, driven through the TensorFlow C API (TensorFlow Java 1.2.0's
+ * JavaCPP bindings, TensorFlow 2.21.0).
+ *
+ * <p>Every native object is freed deterministically: statuses, options, buffers and tensors
+ * within the call that creates them, the graph and session by {@link #close()}. Referencing this
+ * class loads the TensorFlow native library (JavaCPP extracts it to {@code ~/.javacpp/cache} on
+ * first use).
+ */
+public final class TfSession implements AutoCloseable {
+
+    /** {@code sizeof(TF_TString)}: one string element in a DT_STRING tensor. */
+    private static final long TSTRING_SIZE = tstringSize();
+
+    private TF_Graph graph;
+    private TF_Session session;
+
+    private static long tstringSize() {
+        try (TF_TString probe = new TF_TString()) {
+            return probe.sizeof();
+        }
+    }
+
+    private TfSession(TF_Graph graph, TF_Session session) {
+        this.graph = graph;
+        this.session = session;
+    }
+
+    /**
+     * Returns the version of the loaded TensorFlow runtime ({@code TF_Version()}).
+     *
+     * @return e.g. {@code 2.21.0}
+     */
+    public static String runtimeVersion() {
+        return TF_Version().getString();
+    }
+
+    /**
+     * Loads a SavedModel's MetaGraphDef with tag-set {@code {"serve"}} and restores its variables
+     * ({@code TF_LoadSessionFromSavedModel}).
+     *
+     * @param versionDir the version folder
+     * @return the session
+     * @throws ConsumerException (refusal) when TensorFlow cannot load the model
+     */
+    public static TfSession loadSavedModel(Path versionDir) {
+        TF_Status status = TF_NewStatus();
+        TF_SessionOptions opts = TF_NewSessionOptions();
+        TF_Graph graph = TF_NewGraph();
+        TF_Session session = null;
+        try (BytePointer dir = new BytePointer(versionDir.toString(), StandardCharsets.UTF_8);
+                BytePointer serve = new BytePointer("serve", StandardCharsets.UTF_8);
+                PointerPointer<BytePointer> tags = new PointerPointer<>(1)) {
+            tags.put(0, serve);
+            session = TF_LoadSessionFromSavedModel(opts, (TF_Buffer) null, dir, tags, 1, graph, (TF_Buffer) null, status);
+            if (TF_GetCode(status) != TF_OK || session == null || session.isNull()) {
+                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in '" + versionDir + "': "
+                        + TF_Message(status).getString());
+            }
+            TfSession s = new TfSession(graph, session);
+            graph = null;
+            return s;
+        } finally {
+            if (graph != null) {
+                TF_DeleteGraph(graph);
+            }
+            TF_DeleteSessionOptions(opts);
+            TF_DeleteStatus(status);
+        }
+    }
+
+    /**
+     * Imports a frozen (binary) GraphDef and opens a session on it.
+     *
+     * @param graphFile the {@code .pb} file
+     * @return the session
+     * @throws ConsumerException (refusal) when the file cannot be read or imported
+     */
+    public static TfSession loadFrozenGraph(Path graphFile) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(graphFile);
+        } catch (IOException e) {
+            throw ConsumerException.refusal("cannot read frozen graph '" + graphFile + "': " + e.getMessage());
+        }
+        TF_Status status = TF_NewStatus();
+        TF_Graph graph = TF_NewGraph();
+        try {
+            TF_ImportGraphDefOptions importOpts = TF_NewImportGraphDefOptions();
+            try (BytePointer data = new BytePointer(bytes)) {
+                TF_Buffer buf = TF_NewBufferFromString(data, bytes.length);
+                try {
+                    TF_GraphImportGraphDef(graph, buf, importOpts, status);
+                } finally {
+                    TF_DeleteBuffer(buf);
+                }
+            } finally {
+                TF_DeleteImportGraphDefOptions(importOpts);
+            }
+            check(status, true, "TensorFlow cannot import the frozen graph '" + graphFile + "'");
+            TF_SessionOptions opts = TF_NewSessionOptions();
+            TF_Session session;
+            try {
+                session = TF_NewSession(graph, opts, status);
+            } finally {
+                TF_DeleteSessionOptions(opts);
+            }
+            check(status, true, "TensorFlow cannot open a session on '" + graphFile + "'");
+            TfSession s = new TfSession(graph, session);
+            graph = null;
+            return s;
+        } finally {
+            if (graph != null) {
+                TF_DeleteGraph(graph);
+            }
+            TF_DeleteStatus(status);
+        }
+    }
+
+    /**
+     * Runs the graph: feeds the inputs and fetches the outputs ({@code TF_SessionRun}).
+     *
+     * @param inputNames the graph tensors to feed, {@code op:index} (or {@code op} for index 0)
+     * @param inputs the values, one per name; dtypes and shapes are the caller's responsibility
+     *     (checked against the signature before this call)
+     * @param outputNames the graph tensors to fetch
+     * @return the fetched tensors, one per output name, copied into Java memory
+     * @throws ConsumerException a refusal when TensorFlow reports INVALID_ARGUMENT; a failure when
+     *     a name is not in the graph, TensorFlow reports another error, or an output has a dtype
+     *     the consumer cannot represent
+     */
+    public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames) {
+        if (session == null) {
+            throw new IllegalStateException("session closed");
+        }
+        int nIn = inputNames.size();
+        int nOut = outputNames.size();
+        List<TF_Tensor> fed = new ArrayList<>(nIn);
+        List<HostTensor> results = new ArrayList<>(nOut);
+        TF_Status status = TF_NewStatus();
+        try (TF_Output ins = nIn == 0 ? null : new TF_Output(nIn);
+                TF_Output outs = nOut == 0 ? null : new TF_Output(nOut);
+                PointerPointer<TF_Tensor> inValues = new PointerPointer<>(Math.max(nIn, 1));
+                PointerPointer<TF_Tensor> outValues = new PointerPointer<>(Math.max(nOut, 1))) {
+            for (int i = 0; i < nIn; i++) {
+                setOutput(ins, i, inputNames.get(i));
+            }
+            for (int i = 0; i < nOut; i++) {
+                setOutput(outs, i, outputNames.get(i));
+            }
+            for (int i = 0; i < nIn; i++) {
+                TF_Tensor t = toNative(inputs.get(i));
+                fed.add(t);
+                inValues.put(i, t);
+            }
+            for (int i = 0; i < nOut; i++) {
+                outValues.put(i, (Pointer) null);
+            }
+            TF_SessionRun(session, (TF_Buffer) null, ins, inValues, nIn, outs, outValues, nOut,
+                    (PointerPointer<?>) null, 0, (TF_Buffer) null, status);
+            try {
+                // TensorFlow rejecting the fed values (INVALID_ARGUMENT) is a refusal, as in the
+                // Python reference; any other error is a failure.
+                check(status, TF_GetCode(status) == TF_INVALID_ARGUMENT, "TensorFlow failed to run the graph");
+                for (int i = 0; i < nOut; i++) {
+                    results.add(fromNative(outValues.get(TF_Tensor.class, i), outputNames.get(i)));
+                }
+            } finally {
+                for (int i = 0; i < nOut; i++) {
+                    TF_Tensor t = outValues.get(TF_Tensor.class, i);
+                    if (t != null && !t.isNull()) {
+                        TF_DeleteTensor(t);
+                    }
+                }
+            }
+            return results;
+        } finally {
+            for (TF_Tensor t : fed) {
+                deleteFed(t);
+            }
+            TF_DeleteStatus(status);
+        }
+    }
+
+    /** Points element {@code i} of an output array at the graph tensor {@code name}. */
+    private void setOutput(TF_Output array, int i, String name) {
+        int colon = name.lastIndexOf(':');
+        String op = name;
+        int index = 0;
+        if (colon > 0 && colon < name.length() - 1 && name.substring(colon + 1).chars().allMatch(Character::isDigit)) {
+            op = name.substring(0, colon);
+            try {
+                index = Integer.parseInt(name.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw ConsumerException.failure("bad tensor name '" + name + "'");
+            }
+        }
+        TF_Operation oper = TF_GraphOperationByName(graph, op);
+        if (oper == null || oper.isNull()) {
+            throw ConsumerException.failure("the graph has no operation '" + op + "' (tensor '" + name + "')");
+        }
+        if (index >= TF_OperationNumOutputs(oper)) {
+            throw ConsumerException.failure("operation '" + op + "' has no output " + index + " (tensor '" + name + "')");
+        }
+        array.position(i).oper(oper).index(index);
+        array.position(0);
+    }
+
+    /** Copies a host tensor into a new TF_Tensor (TF_AllocateTensor). */
+    private static TF_Tensor toNative(HostTensor h) {
+        long[] dims = h.shape();
+        DType dt = h.dtype();
+        if (dt == DType.STRING) {
+            byte[][] strs = h.strings();
+            TF_Tensor t = allocate(dt, dims, strs.length * TSTRING_SIZE);
+            long total = 0;
+            for (byte[] s : strs) {
+                total += s.length;
+            }
+            try (BytePointer all = new BytePointer(Math.max(total, 1))) {
+                long off = 0;
+                for (byte[] s : strs) {
+                    all.position(off).put(s, 0, s.length);
+                    off += s.length;
+                }
+                TF_TString elems = new TF_TString(TF_TensorData(t));
+                off = 0;
+                for (int i = 0; i < strs.length; i++) {
+                    TF_TString e = elems.position(i);
+                    TF_TString_Init(e);
+                    TF_TString_Copy(e, all.position(off), strs[i].length);
+                    off += strs[i].length;
+                }
+                elems.position(0);
+            }
+            return t;
+        }
+        ByteBuffer src = h.data().duplicate();
+        long bytes = src.capacity();
+        TF_Tensor t = allocate(dt, dims, bytes);
+        if (bytes > 0) {
+            ByteBuffer dst = new BytePointer(TF_TensorData(t)).capacity(bytes).asByteBuffer();
+            src.position(0);
+            dst.put(src);
+        }
+        return t;
+    }
+
+    private static TF_Tensor allocate(DType dt, long[] dims, long bytes) {
+        TF_Tensor t = TF_AllocateTensor(dt.code(), dims, dims.length, bytes);
+        if (t == null || t.isNull()) {
+            throw ConsumerException.failure("TensorFlow could not allocate a " + dt.tfName() + " tensor of "
+                    + bytes + " bytes");
+        }
+        return t;
+    }
+
+    /** Frees a tensor this class allocated, including the heap parts of its TF_TStrings. */
+    private static void deleteFed(TF_Tensor t) {
+        if (TF_TensorType(t) == DType.STRING.code()) {
+            long n = elementCount(t);
+            TF_TString elems = new TF_TString(TF_TensorData(t));
+            for (long i = 0; i < n; i++) {
+                TF_TString_Dealloc(elems.position(i));
+            }
+        }
+        TF_DeleteTensor(t);
+    }
+
+    private static long elementCount(TF_Tensor t) {
+        long n = 1;
+        for (int i = 0, r = TF_NumDims(t); i < r; i++) {
+            n *= TF_Dim(t, i);
+        }
+        return n;
+    }
+
+    /** Copies a fetched TF_Tensor into Java memory. */
+    private static HostTensor fromNative(TF_Tensor t, String name) {
+        if (t == null || t.isNull()) {
+            throw ConsumerException.failure("TensorFlow returned no value for '" + name + "'");
+        }
+        int code = TF_TensorType(t);
+        DType dt = DType.fromCode(code);
+        if (dt == null) {
+            throw ConsumerException.failure("output tensor '" + name + "' has dtype "
+                    + SavedModelInfo.dtypeName(code) + ", which java_consumer cannot write as JSON");
+        }
+        int rank = TF_NumDims(t);
+        long[] dims = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            dims[i] = TF_Dim(t, i);
+        }
+        long n = HostTensor.numElements(dims);
+        if (dt == DType.STRING) {
+            if (n > Integer.MAX_VALUE - 8) {
+                throw ConsumerException.failure("output tensor '" + name + "' is too large");
+            }
+            byte[][] strs = new byte[(int) n][];
+            TF_TString elems = new TF_TString(TF_TensorData(t));
+            for (int i = 0; i < n; i++) {
+                TF_TString e = elems.position(i);
+                long len = TF_TString_GetSize(e);
+                byte[] b = new byte[Math.toIntExact(len)];
+                if (len > 0) {
+                    TF_TString_GetDataPointer(e).capacity(len).get(b);
+                }
+                strs[i] = b;
+            }
+            return HostTensor.strings(dims, strs);
+        }
+        long bytes = TF_TensorByteSize(t);
+        if (bytes != n * dt.byteSize()) {
+            throw ConsumerException.failure("output tensor '" + name + "' has " + bytes + " bytes for " + n + " "
+                    + dt.tfName() + " elements");
+        }
+        ByteBuffer copy = HostTensor.allocate(dt, dims);
+        if (bytes > 0) {
+            copy.put(new BytePointer(TF_TensorData(t)).capacity(bytes).asByteBuffer());
+            copy.position(0);
+        }
+        return HostTensor.numeric(dt, dims, copy);
+    }
+
+    private static void check(TF_Status status, boolean refusal, String what) {
+        if (TF_GetCode(status) != TF_OK) {
+            String msg = what + ": " + TF_Message(status).getString();
+            throw refusal ? ConsumerException.refusal(msg) : ConsumerException.failure(msg);
+        }
+    }
+
+    /** Closes and deletes the session, then deletes the graph. Idempotent. */
+    @Override
+    public void close() {
+        if (session != null) {
+            TF_Status status = TF_NewStatus();
+            try {
+                TF_CloseSession(session, status);
+                TF_DeleteSession(session, status);
+            } finally {
+                TF_DeleteStatus(status);
+                session = null;
+            }
+        }
+        if (graph != null) {
+            TF_DeleteGraph(graph);
+            graph = null;
+        }
+    }
+}
