@@ -174,9 +174,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
-        tf_errors = tf_runtime.tf().errors if "tensorflow" in sys.modules else None
-        status = EXIT_FAILED
-        if tf_errors is not None and isinstance(exc, tf_errors.InvalidArgumentError):
-            status = EXIT_REFUSED
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return status
+        return EXIT_FAILED
