@@ -1,5 +1,5 @@
 // Silences TensorFlow's own logging for the whole process (tests/CONTRACT.md: stderr carries
-// only the consumer's messages).
+// only the consumer's messages). POLYGLOT_NATIVE_LOG=1 turns this off.
 //
 // TensorFlow 2.21 logs from static initializers of libtensorflow_framework.so.2 (the oneDNN
 // notice from port.cc) and caches TF_CPP_MIN_LOG_LEVEL there, before any Go code runs, so
@@ -24,6 +24,8 @@ static void tfquiet_preinit(int argc, char **argv, char **envp) {
 	int n = 0, found = 0;
 	for (; envp != NULL && envp[n] != NULL; n++) {
 		if (strcmp(envp[n], tfquiet_env) == 0) found = 1;
+		// POLYGLOT_NATIVE_LOG=1 keeps TensorFlow's native log lines (README, CONTRACT.md).
+		if (strcmp(envp[n], "POLYGLOT_NATIVE_LOG=1") == 0) return;
 	}
 	if (!found && argv != NULL) {
 		char **env = calloc((size_t)n + 2, sizeof(char *));
