@@ -108,38 +108,46 @@ def _round_to_float(literal: str, np_type: type) -> np.floating:
     """Round a decimal literal directly to ``np_type`` (round-half-even), never via another width.
 
     float64 uses Python's correctly rounded ``float()``.  Narrower types start from the float64
-    value and correct the rare double-rounding case with exact rational arithmetic.
+    value and settle the rare double-rounding case with exact rational arithmetic.  A magnitude
+    at or beyond ``max + ulp(max) / 2`` rounds to infinity, as IEEE 754 overflow does.
     """
     wide = float(literal)
-    if np_type is np.float64 or math.isinf(wide):
-        return np.float64(wide) if np_type is np.float64 else np_type(wide)
+    if np_type is np.float64:
+        return np.float64(wide)
     exact = Fraction(literal)
-    with np.errstate(over="ignore"):
-        candidate = np_type(wide)
-    if math.isinf(candidate):
-        # Overflow threshold: halfway between max finite and the next power step.
-        finfo = np.finfo(np_type)
-        limit = Fraction(float(finfo.max)) + Fraction(float(np.spacing(finfo.max))) / 2
-        if abs(exact) < limit:
-            return np_type(math.copysign(float(finfo.max), wide))
-        return candidate
-    if Fraction(float(candidate)) == exact:
-        return candidate
-    below = (
-        candidate
-        if Fraction(float(candidate)) < exact
-        else np.nextafter(candidate, np_type(-np.inf))
+    if exact == 0:
+        return np_type(wide)  # keeps the sign of -0.0
+    sign = -1 if exact < 0 else 1
+    magnitude = abs(exact)
+    finfo = np.finfo(np_type)
+    top = finfo.max
+    limit = (
+        Fraction(float(top))
+        + (Fraction(float(top)) - Fraction(float(np.nextafter(top, np_type(0))))) / 2
     )
+    if magnitude >= limit:
+        return np_type(sign * np.inf)
+    with np.errstate(over="ignore"):
+        candidate = np_type(min(abs(wide), float(top)))
+    if Fraction(float(candidate)) == magnitude:
+        return np_type(sign * candidate)
+    if Fraction(float(candidate)) < magnitude:
+        below = candidate
+    else:
+        below = np.nextafter(candidate, np_type(0))
+    if below == top:
+        return np_type(sign * top)
     above = np.nextafter(below, np_type(np.inf))
-    d_below = exact - Fraction(float(below))
-    d_above = Fraction(float(above)) - exact
+    d_below = magnitude - Fraction(float(below))
+    d_above = Fraction(float(above)) - magnitude
     if d_below < d_above:
-        return below
-    if d_above < d_below:
-        return above
-    # Tie: pick the one with an even significand.
-    bits = below.view(np.uint16 if np_type is np.float16 else np.uint32)
-    return below if int(bits) % 2 == 0 else above
+        chosen = below
+    elif d_above < d_below:
+        chosen = above
+    else:  # a tie: the one with an even significand
+        bits = below.view(np.uint16 if np_type is np.float16 else np.uint32)
+        chosen = below if int(bits) % 2 == 0 else above
+    return np_type(sign * chosen)
 
 
 def _element(value: object, spec: TensorSpec) -> object:

@@ -107,3 +107,28 @@ def test_float32_random_bits_round_trip():
     back = decode_response(text, {"y": TensorSpec("y", "y:0", "DT_FLOAT", (-1,))})["y"]
     assert back.tobytes() == values.tobytes()
     assert struct.pack("<f", back[0]) == struct.pack("<f", values[0])
+
+
+@pytest.mark.parametrize(
+    ("literal", "np_type", "expected"),
+    [
+        ("3.4028235e38", np.float32, np.finfo(np.float32).max),
+        ("-3.4028235e38", np.float32, -np.finfo(np.float32).max),
+        ("340282356779733661637539395458142568448", np.float32, np.inf),  # max + ulp/2: overflow
+        ("65504", np.float16, np.finfo(np.float16).max),
+        ("65519.99", np.float16, np.finfo(np.float16).max),
+        ("65520", np.float16, np.inf),
+        ("-0.0", np.float32, np.float32(-0.0)),
+        ("1e-50", np.float32, np.float32(0.0)),
+    ],
+)
+def test_narrow_float_rounding_at_the_edges(literal, np_type, expected):
+    got = _round_to_float(literal, np_type)
+    assert got.dtype == np_type
+    assert got.tobytes() == np_type(expected).tobytes()
+
+
+def test_overflow_of_narrow_dtype_is_refused():
+    spec = {"h": TensorSpec("h", "h:0", "DT_HALF", (-1,))}
+    with pytest.raises(RequestError, match="out of range"):
+        decode_inputs(parse_request('{"inputs": [65520]}'), spec, "s")

@@ -31,6 +31,9 @@ import java.util.Set;
  */
 public final class Json {
 
+    /** Deepest nesting accepted (Jackson's default; Python's json stops near 1000 too). */
+    public static final int MAX_DEPTH = 1000;
+
     private static final Set<String> NON_FINITE_TOKENS = Set.of("NaN", "Infinity", "-Infinity");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
@@ -40,7 +43,7 @@ public final class Json {
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength(Integer.MAX_VALUE)
                     .maxNumberLength(100_000)
-                    .maxNestingDepth(10_000)
+                    .maxNestingDepth(MAX_DEPTH)
                     .build())
             .build();
 
@@ -64,7 +67,11 @@ public final class Json {
      * @param members the members in document order
      */
     public record Obj(Map<String, Value> members) implements Value {
-        /** Wraps an unmodifiable view of {@code members}. */
+        /**
+         * Wraps an unmodifiable view of {@code members}.
+         *
+         * @param members the members in document order
+         */
         public Obj {
             members = Collections.unmodifiableMap(members);
         }
@@ -101,7 +108,11 @@ public final class Json {
      * @param items the elements
      */
     public record Arr(List<Value> items) implements Value {
-        /** Wraps an unmodifiable view of {@code items}. */
+        /**
+         * Wraps an unmodifiable view of {@code items}.
+         *
+         * @param items the elements
+         */
         public Arr {
             items = Collections.unmodifiableList(items);
         }
@@ -211,6 +222,8 @@ public final class Json {
             return v;
         } catch (IOException e) {
             throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
+        } catch (StackOverflowError e) {
+            throw ConsumerException.refusal("invalid JSON: nesting too deep");
         }
     }
 
@@ -272,7 +285,9 @@ public final class Json {
     /** Jackson's first message line plus its location, without the source excerpt. */
     private static String jacksonMessage(IOException e) {
         if (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe) {
-            String msg = jpe.getOriginalMessage();
+            String msg = jpe.getOriginalMessage()
+                    .replaceAll("\\[Source: [^;\\]]*; ", "[")
+                    .replace("(or 'NaN'/'+INF'/'-INF')", "(or NaN, Infinity, -Infinity)");
             var loc = jpe.getLocation();
             String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
             return oneLine(msg) + where;

@@ -33,7 +33,14 @@ public record SignatureSpec(String key, String methodName, SortedMap<String, Ten
         return Boolean.compare(i < a.length(), j < b.length());
     };
 
-    /** Makes unmodifiable copies of the maps, ordered by {@link #CODE_POINT_ORDER}. */
+    /**
+     * Makes unmodifiable copies of the maps, ordered by {@link #CODE_POINT_ORDER}.
+     *
+     * @param key the signature key
+     * @param methodName the method name
+     * @param inputs the inputs by alias
+     * @param outputs the outputs by alias
+     */
     public SignatureSpec {
         inputs = sorted(inputs);
         outputs = sorted(outputs);

@@ -226,6 +226,10 @@ public final class TensorDecoder {
     }
 
     private static String shapeOfValue(long[] shape) {
+        if (shape.length > 8) {
+            return "the value's shape is (" + shape[0] + ", " + shape[1] + ", " + shape[2] + ", ..., "
+                    + shape[shape.length - 1] + ")";
+        }
         return "the value's shape is " + TensorSpec.formatShape(shape);
     }
 

@@ -13,7 +13,6 @@ import static org.tensorflow.internal.c_api.global.tensorflow.TF_Dim;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_GetCode;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_GraphImportGraphDef;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_GraphOperationByName;
-import static org.tensorflow.internal.c_api.global.tensorflow.TF_INVALID_ARGUMENT;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_LoadSessionFromSavedModel;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_Message;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewBufferFromString;
@@ -184,9 +183,8 @@ public final class TfSession implements AutoCloseable {
      *     (checked against the signature before this call)
      * @param outputNames the graph tensors to fetch
      * @return the fetched tensors, one per output name, copied into Java memory
-     * @throws ConsumerException a refusal when TensorFlow reports INVALID_ARGUMENT; a failure when
-     *     a name is not in the graph, TensorFlow reports another error, or an output has a dtype
-     *     the consumer cannot represent
+     * @throws ConsumerException a failure when a name is not in the graph, TensorFlow reports an
+     *     error, or an output has a dtype the consumer cannot represent
      */
     public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames) {
         if (session == null) {
@@ -218,9 +216,9 @@ public final class TfSession implements AutoCloseable {
             TF_SessionRun(session, (TF_Buffer) null, ins, inValues, nIn, outs, outValues, nOut,
                     (PointerPointer<?>) null, 0, (TF_Buffer) null, status);
             try {
-                // TensorFlow rejecting the fed values (INVALID_ARGUMENT) is a refusal, as in the
-                // Python reference; any other error is a failure.
-                check(status, TF_GetCode(status) == TF_INVALID_ARGUMENT, "TensorFlow failed to run the graph");
+                // Inputs were checked against the signature before this call, so any error
+                // TensorFlow reports here is a failure (exit 1, tests/CONTRACT.md "Errors").
+                check(status, false, "TensorFlow failed to run the graph");
                 for (int i = 0; i < nOut; i++) {
                     results.add(fromNative(outValues.get(TF_Tensor.class, i), outputNames.get(i)));
                 }
@@ -272,6 +270,10 @@ public final class TfSession implements AutoCloseable {
         if (dt == DType.STRING) {
             byte[][] strs = h.strings();
             TF_Tensor t = allocate(dt, dims, strs.length * TSTRING_SIZE);
+            TF_TString elems = new TF_TString(TF_TensorData(t));
+            for (int i = 0; i < strs.length; i++) {
+                TF_TString_Init(elems.position(i));
+            }
             long total = 0;
             for (byte[] s : strs) {
                 total += s.length;
@@ -282,15 +284,14 @@ public final class TfSession implements AutoCloseable {
                     all.position(off).put(s, 0, s.length);
                     off += s.length;
                 }
-                TF_TString elems = new TF_TString(TF_TensorData(t));
                 off = 0;
                 for (int i = 0; i < strs.length; i++) {
-                    TF_TString e = elems.position(i);
-                    TF_TString_Init(e);
-                    TF_TString_Copy(e, all.position(off), strs[i].length);
+                    TF_TString_Copy(elems.position(i), all.position(off), strs[i].length);
                     off += strs[i].length;
                 }
-                elems.position(0);
+            } catch (RuntimeException | Error e) {
+                deleteFed(t);
+                throw e;
             }
             return t;
         }

@@ -1,0 +1,77 @@
+package org.polyglot.tf.consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Model folder / version folder resolution. */
+class ModelLocationTest {
+
+    @TempDir
+    Path temp;
+
+    private Path version(String name, boolean complete) throws IOException {
+        Path d = Files.createDirectories(temp.resolve("m").resolve(name));
+        if (complete) {
+            Files.write(d.resolve("saved_model.pb"), new byte[0]);
+        }
+        return d;
+    }
+
+    @Test
+    void picksTheHighestCompleteIntegerVersion() throws IOException {
+        version("1", true);
+        version("2", true);
+        version("10", true);
+        version("11", false);
+        version(".tmp-12-345", true);
+        version("0", true);
+        version("v13", true);
+        ModelLocation loc = ModelLocation.resolve(temp.resolve("m").toString(), null);
+        assertEquals(BigInteger.TEN, loc.version());
+        assertEquals(temp.resolve("m/10"), loc.dir());
+        assertEquals(BigInteger.TWO, ModelLocation.resolve(temp.resolve("m").toString(), 2L).version());
+        String msg = assertThrows(ConsumerException.class,
+                () -> ModelLocation.resolve(temp.resolve("m").toString(), 11L)).getMessage();
+        assertTrue(msg.contains("11") && msg.contains("1, 2, 10"), msg);
+    }
+
+    @Test
+    void acceptsAVersionFolder() throws IOException {
+        Path v = version("3", true);
+        assertEquals(BigInteger.valueOf(3), ModelLocation.resolve(v.toString(), null).version());
+        assertEquals(BigInteger.valueOf(3), ModelLocation.resolve(v.toString(), 3L).version());
+        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(v.toString(), 4L));
+        Path odd = version("export", true);
+        assertNull(ModelLocation.resolve(odd.toString(), null).version());
+    }
+
+    @Test
+    void refusals() throws IOException {
+        String missing = temp.resolve("does-not-exist").toString();
+        assertTrue(assertThrows(ConsumerException.class, () -> ModelLocation.resolve(missing, null))
+                .getMessage().contains("does-not-exist"));
+        Path empty = Files.createDirectories(temp.resolve("empty"));
+        assertTrue(assertThrows(ConsumerException.class, () -> ModelLocation.resolve(empty.toString(), null))
+                .getMessage().contains("saved_model.pb"));
+        Path file = Files.write(temp.resolve("file"), new byte[0]);
+        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(file.toString(), null));
+        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(empty.toString(), 0L));
+    }
+
+    @Test
+    void absoluteLikePathlib() {
+        Path cwd = Path.of("").toAbsolutePath();
+        assertEquals(cwd.resolve("a/b"), ModelLocation.absolute("./a/./b/"));
+        assertEquals(cwd.resolve("a/../b"), ModelLocation.absolute("a/../b"));
+        assertEquals(Path.of("/x/y"), ModelLocation.absolute("/x//y"));
+    }
+}

@@ -1,0 +1,107 @@
+package org.polyglot.tf.consumer;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Map;
+import java.util.SortedMap;
+
+/** Helpers shared by the tests. */
+final class TestSupport {
+
+    /** The repository root (the tests run in java_consumer/). */
+    static final Path REPO = Paths.get("..").toAbsolutePath().normalize();
+
+    /** The linear model folder produced by the Python producer. */
+    static final Path LINEAR = REPO.resolve("models/linear");
+
+    private TestSupport() {
+    }
+
+    /** Whether models/linear has a complete version. */
+    static boolean linearPresent() {
+        try (var s = Files.list(LINEAR)) {
+            return s.anyMatch(p -> Files.isRegularFile(p.resolve("saved_model.pb")));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The signature of models/linear: x, y DT_DOUBLE (-1, -1). */
+    static SignatureSpec linearSignature() {
+        return signature(Map.of("x", new TensorSpec("x", "serving_default_x:0", "DT_DOUBLE", new long[] {-1, -1})),
+                Map.of("y", new TensorSpec("y", "StatefulPartitionedCall:0", "DT_DOUBLE", new long[] {-1, -1})));
+    }
+
+    static SignatureSpec signature(Map<String, TensorSpec> in, Map<String, TensorSpec> out) {
+        SortedMap<String, TensorSpec> i = SignatureSpec.newSpecMap();
+        i.putAll(in);
+        SortedMap<String, TensorSpec> o = SignatureSpec.newSpecMap();
+        o.putAll(out);
+        return new SignatureSpec("serving_default", "tensorflow/serving/predict", i, o);
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Writes a parsed JSON value back as text (numbers keep their literal text). */
+    static String write(Json.Value v) {
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = Json.generator(w)) {
+            write(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    private static void write(JsonGenerator g, Json.Value v) throws IOException {
+        if (v instanceof Json.Obj o) {
+            g.writeStartObject();
+            for (var e : o.members().entrySet()) {
+                g.writeFieldName(e.getKey());
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (v instanceof Json.Arr a) {
+            g.writeStartArray();
+            for (Json.Value x : a.items()) {
+                write(g, x);
+            }
+            g.writeEndArray();
+        } else if (v instanceof Json.Str s) {
+            g.writeString(s.value());
+        } else if (v instanceof Json.Num n) {
+            g.writeNumber(n.text());
+        } else if (v instanceof Json.Bool b) {
+            g.writeBoolean(b.value());
+        } else {
+            g.writeNull();
+        }
+    }
+
+    /** The outcome of one in-process command line run. */
+    record Run(int status, String stdout, String stderr) {
+    }
+
+    /** Runs the command line in this JVM. */
+    static Run run(byte[] stdin, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            status = Main.run(args, new ByteArrayInputStream(stdin), o, e);
+        }
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+}
