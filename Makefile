@@ -49,16 +49,16 @@ java: ## build the Java consumer (TensorFlow Java native 1.2.0 = TF 2.21.0, from
 parity: $(STAMPS)/venv ## run every golden request through every language and format, print the table
 	$(PY) -m tests.harness.parity --models $(MODELS)
 
-test: setup models build ## run the pytest suite (all languages, all formats, all refusals)
+test: setup models build test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
 	$(PY) -m pytest tests
 
-test-go: go ## go vet and go test of the Go consumer
+test-go: go models ## go vet and go test of the Go consumer
 	$(MAKE) -C go_consumer VENV=$(VENV) test
 
-test-java: java ## JUnit 5 tests of the Java consumer
+test-java: java models ## JUnit 5 tests of the Java consumer
 	$(MAKE) -C java_consumer test
 
-lint: $(STAMPS)/venv ## ruff, gofmt and go vet
+lint: $(STAMPS)/venv ## ruff (check and format) and gofmt
 	$(VENV)/bin/ruff check python_producer tests
 	$(VENV)/bin/ruff format --check python_producer tests
 	@test -z "$$(gofmt -l go_consumer)" || { gofmt -l go_consumer; exit 1; }
