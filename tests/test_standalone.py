@@ -51,3 +51,15 @@ def test_version_reports_the_pinned_runtime(language):
     line = done.stdout.decode().strip()
     assert line.startswith(by_name(language).prog + " ")
     assert line.endswith("TensorFlow 2.21.0"), line
+
+
+@pytest.mark.parametrize("language", ["python", "go", "java"])
+def test_native_log_dropped_unless_asked_for(language, linear_dir):
+    request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
+    args = ["predict", "--model", str(linear_dir)]
+    quiet = by_name(language).run(args, stdin=request, env=BARE_ENV)
+    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr.decode()
+    loud = by_name(language).run(args, stdin=request, env=dict(BARE_ENV, POLYGLOT_NATIVE_LOG="1"))
+    assert loud.returncode == 0, loud.stderr.decode()
+    assert b"absl::InitializeLog" in loud.stderr, loud.stderr.decode()
+    assert loud.stdout == quiet.stdout
