@@ -1,8 +1,12 @@
 package tfjson
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -50,32 +54,119 @@ func (v *Value) Member(key string) *Value {
 
 // Parse parses one JSON value (RFC 8259 plus the bare tokens NaN, Infinity and -Infinity)
 // with nothing but whitespace around it. Errors are *RequestError "invalid JSON: ...".
+//
+// The tokens come from encoding/json's streaming [json.Decoder] (UseNumber keeps each
+// number's literal text). Parse adds what that decoder does not do: the UTF-8 check (it
+// would replace invalid bytes with U+FFFD), the pre-pass [markTokens], the limit
+// [MaxDepth], Python's rule for repeated keys and the check that nothing follows the value.
 func Parse(data []byte) (*Value, error) {
 	if !utf8.Valid(data) {
 		return nil, errorf("invalid JSON: body is not valid UTF-8")
 	}
-	p := parser{s: string(data)}
-	p.skipSpace()
+	src, marks := markTokens(data)
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	b := builder{dec: dec, data: data, marks: marks}
 	var v Value
-	if err := p.value(&v, 0); err != nil {
+	if err := b.value(&v, 0); err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.pos < len(p.s) {
-		return nil, p.fail("extra data after the JSON value")
+	at := b.next()
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, b.fail("extra data after the JSON value", at)
 	}
 	return &v, nil
 }
 
-type parser struct {
-	s   string
-	pos int
+// bareTokens are the non-finite numbers TF Serving accepts that JSON does not have.
+var bareTokens = []string{"NaN", "Infinity", "-Infinity"}
+
+// mark is what the pre-pass found in the string literal of its output that ends at a given
+// offset: the bare token that the literal stands for, or (bare == "") a lone UTF-16
+// surrogate escape at offset at, which encoding/json would silently decode as U+FFFD.
+type mark struct {
+	bare string
+	at   int64
 }
 
-func (p *parser) fail(what string) error {
+// markTokens is the pre-pass before encoding/json. Outside string literals it replaces each
+// bare NaN, Infinity and -Infinity with a string literal of the same length ("?",
+// "??????", "???????"), so that the decoder accepts it and every offset stays the same;
+// inside string literals it looks for lone surrogate escapes. It records both by the end
+// offset of the string literal, which is what the decoder's InputOffset reports right after
+// reading it (no other token can end there). data itself is never modified.
+//
+// Up to the first syntax error the pre-pass and the decoder agree on where strings are;
+// after it, what the pre-pass does no longer matters.
+func markTokens(data []byte) ([]byte, map[int64]mark) {
+	var out []byte // a copy of data, made at the first replacement
+	marks := map[int64]mark{}
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			lone := int64(-1)
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] != '\\' {
+					continue
+				}
+				if hi, ok := hex4(data, i); ok && hi >= 0xD800 && hi <= 0xDFFF {
+					if lo, ok := hex4(data, i+6); ok && hi < 0xDC00 && lo >= 0xDC00 && lo <= 0xDFFF {
+						i += 6 // a valid pair: skip the high half here, the low half below
+					} else if lone < 0 {
+						lone = int64(i)
+					}
+				}
+				i++ // the escaped byte
+			}
+			if lone >= 0 {
+				marks[int64(i+1)] = mark{at: lone}
+			}
+		case 'N', 'I', '-':
+			for _, tok := range bareTokens {
+				if !bytes.HasPrefix(data[i:], []byte(tok)) {
+					continue
+				}
+				if out == nil {
+					out = bytes.Clone(data)
+				}
+				copy(out[i:], `"`+strings.Repeat("?", len(tok)-2)+`"`)
+				i += len(tok)
+				marks[int64(i)] = mark{bare: tok}
+				i--
+				break
+			}
+		}
+	}
+	if out == nil {
+		return data, marks
+	}
+	return out, marks
+}
+
+// hex4 returns the code unit of the \uXXXX escape at data[i:], if there is one.
+func hex4(data []byte, i int) (rune, bool) {
+	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+		return 0, false
+	}
+	u, err := strconv.ParseUint(string(data[i+2:i+6]), 16, 16)
+	return rune(u), err == nil
+}
+
+// bareToken is a token the pre-pass replaced: "NaN", "Infinity" or "-Infinity".
+type bareToken string
+
+// builder builds a [Value] tree from the decoder's tokens.
+type builder struct {
+	dec   *json.Decoder
+	data  []byte // the body as given, for error positions
+	marks map[int64]mark
+}
+
+// fail returns the error "invalid JSON: <what> at line L column C" for offset at.
+func (b *builder) fail(what string, at int64) error {
 	line, col := 1, 1
-	for i := 0; i < p.pos && i < len(p.s); i++ {
-		if p.s[i] == '\n' {
+	for _, c := range b.data[:min(at, int64(len(b.data)))] {
+		if c == '\n' {
 			line++
 			col = 1
 		} else {
@@ -85,308 +176,115 @@ func (p *parser) fail(what string) error {
 	return errorf("invalid JSON: %s at line %d column %d", what, line, col)
 }
 
-func (p *parser) skipSpace() {
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
+// next returns the offset of the first byte after the decoder's position that is not
+// white space: where the next token starts (or the end of the body).
+func (b *builder) next() int64 {
+	at := b.dec.InputOffset()
+	for ; at < int64(len(b.data)); at++ {
+		switch b.data[at] {
+		case ' ', '\t', '\r', '\n':
 		default:
-			return
+			return at
 		}
 	}
+	return at
 }
 
-func (p *parser) literal(word string) bool {
-	if strings.HasPrefix(p.s[p.pos:], word) {
-		p.pos += len(word)
-		return true
-	}
-	return false
-}
-
-func (p *parser) value(v *Value, depth int) error {
-	if p.pos >= len(p.s) {
-		return p.fail("expecting value")
-	}
-	switch c := p.s[p.pos]; {
-	case c == '{':
-		return p.object(v, depth+1)
-	case c == '[':
-		return p.array(v, depth+1)
-	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return err
+// token returns the decoder's next token, with a marked string literal turned back into
+// its [bareToken] or into the lone surrogate error.
+func (b *builder) token() (json.Token, error) {
+	tok, err := b.dec.Token()
+	if err != nil {
+		// The decoder stops at the offending delimiter, or at the start of the offending
+		// scalar (its SyntaxError.Offset counts only the bytes of scalars).
+		if syn := (*json.SyntaxError)(nil); errors.As(err, &syn) {
+			return nil, b.fail(syn.Error(), b.next())
 		}
-		*v = Value{Kind: KindString, Text: s}
-		return nil
-	case c == 't' && p.literal("true"):
-		*v = Value{Kind: KindBool, Bool: true}
-	case c == 'f' && p.literal("false"):
-		*v = Value{Kind: KindBool}
-	case c == 'n' && p.literal("null"):
+		return nil, b.fail("unexpected end of input", int64(len(b.data)))
+	}
+	if _, ok := tok.(string); ok {
+		if m, ok := b.marks[b.dec.InputOffset()]; ok {
+			if m.bare == "" {
+				return nil, b.fail(`lone UTF-16 surrogate in \u escape`, m.at)
+			}
+			return bareToken(m.bare), nil
+		}
+	}
+	return tok, nil
+}
+
+// value reads one value into v; depth is the number of arrays and objects around it.
+func (b *builder) value(v *Value, depth int) error {
+	tok, err := b.token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim: // '[' or '{': the decoder reports a misplaced ']' or '}' as an error
+		if depth >= MaxDepth {
+			return b.fail("nesting too deep", b.dec.InputOffset()-1)
+		}
+		if t == '[' {
+			return b.array(v, depth+1)
+		}
+		return b.object(v, depth+1)
+	case bool:
+		*v = Value{Kind: KindBool, Bool: t}
+	case json.Number:
+		*v = Value{Kind: KindNumber, Text: string(t)}
+	case bareToken:
+		*v = Value{Kind: KindNumber, Text: string(t)}
+	case string:
+		*v = Value{Kind: KindString, Text: t}
+	default: // nil
 		*v = Value{Kind: KindNull}
-	case c == 'N' && p.literal("NaN"):
-		*v = Value{Kind: KindNumber, Text: "NaN"}
-	case c == 'I' && p.literal("Infinity"):
-		*v = Value{Kind: KindNumber, Text: "Infinity"}
-	case c == '-' && p.literal("-Infinity"):
-		*v = Value{Kind: KindNumber, Text: "-Infinity"}
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number(v)
-	default:
-		return p.fail("expecting value")
 	}
 	return nil
 }
 
-func (p *parser) digits() int {
-	start := p.pos
-	for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
-		p.pos++
-	}
-	return p.pos - start
-}
-
-func (p *parser) number(v *Value) error {
-	start := p.pos
-	if p.s[p.pos] == '-' {
-		p.pos++
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '0' {
-		p.pos++
-	} else if p.digits() == 0 {
-		p.pos = start
-		return p.fail("expecting value")
-	}
-	if p.pos+1 < len(p.s) && p.s[p.pos] == '.' && p.s[p.pos+1] >= '0' && p.s[p.pos+1] <= '9' {
-		p.pos++
-		p.digits()
-	}
-	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
-		save := p.pos
-		p.pos++
-		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
-			p.pos++
-		}
-		if p.digits() == 0 {
-			p.pos = save // "1e" is the number 1 followed by garbage, as in Python
-		}
-	}
-	*v = Value{Kind: KindNumber, Text: p.s[start:p.pos]}
-	return nil
-}
-
-func (p *parser) array(v *Value, depth int) error {
-	if depth > MaxDepth {
-		return p.fail("nesting too deep")
-	}
-	p.pos++ // '['
-	*v = Value{Kind: KindArray}
-	p.skipSpace()
-	if p.pos < len(p.s) && p.s[p.pos] == ']' {
-		p.pos++
-		v.Items = []Value{}
-		return nil
-	}
-	var items []Value
-	for {
+// array reads the elements of an array whose '[' has been read, and its ']'.
+func (b *builder) array(v *Value, depth int) error {
+	items := []Value{}
+	for b.dec.More() {
 		items = append(items, Value{})
-		if err := p.value(&items[len(items)-1], depth); err != nil {
+		if err := b.value(&items[len(items)-1], depth); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.s) {
-			return p.fail("expecting ',' delimiter")
-		}
-		switch p.s[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
-			v.Items = items
-			return nil
-		default:
-			return p.fail("expecting ',' delimiter")
-		}
 	}
+	if _, err := b.token(); err != nil {
+		return err
+	}
+	*v = Value{Kind: KindArray, Items: items}
+	return nil
 }
 
-func (p *parser) object(v *Value, depth int) error {
-	if depth > MaxDepth {
-		return p.fail("nesting too deep")
-	}
-	p.pos++ // '{'
+// object reads the members of an object whose '{' has been read, and its '}'. A repeated
+// key keeps its first position and takes the last value.
+func (b *builder) object(v *Value, depth int) error {
 	*v = Value{Kind: KindObject, Items: []Value{}, Keys: []string{}}
-	p.skipSpace()
-	if p.pos < len(p.s) && p.s[p.pos] == '}' {
-		p.pos++
-		return nil
-	}
-	var index map[string]int // built lazily for objects with many keys
-	for {
-		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
-			return p.fail("expecting property name enclosed in double quotes")
-		}
-		key, err := p.str()
+	index := map[string]int{}
+	for b.dec.More() {
+		at := b.next()
+		tok, err := b.token()
 		if err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
-			return p.fail("expecting ':' delimiter")
+		key, ok := tok.(string)
+		if !ok { // a bare token: the decoder itself refuses anything else but a string
+			return b.fail("expecting property name enclosed in double quotes", at)
 		}
-		p.pos++
-		p.skipSpace()
 		var member Value
-		if err := p.value(&member, depth); err != nil {
+		if err := b.value(&member, depth); err != nil {
 			return err
 		}
-		at := -1
-		if index != nil {
-			if i, ok := index[key]; ok {
-				at = i
-			}
+		if i, ok := index[key]; ok {
+			v.Items[i] = member
 		} else {
-			for i, k := range v.Keys {
-				if k == key {
-					at = i
-					break
-				}
-			}
-		}
-		if at >= 0 {
-			v.Items[at] = member
-		} else {
+			index[key] = len(v.Keys)
 			v.Keys = append(v.Keys, key)
 			v.Items = append(v.Items, member)
-			if index == nil && len(v.Keys) > 16 {
-				index = make(map[string]int, 2*len(v.Keys))
-				for i, k := range v.Keys {
-					index[k] = i
-				}
-			} else if index != nil {
-				index[key] = len(v.Keys) - 1
-			}
-		}
-		p.skipSpace()
-		if p.pos >= len(p.s) {
-			return p.fail("expecting ',' delimiter")
-		}
-		switch p.s[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
-			return nil
-		default:
-			return p.fail("expecting ',' delimiter")
 		}
 	}
-}
-
-// str parses a string literal at p.pos (which is '"') and returns its contents.
-func (p *parser) str() (string, error) {
-	start := p.pos
-	p.pos++
-	// Fast path: no escapes.
-	for i := p.pos; i < len(p.s); i++ {
-		c := p.s[i]
-		if c == '"' {
-			p.pos = i + 1
-			return p.s[start+1 : i], nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-	}
-	var b strings.Builder
-	for {
-		if p.pos >= len(p.s) {
-			p.pos = start
-			return "", p.fail("unterminated string")
-		}
-		c := p.s[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return b.String(), nil
-		case c < 0x20:
-			return "", p.fail("invalid control character in string")
-		case c != '\\':
-			b.WriteByte(c)
-			p.pos++
-			continue
-		}
-		// Escape sequence.
-		if p.pos+1 >= len(p.s) {
-			p.pos = start
-			return "", p.fail("unterminated string")
-		}
-		esc := p.s[p.pos+1]
-		p.pos += 2
-		switch esc {
-		case '"', '\\', '/':
-			b.WriteByte(esc)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", p.fail("invalid \\uXXXX escape")
-			}
-			if utf16.IsSurrogate(r) {
-				lo := rune(-1)
-				if r < 0xDC00 && strings.HasPrefix(p.s[p.pos:], "\\u") {
-					save := p.pos
-					p.pos += 2
-					if l, ok := p.hex4(); ok && l >= 0xDC00 && l <= 0xDFFF {
-						lo = l
-					} else {
-						p.pos = save
-					}
-				}
-				if lo < 0 {
-					return "", p.fail("lone UTF-16 surrogate in \\u escape")
-				}
-				r = utf16.DecodeRune(r, lo)
-			}
-			b.WriteRune(r)
-		default:
-			p.pos -= 2
-			return "", p.fail("invalid \\escape")
-		}
-	}
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.pos+4 > len(p.s) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range []byte(p.s[p.pos : p.pos+4]) {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.pos += 4
-	return r, true
+	_, err := b.token()
+	return err
 }
