@@ -17,15 +17,20 @@ from pathlib import Path
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG, complete_versions
 from python_producer.reference import Predictor
+from python_producer.tfjson import TensorSpec
 
 
 def _tensor_entry(tensor) -> dict:
+    """Describe a graph tensor of the frozen function as a manifest entry."""
     shape = tensor.shape
-    return {
-        "name": tensor.name,
-        "dtype": tf_runtime.types_pb2().DataType.Name(tensor.dtype.as_datatype_enum),
-        "shape": None if shape.rank is None else [-1 if d is None else d for d in shape.as_list()],
-    }
+    return TensorSpec(
+        alias="",
+        name=tensor.name,
+        dtype=tf_runtime.types_pb2().DataType.Name(tensor.dtype.as_datatype_enum),
+        shape=None
+        if shape.rank is None
+        else tuple(-1 if d is None else d for d in shape.as_list()),
+    ).to_json()
 
 
 def sha256_of(path: Path) -> str:
@@ -165,8 +170,8 @@ class VersionWriter:
             entry = {
                 "method_name": sig.method_name,
                 "saved_model": {
-                    "inputs": {a: _spec_entry(s) for a, s in sorted(sig.inputs.items())},
-                    "outputs": {a: _spec_entry(s) for a, s in sorted(sig.outputs.items())},
+                    "inputs": {a: s.to_json() for a, s in sorted(sig.inputs.items())},
+                    "outputs": {a: s.to_json() for a, s in sorted(sig.outputs.items())},
                 },
             }
             if key in self._signatures:
@@ -191,14 +196,6 @@ class VersionWriter:
         os.rename(self.path, self.final_path)
         _fsync_dir(self.model_root)
         return self.final_path
-
-
-def _spec_entry(spec) -> dict:
-    return {
-        "name": spec.name,
-        "dtype": spec.dtype,
-        "shape": None if spec.shape is None else list(spec.shape),
-    }
 
 
 def _fsync_dir(path: Path) -> None:

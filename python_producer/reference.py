@@ -228,8 +228,8 @@ def inspect(version_dir: Path, as_json: bool = False) -> str:
                     "signatures": {
                         key: {
                             "method_name": sig.method_name,
-                            "inputs": {a: _spec_json(s) for a, s in sorted(sig.inputs.items())},
-                            "outputs": {a: _spec_json(s) for a, s in sorted(sig.outputs.items())},
+                            "inputs": {a: s.to_json() for a, s in sorted(sig.inputs.items())},
+                            "outputs": {a: s.to_json() for a, s in sorted(sig.outputs.items())},
                             "frozen_graph": sig.frozen_graph,
                         }
                         for key, sig in sorted(sigs.items())
@@ -266,14 +266,6 @@ def inspect(version_dir: Path, as_json: bool = False) -> str:
             lines.append(f"  Method name is: {sig.method_name}")
             lines.append(f"  Frozen graph: {sig.frozen_graph or 'none'}")
     return "\n".join(lines) + "\n"
-
-
-def _spec_json(spec: TensorSpec) -> dict:
-    return {
-        "dtype": spec.dtype,
-        "shape": None if spec.shape is None else list(spec.shape),
-        "name": spec.name,
-    }
 
 
 __all__ = ["FORMATS", "Predictor", "inspect", "RequestError", "ModelError"]

@@ -42,6 +42,14 @@ class TensorSpec:
     dtype: str
     shape: tuple[int, ...] | None
 
+    def to_json(self) -> dict:
+        """Return ``{"dtype", "shape", "name"}`` (manifest.json and ``inspect --json``)."""
+        return {
+            "dtype": self.dtype,
+            "shape": None if self.shape is None else list(self.shape),
+            "name": self.name,
+        }
+
     def describe(self) -> str:
         """Return ``alias (DT_X, shape [..])`` for error messages."""
         return f"{self.alias} ({self.dtype}, shape {format_shape(self.shape)})"
