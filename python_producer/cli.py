@@ -1,6 +1,6 @@
 """Command line of the producer and the Python reference consumer (tests/CONTRACT.md).
 
-    python -m python_producer train linear [--models DIR] [--epochs N] [--seed S]
+    python -m python_producer train NAME [--models DIR] [--epochs N] [--seed S]
     python -m python_producer predict --model PATH [--version N] [--signature KEY]
                                       [--format saved_model|frozen]
                                       [--input FILE|-] [--output FILE|-]
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from python_producer import __version__, tf_runtime
 from python_producer.model_dir import resolve_version_dir
+from python_producer.models import ZOO
 from python_producer.tfjson import RequestError
 
 PROG = "python_producer"
@@ -46,7 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", allow_abbrev=False, help="train a model and export a new version"
     )
-    train.add_argument("model_name", choices=["linear"])
+    train.add_argument("model_name", choices=sorted(ZOO))
     train.add_argument(
         "--models", default="models", help="base folder of the models (default: models)"
     )
@@ -108,14 +109,10 @@ def _run(args) -> int:
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
         return 0
     if args.command == "train":
-        from python_producer.models import linear
+        from python_producer.models import export_model
 
-        defaults = linear.LinearConfig()
-        config = linear.LinearConfig(
-            epochs=args.epochs if args.epochs is not None else defaults.epochs,
-            seed=args.seed if args.seed is not None else defaults.seed,
-        )
-        print(f"exported {linear.export(Path(args.models), config)}")
+        path = export_model(args.model_name, Path(args.models), args.epochs, args.seed)
+        print(f"exported {path}")
         return 0
     if args.command == "inspect":
         from python_producer.reference import inspect
