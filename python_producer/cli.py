@@ -6,6 +6,10 @@
                                       [--input FILE|-] [--output FILE|-]
     python -m python_producer inspect --model PATH [--version N] [--json]
     python -m python_producer serve-stdio --model PATH [--version N] [--format ...]
+    python -m python_producer classify --model PATH [--version N] [--signature KEY]
+                                       [--format ...] IMAGE [IMAGE ...]
+    python -m python_producer generate --model PATH [--version N] [--signature KEY]
+                                       [--format ...] --prefix TEXT [--length N]
     python -m python_producer version
 
 Refusals print one line ``python_producer: error: ...`` on stderr and exit with status 2;
@@ -73,6 +77,19 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve-stdio", allow_abbrev=False, help="one request per line on stdin")
     model_args(serve)
     serve.add_argument("--signature", default="serving_default")
+
+    classify = sub.add_parser(
+        "classify", allow_abbrev=False, help="classify encoded image files (e.g. PNG)"
+    )
+    model_args(classify)
+    classify.add_argument("--signature", default="serving_default")
+    classify.add_argument("images", nargs="+", metavar="IMAGE")
+
+    generate = sub.add_parser("generate", allow_abbrev=False, help="continue a text prefix")
+    model_args(generate)
+    generate.add_argument("--signature", default="generate")
+    generate.add_argument("--prefix", required=True)
+    generate.add_argument("--length", type=int, default=100)
 
     sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
     return parser
@@ -147,11 +164,32 @@ def _run(args) -> int:
         finally:
             predictor.close()
         return 0
+    if args.command in ("classify", "generate"):
+        from python_producer import conveniences
+
+        predictor = _predictor(args)
+        try:
+            if args.command == "classify":
+                sys.stdout.write(conveniences.classify(predictor, args.signature, args.images))
+            else:
+                text = conveniences.generate(predictor, args.signature, args.prefix, args.length)
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text)
+        finally:
+            predictor.close()
+        return 0
     raise UsageError(f"unknown command {args.command}")
 
 
+_TF_FRAMING = ("Graph execution error:", "Detected at node", "<stack traces unavailable>")
+
+
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = [line.strip() for line in str(exc).strip().splitlines()]
+    # TensorFlow's OpError text frames the kernel's message with "Graph execution error:",
+    # "Detected at node ..." and "[[{{node ...}}]]" lines; keep the message itself.
+    core = [t for t in text if t and not t.startswith(_TF_FRAMING) and not t.startswith("[[")]
+    text = core or text
     first = text[0] if text else type(exc).__name__
     if isinstance(exc, RequestError | UsageError):
         return first

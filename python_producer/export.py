@@ -98,11 +98,21 @@ class VersionWriter:
             checkpoint_objects: name -> trackable, saved with ``tf.train.CheckpointManager``.
         """
         tf = tf_runtime.tf()
+        tf.saved_model.save(module, str(self.path), signatures=signatures)
+        self.freeze(signatures)
+        self.save_checkpoint(checkpoint_objects)
+
+    def freeze(self, signatures: dict) -> None:
+        """Write ``frozen/<key>.pb`` and ``.pbtxt`` for each signature's concrete function.
+
+        Uses ``convert_variables_to_constants_v2`` (variables become ``Const`` nodes, functional
+        control flow is lowered to TF1 frames); the tensor names go into the manifest.
+        """
+        tf = tf_runtime.tf()
         from tensorflow.python.framework.convert_to_constants import (
             convert_variables_to_constants_v2,
         )
 
-        tf.saved_model.save(module, str(self.path), signatures=signatures)
         frozen_dir = self.path / "frozen"
         frozen_dir.mkdir()
         for key, fn in signatures.items():
@@ -132,6 +142,10 @@ class VersionWriter:
                     },
                 },
             }
+
+    def save_checkpoint(self, checkpoint_objects: dict) -> None:
+        """Save ``checkpoint_objects`` (name -> trackable) under ``checkpoint/``."""
+        tf = tf_runtime.tf()
         manager = tf.train.CheckpointManager(
             tf.train.Checkpoint(**checkpoint_objects), str(self.path / "checkpoint"), max_to_keep=1
         )

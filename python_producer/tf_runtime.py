@@ -37,6 +37,9 @@ def quiet_native_stderr() -> None:
 def tf():
     """Import and return the ``tensorflow`` module with its logging silenced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The contract's numeric configuration (tests/CONTRACT.md, "Runtime"): oneDNN's fused
+    # kernels off, so that a SavedModel and its frozen graph give the same bits.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow
 
     tensorflow.get_logger().setLevel("ERROR")

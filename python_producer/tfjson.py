@@ -403,7 +403,8 @@ def decode_inputs(
 # --- encoding -------------------------------------------------------------------------------
 
 
-def _format_float(value: np.floating) -> str:
+def format_float(value: np.floating) -> str:
+    """Write a float as the contract does: shortest round-trip of its own dtype, bare NaN etc."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -415,7 +416,7 @@ def _format_float(value: np.floating) -> str:
 def _leaf_formatter(array: np.ndarray, alias: str):
     kind = array.dtype.kind
     if kind == "f":
-        return _format_float
+        return format_float
     if kind in "iu":
         return lambda v: str(int(v))
     if kind == "b":

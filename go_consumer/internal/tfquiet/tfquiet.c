@@ -6,8 +6,11 @@
 // neither os.Setenv nor an ordinary constructor is early enough. This file uses the
 // executable's .preinit_array, which the dynamic loader runs before the initializers of any
 // shared library:
-//   1. If TF_CPP_MIN_LOG_LEVEL=3 is not in the environment, re-execute /proc/self/exe with it
-//      added (setenv here would be undone by libc's own initializer, which runs later).
+//   1. If TF_CPP_MIN_LOG_LEVEL=3 is not in the environment, or TF_ENABLE_ONEDNN_OPTS is not
+//      set at all, re-execute /proc/self/exe with TF_CPP_MIN_LOG_LEVEL=3 and
+//      TF_ENABLE_ONEDNN_OPTS=0 added (setenv here would be undone by libc's own initializer,
+//      which runs later). oneDNN off is the contract's numeric configuration (CONTRACT.md,
+//      "Runtime"); a value the user set explicitly is kept.
 //   2. Point fd 2 at /dev/null while the libraries initialize, keeping a copy of the real
 //      stderr; a constructor of the executable, which runs after all library initializers and
 //      before the Go runtime starts, puts it back.
@@ -17,29 +20,35 @@
 #include <unistd.h>
 
 static const char tfquiet_env[] = "TF_CPP_MIN_LOG_LEVEL=3";
+static const char tfquiet_onednn_env[] = "TF_ENABLE_ONEDNN_OPTS=0";
 static int tfquiet_saved_stderr = -1;
 
 static void tfquiet_preinit(int argc, char **argv, char **envp) {
 	(void)argc;
-	int n = 0, found = 0;
+	int n = 0, has_log_level = 0, has_onednn = 0, native_log = 0;
 	for (; envp != NULL && envp[n] != NULL; n++) {
-		if (strcmp(envp[n], tfquiet_env) == 0) found = 1;
+		if (strcmp(envp[n], tfquiet_env) == 0) has_log_level = 1;
+		if (strncmp(envp[n], "TF_ENABLE_ONEDNN_OPTS=", 22) == 0) has_onednn = 1;
 		// POLYGLOT_NATIVE_LOG=1 keeps TensorFlow's native log lines (README, CONTRACT.md).
-		if (strcmp(envp[n], "POLYGLOT_NATIVE_LOG=1") == 0) return;
+		if (strcmp(envp[n], "POLYGLOT_NATIVE_LOG=1") == 0) native_log = 1;
 	}
-	if (!found && argv != NULL) {
-		char **env = calloc((size_t)n + 2, sizeof(char *));
+	int add_log_level = !native_log && !has_log_level;
+	if ((add_log_level || !has_onednn) && argv != NULL) {
+		char **env = calloc((size_t)n + 3, sizeof(char *));
 		if (env != NULL) {
 			int k = 0;
 			for (int i = 0; i < n; i++) {
-				if (strncmp(envp[i], "TF_CPP_MIN_LOG_LEVEL=", 21) != 0) env[k++] = envp[i];
+				if (add_log_level && strncmp(envp[i], "TF_CPP_MIN_LOG_LEVEL=", 21) == 0) continue;
+				env[k++] = envp[i];
 			}
-			env[k++] = (char *)tfquiet_env;
+			if (add_log_level) env[k++] = (char *)tfquiet_env;
+			if (!has_onednn) env[k++] = (char *)tfquiet_onednn_env;
 			env[k] = NULL;
 			execve("/proc/self/exe", argv, env);
-			free(env); // exec failed: carry on, TensorFlow may log
+			free(env); // exec failed: carry on with TensorFlow's defaults
 		}
 	}
+	if (native_log) return;
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull < 0) return;
 	tfquiet_saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 3);
