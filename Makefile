@@ -17,7 +17,6 @@ VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 MODELS := models
-PRODUCER_SOURCES := $(shell find python_producer -name '*.py' 2>/dev/null)
 
 .PHONY: all setup models build go java parity test test-python test-go test-java lint clean \
 	distclean help
@@ -31,11 +30,19 @@ $(STAMPS)/venv: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
-models: $(MODELS)/.linear.stamp ## train the models and export new versions under models/
+# The model zoo (python_producer/models/): each is trained and exported as a new version.
+ZOO := linear sine digits charlm dtypes keras_mlp
+# What every export depends on besides the model's own module.
+EXPORT_SOURCES := $(addprefix python_producer/,export.py tf_runtime.py tfjson.py reference.py \
+	model_dir.py models/__init__.py)
 
-# The stamp lives inside models/, so deleting models/ retrains.
-$(MODELS)/.linear.stamp: $(STAMPS)/venv $(PRODUCER_SOURCES)
-	$(PY) -m python_producer train linear --models $(MODELS)
+models: $(ZOO:%=$(MODELS)/.%.stamp) ## train every model of the zoo and export new versions under models/
+
+# The stamps live inside models/, so deleting models/ retrains.
+$(MODELS)/.%.stamp: python_producer/models/%.py $(EXPORT_SOURCES) $(STAMPS)/venv
+	@start=$$(date +%s); \
+	$(PY) -m python_producer train $* --models $(MODELS); \
+	echo "trained $* in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
 build: go java ## build go_consumer/bin/go_consumer and java_consumer/bin/java_consumer

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from python_producer.models import ZOO
+from tests.conftest import latest
 from tests.harness.consumers import CONSUMERS, by_name
 
 
@@ -19,15 +21,19 @@ def _inspect(language: str, model: Path, *extra: str) -> str:
     return done.stdout.decode("utf-8")
 
 
+@pytest.mark.parametrize("model", sorted(ZOO))
 @pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
-def test_text_identical_to_python(language, linear_dir):
-    assert _inspect(language, linear_dir.parent) == _inspect("python", linear_dir.parent)
+def test_text_identical_to_python(language, model):
+    model_dir = latest(model).parent
+    assert _inspect(language, model_dir) == _inspect("python", model_dir)
 
 
+@pytest.mark.parametrize("model", sorted(ZOO))
 @pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
-def test_json_identical_to_python(language, linear_dir):
-    got = json.loads(_inspect(language, linear_dir, "--json"))
-    assert got == json.loads(_inspect("python", linear_dir, "--json"))
+def test_json_identical_to_python(language, model):
+    version_dir = latest(model)
+    got = json.loads(_inspect(language, version_dir, "--json"))
+    assert got == json.loads(_inspect("python", version_dir, "--json"))
 
 
 def test_json_content(linear_dir):
@@ -44,12 +50,24 @@ def test_json_content(linear_dir):
     assert sig["frozen_graph"] == "frozen/serving_default.pb"
 
 
-def test_signature_blocks_match_saved_model_cli(linear_dir):
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_signature_blocks_match_saved_model_cli(model):
+    version_dir = latest(model)
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli, "saved_model_cli is missing from the virtual environment"
     shown = subprocess.run(
-        [cli, "show", "--dir", str(linear_dir), "--all"], capture_output=True, text=True, check=True
+        [cli, "show", "--dir", str(version_dir), "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    ours = _inspect("python", linear_dir)
-    block = ours[ours.index("signature_def['serving_default']:") : ours.index("  Frozen graph:")]
-    assert block in shown
+    ours = _inspect("python", version_dir)
+    blocks = ours.split("signature_def[")[1:]
+    assert len(blocks) == ours.count("  Frozen graph: ") >= 1
+    for block in blocks:
+        body = "signature_def[" + block[: block.index("  Frozen graph:")]
+        assert body in shown, body
+        frozen = block[block.index("  Frozen graph: ") :].split("\n")[0]
+        key = block[1 : block.index("'", 1)]
+        want = "none" if key.startswith("__") else f"frozen/{key}.pb"
+        assert frozen == f"  Frozen graph: {want}", block

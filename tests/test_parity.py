@@ -9,17 +9,39 @@ import os
 import numpy as np
 import pytest
 
+from python_producer.models import ZOO
+from tests.conftest import latest
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
-from tests.harness.consumers import CONSUMERS, FORMATS, by_name
-from tests.harness.parity import run_cell
+from tests.harness.consumers import CONSUMERS, FORMATS, MODELS, by_name
+from tests.harness.parity import load_tolerances, run_model, signatures_in, unused_tolerances
 
 
 @pytest.mark.parametrize("model_format", FORMATS)
-def test_golden_responses_bit_identical(consumer, linear_dir, model_format):
-    cell = run_cell(consumer, linear_dir, model_format)
-    assert cell.cases == len(golden_cases(linear_dir)) >= 5
-    assert cell.ok, "\n".join(cell.failures)
-    assert cell.max_ulp == 0
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_golden_responses_bit_identical(consumer, model, model_format):
+    """Every signature of every zoo model: the golden bits, or the tolerance granted per cell."""
+    version_dir = latest(model)
+    cells = run_model(consumer, version_dir, model_format)
+    assert {c.signature for c in cells} == set(signatures_in(version_dir, "saved_model"))
+    for cell in cells:
+        assert cell.ok, f"{cell.model} {cell.signature}: {cell.status()}\n" + "\n".join(
+            cell.failures
+        )
+        if cell.tolerance is None:
+            assert cell.max_ulp == 0
+        else:
+            assert cell.max_ulp <= cell.tolerance.max_ulp
+
+
+def test_tolerances_name_existing_cells():
+    assert unused_tolerances(load_tolerances(), MODELS) == []
+
+
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_every_signature_has_golden_cases(model):
+    version_dir = latest(model)
+    covered = {request_signature(r) for _, r, _ in golden_cases(version_dir)}
+    assert covered == set(signatures_in(version_dir, "saved_model"))
 
 
 def _random_request(rng: np.random.Generator) -> str:

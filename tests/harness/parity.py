@@ -3,14 +3,22 @@
     python -m tests.harness.parity [--models DIR]
 
 Each (consumer, format) pair gets one long-lived ``serve-stdio`` process per model; each
-response is compared bit for bit with the golden (Python reference) response.  Exit status 0
-only when every cell is bit-identical.  Failures are reported per pair with the command that
-reproduces them, as Arrow's integration runner does.
+response is compared bit for bit with the golden (Python reference) response, and the table
+has one row per (model, signature, language, format).  Exit status 0 only when every cell is
+bit-identical or within the tolerance that ``tests/tolerances.json`` grants that very cell.
+Failures are reported per cell with the command that reproduces them, as Arrow's integration
+runner does.
+
+``tests/tolerances.json`` works like protobuf's conformance failure lists: each entry names a
+model and signature, the cells (``language/format``) it covers, the largest ULP distance it
+allows and why.  Strings and integers are never tolerated, only float ULPs; and an entry that a
+cell no longer needs (the cell is bit-identical) fails the run until it is removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass, field
@@ -20,23 +28,79 @@ from python_producer.model_dir import complete_versions
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import CONSUMERS, FORMATS, MODELS, ConsumerCrashed
 
+TOLERANCES = Path(__file__).resolve().parents[1] / "tolerances.json"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A granted float distance for some cells of one model's signature."""
+
+    max_ulp: float
+    cells: frozenset[str]
+    why: str
+
+
+def load_tolerances(path: Path = TOLERANCES) -> dict[str, Tolerance]:
+    """Return ``"model/signature" -> Tolerance`` from ``tests/tolerances.json``.
+
+    Raises:
+        ValueError: an entry without ``max_ulp``, ``cells`` or ``why``, or a bad cell name.
+    """
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    found = {}
+    for key, entry in raw.items():
+        if key.startswith("_"):
+            continue
+        missing = {"max_ulp", "cells", "why"} - set(entry)
+        if missing or key.count("/") != 1:
+            raise ValueError(f"{path}: entry {key!r} needs model/signature and {sorted(missing)}")
+        for cell in entry["cells"]:
+            language, _, model_format = cell.partition("/")
+            if language not in {c.name for c in CONSUMERS} or model_format not in FORMATS:
+                raise ValueError(f"{path}: {key}: {cell!r} is not language/format")
+        found[key] = Tolerance(float(entry["max_ulp"]), frozenset(entry["cells"]), entry["why"])
+    return found
+
 
 @dataclass
 class Cell:
-    """One (model, consumer, format) cell of the parity table."""
+    """One (model, signature, consumer, format) cell of the parity table."""
 
     model: str
+    signature: str
     consumer: str
     model_format: str
+    tolerance: Tolerance | None = None
     cases: int = 0
     identical: int = 0
     max_ulp: float = 0.0
     failures: list[str] = field(default_factory=list)
 
     @property
+    def within(self) -> int:
+        """Cases that are not bit-identical but within the granted tolerance."""
+        return self.cases - self.identical - len(self.failures)
+
+    @property
+    def stale(self) -> bool:
+        """A tolerance is granted but every case was bit-identical."""
+        return self.tolerance is not None and self.cases > 0 and self.identical == self.cases
+
+    @property
     def ok(self) -> bool:
-        """True when every case was answered bit-identically."""
-        return self.cases > 0 and self.identical == self.cases
+        """True when every case was answered identically (or within tolerance), none stale."""
+        return self.cases > 0 and not self.failures and not self.stale
+
+    def status(self) -> str:
+        """The table's status column."""
+        counts = f"{self.identical}/{self.cases} bit-identical"
+        if self.stale:
+            return f"STALE tolerance ({counts}): remove it from tests/tolerances.json"
+        if not self.ok:
+            return f"FAIL ({counts})"
+        if self.within:
+            return f"ok within {self.tolerance.max_ulp:g} ULP tolerance ({counts})"
+        return f"ok ({counts})"
 
 
 def latest_versions(models_dir: Path) -> list[Path]:
@@ -49,19 +113,49 @@ def latest_versions(models_dir: Path) -> list[Path]:
     return found
 
 
-def run_cell(consumer, version_dir: Path, model_format: str) -> Cell:
-    """Answer every golden request of ``version_dir`` with one consumer in one format."""
-    cell = Cell(f"{version_dir.parent.name}/{version_dir.name}", consumer.name, model_format)
+def signatures_in(version_dir: Path, model_format: str) -> list[str]:
+    """Signature keys of the manifest that exist in ``model_format`` (frozen may be absent)."""
+    manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+    return sorted(k for k, v in manifest["signatures"].items() if model_format in v)
+
+
+def run_model(
+    consumer, version_dir: Path, model_format: str, tolerances: dict[str, Tolerance] | None = None
+) -> list[Cell]:
+    """Answer every golden request of ``version_dir`` with one consumer in one format.
+
+    Returns one :class:`Cell` per signature of the model in that format (a signature without a
+    golden case is a cell with 0 cases, which is not ok).
+    """
+    tolerances = load_tolerances() if tolerances is None else tolerances
+    model = f"{version_dir.parent.name}/{version_dir.name}"
+    cells = {
+        key: Cell(
+            model,
+            key,
+            consumer.name,
+            model_format,
+            tolerance=_granted(
+                tolerances, version_dir.parent.name, key, consumer.name, model_format
+            ),
+        )  # fmt: skip
+        for key in signatures_in(version_dir, model_format)
+    }
     missing = consumer.missing()
     if missing:
-        cell.failures.append(missing)
-        cell.max_ulp = math.inf
-        return cell
+        for cell in cells.values():
+            cell.failures.append(missing)
+            cell.max_ulp = math.inf
+        return list(cells.values())
     session = consumer.session(version_dir, model_format)
     try:
         for case, request, expected in golden_cases(version_dir):
+            key = request_signature(request)
+            if key not in cells:
+                continue
+            cell = cells[key]
             cell.cases += 1
-            specs = output_specs(version_dir, request_signature(request), model_format)
+            specs = output_specs(version_dir, key, model_format)
             try:
                 got = session.predict(request)
             except ConsumerCrashed as exc:
@@ -72,7 +166,7 @@ def run_cell(consumer, version_dir: Path, model_format: str) -> Cell:
             cell.max_ulp = max(cell.max_ulp, result.max_ulp)
             if result.identical:
                 cell.identical += 1
-            else:
+            elif cell.tolerance is None or not result.max_ulp <= cell.tolerance.max_ulp:
                 cell.failures.append(
                     f"{case}: {result.detail}\n      reproduce: "
                     f"{' '.join(consumer.argv)} predict --model {version_dir} "
@@ -80,45 +174,77 @@ def run_cell(consumer, version_dir: Path, model_format: str) -> Cell:
                 )
     finally:
         session.close()
-    return cell
+    return list(cells.values())
+
+
+def _granted(tolerances, model: str, key: str, language: str, model_format: str):
+    entry = tolerances.get(f"{model}/{key}")
+    return entry if entry is not None and f"{language}/{model_format}" in entry.cells else None
+
+
+def unused_tolerances(tolerances: dict[str, Tolerance], models_dir: Path) -> list[str]:
+    """Entries naming a model or signature that the exported models do not have."""
+    present = {
+        f"{v.parent.name}/{key}" for v in latest_versions(models_dir)
+        for key in signatures_in(v, "saved_model")
+    }  # fmt: skip
+    return sorted(set(tolerances) - present)
 
 
 def run_all(models_dir: Path) -> list[Cell]:
-    """Run the whole matrix: models x consumers x formats."""
+    """Run the whole matrix: models x signatures x consumers x formats."""
+    tolerances = load_tolerances()
     return [
-        run_cell(consumer, version_dir, model_format)
+        cell
         for version_dir in latest_versions(models_dir)
         for consumer in CONSUMERS
         for model_format in FORMATS
+        for cell in run_model(consumer, version_dir, model_format, tolerances)
     ]
 
 
-def format_table(cells: list[Cell], tf_version: str) -> str:
+def format_table(cells: list[Cell], tf_version: str, unused: list[str] = ()) -> str:
     """Render the parity table (one row per cell) and a summary line."""
     lines = [
         f"Parity against the Python reference's golden responses (TensorFlow {tf_version})",
         "",
-        f"{'model':<14} {'language':<8} {'format':<12} {'max ULP':>8}  status",
-        f"{'-' * 14} {'-' * 8} {'-' * 12} {'-' * 8}  {'-' * 30}",
+        f"{'model':<12} {'signature':<16} {'language':<8} {'format':<12} {'max ULP':>7}  status",
+        f"{'-' * 12} {'-' * 16} {'-' * 8} {'-' * 12} {'-' * 7}  {'-' * 30}",
     ]
+    order = {c.name: i for i, c in enumerate(CONSUMERS)}
+    cells = sorted(
+        cells,
+        key=lambda c: (
+            c.model,
+            c.signature,
+            order.get(c.consumer, 99),
+            FORMATS.index(c.model_format),
+        ),
+    )
     for c in cells:
         ulp = "inf" if math.isinf(c.max_ulp) else f"{c.max_ulp:g}"
-        status = (
-            f"ok ({c.identical}/{c.cases} bit-identical)"
-            if c.ok
-            else f"FAIL ({c.identical}/{c.cases} bit-identical)"
+        lines.append(
+            f"{c.model:<12} {c.signature:<16} {c.consumer:<8} {c.model_format:<12} {ulp:>7}  "
+            f"{c.status()}"
         )
-        lines.append(f"{c.model:<14} {c.consumer:<8} {c.model_format:<12} {ulp:>8}  {status}")
     failures = [c for c in cells if not c.ok]
     for c in failures:
-        lines.append(f"\n{c.consumer} consuming {c.model} ({c.model_format}):")
+        lines.append(f"\n{c.consumer} consuming {c.model} {c.signature} ({c.model_format}):")
         lines.extend(f"  - {f}" for f in c.failures)
-    lines.append(f"\n{len(cells)} cells, {len(failures)} failures")
+        if c.cases == 0:
+            lines.append("  - no golden case for this signature")
+    tolerated = sorted({(c.model.split("/")[0], c.signature, c.tolerance.why)
+                        for c in cells if c.tolerance and c.within})  # fmt: skip
+    for model, key, why in tolerated:
+        lines.append(f"\ntolerance for {model}/{key} (tests/tolerances.json): {why}")
+    for key in unused:
+        lines.append(f"\nSTALE tolerance {key}: no such model/signature; remove it")
+    lines.append(f"\n{len(cells)} cells, {len(failures) + len(unused)} failures")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the parity table; return 0 when every cell is bit-identical, else 1."""
+    """Print the parity table; return 0 when every cell passes, else 1."""
     parser = argparse.ArgumentParser(prog="python -m tests.harness.parity")
     parser.add_argument("--models", type=Path, default=MODELS)
     args = parser.parse_args(argv)
@@ -131,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     from python_producer import tf_runtime
 
     cells = run_all(args.models)
-    print(format_table(cells, tf_runtime.PINNED_TF_VERSION))
-    return 0 if all(c.ok for c in cells) else 1
+    unused = unused_tolerances(load_tolerances(), args.models)
+    print(format_table(cells, tf_runtime.PINNED_TF_VERSION, unused))
+    return 0 if all(c.ok for c in cells) and not unused else 1
 
 
 if __name__ == "__main__":
