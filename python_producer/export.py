@@ -20,9 +20,15 @@ from python_producer.reference import Predictor
 from python_producer.tfjson import TensorSpec
 
 
-def _tensor_entry(tensor) -> dict:
-    """Describe a graph tensor of the frozen function as a manifest entry."""
+def _tensor_entry(tensor, signature_shape=None) -> dict:
+    """Describe a graph tensor of the frozen function as a manifest entry.
+
+    Where the frozen graph lost the rank (an output computed in lowered control flow), the
+    signature's own shape for that output (``signature_shape``) is used.
+    """
     shape = tensor.shape
+    if shape.rank is None and signature_shape is not None:
+        shape = signature_shape
     return TensorSpec(
         alias="",
         name=tensor.name,
@@ -135,7 +141,7 @@ class VersionWriter:
                     # convert_variables_to_constants_v2 keeps the outputs in tf.nest order,
                     # which for a dict is sorted by key.
                     "outputs": {
-                        alias: _tensor_entry(tensor)
+                        alias: _tensor_entry(tensor, fn.structured_outputs[alias].shape)
                         for alias, tensor in zip(
                             sorted(fn.structured_outputs), frozen.outputs, strict=True
                         )

@@ -10,15 +10,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
- * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio}
- * and {@code version} (see {@code tests/CONTRACT.md}).
+ * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio},
+ * {@code classify}, {@code generate} and {@code version} (see {@code tests/CONTRACT.md}).
  *
  * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
  * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
@@ -26,7 +29,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = Main.NAME, description = "Runs TensorFlow models (SavedModel or frozen graph) on TensorFlow "
         + "Serving REST predict requests.", synopsisSubcommandLabel = "COMMAND",
-        subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Version.class})
+        subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
+            Main.Generate.class, Main.Version.class})
 public final class Main implements Callable<Integer> {
 
     /** The consumer's name, the prefix of every error line. */
@@ -100,8 +104,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio or version "
-                + "(see --help)");
+        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate or "
+                + "version (see --help)");
     }
 
     /** Creates the subcommands with the streams of this run. */
@@ -286,6 +290,101 @@ public final class Main implements Callable<Integer> {
                 line = java.util.Arrays.copyOf(line, line.length - 1);
             }
             return line;
+        }
+    }
+
+    /** {@code classify}: one columnar request of encoded images, one summary line per image. */
+    @Command(name = "classify", description = {"Classify encoded images (e.g. PNG) with a signature that has one "
+            + "DT_STRING rank-1 input and the outputs class_id (integer, rank 1) and probabilities (floating, "
+            + "rank 2), through the same path as predict.",
+        "Prints one line per IMAGE, in order: IMAGE<TAB>class_id=<c><TAB>probability=<probabilities[i][c]>."})
+    static final class Classify extends ModelOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
+                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Image files, one request element each.")
+        List<String> images;
+
+        @Override
+        public Integer call() throws IOException {
+            Model.Format fmt = Model.Format.parse(format);
+            ModelLocation loc = location();
+            List<String> lines;
+            try (Model m = new Model(loc, fmt)) {
+                String alias = Conveniences.classifyInput(m.signature(signature));
+                List<byte[]> bytes = new ArrayList<>(images.size());
+                for (String image : images) {
+                    bytes.add(readImage(image));
+                }
+                String response = m.predict(Conveniences.classifyRequest(signature, alias, bytes), signature);
+                lines = Conveniences.classifySummary(response, images.size());
+            }
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < images.size(); i++) {
+                b.append(images.get(i)).append('\t').append(lines.get(i)).append('\n');
+            }
+            out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return 0;
+        }
+
+        private static byte[] readImage(String image) {
+            try {
+                return Files.readAllBytes(Paths.get(image));
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': no such file");
+            } catch (java.nio.file.AccessDeniedException e) {
+                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': permission denied");
+            } catch (IOException | java.nio.file.InvalidPathException e) {
+                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@code generate}: one prefix in, the prefix and its continuation out. */
+    @Command(name = "generate", description = {"Continue a text with a signature that has the inputs prefix "
+            + "(DT_STRING, rank 1) and length (DT_INT32 scalar) and the output continuation (DT_STRING, rank 1), "
+            + "through the same path as predict.",
+        "Writes the bytes of TEXT, then those of continuation[0], then a newline."})
+    static final class Generate extends ModelOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = Conveniences.GENERATE_SIGNATURE,
+                description = "Signature key (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
+                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Option(names = "--prefix", paramLabel = "TEXT", required = true,
+                description = "The text to continue (sent as UTF-8).")
+        String prefix;
+
+        @Option(names = "--length", paramLabel = "N", defaultValue = "100",
+                description = "Length of the continuation, 0..10000 (default: ${DEFAULT-VALUE}).")
+        long length;
+
+        @Override
+        public Integer call() throws IOException {
+            Model.Format fmt = Model.Format.parse(format);
+            Conveniences.checkLength(length);
+            ModelLocation loc = location();
+            byte[] continuation;
+            try (Model m = new Model(loc, fmt)) {
+                SignatureSpec sig = m.signature(signature);
+                Conveniences.checkGenerateSignature(sig);
+                String response = m.predict(Conveniences.generateRequest(signature, prefix, length), signature);
+                continuation = Conveniences.continuation(response, sig);
+            }
+            out.write(prefix.getBytes(StandardCharsets.UTF_8));
+            out.write(continuation);
+            out.write('\n');
+            out.flush();
+            return 0;
         }
     }
 

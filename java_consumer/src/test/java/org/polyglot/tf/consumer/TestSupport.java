@@ -28,7 +28,12 @@ final class TestSupport {
 
     /** Whether models/linear has a complete version. */
     static boolean linearPresent() {
-        try (var s = Files.list(LINEAR)) {
+        return modelPresent("linear");
+    }
+
+    /** Whether models/NAME has a complete version. */
+    static boolean modelPresent(String name) {
+        try (var s = Files.list(REPO.resolve("models").resolve(name))) {
             return s.anyMatch(p -> Files.isRegularFile(p.resolve("saved_model.pb")));
         } catch (IOException e) {
             return false;
@@ -91,6 +96,22 @@ final class TestSupport {
 
     /** The outcome of one in-process command line run. */
     record Run(int status, String stdout, String stderr) {
+    }
+
+    /** The outcome of one in-process command line run, stdout as bytes. */
+    record RawRun(int status, byte[] stdout, String stderr) {
+    }
+
+    /** Runs the command line in this JVM, keeping stdout's bytes. */
+    static RawRun runRaw(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            status = Main.run(args, new ByteArrayInputStream(new byte[0]), o, e);
+        }
+        return new RawRun(status, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
     }
 
     /** Runs the command line in this JVM. */
