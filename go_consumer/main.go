@@ -6,7 +6,15 @@
 //	                    [--input FILE|-] [--output FILE|-]
 //	go_consumer inspect --model PATH [--version N] [--json]
 //	go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
+//	go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+//	                     IMAGE [IMAGE ...]
+//	go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+//	                     --prefix TEXT [--length N]
 //	go_consumer version
+//
+// classify and generate build one columnar predict request (from image files, or from a
+// prefix and a length) for a signature of the right shape, answer it through the same code
+// path as predict and print a summary of the outputs.
 //
 // Refusals (bad flags, model or request) print one line "go_consumer: error: <message>" on
 // stderr and exit with status 2; TensorFlow failing to run a valid request exits with 1.
@@ -38,6 +46,10 @@ const usage = `usage:
                       [--input FILE|-] [--output FILE|-]
   go_consumer inspect --model PATH [--version N] [--json]
   go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
+  go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+                       IMAGE [IMAGE ...]
+  go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+                       --prefix TEXT [--length N]
   go_consumer version
 `
 
@@ -96,9 +108,11 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+const commandList = "predict, inspect, serve-stdio, classify, generate or version"
+
 func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command; expected predict, inspect, serve-stdio or version")
+		return usagef("missing command; expected " + commandList)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "predict":
@@ -107,6 +121,10 @@ func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
 		return cmdInspect(rest, stdout)
 	case "serve-stdio":
 		return cmdServeStdio(rest, stdin, stdout)
+	case "classify":
+		return cmdClassify(rest, stdout)
+	case "generate":
+		return cmdGenerate(rest, stdout)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {
@@ -117,7 +135,7 @@ func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	case "-h", "--help", "help":
 		return errHelp
 	default:
-		return usagef("unknown command %q; expected predict, inspect, serve-stdio or version", cmd)
+		return usagef("unknown command %q; expected %s", cmd, commandList)
 	}
 }
 
@@ -164,11 +182,50 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// modelFlags are the flags every model command has.
+// parseFlagsAndArgs parses a subcommand that takes positional arguments. As with Python's
+// argparse, flags may come before, between or after them, and "--" ends the flags (the
+// flag package alone stops at the first positional argument).
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case len(arg) > 1 && arg[0] == '-':
+			flags = append(flags, arg)
+			name := strings.TrimPrefix(strings.TrimPrefix(arg, "-"), "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i]) // the flag's value, whatever it looks like
+			}
+		default:
+			positional = append(positional, arg)
+		}
+	}
+	if err := parseFlags(fs, flags); err != nil {
+		return nil, err
+	}
+	return positional, nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// modelFlags are the flags every model command has (--model, --version) and, for the
+// commands that run a signature, --signature and --format.
 type modelFlags struct {
-	fs      *flag.FlagSet
-	path    *string
-	version *string
+	fs        *flag.FlagSet
+	path      *string
+	version   *string
+	signature *string // nil without addRunFlags
+	format    *string // nil without addRunFlags
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -179,12 +236,32 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	}
 }
 
+// addRunFlags adds the model flags plus --signature (with the command's default key) and
+// --format.
+func addRunFlags(fs *flag.FlagSet, defaultSignature string) *modelFlags {
+	m := addModelFlags(fs)
+	m.signature = fs.String("signature", defaultSignature, "signature key")
+	m.format = fs.String("format", string(model.FormatSavedModel), "saved_model or frozen")
+	return m
+}
+
+// loadRun validates --format, then resolves and reads the model (see load).
+func (m *modelFlags) loadRun() (*model.Info, model.Format, error) {
+	format, err := model.ParseFormat(*m.format)
+	if err != nil {
+		return nil, "", err
+	}
+	info, err := m.load()
+	if err != nil {
+		return nil, "", err
+	}
+	return info, format, nil
+}
+
 // load resolves --model and --version and reads the version's signatures and manifest.
 func (m *modelFlags) load() (*model.Info, error) {
 	var version int64
-	set := false
-	m.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "version" })
-	if set {
+	if isSet(m.fs, "version") {
 		v, ok := model.ParseVersion(*m.version)
 		if !ok {
 			return nil, usagef("%s: invalid --version %q: expected a positive integer", m.fs.Name(), *m.version)
@@ -205,19 +282,13 @@ func (m *modelFlags) load() (*model.Info, error) {
 
 func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("predict")
-	mf := addModelFlags(fs)
-	signature := fs.String("signature", model.DefaultSignature, "signature key")
-	formatFlag := fs.String("format", string(model.FormatSavedModel), "saved_model or frozen")
+	mf := addRunFlags(fs, model.DefaultSignature)
 	input := fs.String("input", "-", "request file, - for stdin")
 	output := fs.String("output", "-", "response file, - for stdout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	format, err := model.ParseFormat(*formatFlag)
-	if err != nil {
-		return err
-	}
-	info, err := mf.load()
+	info, format, err := mf.loadRun()
 	if err != nil {
 		return err
 	}
@@ -230,23 +301,9 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return usagef("cannot read the request from --input %s: %v", *input, err)
 	}
-	var runner *model.Runner
-	defer func() {
-		if runner != nil {
-			runner.Close()
-		}
-	}()
-	open := func() (*model.Runner, error) {
-		if runner == nil {
-			r, err := model.Open(info, format)
-			if err != nil {
-				return nil, err
-			}
-			runner = r
-		}
-		return runner, nil
-	}
-	resp, err := handle(info, open, body, *signature, format)
+	open, closeRunner := lazyRunner(info, format)
+	defer closeRunner()
+	resp, err := handle(info, open, body, *mf.signature, format)
 	if err != nil {
 		return err
 	}
@@ -261,33 +318,67 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// handle answers one predict request body. Every check against the signature happens
-// before the model is opened (lazily, through open) and run.
+// lazyRunner returns an open function for handle that loads the model on its first call,
+// and a function that closes it if it was loaded.
+func lazyRunner(info *model.Info, format model.Format) (open func() (*model.Runner, error), closeRunner func()) {
+	var runner *model.Runner
+	open = func() (*model.Runner, error) {
+		if runner == nil {
+			r, err := model.Open(info, format)
+			if err != nil {
+				return nil, err
+			}
+			runner = r
+		}
+		return runner, nil
+	}
+	closeRunner = func() {
+		if runner != nil {
+			runner.Close()
+			runner = nil
+		}
+	}
+	return open, closeRunner
+}
+
+// handle answers one predict request body with its JSON response (see predictTensors).
 func handle(info *model.Info, open func() (*model.Runner, error), body []byte, signature string, format model.Format) ([]byte, error) {
-	req, err := tfjson.ParseRequest(body)
+	outputs, req, err := predictTensors(info, open, body, signature, format)
 	if err != nil {
 		return nil, err
+	}
+	return tfjson.EncodeResponse(outputs, req.RowFormat)
+}
+
+// predictTensors is the generic predict path shared by every command: it parses a request
+// body, checks it against the signature (the request's signature_name, else signature),
+// runs it and returns the output tensors by alias with the parsed request. Every check
+// against the signature happens before the model is opened (lazily, through open) and run.
+func predictTensors(info *model.Info, open func() (*model.Runner, error), body []byte, signature string, format model.Format) (map[string]*tfjson.Tensor, *tfjson.Request, error) {
+	req, err := tfjson.ParseRequest(body)
+	if err != nil {
+		return nil, nil, err
 	}
 	if req.SignatureName != "" { // an empty signature_name means the default, as in the reference
 		signature = req.SignatureName
 	}
 	plan, err := info.Plan(signature, format)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inputs, err := tfjson.DecodeInputs(req, plan.Inputs, plan.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	runner, err := open()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	outputs, err := runner.Run(plan, inputs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return tfjson.EncodeResponse(outputs, req.RowFormat)
+	return outputs, req, nil
 }
 
 // maxLine bounds one serve-stdio request line.
@@ -295,18 +386,13 @@ const maxLine = 1 << 30
 
 func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("serve-stdio")
-	mf := addModelFlags(fs)
-	formatFlag := fs.String("format", string(model.FormatSavedModel), "saved_model or frozen")
-	// Not in the contract's synopsis, but the Python reference accepts it too.
-	signature := fs.String("signature", model.DefaultSignature, "default signature key")
+	// --signature (the default key) is not in the contract's synopsis, but the Python
+	// reference accepts it too.
+	mf := addRunFlags(fs, model.DefaultSignature)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	format, err := model.ParseFormat(*formatFlag)
-	if err != nil {
-		return err
-	}
-	info, err := mf.load()
+	info, format, err := mf.loadRun()
 	if err != nil {
 		return err
 	}
@@ -322,7 +408,7 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	for {
 		line, readErr := readLine(in)
 		if len(bytes.TrimSpace(line)) > 0 { // blank lines are skipped, as in the reference
-			resp := serveOne(info, open, line, *signature, format)
+			resp := serveOne(info, open, line, *mf.signature, format)
 			out.Write(resp)
 			out.WriteByte('\n')
 			if err := out.Flush(); err != nil {
