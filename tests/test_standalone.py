@@ -63,3 +63,52 @@ def test_native_log_dropped_unless_asked_for(language, linear_dir):
     assert loud.returncode == 0, loud.stderr.decode()
     assert b"absl::InitializeLog" in loud.stderr, loud.stderr.decode()
     assert loud.stdout == quiet.stdout
+
+
+@pytest.mark.parametrize("language", ["go", "java"])
+def test_classify_and_generate_from_tmp_with_bare_environment(language, tmp_path):
+    from tests.conftest import latest
+
+    consumer = by_name(language)
+    digits, charlm = latest("digits"), latest("charlm")
+    image = sorted((digits / "samples").glob("digit-*.png"))[0]
+    copied = tmp_path / "my digit.png"
+    copied.write_bytes(image.read_bytes())
+    done = consumer.run(
+        ["classify", "--model", str(digits.parent.resolve()), copied.name],
+        cwd=tmp_path,
+        env=BARE_ENV,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    label = image.name.split("-")[1]
+    assert done.stdout.decode().startswith(f"my digit.png\tclass_id={label}\tprobability=")
+    done = consumer.run(
+        ["generate", "--model", str(charlm.parent.resolve()), "--prefix", "The ", "--length", "30"],
+        cwd=tmp_path,
+        env=BARE_ENV,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.startswith(b"The ") and len(done.stdout) == 4 + 30 + 1
+
+
+@pytest.mark.parametrize("language", ["python", "go", "java"])
+def test_onednn_off_by_default_and_the_users_choice_kept(language):
+    """Default: oneDNN off, so the frozen graph answers like the SavedModel (CONTRACT.md,
+    "Numeric configuration"); an explicit TF_ENABLE_ONEDNN_OPTS=1 reaches TensorFlow, whose
+    fused float32 kernels then change digits' probabilities."""
+    from tests.conftest import latest
+
+    digits = latest("digits")
+    request = (digits / "golden" / "pixels_rows.request.json").read_bytes()
+    consumer = by_name(language)
+
+    def answer(model_format: str, **env) -> bytes:
+        args = ["predict", "--model", str(digits), "--format", model_format]
+        done = consumer.run(args, stdin=request, env=dict(BARE_ENV, **env))
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout
+
+    default = answer("saved_model")
+    assert answer("frozen") == default
+    assert answer("saved_model", TF_ENABLE_ONEDNN_OPTS="0") == default
+    assert answer("saved_model", TF_ENABLE_ONEDNN_OPTS="1") != default

@@ -10,8 +10,9 @@ Data: the iris flowers that ship with scikit-learn (150 rows, 4 float features i
 classes), standardised with the training split's mean and deviation inside the model.  Model:
 ``Normalization -> Dense(16, relu) -> Dense(3, softmax)``, trained with ``model.fit``.
 
-Signature ``serving_default`` (Keras's): input ``features`` float32 ``[-1, 4]``; output
-``output_0`` float32 ``[-1, 3]`` (class probabilities of setosa, versicolor, virginica).
+Signatures ``serving_default`` and ``serve`` (both Keras's own): input ``features`` float32
+``[-1, 4]``; output ``output_0`` float32 ``[-1, 3]`` (class probabilities of setosa,
+versicolor, virginica).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def golden_requests() -> dict[str, dict]:
             "instances": [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [6.3, 3.3, 6.0, 2.5]]
         },
         "columnar_keyed": {"inputs": {"features": [[5.9, 3.0, 5.1, 1.8], [0.0, 0.0, 0.0, 0.0]]}},
+        "serve_signature": {"signature_name": "serve", "instances": [[5.0, 2.0, 3.5, 1.0]]},
     }
 
 
