@@ -13,7 +13,7 @@ import (
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
-// tupleShape formats a shape in Python tuple style: "()", "(-1,)", "(-1, 3)", or
+// tupleShape formats a shape as saved_model_cli show prints it: "()", "(-1)", "(-1, 3)", or
 // "unknown_rank".
 func tupleShape(s tfjson.Spec) string {
 	if s.UnknownRank {
@@ -22,9 +22,6 @@ func tupleShape(s tfjson.Spec) string {
 	parts := make([]string, len(s.Shape))
 	for i, d := range s.Shape {
 		parts[i] = strconv.FormatInt(d, 10)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }

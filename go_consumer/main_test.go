@@ -315,7 +315,7 @@ func TestTupleShape(t *testing.T) {
 		want string
 	}{
 		{tfjson.Spec{Shape: tfjson.Shape{}}, "()"},
-		{tfjson.Spec{Shape: tfjson.Shape{-1}}, "(-1,)"},
+		{tfjson.Spec{Shape: tfjson.Shape{-1}}, "(-1)"},
 		{tfjson.Spec{Shape: tfjson.Shape{-1, 3}}, "(-1, 3)"},
 		{tfjson.Spec{UnknownRank: true}, "unknown_rank"},
 	} {

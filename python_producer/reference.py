@@ -196,8 +196,6 @@ class Predictor:
 def _shape_text(shape: tuple[int, ...] | None) -> str:
     if shape is None:
         return "unknown_rank"
-    if len(shape) == 1:
-        return f"({shape[0]},)"
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 

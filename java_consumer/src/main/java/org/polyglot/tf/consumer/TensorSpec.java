@@ -43,8 +43,8 @@ public record TensorSpec(String alias, String tensorName, String dtypeName, long
     }
 
     /**
-     * Formats a shape as a Python tuple, the way {@code saved_model_cli} does: {@code ()},
-     * {@code (-1,)}, {@code (-1, 3)}, or {@code unknown_rank} for {@code null}.
+     * Formats a shape the way {@code saved_model_cli show} does: {@code ()}, {@code (-1)},
+     * {@code (-1, 3)}, or {@code unknown_rank} for {@code null}.
      *
      * @param shape the dims or {@code null}
      * @return the text
@@ -52,9 +52,6 @@ public record TensorSpec(String alias, String tensorName, String dtypeName, long
     public static String formatShape(long[] shape) {
         if (shape == null) {
             return "unknown_rank";
-        }
-        if (shape.length == 1) {
-            return "(" + shape[0] + ",)";
         }
         StringJoiner j = new StringJoiner(", ", "(", ")");
         for (long d : shape) {
@@ -67,7 +64,7 @@ public record TensorSpec(String alias, String tensorName, String dtypeName, long
      * Describes several specs, comma-separated, for messages.
      *
      * @param specs the specs
-     * @return e.g. {@code 'a' (DT_FLOAT, shape (-1, 3)), 'b' (DT_STRING, shape (-1,))}
+     * @return e.g. {@code 'a' (DT_FLOAT, shape (-1, 3)), 'b' (DT_STRING, shape (-1))}
      */
     public static String describeAll(Collection<TensorSpec> specs) {
         if (specs.isEmpty()) {

@@ -254,7 +254,7 @@ class ConveniencesTest {
                 sig(List.of(IMAGES), List.of(spec("class_id", "DT_INT64", -1, 1), PROBABILITIES)));
         bad.put("'probabilities' (DT_INT32",
                 sig(List.of(IMAGES), List.of(CLASS_ID, spec("probabilities", "DT_INT32", -1, 3))));
-        bad.put("'probabilities' (DT_FLOAT, shape (-1,))",
+        bad.put("'probabilities' (DT_FLOAT, shape (-1))",
                 sig(List.of(IMAGES), List.of(CLASS_ID, spec("probabilities", "DT_FLOAT", -1))));
         bad.put("'probabilities' (DT_FLOAT, shape unknown_rank)",
                 sig(List.of(IMAGES), List.of(CLASS_ID, unknownRank("probabilities", "DT_FLOAT"))));
@@ -284,7 +284,7 @@ class ConveniencesTest {
         bad.put("'prefix' (DT_INT32", sig(List.of(spec("prefix", "DT_INT32", -1), LENGTH), List.of(CONTINUATION)));
         bad.put("'length' (DT_INT64, shape ())", sig(List.of(PREFIX, spec("length", "DT_INT64")),
                 List.of(CONTINUATION)));
-        bad.put("'length' (DT_INT32, shape (1,))", sig(List.of(PREFIX, spec("length", "DT_INT32", 1)),
+        bad.put("'length' (DT_INT32, shape (1))", sig(List.of(PREFIX, spec("length", "DT_INT32", 1)),
                 List.of(CONTINUATION)));
         bad.put("no output 'continuation'", sig(List.of(PREFIX, LENGTH), List.of(spec("text", "DT_STRING", -1))));
         bad.put("'continuation' (DT_STRING, shape ())", sig(List.of(PREFIX, LENGTH),

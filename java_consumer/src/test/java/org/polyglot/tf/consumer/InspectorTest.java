@@ -54,7 +54,7 @@ class InspectorTest {
                 "  The given SavedModel SignatureDef contains the following input(s):",
                 "    inputs['u'] tensor_info:",
                 "        dtype: DT_FLOAT",
-                "        shape: (-1,)",
+                "        shape: (-1)",
                 "        name: sc_u:0",
                 "    inputs['v'] tensor_info:",
                 "        dtype: DT_FLOAT",
@@ -98,7 +98,7 @@ class InspectorTest {
     @Test
     void shapes() {
         assertEquals("()", TensorSpec.formatShape(new long[] {}));
-        assertEquals("(-1,)", TensorSpec.formatShape(new long[] {-1}));
+        assertEquals("(-1)", TensorSpec.formatShape(new long[] {-1}));
         assertEquals("(2, 3)", TensorSpec.formatShape(new long[] {2, 3}));
         assertEquals("unknown_rank", TensorSpec.formatShape(null));
     }
