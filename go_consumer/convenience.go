@@ -50,6 +50,38 @@ type columnarRequest struct {
 	Inputs        map[string]any `json:"inputs"`
 }
 
+// convenienceRun is a loaded model and the planned signature a convenience runs.
+type convenienceRun struct {
+	info *model.Info
+	plan *model.Plan // its Key and Format are the signature and format to run
+}
+
+// loadConvenience loads the model of the flags and plans the --signature, as predict would.
+func loadConvenience(mf *modelFlags) (*convenienceRun, error) {
+	info, format, err := mf.loadRun()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := info.Plan(*mf.signature, format)
+	if err != nil {
+		return nil, err
+	}
+	return &convenienceRun{info: info, plan: plan}, nil
+}
+
+// predictColumnar answers {"signature_name": <planned key>, "inputs": inputs} through
+// predictTensors, the code path of predict, and returns the output tensors by alias.
+func (c *convenienceRun) predictColumnar(inputs map[string]any) (map[string]*tfjson.Tensor, error) {
+	body, err := json.Marshal(columnarRequest{SignatureName: c.plan.Key, Inputs: inputs})
+	if err != nil {
+		return nil, err
+	}
+	open, closeRunner := lazyRunner(c.info, c.plan.Format)
+	defer closeRunner()
+	outputs, _, err := predictTensors(c.info, open, body, c.plan.Key, c.plan.Format)
+	return outputs, err
+}
+
 func cmdClassify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("classify")
 	mf := addRunFlags(fs, model.DefaultSignature)
@@ -60,16 +92,11 @@ func cmdClassify(args []string, stdout io.Writer) error {
 	if len(images) == 0 {
 		return usagef("classify: expected at least one IMAGE file after the flags")
 	}
-	info, format, err := mf.loadRun()
+	run, err := loadConvenience(mf)
 	if err != nil {
 		return err
 	}
-	key := *mf.signature
-	plan, err := info.Plan(key, format)
-	if err != nil {
-		return err
-	}
-	alias, err := checkClassifySignature(plan)
+	alias, err := checkClassifySignature(run.plan)
 	if err != nil {
 		return err
 	}
@@ -81,13 +108,7 @@ func cmdClassify(args []string, stdout io.Writer) error {
 		}
 		values[i] = b64{B64: base64.StdEncoding.EncodeToString(data)}
 	}
-	body, err := json.Marshal(columnarRequest{SignatureName: key, Inputs: map[string]any{alias: values}})
-	if err != nil {
-		return err
-	}
-	open, closeRunner := lazyRunner(info, format)
-	defer closeRunner()
-	outputs, _, err := predictTensors(info, open, body, key, format)
+	outputs, err := run.predictColumnar(map[string]any{alias: values})
 	if err != nil {
 		return err
 	}
@@ -154,28 +175,17 @@ func cmdGenerate(args []string, stdout io.Writer) error {
 	if err != nil || length < 0 || length > maxLength {
 		return usagef("generate: invalid --length %s: expected an integer in 0..%d", strconv.Quote(*lengthFlag), maxLength)
 	}
-	info, format, err := mf.loadRun()
+	run, err := loadConvenience(mf)
 	if err != nil {
 		return err
 	}
-	key := *mf.signature
-	plan, err := info.Plan(key, format)
-	if err != nil {
+	if err := checkGenerateSignature(run.plan); err != nil {
 		return err
 	}
-	if err := checkGenerateSignature(plan); err != nil {
-		return err
-	}
-	body, err := json.Marshal(columnarRequest{SignatureName: key, Inputs: map[string]any{
+	outputs, err := run.predictColumnar(map[string]any{
 		aliasPrefix: []string{*prefix},
 		aliasLength: length,
-	}})
-	if err != nil {
-		return err
-	}
-	open, closeRunner := lazyRunner(info, format)
-	defer closeRunner()
-	outputs, _, err := predictTensors(info, open, body, key, format)
+	})
 	if err != nil {
 		return err
 	}
