@@ -153,16 +153,19 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** {@code predict}: answers one request. */
-    @Command(name = "predict", description = "Answer one TensorFlow Serving REST predict request.")
-    static final class Predict extends ModelOptions {
-        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
-                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
-        String signature;
-
+    /** Options of the commands that run a signature: a model version and its format. */
+    abstract static class RunOptions extends ModelOptions {
         @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
                 description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
         String format;
+    }
+
+    /** {@code predict}: answers one request. */
+    @Command(name = "predict", description = "Answer one TensorFlow Serving REST predict request.")
+    static final class Predict extends RunOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
+        String signature;
 
         @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
                 description = "Request file, - for stdin (default).")
@@ -234,14 +237,10 @@ public final class Main implements Callable<Integer> {
     /** {@code serve-stdio}: one request per line in, one response per line out. */
     @Command(name = "serve-stdio", description = "Load the model once, then answer one JSON request per stdin line "
             + "with one JSON response line on stdout (blank lines are skipped).")
-    static final class ServeStdio extends ModelOptions {
+    static final class ServeStdio extends RunOptions {
         @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
                 description = "Signature key when a request has no signature_name (default: ${DEFAULT-VALUE}).")
         String signature;
-
-        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
-                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
-        String format;
 
         @Override
         public Integer call() throws IOException {
@@ -298,14 +297,10 @@ public final class Main implements Callable<Integer> {
             + "DT_STRING rank-1 input and the outputs class_id (integer, rank 1) and probabilities (floating, "
             + "rank 2), through the same path as predict.",
         "Prints one line per IMAGE, in order: IMAGE<TAB>class_id=<c><TAB>probability=<probabilities[i][c]>."})
-    static final class Classify extends ModelOptions {
+    static final class Classify extends RunOptions {
         @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
                 description = "Signature key (default: ${DEFAULT-VALUE}).")
         String signature;
-
-        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
-                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
-        String format;
 
         @Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Image files, one request element each.")
         List<String> images;
@@ -351,14 +346,10 @@ public final class Main implements Callable<Integer> {
             + "(DT_STRING, rank 1) and length (DT_INT32 scalar) and the output continuation (DT_STRING, rank 1), "
             + "through the same path as predict.",
         "Writes the bytes of TEXT, then those of continuation[0], then a newline."})
-    static final class Generate extends ModelOptions {
+    static final class Generate extends RunOptions {
         @Option(names = "--signature", paramLabel = "KEY", defaultValue = Conveniences.GENERATE_SIGNATURE,
                 description = "Signature key (default: ${DEFAULT-VALUE}).")
         String signature;
-
-        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
-                description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
-        String format;
 
         @Option(names = "--prefix", paramLabel = "TEXT", required = true,
                 description = "The text to continue (sent as UTF-8).")
