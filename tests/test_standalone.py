@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from tests.conftest import latest
 from tests.harness.compare import compare_bodies, output_specs
 from tests.harness.consumers import ROOT, by_name
 
@@ -70,8 +71,6 @@ def test_native_log_dropped_unless_asked_for(language, linear_dir):
 
 @pytest.mark.parametrize("language", ["go", "java"])
 def test_classify_and_generate_from_tmp_with_bare_environment(language, tmp_path):
-    from tests.conftest import latest
-
     consumer = by_name(language)
     digits, charlm = latest("digits"), latest("charlm")
     image = sorted((digits / "samples").glob("digit-*.png"))[0]
@@ -99,8 +98,6 @@ def test_onednn_off_by_default_and_the_users_choice_kept(language):
     """Default: oneDNN off, so the frozen graph answers like the SavedModel (CONTRACT.md,
     "Numeric configuration"); an explicit TF_ENABLE_ONEDNN_OPTS=1 reaches TensorFlow, whose
     fused float32 kernels then change digits' probabilities."""
-    from tests.conftest import latest
-
     digits = latest("digits")
     request = (digits / "golden" / "pixels_rows.request.json").read_bytes()
     consumer = by_name(language)

@@ -147,6 +147,7 @@ def run_model(
             cell.failures.append(missing)
             cell.max_ulp = math.inf
         return list(cells.values())
+    specs = {key: output_specs(version_dir, key, model_format) for key in cells}
     session = consumer.session(version_dir, model_format)
     try:
         for case, request, expected in golden_cases(version_dir):
@@ -155,14 +156,13 @@ def run_model(
                 continue
             cell = cells[key]
             cell.cases += 1
-            specs = output_specs(version_dir, key, model_format)
             try:
                 got = session.predict(request)
             except ConsumerCrashed as exc:
                 cell.failures.append(f"{case}: {exc}")
                 cell.max_ulp = math.inf
                 break
-            result = compare_bodies(got, expected, specs)
+            result = compare_bodies(got, expected, specs[key])
             cell.max_ulp = max(cell.max_ulp, result.max_ulp)
             if result.identical:
                 cell.identical += 1
