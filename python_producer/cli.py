@@ -1,6 +1,10 @@
 """Command line of the producer and the Python reference consumer (tests/CONTRACT.md).
 
     python -m python_producer train NAME [--models DIR] [--epochs N] [--seed S]
+    python -m python_producer train --model PATH [--version N] --data PATH --steps N
+                                    [--batch-size B] [--learning-rate R]
+                                    [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
+                                    [--log-every L]
     python -m python_producer predict --model PATH [--version N] [--signature KEY]
                                       [--format saved_model|frozen]
                                       [--input FILE|-] [--output FILE|-]
@@ -51,12 +55,23 @@ def _build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", allow_abbrev=False, help="train a model and export a new version"
     )
-    train.add_argument("model_name", choices=sorted(ZOO))
+    train.add_argument("model_name", nargs="?", choices=sorted(ZOO))
     train.add_argument(
         "--models", default="models", help="base folder of the models (default: models)"
     )
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
+    # The training loop on an exported model (tests/CONTRACT.md, "Training").
+    train.add_argument("--model", help="a model or version folder with a training section")
+    train.add_argument("--version", type=int, default=None)
+    train.add_argument("--data", help="a CSV shard or a folder of them")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--learning-rate", type=float, default=0.1)
+    train.add_argument("--checkpoint-every", type=int, default=0)
+    train.add_argument("--checkpoint-dir", default=None)
+    train.add_argument("--resume", action="store_true")
+    train.add_argument("--log-every", type=int, default=100)
 
     def model_args(p, with_format=True):
         p.add_argument("--model", required=True, help="models/<name> or a version folder")
@@ -125,7 +140,11 @@ def _run(args) -> int:
     if args.command == "version":
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
         return 0
+    if args.command == "train" and args.model is not None:
+        return _train_loop(args)
     if args.command == "train":
+        if args.model_name is None:
+            raise UsageError("train needs a zoo model NAME, or --model PATH --data PATH --steps N")
         from python_producer.models import export_model
 
         path = export_model(args.model_name, Path(args.models), args.epochs, args.seed)
@@ -179,6 +198,27 @@ def _run(args) -> int:
             predictor.close()
         return 0
     raise UsageError(f"unknown command {args.command}")
+
+
+def _train_loop(args) -> int:
+    from python_producer import training
+
+    if args.model_name is not None:
+        raise UsageError("give either a zoo model NAME or --model PATH, not both")
+    for flag, value in (("--data", args.data), ("--steps", args.steps)):
+        if value is None:
+            raise UsageError(f"train --model needs {flag}")
+    options = training.TrainOptions(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+        log_every=args.log_every,
+    )
+    training.train(args.model, args.data, options, args.version)
+    return 0
 
 
 _TF_FRAMING = ("Graph execution error:", "Detected at node", "<stack traces unavailable>")

@@ -174,12 +174,8 @@ class VersionWriter:
             (golden / f"{case}.response.json").write_text(response + "\n", encoding="utf-8")
         predictor.close()
 
-    def publish(self) -> Path:
-        """Write ``manifest.json`` and rename the staging folder to its version; return it.
-
-        Raises:
-            FileExistsError: another writer published the same version meanwhile.
-        """
+    def signature_entries(self) -> dict:
+        """Describe every servable signature of the staged SavedModel (and its frozen graph)."""
         from python_producer.reference import read_saved_model, serve_meta_graph, signatures_of
 
         meta_graph = serve_meta_graph(read_saved_model(self.path))
@@ -197,16 +193,38 @@ class VersionWriter:
             if key in self._signatures:
                 entry["frozen"] = self._signatures[key]["frozen"]
             signatures[key] = entry
-        manifest = {
-            "manifest_version": 1,
-            "model_name": self.name,
-            "version": self.version,
-            "tensorflow_version": tf_runtime.tf_version(),
-            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tags": [SERVE_TAG],
-            "signatures": signatures,
-            "files": file_hashes(self.path),
-        }
+        return signatures
+
+    def publish(self, extra: dict | None = None) -> Path:
+        """Write ``manifest.json`` and rename the staging folder to its version; return it.
+
+        Args:
+            extra: further top-level manifest entries (such as ``training``).
+
+        Raises:
+            FileExistsError: another writer published the same version meanwhile.
+        """
+        manifest = {"manifest_version": 1, "model_name": self.name, "tags": [SERVE_TAG]}
+        manifest["signatures"] = self.signature_entries()
+        manifest.update(extra or {})
+        return self.publish_manifest(manifest)
+
+    def publish_manifest(self, manifest: dict) -> Path:
+        """Complete ``manifest`` (version, runtime, time, file hashes), write it, rename; return.
+
+        ``version``, ``tensorflow_version``, ``created`` and ``files`` are set here; every other
+        entry is written as given (used as is for versions written from trained variables).
+
+        Raises:
+            FileExistsError: another writer published the same version meanwhile.
+        """
+        manifest = dict(manifest)
+        manifest.update(
+            version=self.version,
+            tensorflow_version=tf_runtime.tf_version(),
+            created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            files=file_hashes(self.path),
+        )
         (self.path / "manifest.json").write_text(
             json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
         )

@@ -17,6 +17,7 @@ ZOO: dict[str, tuple[str, str]] = {
     "charlm": ("python_producer.models.charlm", "CharLMConfig"),
     "dtypes": ("python_producer.models.dtypes", "DTypesConfig"),
     "keras_mlp": ("python_producer.models.keras_mlp", "KerasMLPConfig"),
+    "affine": ("python_producer.models.affine", "AffineConfig"),
 }
 
 
