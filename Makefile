@@ -31,7 +31,7 @@ $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS) && touch $@
 
 # The model zoo (python_producer/models/): each is trained and exported as a new version.
-ZOO := linear sine digits charlm dtypes keras_mlp
+ZOO := linear sine digits charlm dtypes keras_mlp affine
 # What every export depends on besides the model's own module.
 EXPORT_SOURCES := $(addprefix python_producer/,export.py tf_runtime.py tfjson.py reference.py \
 	model_dir.py models/__init__.py)
@@ -45,6 +45,9 @@ $(MODELS)/.%.stamp: python_producer/models/%.py $(EXPORT_SOURCES) $(STAMPS)/venv
 	echo "trained $* in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
+# affine's export also uses the training helpers (its manifest's training section, checkpoints).
+$(MODELS)/.affine.stamp: python_producer/training.py
+
 build: go java ## build go_consumer/bin/go_consumer and java_consumer/bin/java_consumer
 
 go: $(STAMPS)/venv ## build the Go consumer (links the C library of the installed wheel)
@@ -53,8 +56,9 @@ go: $(STAMPS)/venv ## build the Go consumer (links the C library of the installe
 java: ## build the Java consumer (TensorFlow Java native 1.2.0 = TF 2.21.0, from Maven Central)
 	$(MAKE) -C java_consumer
 
-parity: $(STAMPS)/venv ## run every golden request through every language and format, print the table
+parity: $(STAMPS)/venv ## every golden request through every language and format, then train in each
 	$(PY) -m tests.harness.parity --models $(MODELS)
+	$(PY) -m tests.harness.training --models $(MODELS)
 
 test: setup models build test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
 	$(PY) -m pytest tests

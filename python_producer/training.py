@@ -60,7 +60,8 @@ class TrainOptions:
             raise RequestError(f"--steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
             raise RequestError(f"--batch-size must be at least 1, got {self.batch_size}")
-        rate = np.float32(self.learning_rate)
+        with np.errstate(over="ignore"):
+            rate = np.float32(self.learning_rate)
         if not (math.isfinite(rate) and rate > 0):
             raise RequestError(
                 f"--learning-rate must be a finite number > 0 in float32, got {self.learning_rate}"
@@ -167,7 +168,8 @@ def _parse_float32(text: str, file: Path, line: int, column: str) -> np.float32:
     try:
         # Correct rounding straight to float32 (not through float64): numpy parses the
         # decimal into the nearest float32, as Go's ParseFloat(s, 32) and Java's parseFloat do.
-        value = np.array([text.strip()]).astype(np.float32)[0]
+        with np.errstate(over="ignore"):  # out of float32 range: refused below, not warned
+            value = np.array([text.strip()]).astype(np.float32)[0]
         finite = math.isfinite(value)
     except ValueError:
         finite = False

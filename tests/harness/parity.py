@@ -114,9 +114,18 @@ def latest_versions(models_dir: Path) -> list[Path]:
 
 
 def signatures_in(version_dir: Path, model_format: str) -> list[str]:
-    """Signature keys of the manifest that exist in ``model_format`` (frozen may be absent)."""
+    """Signature keys of the manifest that exist in ``model_format`` (frozen may be absent).
+
+    A train step (the manifest's ``training.train_signature``) is left out: it updates the
+    variables, so it has no frozen graph and no golden case (its answer depends on what ran
+    before it in the session); tests/test_train.py checks it by running the loop in every
+    language.
+    """
     manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-    return sorted(k for k, v in manifest["signatures"].items() if model_format in v)
+    train_step = manifest.get("training", {}).get("train_signature")
+    return sorted(
+        k for k, v in manifest["signatures"].items() if model_format in v and k != train_step
+    )
 
 
 def run_model(
