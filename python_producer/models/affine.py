@@ -121,6 +121,23 @@ def write_data(data_dir: Path, config: AffineConfig) -> list[Path]:
     return paths
 
 
+def write_summaries(summary_dir: Path, module, shards: list[Path]) -> None:
+    """TensorBoard: histograms ``data/x``, ``data/y`` of the shards and the starting variables.
+
+    Training runs outside Python, so there are no loss curves here; the trainers record their
+    progress on stdout and in the new version's manifest (tests/CONTRACT.md, "Training").
+    """
+    tf = tf_runtime.tf()
+    rows = np.concatenate([np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2) for p in shards])
+    writer = tf.summary.create_file_writer(str(summary_dir))
+    with writer.as_default(step=0):
+        tf.summary.histogram("data/x", rows[:, 0])
+        tf.summary.histogram("data/y", rows[:, 1])
+        tf.summary.scalar("variables/W", module.W)
+        tf.summary.scalar("variables/b", module.b)
+    writer.close()
+
+
 def golden_requests() -> dict[str, dict]:
     """Requests whose reference responses are stored in ``golden/``.
 
@@ -163,6 +180,7 @@ def export(models_dir, config: AffineConfig) -> str:
         save_checkpoint(tf.train.Checkpoint(module), writer.path / "checkpoint", 0)
         shards = write_data(writer.path / "data", config)
         print(f"wrote {len(shards)} training shards of {config.rows_per_shard} rows")
+        write_summaries(writer.path / "summaries", module, shards)
         writer.write_golden(golden_requests())
         section = training_section(module, frozen, ["x", "y"])
         return str(writer.publish({"training": section}))
