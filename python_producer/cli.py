@@ -66,12 +66,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--version", type=int, default=None)
     train.add_argument("--data", help="a CSV shard or a folder of them")
     train.add_argument("--steps", type=int)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--learning-rate", type=float, default=0.1)
-    train.add_argument("--checkpoint-every", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--checkpoint-every", type=int, default=None)
     train.add_argument("--checkpoint-dir", default=None)
-    train.add_argument("--resume", action="store_true")
-    train.add_argument("--log-every", type=int, default=100)
+    train.add_argument("--resume", action="store_true", default=None)
+    train.add_argument("--log-every", type=int, default=None)
 
     def model_args(p, with_format=True):
         p.add_argument("--model", required=True, help="models/<name> or a version folder")
@@ -145,6 +145,10 @@ def _run(args) -> int:
     if args.command == "train":
         if args.model_name is None:
             raise UsageError("train needs a zoo model NAME, or --model PATH --data PATH --steps N")
+        loop_flags = [n for n in ("data", "steps", "version", *_LOOP_OPTIONS) if getattr(args, n)]
+        if loop_flags:
+            flag = "--" + loop_flags[0].replace("_", "-")
+            raise UsageError(f"{flag} applies to train --model PATH, not to a zoo model NAME")
         from python_producer.models import export_model
 
         path = export_model(args.model_name, Path(args.models), args.epochs, args.seed)
@@ -200,6 +204,17 @@ def _run(args) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
+#: ``train --model`` flags that have a default in :class:`training.TrainOptions`.
+_LOOP_OPTIONS = (
+    "batch_size",
+    "learning_rate",
+    "checkpoint_every",
+    "checkpoint_dir",
+    "resume",
+    "log_every",
+)
+
+
 def _train_loop(args) -> int:
     from python_producer import training
 
@@ -208,14 +223,9 @@ def _train_loop(args) -> int:
     for flag, value in (("--data", args.data), ("--steps", args.steps)):
         if value is None:
             raise UsageError(f"train --model needs {flag}")
+    given = {name: getattr(args, name) for name in _LOOP_OPTIONS}
     options = training.TrainOptions(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        checkpoint_every=args.checkpoint_every,
-        checkpoint_dir=args.checkpoint_dir,
-        resume=args.resume,
-        log_every=args.log_every,
+        steps=args.steps, **{k: v for k, v in given.items() if v is not None}
     )
     training.train(args.model, args.data, options, args.version)
     return 0
