@@ -10,7 +10,14 @@
 //	                     IMAGE [IMAGE ...]
 //	go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                     --prefix TEXT [--length N]
+//	go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
+//	                  [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
+//	                  [--log-every L]
 //	go_consumer version
+//
+// train runs the training loop of a model exported with a train signature (such as affine)
+// on CSV data, through the SavedModel's own signatures and saver, and publishes the trained
+// variables as the next version (see train.go).
 //
 // classify and generate build one columnar predict request (from image files, or from a
 // prefix and a length) for a signature of the right shape, answer it through the same code
@@ -34,6 +41,7 @@ import (
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/go_consumer/internal/training"
 )
 
 const (
@@ -50,6 +58,9 @@ const usage = `usage:
                        IMAGE [IMAGE ...]
   go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                        --prefix TEXT [--length N]
+  go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
+                    [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
+                    [--log-every L]
   go_consumer version
 `
 
@@ -78,7 +89,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
-	err := dispatch(args, stdin, stdout)
+	err := dispatch(args, stdin, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
@@ -96,8 +107,9 @@ func exitStatus(err error) int {
 		ue *usageError
 		re *tfjson.RequestError
 		me *model.Error
+		te *training.Error
 	)
-	if errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &me) {
+	if errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &te) {
 		return 2
 	}
 	return 1
@@ -108,9 +120,11 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const commandList = "predict, inspect, serve-stdio, classify, generate or version"
+const commandList = "predict, inspect, serve-stdio, classify, generate, train or version"
 
-func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
+// dispatch runs one command; stderr takes the progress lines of train (errors are
+// reported by run).
+func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("missing command; expected " + commandList)
 	}
@@ -125,6 +139,8 @@ func dispatch(args []string, stdin io.Reader, stdout io.Writer) error {
 		return cmdClassify(rest, stdout)
 	case "generate":
 		return cmdGenerate(rest, stdout)
+	case "train":
+		return cmdTrain(rest, stdout, stderr)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {

@@ -48,6 +48,20 @@ type MetaGraph struct {
 	Tags []string
 	// Signatures are its SignatureDefs by key.
 	Signatures map[string]*Signature
+	// Saver is the MetaGraphDef's saver_def, or nil if it has none.
+	Saver *Saver
+}
+
+// Saver names the graph elements of a MetaGraphDef's saver_def that save and restore the
+// variables of a loaded SavedModel (see [Runner.Save] and [Runner.Restore]).
+type Saver struct {
+	// FilenameTensor is the scalar DT_STRING tensor ("op:index") that takes the checkpoint
+	// prefix, for saving and for restoring.
+	FilenameTensor string
+	// SaveTensor is the tensor to fetch to write a checkpoint.
+	SaveTensor string
+	// RestoreOp is the operation to run to read a checkpoint into the variables.
+	RestoreOp string
 }
 
 // SignatureKeys returns the signature keys, sorted.
@@ -102,6 +116,13 @@ func ReadInfo(dir string) (*Info, error) {
 		tags := append([]string(nil), m.GetMetaInfoDef().GetTags()...)
 		sort.Strings(tags)
 		mg := &MetaGraph{Tags: tags, Signatures: map[string]*Signature{}}
+		if sd := m.GetSaverDef(); sd != nil {
+			mg.Saver = &Saver{
+				FilenameTensor: sd.GetFilenameTensorName(),
+				SaveTensor:     sd.GetSaveTensorName(),
+				RestoreOp:      sd.GetRestoreOpName(),
+			}
+		}
 		for key, sd := range m.GetSignatureDef() {
 			mg.Signatures[key] = &Signature{
 				Key:        key,

@@ -83,10 +83,10 @@ func CompleteVersions(root string) ([]int64, map[int64]string) {
 	return versions, names
 }
 
-// absolute makes path absolute the way Python's pathlib.Path.absolute() does (so that
+// Absolute makes path absolute the way Python's pathlib.Path.absolute() does (so that
 // inspect prints the same bytes as the reference): relative to the working directory, with
 // empty and "." components and trailing slashes dropped, but ".." and symlinks kept.
-func absolute(path string) (string, error) {
+func Absolute(path string) (string, error) {
 	if !filepath.IsAbs(path) {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -107,7 +107,7 @@ func absolute(path string) (string, error) {
 // PATH is a model folder (the highest complete version is used, or version when > 0) or a
 // version folder holding saved_model.pb (version must then be 0 or equal its name).
 func ResolveVersionDir(path string, version int64) (string, error) {
-	root, err := absolute(path)
+	root, err := Absolute(path)
 	if err != nil {
 		return "", errorf("model path %s: %v", path, err)
 	}

@@ -56,8 +56,8 @@ func TestAbsoluteLikePathlib(t *testing.T) {
 		"x/./y":      wd + "/x/y",
 		".":          wd,
 	} {
-		if got, _ := absolute(in); got != want {
-			t.Errorf("absolute(%q) = %q, want %q", in, got, want)
+		if got, _ := Absolute(in); got != want {
+			t.Errorf("Absolute(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

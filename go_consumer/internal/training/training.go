@@ -1,0 +1,126 @@
+// Package training holds the parts of the train command (tests/CONTRACT.md, "Training") that
+// do not need TensorFlow: the flags and their ranges, the manifest's training section, the
+// CSV data, the batch order, the checkpoint state file, the frozen GraphDef rewrite, the
+// number formatting of the stdout lines and the manifest's JSON text. The loop itself, which
+// runs the SavedModel's signatures, is in the go_consumer command (train.go).
+package training
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+)
+
+// Error is a refusal (exit status 2): a flag out of range, bad training data, a checkpoint
+// folder in the wrong state, or a model whose training section or frozen graph does not fit.
+type Error struct {
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Errorf returns an *Error with the formatted message.
+func Errorf(format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+func errorf(format string, args ...any) error { return Errorf(format, args...) }
+
+// Defaults of the train flags.
+const (
+	DefaultBatchSize    = 64
+	DefaultLearningRate = 0.1
+	DefaultLogEvery     = 100
+	// KeepCheckpoints is how many checkpoints a checkpoint folder keeps (the oldest beyond
+	// it are deleted, as tf.train.CheckpointManager(max_to_keep=5) does).
+	KeepCheckpoints = 5
+	// CheckpointPrefix names checkpoints: <dir>/ckpt-<global_step>.
+	CheckpointPrefix = "ckpt"
+)
+
+// Options are the train command's flags.
+type Options struct {
+	// Steps is the number of training steps of this run (>= 1).
+	Steps int64
+	// BatchSize is the number of rows per step (>= 1).
+	BatchSize int64
+	// LearningRate is the flag's value as a float64 (as Python's float() parses it); the
+	// value fed to the model is its float32 rounding, [Options.Rate].
+	LearningRate float64
+	// CheckpointEvery saves a checkpoint whenever global_step is a multiple of it (0: only
+	// at the end).
+	CheckpointEvery int64
+	// CheckpointDir is where ckpt-<step> checkpoints and the state file go; "" means
+	// <model folder>/checkpoints.
+	CheckpointDir string
+	// Resume restores the checkpoint named by the state file before training.
+	Resume bool
+	// LogEvery prints "step: S, loss: L" whenever global_step is a multiple of it (>= 1).
+	LogEvery int64
+}
+
+// Rate returns the learning rate fed to the model: the flag's float64 rounded to float32.
+func (o *Options) Rate() float32 { return float32(o.LearningRate) }
+
+// Check returns an *Error naming the first flag out of range, in the reference's order.
+func (o *Options) Check() error {
+	if o.Steps < 1 {
+		return errorf("--steps must be at least 1, got %d", o.Steps)
+	}
+	if o.BatchSize < 1 {
+		return errorf("--batch-size must be at least 1, got %d", o.BatchSize)
+	}
+	if r := float64(o.Rate()); math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
+		return errorf("--learning-rate must be a finite number > 0 in float32, got %s", pyRepr(o.LearningRate))
+	}
+	if o.CheckpointEvery < 0 {
+		return errorf("--checkpoint-every must be 0 or more, got %d", o.CheckpointEvery)
+	}
+	if o.LogEvery < 1 {
+		return errorf("--log-every must be at least 1, got %d", o.LogEvery)
+	}
+	return nil
+}
+
+// pyRepr writes a float64 as Python's repr() does ("0.1", "-1.0", "1e+30", "nan", "inf").
+func pyRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return FormatFloat(f, 64)
+}
+
+// BatchIndices returns the rows of the batch that follows globalStep applied steps:
+// (globalStep*batchSize + i) mod rows for i in [0, batchSize), in that order, computed
+// without overflow. The data is read in order, wrapping around, so that a resumed run
+// continues exactly where it stopped. rows and batchSize must be >= 1, globalStep >= 0.
+func BatchIndices(globalStep, batchSize int64, rows int) []int {
+	n := int64(rows)
+	start := mulMod(uint64(globalStep), uint64(batchSize), uint64(n))
+	out := make([]int, batchSize)
+	for i := range out {
+		out[i] = int(start)
+		start++
+		if start == n {
+			start = 0
+		}
+	}
+	return out
+}
+
+// mulMod returns a*b mod m without overflow (m > 0).
+func mulMod(a, b, m uint64) int64 {
+	hi, lo := bits.Mul64(a%m, b%m)
+	return int64(bits.Rem64(hi, lo, m))
+}
+
+// CheckpointName returns the checkpoint file prefix name of a global step: "ckpt-<step>".
+func CheckpointName(globalStep int64) string {
+	return CheckpointPrefix + "-" + strconv.FormatInt(globalStep, 10)
+}
