@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.model_dir import ModelError, resolve_version_dir
+from python_producer.model_dir import VERSION_NAME, ModelError, resolve_version_dir
 from python_producer.tfjson import RequestError, format_float
 
 #: Checkpoints kept in a checkpoint folder (the oldest beyond this are deleted, as
@@ -241,6 +241,11 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     options.check()
     tf = tf_runtime.tf()
     version_dir = resolve_version_dir(model, version)
+    if not VERSION_NAME.match(version_dir.name):
+        raise ModelError(
+            f"train publishes the next version beside {version_dir}, so it needs a version "
+            "folder named by its number"
+        )
     manifest = _read_manifest(version_dir)
     section = manifest.get("training")
     if not isinstance(section, dict):

@@ -334,6 +334,88 @@ public final class Json {
     }
 
     /**
+     * Writes a value as Python's {@code json.dumps(value, indent=2)} does (the form of
+     * {@code manifest.json}): members and elements one per line, indented by two spaces per level,
+     * {@code ": "} after keys, {@code {}} and {@code []} for empty containers, numbers as their
+     * literal text, strings with every non-ASCII character escaped as {@code \\uXXXX} (lower-case hex)
+     * ({@code ensure_ascii}).
+     *
+     * @param v the value
+     * @return the text, without a final newline
+     */
+    public static String pythonIndented(Value v) {
+        StringBuilder b = new StringBuilder();
+        pythonIndented(b, v, 0);
+        return b.toString();
+    }
+
+    private static void pythonIndented(StringBuilder b, Value v, int level) {
+        String pad = "  ".repeat(level + 1);
+        if (v instanceof Obj o) {
+            if (o.members().isEmpty()) {
+                b.append("{}");
+                return;
+            }
+            b.append("{\n");
+            boolean first = true;
+            for (Map.Entry<String, Value> e : o.members().entrySet()) {
+                b.append(first ? "" : ",\n").append(pad);
+                first = false;
+                pythonString(b, e.getKey());
+                b.append(": ");
+                pythonIndented(b, e.getValue(), level + 1);
+            }
+            b.append('\n').append("  ".repeat(level)).append('}');
+        } else if (v instanceof Arr a) {
+            if (a.items().isEmpty()) {
+                b.append("[]");
+                return;
+            }
+            b.append("[\n");
+            boolean first = true;
+            for (Value x : a.items()) {
+                b.append(first ? "" : ",\n").append(pad);
+                first = false;
+                pythonIndented(b, x, level + 1);
+            }
+            b.append('\n').append("  ".repeat(level)).append(']');
+        } else if (v instanceof Str s) {
+            pythonString(b, s.value());
+        } else if (v instanceof Num n) {
+            b.append(n.text());
+        } else if (v instanceof Bool x) {
+            b.append(x.value() ? "true" : "false");
+        } else {
+            b.append("null");
+        }
+    }
+
+    /** A JSON string as Python's json module writes it with {@code ensure_ascii=True}. */
+    private static void pythonString(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                case '\b' -> b.append("\\b");
+                case '\f' -> b.append("\\f");
+                default -> {
+                    if (c < 0x20 || c > 0x7e) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        b.append('"');
+    }
+
+    /**
      * Writes {@code {"error": message}} (TF Serving's error body) as one compact line without the
      * newline.
      *

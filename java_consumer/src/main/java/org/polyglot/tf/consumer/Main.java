@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio},
- * {@code classify}, {@code generate} and {@code version} (see {@code tests/CONTRACT.md}).
+ * {@code classify}, {@code generate}, {@code train} and {@code version} (see
+ * {@code tests/CONTRACT.md}).
  *
  * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
  * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
@@ -30,7 +31,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = Main.NAME, description = "Runs TensorFlow models (SavedModel or frozen graph) on TensorFlow "
         + "Serving REST predict requests.", synopsisSubcommandLabel = "COMMAND",
         subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
-            Main.Generate.class, Main.Version.class})
+            Main.Generate.class, Main.Train.class, Main.Version.class})
 public final class Main implements Callable<Integer> {
 
     /** The consumer's name, the prefix of every error line. */
@@ -69,7 +70,7 @@ public final class Main implements Callable<Integer> {
      */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
         try {
-            CommandLine cl = new CommandLine(new Main(), new Factory(in, out));
+            CommandLine cl = new CommandLine(new Main(), new Factory(in, out, err));
             cl.setOut(new java.io.PrintWriter(out, true));
             cl.setErr(new java.io.PrintWriter(err, true));
             cl.setParameterExceptionHandler((ex, a) -> {
@@ -104,18 +105,20 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate or "
-                + "version (see --help)");
+        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate, "
+                + "train or version (see --help)");
     }
 
     /** Creates the subcommands with the streams of this run. */
     private static final class Factory implements CommandLine.IFactory {
         private final InputStream in;
         private final PrintStream out;
+        private final PrintStream err;
 
-        Factory(InputStream in, PrintStream out) {
+        Factory(InputStream in, PrintStream out, PrintStream err) {
             this.in = in;
             this.out = out;
+            this.err = err;
         }
 
         @Override
@@ -124,6 +127,7 @@ public final class Main implements Callable<Integer> {
                 K k = CommandLine.defaultFactory().create(cls);
                 ((Base) k).in = in;
                 ((Base) k).out = out;
+                ((Base) k).err = err;
                 return k;
             }
             return CommandLine.defaultFactory().create(cls);
@@ -134,6 +138,7 @@ public final class Main implements Callable<Integer> {
     abstract static class Base implements Callable<Integer> {
         InputStream in;
         PrintStream out;
+        PrintStream err;
 
         @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
         boolean help;
@@ -375,6 +380,52 @@ public final class Main implements Callable<Integer> {
             out.write(continuation);
             out.write('\n');
             out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code train}: runs a model's train signature over CSV data and publishes the next version. */
+    @Command(name = "train", description = {"Train a model version that has a training section in its manifest: run "
+            + "its train signature over CSV data (batches in row order, wrapping around), checkpoint through the "
+            + "SavedModel's saver, and publish the trained variables as the model's next version.",
+        "Prints 'step: S, loss: L' lines and a 'final:' line on stdout; the throughput and the exported folder on "
+            + "stderr."})
+    static final class Train extends ModelOptions {
+        @Option(names = "--data", required = true, paramLabel = "PATH",
+                description = "A CSV file, or a folder whose *.csv files are read in name order.")
+        String data;
+
+        @Option(names = "--steps", required = true, paramLabel = "N", description = "Training steps to run (>= 1).")
+        long steps;
+
+        @Option(names = "--batch-size", paramLabel = "B", defaultValue = "64",
+                description = "Rows per step (default: ${DEFAULT-VALUE}).")
+        int batchSize;
+
+        @Option(names = "--learning-rate", paramLabel = "R", defaultValue = "0.1",
+                description = "Learning rate, a finite float32 > 0 (default: ${DEFAULT-VALUE}).")
+        String learningRate;
+
+        @Option(names = "--checkpoint-every", paramLabel = "K", defaultValue = "0",
+                description = "Save a checkpoint every K steps (default: ${DEFAULT-VALUE}: only at the end).")
+        long checkpointEvery;
+
+        @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+                description = "Checkpoint folder (default: <model folder>/checkpoints).")
+        String checkpointDir;
+
+        @Option(names = "--resume", description = "Restore the newest checkpoint of the checkpoint folder first.")
+        boolean resume;
+
+        @Option(names = "--log-every", paramLabel = "L", defaultValue = "100",
+                description = "Print the loss every L steps (default: ${DEFAULT-VALUE}).")
+        long logEvery;
+
+        @Override
+        public Integer call() {
+            Trainer.Options options = new Trainer.Options(steps, batchSize, learningRate, checkpointEvery,
+                    checkpointDir, resume, logEvery);
+            Trainer.train(model, version, data, options, out, err);
             return 0;
         }
     }

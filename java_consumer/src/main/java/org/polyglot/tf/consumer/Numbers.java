@@ -232,6 +232,128 @@ public final class Numbers {
         return Double.toString(v);
     }
 
+    /**
+     * Formats a float32 as Python's reference writes it ({@code str()} of a numpy 2
+     * {@code float32}): the shortest decimal that parses back to the same float32 (the nearest
+     * such one), positional when {@code 1e-4 <= |f| < 1e6} ({@code 0.1}, {@code 3.0},
+     * {@code 999999.94}) and scientific otherwise ({@code 2.7862932e-05}, {@code 1e-04},
+     * {@code 1e+06}, {@code 1e-45}); NaN and the infinities as the contract's bare tokens
+     * {@code NaN}, {@code Infinity}, {@code -Infinity}; {@code -0.0} keeps its sign.
+     *
+     * <p>This is the text of the {@code train} command's stdout lines, which must be byte-identical
+     * across languages (JSON responses instead use Jackson's writer; they are compared by value).
+     *
+     * @param f the value
+     * @return the text
+     */
+    public static String formatFloat32(float f) {
+        if (Float.isNaN(f) || Float.isInfinite(f)) {
+            return Float.isNaN(f) ? "NaN" : f > 0 ? "Infinity" : "-Infinity";
+        }
+        if (f == 0.0f) {
+            return Float.floatToRawIntBits(f) < 0 ? "-0.0" : "0.0";
+        }
+        BigDecimal d = shortest(new BigDecimal(f), 9, c -> Float.parseFloat(c.toString()) == f);
+        return pythonStyle(d, Math.abs((double) f), 1e6);
+    }
+
+    /**
+     * Formats a float64 as Python's {@code repr(float)} does (the rules of
+     * {@link #formatFloat32(float)} with the shortest decimal that parses back to the same double,
+     * positional when {@code 1e-4 <= |v| < 1e16}).
+     *
+     * @param v the value
+     * @return the text, e.g. {@code 0.1}, {@code 1e-05}, {@code 1e+16}, {@code NaN}
+     */
+    public static String formatFloat64(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+        }
+        if (v == 0.0) {
+            return Double.doubleToRawLongBits(v) < 0 ? "-0.0" : "0.0";
+        }
+        BigDecimal d = shortest(new BigDecimal(v), 17, c -> Double.parseDouble(c.toString()) == v);
+        return pythonStyle(d, Math.abs(v), 1e16);
+    }
+
+    /**
+     * Formats a half (binary16) as Python's reference writes it ({@code str()} of a numpy
+     * {@code float16}), with the rules of {@link #formatFloat32(float)} (positional when
+     * {@code 1e-4 <= |v| < 1e3}).
+     *
+     * @param h the half's bit pattern
+     * @return the text, e.g. {@code 0.1}, {@code 999.5}, {@code 6.55e+04}, {@code 6e-08}
+     */
+    public static String formatFloat16(short h) {
+        double v = halfToDouble(h);
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+        }
+        if (v == 0.0) {
+            return (h & 0x8000) != 0 ? "-0.0" : "0.0";
+        }
+        BigDecimal d = shortest(new BigDecimal(v), 5, c -> {
+            try {
+                return parseHalf(c.toString()) == h;
+            } catch (OverflowException e) {
+                return false;
+            }
+        });
+        return pythonStyle(d, Math.abs(v), 1e3);
+    }
+
+    /**
+     * Returns the decimal with the fewest significant digits for which {@code roundTrips} holds,
+     * the one nearest {@code exact} among those of that length (ties: round-half-even's choice).
+     */
+    private static BigDecimal shortest(BigDecimal exact, int maxDigits,
+            java.util.function.Predicate<BigDecimal> roundTrips) {
+        for (int p = 1; p <= maxDigits; p++) {
+            BigDecimal best = null;
+            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR,
+                RoundingMode.CEILING}) {
+                BigDecimal c = exact.round(new MathContext(p, mode));
+                if (roundTrips.test(c) && (best == null
+                        || c.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+                    best = c;
+                }
+            }
+            if (best != null) {
+                return best;
+            }
+        }
+        return exact;
+    }
+
+    /**
+     * Python's layout of a shortest decimal (numpy 2 Dragon4 / CPython {@code repr}): positional
+     * with at least one fractional digit when {@code 1e-4 <= abs < maxPositional} (numpy 2.3+:
+     * 1e3 for float16, 1e6 for float32; 1e16 for float64 as CPython), else
+     * {@code d[.ddd]e(+|-)XX} with at least two exponent digits.
+     */
+    private static String pythonStyle(BigDecimal d, double abs, double maxPositional) {
+        BigDecimal u = d.stripTrailingZeros();
+        String digits = u.unscaledValue().abs().toString();
+        int exp = digits.length() - 1 - u.scale();
+        StringBuilder b = new StringBuilder(d.signum() < 0 ? "-" : "");
+        if (abs >= 1e-4 && abs < maxPositional) {
+            if (exp < 0) {
+                b.append("0.").append("0".repeat(-exp - 1)).append(digits);
+            } else if (exp >= digits.length() - 1) {
+                b.append(digits).append("0".repeat(exp - (digits.length() - 1))).append(".0");
+            } else {
+                b.append(digits, 0, exp + 1).append('.').append(digits, exp + 1, digits.length());
+            }
+            return b.toString();
+        }
+        b.append(digits.charAt(0));
+        if (digits.length() > 1) {
+            b.append('.').append(digits, 1, digits.length());
+        }
+        int e = Math.abs(exp);
+        return b.append('e').append(exp < 0 ? '-' : '+').append(e < 10 ? "0" : "").append(e).toString();
+    }
+
     /** Java/Jackson style: plain in [1e-3, 1e7), else d.dddE[-]n. */
     private static String formatDecimal(BigDecimal d) {
         BigDecimal a = d.abs();

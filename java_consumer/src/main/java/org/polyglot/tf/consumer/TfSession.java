@@ -187,6 +187,24 @@ public final class TfSession implements AutoCloseable {
      *     error, or an output has a dtype the consumer cannot represent
      */
     public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames) {
+        return run(inputNames, inputs, outputNames, List.of());
+    }
+
+    /**
+     * Runs the graph: feeds the inputs, fetches the outputs and also runs the target operations
+     * ({@code TF_SessionRun} with {@code target_opers}), e.g. a SavedModel saver's restore op.
+     *
+     * @param inputNames the graph tensors to feed, {@code op:index} (or {@code op} for index 0)
+     * @param inputs the values, one per name; dtypes and shapes are the caller's responsibility
+     * @param outputNames the graph tensors to fetch
+     * @param targetNames operations to run without fetching anything from them ({@code op}; a
+     *     trailing {@code :index} is ignored)
+     * @return the fetched tensors, one per output name, copied into Java memory
+     * @throws ConsumerException a failure when a name is not in the graph, TensorFlow reports an
+     *     error, or an output has a dtype the consumer cannot represent
+     */
+    public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames,
+            List<String> targetNames) {
         if (session == null) {
             throw new IllegalStateException("session closed");
         }
@@ -198,7 +216,11 @@ public final class TfSession implements AutoCloseable {
         try (TF_Output ins = nIn == 0 ? null : new TF_Output(nIn);
                 TF_Output outs = nOut == 0 ? null : new TF_Output(nOut);
                 PointerPointer<TF_Tensor> inValues = new PointerPointer<>(Math.max(nIn, 1));
-                PointerPointer<TF_Tensor> outValues = new PointerPointer<>(Math.max(nOut, 1))) {
+                PointerPointer<TF_Tensor> outValues = new PointerPointer<>(Math.max(nOut, 1));
+                PointerPointer<TF_Operation> targets = new PointerPointer<>(Math.max(targetNames.size(), 1))) {
+            for (int i = 0; i < targetNames.size(); i++) {
+                targets.put(i, operation(targetNames.get(i)));
+            }
             for (int i = 0; i < nIn; i++) {
                 setOutput(ins, i, inputNames.get(i));
             }
@@ -214,7 +236,7 @@ public final class TfSession implements AutoCloseable {
                 outValues.put(i, (Pointer) null);
             }
             TF_SessionRun(session, (TF_Buffer) null, ins, inValues, nIn, outs, outValues, nOut,
-                    (PointerPointer<?>) null, 0, (TF_Buffer) null, status);
+                    targetNames.isEmpty() ? null : targets, targetNames.size(), (TF_Buffer) null, status);
             try {
                 // Inputs were checked against the signature before this call, so any error
                 // TensorFlow reports here is a failure (exit 1, tests/CONTRACT.md "Errors").
@@ -261,6 +283,18 @@ public final class TfSession implements AutoCloseable {
         }
         array.position(i).oper(oper).index(index);
         array.position(0);
+    }
+
+    /** Finds a graph operation by name ({@code op} or {@code op:index}). */
+    private TF_Operation operation(String name) {
+        int colon = name.lastIndexOf(':');
+        String op = colon > 0 && name.substring(colon + 1).chars().allMatch(Character::isDigit)
+                ? name.substring(0, colon) : name;
+        TF_Operation oper = TF_GraphOperationByName(graph, op);
+        if (oper == null || oper.isNull()) {
+            throw ConsumerException.failure("the graph has no operation '" + op + "'");
+        }
+        return oper;
     }
 
     /** Copies a host tensor into a new TF_Tensor (TF_AllocateTensor). */
