@@ -337,8 +337,8 @@ public final class Json {
      * Writes a value as Python's {@code json.dumps(value, indent=2)} does (the form of
      * {@code manifest.json}): members and elements one per line, indented by two spaces per level,
      * {@code ": "} after keys, {@code {}} and {@code []} for empty containers, numbers as their
-     * literal text, strings with every non-ASCII character escaped as {@code \\uXXXX} (lower-case hex)
-     * ({@code ensure_ascii}).
+     * literal text, strings with every non-ASCII character escaped as {@code \u005CuXXXX}
+     * (lower-case hex, {@code ensure_ascii}).
      *
      * @param v the value
      * @return the text, without a final newline

@@ -29,7 +29,8 @@ import picocli.CommandLine.Parameters;
  * a valid request); never a stack trace.
  */
 @Command(name = Main.NAME, description = "Runs TensorFlow models (SavedModel or frozen graph) on TensorFlow "
-        + "Serving REST predict requests.", synopsisSubcommandLabel = "COMMAND",
+        + "Serving REST predict requests, and trains models that provide a train signature.",
+        synopsisSubcommandLabel = "COMMAND",
         subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
             Main.Generate.class, Main.Train.class, Main.Version.class})
 public final class Main implements Callable<Integer> {

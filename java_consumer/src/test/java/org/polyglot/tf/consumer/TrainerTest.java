@@ -1,0 +1,255 @@
+package org.polyglot.tf.consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code train} command: option checks, value and manifest formatting (pure), and, when the
+ * Python producer has exported {@code models/affine} (or {@code -Dpolyglot.models=DIR} names a
+ * folder holding it), complete runs on a private copy: stdout, the new version, resume and refusals.
+ */
+class TrainerTest {
+
+    private static final Path MODELS = Path.of(System.getProperty("polyglot.models",
+            TestSupport.REPO.resolve("models").toString()));
+
+    private static final Pattern RATE = Pattern.compile("trained \\d+ steps in [0-9.]+ s \\([0-9.]+ steps/s\\)");
+
+    @TempDir
+    Path temp;
+
+    private static Trainer.Options options(long steps, int batch, String rate, long every, long log) {
+        return new Trainer.Options(steps, batch, rate, every, null, false, log);
+    }
+
+    private static String refusal(Trainer.Options o) {
+        ConsumerException e = assertThrows(ConsumerException.class, o::check);
+        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        return e.getMessage();
+    }
+
+    @Test
+    void optionsOutOfRangeAreRefused() {
+        assertEquals(0.1f, options(1, 1, "0.1", 0, 1).check());
+        assertEquals(1e30f, options(1, 1, "1e30", 0, 1).check());
+        assertTrue(refusal(options(0, 64, "0.1", 0, 100)).startsWith("--steps must be at least 1, got 0"));
+        assertTrue(refusal(options(5, 0, "0.1", 0, 100)).startsWith("--batch-size"));
+        for (String bad : List.of("-1", "0", "nan", "NaN", "inf", "-Infinity", "1e39", "1e-50")) {
+            assertTrue(refusal(options(5, 64, bad, 0, 100)).startsWith("--learning-rate"), bad);
+        }
+        assertTrue(refusal(options(5, 64, "ten", 0, 100)).contains("invalid float value: 'ten'"));
+        assertTrue(refusal(options(5, 64, "0.1", -1, 100)).startsWith("--checkpoint-every"));
+        assertTrue(refusal(options(5, 64, "0.1", 0, 0)).startsWith("--log-every"));
+    }
+
+    @Test
+    void learningRateIsReadAsPythonFloatThenFloat32() {
+        assertEquals(0.5, Trainer.parsePythonFloat(" 0.5 "));
+        assertEquals(1000.0, Trainer.parsePythonFloat("1_000"));
+        assertEquals(0.25, Trainer.parsePythonFloat(".25"));
+        assertEquals(3.0, Trainer.parsePythonFloat("3."));
+        assertEquals(Double.NEGATIVE_INFINITY, Trainer.parsePythonFloat("-inf"));
+        assertTrue(Double.isNaN(Trainer.parsePythonFloat("nan")));
+        for (String bad : List.of("", "1f", "0x10", "1__0", "_1", "e5", "1e")) {
+            assertThrows(ConsumerException.class, () -> Trainer.parsePythonFloat(bad), bad);
+        }
+    }
+
+    @Test
+    void variablesArePrintedAsPythonPrintsThem() {
+        ByteBuffer f = HostTensor.allocate(DType.FLOAT, new long[] {2});
+        f.putFloat(0, 3.0003152f).putFloat(4, 1e-5f);
+        assertEquals("[3.0003152, 1e-05]", Trainer.formatValue(HostTensor.numeric(DType.FLOAT, new long[] {2}, f)));
+        ByteBuffer s = HostTensor.allocate(DType.INT64, new long[0]);
+        s.putLong(0, 1000);
+        assertEquals("1000", Trainer.formatValue(HostTensor.numeric(DType.INT64, new long[0], s)));
+        ByteBuffer b = HostTensor.allocate(DType.BOOL, new long[] {2});
+        b.put(0, (byte) 1);
+        assertEquals("[True, False]", Trainer.formatValue(HostTensor.numeric(DType.BOOL, new long[] {2}, b)));
+        ByteBuffer u = HostTensor.allocate(DType.UINT64, new long[0]);
+        u.putLong(0, -1L);
+        assertEquals("18446744073709551615", Trainer.formatValue(HostTensor.numeric(DType.UINT64, new long[0], u)));
+    }
+
+    @Test
+    void manifestIsWrittenAsPythonJsonDumpsIndent2() {
+        Map<String, Json.Value> d = new LinkedHashMap<>();
+        d.put("d", new Json.Str("\u00e9\u2028\u007f\n\"\\"));
+        Map<String, Json.Value> m = new LinkedHashMap<>();
+        m.put("a", new Json.Arr(List.of()));
+        m.put("b", new Json.Obj(Map.of()));
+        m.put("c", new Json.Arr(List.of(new Json.Num("1", true), new Json.Obj(d))));
+        m.put("e", new Json.Null());
+        m.put("f", new Json.Bool(true));
+        m.put("g", new Json.Num("1.5", false));
+        // json.dumps(..., indent=2) of the same dict, from Python 3.11.
+        String expected = "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    {\n"
+                + "      \"d\": \"\\u00e9\\u2028\\u007f\\n\\\"\\\\\"\n    }\n  ],\n"
+                + "  \"e\": null,\n  \"f\": true,\n  \"g\": 1.5\n}";
+        assertEquals(expected, Json.pythonIndented(new Json.Obj(m)));
+    }
+
+    @Test
+    void fileHashesCoverEveryFileButTheManifestInPathOrder() throws IOException {
+        Files.createDirectories(temp.resolve("golden"));
+        Files.writeString(temp.resolve("golden/a.json"), "a");
+        Files.writeString(temp.resolve("golden.txt"), "");
+        Files.writeString(temp.resolve("manifest.json"), "{}");
+        Files.writeString(temp.resolve("saved_model.pb"), "abc");
+        Json.Obj files = VersionWriter.fileHashes(temp);
+        // Component-wise order, as Python sorts paths: golden/a.json before golden.txt.
+        assertEquals(List.of("golden/a.json", "golden.txt", "saved_model.pb"), List.copyOf(files.members().keySet()));
+        Json.Obj abc = (Json.Obj) files.get("saved_model.pb");
+        assertEquals("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                ((Json.Str) abc.get("sha256")).value());
+        assertEquals("3", ((Json.Num) abc.get("bytes")).text());
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // complete runs on models/affine
+
+    /** A private copy of the newest models/affine version with a training section, as version 1. */
+    private Path affineCopy(String name) throws IOException {
+        Path root = MODELS.resolve("affine");
+        assumeTrue(Files.isDirectory(root), "models/affine is not exported; run `make models`");
+        Path source = null;
+        try (Stream<Path> s = Files.list(root)) {
+            for (Path v : s.filter(p -> ModelLocation.parseVersion(p.getFileName().toString()) != null)
+                    .sorted((a, b) -> ModelLocation.parseVersion(b.getFileName().toString())
+                            .compareTo(ModelLocation.parseVersion(a.getFileName().toString()))).toList()) {
+                if (Files.isRegularFile(v.resolve("saved_model.pb"))
+                        && Files.readString(v.resolve("manifest.json")).contains("\"training\"")) {
+                    source = v;
+                    break;
+                }
+            }
+        }
+        assumeTrue(source != null, "models/affine has no version with a training section");
+        Path copy = temp.resolve(name).resolve("affine").resolve("1");
+        Files.createDirectories(copy.getParent());
+        VersionWriter.copyTree(source, copy);
+        return copy;
+    }
+
+    private static TestSupport.Run train(Path version, Path checkpoints, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", version.toString(), "--data",
+                version.resolve("data").toString(), "--checkpoint-dir", checkpoints.toString()));
+        args.addAll(List.of(extra));
+        return TestSupport.run(new byte[0], args.toArray(String[]::new));
+    }
+
+    private static List<String> lines(String s) {
+        return s.isEmpty() ? List.of() : List.of(s.split("\n"));
+    }
+
+    @Test
+    void trainsExportsAndResumesExactly() throws IOException {
+        Path v1 = affineCopy("whole");
+        TestSupport.Run whole = train(v1, temp.resolve("whole/ck"), "--steps", "300", "--checkpoint-every", "100");
+        assertEquals(0, whole.status(), whole.stderr());
+        List<String> out = lines(whole.stdout());
+        assertEquals(4, out.size(), whole.stdout());
+        assertTrue(out.get(0).matches("step: \\d*100, loss: [0-9.e+-]+"), out.get(0));
+        assertTrue(out.get(3).startsWith("final: W: ") && out.get(3).contains(", b: ")
+                && out.get(3).contains(", global_step: "), out.get(3));
+        List<String> err = lines(whole.stderr());
+        assertEquals(2, err.size(), whole.stderr());
+        assertTrue(RATE.matcher(err.get(0)).matches(), err.get(0));
+        Path v2 = v1.resolveSibling("2");
+        assertEquals("exported " + v2, err.get(1));
+
+        // The new version: every file hashed, the source graph unchanged, run described.
+        String manifest = Files.readString(v2.resolve("manifest.json"));
+        Json.Obj m = (Json.Obj) Json.parse(manifest.getBytes(StandardCharsets.UTF_8));
+        Set<String> onDisk = new TreeSet<>();
+        try (Stream<Path> s = Files.walk(v2)) {
+            s.filter(Files::isRegularFile).forEach(p -> onDisk.add(v2.relativize(p).toString()));
+        }
+        onDisk.remove("manifest.json");
+        assertEquals(onDisk, new TreeSet<>(((Json.Obj) m.get("files")).members().keySet()));
+        assertFalse(onDisk.contains("fingerprint.pb"));
+        assertTrue(onDisk.contains("checkpoint/checkpoint") && onDisk.contains("variables/variables.index"));
+        assertEquals(-1, java.util.Arrays.mismatch(Files.readAllBytes(v1.resolve("saved_model.pb")),
+                Files.readAllBytes(v2.resolve("saved_model.pb"))));
+        Json.Obj run = (Json.Obj) ((Json.Obj) m.get("training")).get("run");
+        assertEquals("java", ((Json.Str) run.get("language")).value());
+        assertEquals("300", ((Json.Num) run.get("steps")).text());
+        assertEquals("0.1", ((Json.Str) run.get("learning_rate")).value());
+        assertTrue(run.get("resumed_from") instanceof Json.Null);
+        assertEquals("2", ((Json.Num) m.get("version")).text());
+        assertTrue(manifest.endsWith("}\n") && manifest.startsWith("{\n  \""));
+        assertEquals("model_checkpoint_path: \"ckpt-" + globalStep(out.get(3)) + "\"\n"
+                + "all_model_checkpoint_paths: \"ckpt-" + globalStep(out.get(3)) + "\"\n",
+                Files.readString(v2.resolve("checkpoint/checkpoint")));
+        // The version serves its own golden answers.
+        for (String c : List.of("rows", "columnar")) {
+            TestSupport.Run p = TestSupport.run(new byte[0], "predict", "--model", v2.toString(), "--input",
+                    v2.resolve("golden/" + c + ".request.json").toString());
+            assertEquals(Files.readString(v2.resolve("golden/" + c + ".response.json")), p.stdout());
+        }
+
+        // 150 + 150 resumed: the same step lines and the same final variables.
+        Path r1 = affineCopy("resumed");
+        Path ck = temp.resolve("resumed/ck");
+        TestSupport.Run first = train(r1, ck, "--steps", "150", "--log-every", "100");
+        assertEquals(0, first.status(), first.stderr());
+        TestSupport.Run again = train(r1, ck, "--steps", "150");
+        assertEquals(2, again.status());
+        assertTrue(again.stderr().contains("pass --resume"), again.stderr());
+        TestSupport.Run second = train(r1, ck, "--steps", "150", "--resume");
+        assertEquals(0, second.status(), second.stderr());
+        List<String> joined = new ArrayList<>(lines(first.stdout()).subList(0, 1));
+        joined.addAll(lines(second.stdout()));
+        assertEquals(out, joined);
+        assertTrue(Files.readString(r1.resolveSibling("3").resolve("manifest.json"))
+                .contains("\"resumed_from\": \"ckpt-" + (globalStep(out.get(3)) - 150) + "\""));
+    }
+
+    private static long globalStep(String finalLine) {
+        return Long.parseLong(finalLine.substring(finalLine.lastIndexOf(' ') + 1));
+    }
+
+    @Test
+    void refusesAndFailsWithOneLine() throws IOException {
+        Path v1 = affineCopy("bad");
+        TestSupport.Run noCkpt = train(v1, temp.resolve("bad/none"), "--steps", "5", "--resume");
+        assertEquals(2, noCkpt.status());
+        assertTrue(noCkpt.stderr().startsWith("java_consumer: error: --resume: no checkpoint to resume in "));
+        TestSupport.Run diverged = train(v1, temp.resolve("bad/div"), "--steps", "50", "--learning-rate", "1e30");
+        assertEquals(1, diverged.status(), diverged.stderr());
+        assertEquals(1, lines(diverged.stderr()).size(), diverged.stderr());
+        assertTrue(diverged.stderr().matches("java_consumer: error: training diverged at step \\d+: the loss is "
+                + "(Infinity|NaN); lower --learning-rate\n"), diverged.stderr());
+        TestSupport.Run noData = TestSupport.run(new byte[0], "train", "--model", v1.toString(), "--data",
+                temp.resolve("nothing-here").toString(), "--steps", "5");
+        assertEquals(2, noData.status());
+        assertTrue(noData.stderr().contains("nothing-here: no such file or folder"), noData.stderr());
+        try (Stream<Path> s = Files.list(v1.getParent())) {
+            assertEquals(List.of("1"), s.map(p -> p.getFileName().toString()).toList(), "no version was published");
+        }
+        Path unnamed = temp.resolve("bad/unnamed");
+        VersionWriter.copyTree(v1, unnamed);
+        TestSupport.Run notNumbered = train(unnamed, temp.resolve("bad/un"), "--steps", "5");
+        assertEquals(2, notNumbered.status());
+        assertTrue(notNumbered.stderr().contains("needs a version folder named by its number"), notNumbered.stderr());
+    }
+}

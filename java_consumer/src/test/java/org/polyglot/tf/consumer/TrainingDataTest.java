@@ -1,0 +1,139 @@
+package org.polyglot.tf.consumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** CSV training data: reading, refusals (tests/cases/bad_train.json) and batch order. */
+class TrainingDataTest {
+
+    private static final List<String> XY = List.of("x", "y");
+
+    @TempDir
+    Path temp;
+
+    private Path write(String name, String text) throws IOException {
+        return Files.write(temp.resolve(name), text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String refusal(Path data) {
+        ConsumerException e = assertThrows(ConsumerException.class, () -> TrainingData.read(data.toString(), XY));
+        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        return e.getMessage();
+    }
+
+    @Test
+    void readsAFolderInNameOrderSkippingBlankLines() throws IOException {
+        write("train-00001-of-00002.csv", "x,y\n3,4\n\n  \n5.5,-6e-1\n");
+        write("train-00000-of-00002.csv", "x,y\r\n1,2\r\n");
+        write("notes.txt", "x,y\n100,100\n");
+        write(".csv", "x,y\n100,100\n");
+        TrainingData d = TrainingData.read(temp.toString(), XY);
+        assertEquals(3, d.rows());
+        assertArrayEquals(new float[] {1f, 3f, 5.5f}, d.column(0));
+        assertArrayEquals(new float[] {2f, 4f, -0.6f}, d.column(1));
+        assertEquals(2, d.files().size());
+        assertEquals("train-00000-of-00002.csv", d.files().get(0).file());
+        assertEquals(1, d.files().get(0).rows());
+        assertEquals(2, d.files().get(1).rows());
+        assertEquals(TrainingData.sha256("x,y\r\n1,2\r\n".getBytes(StandardCharsets.UTF_8)),
+                d.files().get(0).sha256());
+        assertEquals(64, d.files().get(0).sha256().length());
+    }
+
+    @Test
+    void readsOneFileWithSpacesAroundHeaderAndFields() throws IOException {
+        Path f = write("a.csv", " x,y \n 0.1 , 1e-3\n");
+        TrainingData d = TrainingData.read(f.toString(), XY);
+        assertArrayEquals(new float[] {0.1f}, d.column(0));
+        assertArrayEquals(new float[] {0.001f}, d.column(1));
+    }
+
+    @Test
+    void roundsDirectlyToFloat32() throws IOException {
+        // 1 + 2^-24 + 2^-80 rounds up to the next float; through double it would tie to 1.0.
+        String x = new java.math.BigDecimal(1).add(new java.math.BigDecimal(0x1p-24))
+                .add(new java.math.BigDecimal(0x1p-80)).toPlainString();
+        Path f = write("a.csv", "x,y\n" + x + ",16777217\n");
+        TrainingData d = TrainingData.read(f.toString(), XY);
+        assertEquals(Math.nextUp(1.0f), d.column(0)[0]);
+        assertEquals(16777216f, d.column(1)[0]);
+    }
+
+    @Test
+    void refusesWhatTheContractRefuses() throws IOException {
+        assertTrue(refusal(temp.resolve("nothing-here")).contains("nothing-here: no such file or folder"));
+        Files.createDirectories(temp.resolve("empty"));
+        write("empty/notes.txt", "x,y\n1,2\n");
+        assertTrue(refusal(temp.resolve("empty")).contains("no .csv shard"));
+        String m = refusal(write("header.csv", "y,x\n1,2\n"));
+        assertTrue(m.startsWith("--data ") && m.contains("header.csv: line 1 must be the header \"x,y\""), m);
+        assertTrue(refusal(write("emptyfile.csv", "")).contains("line 1 must be the header"));
+        m = refusal(write("few.csv", "x,y\n1,2\n3\n"));
+        assertTrue(m.contains("few.csv:3: 1 fields, expected 2 (x,y)"), m);
+        assertTrue(refusal(write("many.csv", "x,y\n1,2,3\n")).contains("many.csv:2: 3 fields"));
+        m = refusal(write("word.csv", "x,y\n1,2\n0.5,two\n"));
+        assertTrue(m.contains("word.csv:3: column y is \"two\", expected a finite float32"), m);
+        assertTrue(refusal(write("inf.csv", "x,y\n1,inf\n")).contains("inf.csv:2: column y"));
+        assertTrue(refusal(write("nan.csv", "x,y\nNaN,1\n")).contains("nan.csv:2: column x"));
+        assertTrue(refusal(write("big.csv", "x,y\n1,1e39\n")).contains("big.csv:2: column y is \"1e39\""));
+        assertTrue(refusal(write("blank.csv", "x,y\n1,\n")).contains("blank.csv:2: column y is \"\""));
+        assertTrue(refusal(write("hex.csv", "x,y\n0x1p3,1\n")).contains("hex.csv:2"));
+        assertTrue(refusal(write("suffix.csv", "x,y\n1f,1\n")).contains("suffix.csv:2"));
+        assertTrue(refusal(write("header-only.csv", "x,y\n")).contains("no data rows"));
+        byte[] latin1 = {'x', ',', 'y', '\n', (byte) 0xe9, ',', '1', '\n'};
+        Path bad = Files.write(temp.resolve("latin1.csv"), latin1);
+        assertTrue(refusal(bad).contains("cannot read it as UTF-8 text"));
+    }
+
+    @Test
+    void lineNumbersCountEveryLineBreakPythonDoes() {
+        assertEquals(List.of("a", "b", "", "c"), TrainingData.splitLines("a\r\nb\r\rc\n"));
+        assertEquals(List.of("a", "b", "c", "d"), TrainingData.splitLines("a\u000bb\u2028c\u0085d"));
+        assertEquals(List.of(), TrainingData.splitLines(""));
+        assertEquals("1.5", TrainingData.strip("\u00a0\t1.5 \u2003"));
+        assertTrue(TrainingData.isCsvName("a.csv"));
+        assertTrue(TrainingData.isCsvName("..csv"));
+        assertFalse(TrainingData.isCsvName(".csv"));
+        assertFalse(TrainingData.isCsvName("a.csv.bak"));
+    }
+
+    @Test
+    void batchesWalkTheRowsInOrderAndWrapAround() {
+        assertArrayEquals(new int[] {0, 1, 2, 3}, TrainingData.batchIndices(0, 4, 10));
+        assertArrayEquals(new int[] {8, 9, 0, 1}, TrainingData.batchIndices(2, 4, 10));
+        assertArrayEquals(new int[] {2, 3, 4, 5}, TrainingData.batchIndices(3, 4, 10));
+        // B > rows: the batch repeats rows.
+        assertArrayEquals(new int[] {1, 2, 0, 1, 2}, TrainingData.batchIndices(2, 5, 3));
+        // 8192 rows, batch 64: step 128 starts over at row 0, step 1000 at (64000 mod 8192).
+        assertArrayEquals(TrainingData.batchIndices(0, 64, 8192), TrainingData.batchIndices(128, 64, 8192));
+        assertEquals(64000 % 8192, TrainingData.batchIndices(1000, 64, 8192)[0]);
+        // Large step counts do not overflow: (g * B) mod R computed exactly.
+        long g = Long.MAX_VALUE / 3;
+        int expected = java.math.BigInteger.valueOf(g).multiply(java.math.BigInteger.valueOf(1000))
+                .mod(java.math.BigInteger.valueOf(997)).intValueExact();
+        assertEquals(expected, TrainingData.batchIndices(g, 1000, 997)[0]);
+        assertEquals(Math.floorMod(-1L * 4, 10), TrainingData.batchIndices(-1, 4, 10)[0]);
+    }
+
+    @Test
+    void gathersABatchAsAFloatTensor() throws IOException {
+        Path f = write("a.csv", "x,y\n1,10\n2,20\n3,30\n");
+        TrainingData d = TrainingData.read(f.toString(), XY);
+        HostTensor t = d.batch(1, TrainingData.batchIndices(1, 2, 3));
+        assertEquals(DType.FLOAT, t.dtype());
+        assertArrayEquals(new long[] {2}, t.shape());
+        assertEquals(30f, t.data().getFloat(0));
+        assertEquals(10f, t.data().getFloat(4));
+    }
+}
