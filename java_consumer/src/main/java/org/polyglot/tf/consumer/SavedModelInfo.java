@@ -41,13 +41,13 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     }
 
     /**
-     * Reads {@code saved_model.pb} in a version folder.
+     * Parses {@code saved_model.pb} of a version folder into its {@code SavedModel} proto.
      *
      * @param versionDir the version folder
-     * @return the model's MetaGraphDefs
+     * @return the parsed SavedModel
      * @throws ConsumerException (refusal) when the file cannot be read or parsed
      */
-    public static SavedModelInfo read(Path versionDir) {
+    static SavedModel parseSavedModel(Path versionDir) {
         Path pb = versionDir.resolve(ModelLocation.SAVED_MODEL_PB);
         SavedModel sm;
         try {
@@ -57,6 +57,18 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
         } catch (IOException e) {
             throw ConsumerException.refusal("cannot read '" + pb + "': " + e.getMessage());
         }
+        return sm;
+    }
+
+    /**
+     * Reads {@code saved_model.pb} in a version folder.
+     *
+     * @param versionDir the version folder
+     * @return the model's MetaGraphDefs
+     * @throws ConsumerException (refusal) when the file cannot be read or parsed
+     */
+    public static SavedModelInfo read(Path versionDir) {
+        SavedModel sm = parseSavedModel(versionDir);
         List<MetaGraph> graphs = new ArrayList<>();
         for (MetaGraphDef mg : sm.getMetaGraphsList()) {
             SortedMap<String, SignatureSpec> sigs = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);

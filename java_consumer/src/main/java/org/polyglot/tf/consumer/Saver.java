@@ -48,15 +48,7 @@ public final class Saver implements CheckpointDir.Writer {
      *     or the saver names no filename tensor, save tensor or restore operation
      */
     public static SaverDef saverDef(Path versionDir) {
-        Path pb = versionDir.resolve(ModelLocation.SAVED_MODEL_PB);
-        SavedModel sm;
-        try {
-            sm = SavedModel.parseFrom(Files.readAllBytes(pb));
-        } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal("'" + pb + "' is not a valid SavedModel: " + e.getMessage());
-        } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read '" + pb + "': " + e.getMessage());
-        }
+        SavedModel sm = SavedModelInfo.parseSavedModel(versionDir);
         for (MetaGraphDef mg : sm.getMetaGraphsList()) {
             if (new HashSet<>(mg.getMetaInfoDef().getTagsList()).equals(SavedModelInfo.SERVE_TAGS)) {
                 SaverDef d = mg.getSaverDef();
