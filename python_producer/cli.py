@@ -14,6 +14,9 @@
                                        [--format ...] IMAGE [IMAGE ...]
     python -m python_producer generate --model PATH [--version N] [--signature KEY]
                                        [--format ...] --prefix TEXT [--length N]
+    python -m python_producer bench --model PATH [--version N] [--signature KEY] [--format ...]
+                                    [--batch-sizes 1,8,64,512,4096] [--seconds S]
+                                    [--intra-op-threads N] [--inter-op-threads N]
     python -m python_producer version
 
 Refusals print one line ``python_producer: error: ...`` on stderr and exit with status 2;
@@ -106,6 +109,13 @@ def _build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--prefix", required=True)
     generate.add_argument("--length", type=int, default=100)
 
+    bench = sub.add_parser("bench", allow_abbrev=False, help="time predictions in-process")
+    model_args(bench)
+    bench.add_argument("--signature", default="serving_default")
+    bench.add_argument("--batch-sizes", default="1,8,64,512,4096")
+    bench.add_argument("--seconds", type=float, default=2.0)
+    bench.add_argument("--intra-op-threads", type=int, default=0)
+    bench.add_argument("--inter-op-threads", type=int, default=0)
     sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
     return parser
 
@@ -186,6 +196,20 @@ def _run(args) -> int:
                 sys.stdout.flush()
         finally:
             predictor.close()
+        return 0
+    if args.command == "bench":
+        from python_producer import bench
+
+        result = bench.bench(
+            resolve_version_dir(args.model, args.version),
+            args.signature,
+            args.format,
+            bench.parse_batch_sizes(args.batch_sizes),
+            args.seconds,
+            args.intra_op_threads,
+            args.inter_op_threads,
+        )
+        print(bench.to_json(result))
         return 0
     if args.command in ("classify", "generate"):
         from python_producer import conveniences

@@ -108,11 +108,11 @@ class Predictor:
         self.signatures = signatures_of(
             version_dir, serve_meta_graph(read_saved_model(version_dir)), self.manifest
         )
-        self._loaded = None
+        self.loaded = None
         self._frozen: dict[str, tuple] = {}
         if model_format == "saved_model":
             tf = tf_runtime.tf()
-            self._loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
+            self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
         elif self.manifest is None:
             raise ModelError(
                 f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"
@@ -125,8 +125,8 @@ class Predictor:
             ModelError: unknown key, or no frozen graph for it.
         """
         if self.format == "saved_model":
-            if key not in self.signatures or key not in self._loaded.signatures:
-                raise signature_not_found(key, list(self._loaded.signatures))
+            if key not in self.signatures or key not in self.loaded.signatures:
+                raise signature_not_found(key, list(self.loaded.signatures))
             sig = self.signatures[key]
             return sig.inputs, sig.outputs
         frozen_sigs = {
@@ -142,7 +142,7 @@ class Predictor:
         tf = tf_runtime.tf()
         in_specs, out_specs = self.signature(key)
         if self.format == "saved_model":
-            fn = self._loaded.signatures[key]
+            fn = self.loaded.signatures[key]
             feeds = {
                 a: tf.constant(
                     v, dtype=tf.dtypes.as_dtype(tf_runtime.dtype_enum(in_specs[a].dtype))
@@ -151,7 +151,7 @@ class Predictor:
             }
             result = fn(**feeds)
             return {a: result[a].numpy() for a in out_specs}
-        session, _ = self._frozen_session(key)
+        session, _ = self.frozen_session(key)
         aliases = sorted(out_specs)
         values = session.run(
             [out_specs[a].name for a in aliases],
@@ -159,7 +159,8 @@ class Predictor:
         )
         return dict(zip(aliases, values, strict=True))
 
-    def _frozen_session(self, key: str):
+    def frozen_session(self, key: str):
+        """Return (tf.compat.v1.Session, tf.Graph) of the frozen graph of ``key``, made once."""
         if key not in self._frozen:
             tf = tf_runtime.tf()
             graph_path = self.version_dir / self.manifest["signatures"][key]["frozen"]["graph"]
