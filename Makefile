@@ -18,7 +18,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 MODELS := models
 
-.PHONY: all setup models build go java parity test test-python test-go test-java lint clean \
+.PHONY: all setup models build go java floor bench parity test test-python test-go test-java lint clean \
 	distclean help
 
 all: setup models build parity ## set up, train and export, build Go and Java, print the parity table
@@ -55,6 +55,12 @@ go: $(STAMPS)/venv ## build the Go consumer (links the C library of the installe
 
 java: ## build the Java consumer (TensorFlow Java native 1.2.0 = TF 2.21.0, from Maven Central)
 	$(MAKE) -C java_consumer
+
+floor: go ## build bench/floor/bin/floor, the C loop over TF_SessionRun (links go_consumer/lib)
+	$(MAKE) -C bench/floor VENV=$(VENV)
+
+bench: setup models build floor ## time every runtime side by side: bench/results.{json,md}, latency.png
+	$(PY) -m tests.harness.bench --models $(MODELS) --out bench
 
 parity: $(STAMPS)/venv ## every golden request through every language and format, then train in each
 	$(PY) -m tests.harness.parity --models $(MODELS)
