@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
 /**
  * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio},
  * {@code classify}, {@code generate}, {@code train} and {@code version} (see
- * {@code tests/CONTRACT.md}).
+ * {@code tests/CONTRACT.md}), and {@code bench}.
  *
  * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
  * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
@@ -32,7 +32,7 @@ import picocli.CommandLine.Parameters;
         + "Serving REST predict requests, and trains models that provide a train signature.",
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
-            Main.Generate.class, Main.Train.class, Main.Version.class})
+            Main.Generate.class, Main.Train.class, Main.Bench.class, Main.Version.class})
 public final class Main implements Callable<Integer> {
 
     /** The consumer's name, the prefix of every error line. */
@@ -107,7 +107,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
         throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate, "
-                + "train or version (see --help)");
+                + "train, bench or version (see --help)");
     }
 
     /** Creates the subcommands with the streams of this run. */
@@ -427,6 +427,48 @@ public final class Main implements Callable<Integer> {
             Trainer.Options options = new Trainer.Options(steps, batchSize, learningRate, checkpointEvery,
                     checkpointDir, resume, logEvery);
             Trainer.train(model, version, data, options, out, err);
+            return 0;
+        }
+    }
+
+    /** {@code bench}: times the predict loop in-process and prints one JSON object. */
+    @Command(name = "bench", description = {"Time the consumer's own predict loop in-process: for each batch size, "
+            + "generated inputs (built once), a warm-up of 10 calls or 0.2 s, then calls timed one by one until "
+            + "--seconds have passed (at least 5 calls).",
+        "Prints one JSON object: runtime, tensorflow_version, model, signature, format, thread settings and, per "
+            + "batch size, calls, median_us, p99_us (nearest rank), mean_us and rows_per_second."})
+    static final class Bench extends RunOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--batch-sizes", paramLabel = "B,B,...",
+                defaultValue = org.polyglot.tf.consumer.Bench.DEFAULT_BATCH_SIZES,
+                description = "Comma-separated batch sizes, run in order (default: ${DEFAULT-VALUE}).")
+        String batchSizes;
+
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "2",
+                description = "Measured time per batch size, > 0 (default: ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Option(names = "--intra-op-threads", paramLabel = "N", defaultValue = "0",
+                description = "ConfigProto.intra_op_parallelism_threads; 0: TensorFlow's choice (default).")
+        int intraOpThreads;
+
+        @Option(names = "--inter-op-threads", paramLabel = "N", defaultValue = "0",
+                description = "ConfigProto.inter_op_parallelism_threads; 0: TensorFlow's choice (default).")
+        int interOpThreads;
+
+        @Override
+        public Integer call() {
+            Model.Format fmt = Model.Format.parse(format);
+            var options = new org.polyglot.tf.consumer.Bench.Options(signature, fmt,
+                    org.polyglot.tf.consumer.Bench.parseBatchSizes(batchSizes), seconds, intraOpThreads,
+                    interOpThreads);
+            ModelLocation loc = location();
+            String json = org.polyglot.tf.consumer.Bench.run(loc, options);
+            out.print(json + "\n");
+            out.flush();
             return 0;
         }
     }

@@ -63,6 +63,7 @@ public final class Model implements AutoCloseable {
 
     private final ModelLocation location;
     private final Format format;
+    private final byte[] sessionConfig;
     private SavedModelInfo savedModel;
     private Manifest manifest;
     private boolean manifestRead;
@@ -76,8 +77,22 @@ public final class Model implements AutoCloseable {
      * @param format the artefact to run
      */
     public Model(ModelLocation location, Format format) {
+        this(location, format, null);
+    }
+
+    /**
+     * Opens a model version (reads no TensorFlow state yet) whose sessions are created with a
+     * configuration.
+     *
+     * @param location the version folder
+     * @param format the artefact to run
+     * @param sessionConfig a serialized {@code tensorflow.ConfigProto} passed to every session this
+     *     model creates, or {@code null} for TensorFlow's defaults
+     */
+    public Model(ModelLocation location, Format format, byte[] sessionConfig) {
         this.location = location;
         this.format = format;
+        this.sessionConfig = sessionConfig == null ? null : sessionConfig.clone();
     }
 
     /**
@@ -168,10 +183,14 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private TfSession session(String key) {
+    /**
+     * Returns the TensorFlow session that serves a signature key, loading it on first use; it
+     * stays owned by this model (closed by {@link #close()}).
+     */
+    TfSession session(String key) {
         if (format == Format.SAVED_MODEL) {
             if (savedModelSession == null) {
-                savedModelSession = TfSession.loadSavedModel(location.dir());
+                savedModelSession = TfSession.loadSavedModel(location.dir(), sessionConfig);
             }
             return savedModelSession;
         }
@@ -182,7 +201,7 @@ public final class Model implements AutoCloseable {
                 throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
             }
             Path graph = location.dir().resolve(rel).normalize();
-            s = TfSession.loadFrozenGraph(graph);
+            s = TfSession.loadFrozenGraph(graph, sessionConfig);
             frozenSessions.put(key, s);
         }
         return s;

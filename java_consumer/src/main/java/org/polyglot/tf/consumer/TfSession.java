@@ -25,6 +25,7 @@ import static org.tensorflow.internal.c_api.global.tensorflow.TF_NumDims;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_OK;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_OperationNumOutputs;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_SessionRun;
+import static org.tensorflow.internal.c_api.global.tensorflow.TF_SetConfig;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_Copy;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_Dealloc;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_TString_GetDataPointer;
@@ -102,6 +103,20 @@ public final class TfSession implements AutoCloseable {
      * @throws ConsumerException (refusal) when TensorFlow cannot load the model
      */
     public static TfSession loadSavedModel(Path versionDir) {
+        return loadSavedModel(versionDir, null);
+    }
+
+    /**
+     * Loads a SavedModel like {@link #loadSavedModel(Path)}, with a session configuration.
+     *
+     * @param versionDir the version folder
+     * @param config a serialized {@code tensorflow.ConfigProto} for the session
+     *     ({@code TF_SetConfig}), or {@code null} for TensorFlow's defaults
+     * @return the session
+     * @throws ConsumerException (refusal) when TensorFlow cannot load the model or rejects the
+     *     configuration
+     */
+    public static TfSession loadSavedModel(Path versionDir, byte[] config) {
         TF_Status status = TF_NewStatus();
         TF_SessionOptions opts = TF_NewSessionOptions();
         TF_Graph graph = TF_NewGraph();
@@ -110,6 +125,7 @@ public final class TfSession implements AutoCloseable {
                 BytePointer serve = new BytePointer("serve", StandardCharsets.UTF_8);
                 PointerPointer<BytePointer> tags = new PointerPointer<>(1)) {
             tags.put(0, serve);
+            configure(opts, config, status);
             session = TF_LoadSessionFromSavedModel(opts, (TF_Buffer) null, dir, tags, 1, graph, (TF_Buffer) null, status);
             if (TF_GetCode(status) != TF_OK || session == null || session.isNull()) {
                 throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in '" + versionDir + "': "
@@ -135,6 +151,20 @@ public final class TfSession implements AutoCloseable {
      * @throws ConsumerException (refusal) when the file cannot be read or imported
      */
     public static TfSession loadFrozenGraph(Path graphFile) {
+        return loadFrozenGraph(graphFile, null);
+    }
+
+    /**
+     * Imports a frozen graph like {@link #loadFrozenGraph(Path)}, with a session configuration.
+     *
+     * @param graphFile the {@code .pb} file
+     * @param config a serialized {@code tensorflow.ConfigProto} for the session
+     *     ({@code TF_SetConfig}), or {@code null} for TensorFlow's defaults
+     * @return the session
+     * @throws ConsumerException (refusal) when the file cannot be read or imported, or TensorFlow
+     *     rejects the configuration
+     */
+    public static TfSession loadFrozenGraph(Path graphFile, byte[] config) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(graphFile);
@@ -159,6 +189,7 @@ public final class TfSession implements AutoCloseable {
             TF_SessionOptions opts = TF_NewSessionOptions();
             TF_Session session;
             try {
+                configure(opts, config, status);
                 session = TF_NewSession(graph, opts, status);
             } finally {
                 TF_DeleteSessionOptions(opts);
@@ -173,6 +204,17 @@ public final class TfSession implements AutoCloseable {
             }
             TF_DeleteStatus(status);
         }
+    }
+
+    /** Applies a serialized ConfigProto to session options ({@code TF_SetConfig}); null: nothing. */
+    private static void configure(TF_SessionOptions opts, byte[] config, TF_Status status) {
+        if (config == null) {
+            return;
+        }
+        try (BytePointer proto = new BytePointer(config)) {
+            TF_SetConfig(opts, proto, config.length, status);
+        }
+        check(status, true, "TensorFlow rejects the session configuration");
     }
 
     /**
@@ -257,6 +299,195 @@ public final class TfSession implements AutoCloseable {
             for (TF_Tensor t : fed) {
                 deleteFed(t);
             }
+            TF_DeleteStatus(status);
+        }
+    }
+
+    /**
+     * Prepares repeated runs of the same feeds and fetches: resolves the graph tensors once and
+     * keeps the native argument arrays, so that each {@link PreparedRun#run()} is one
+     * {@code TF_SessionRun} plus reading and freeing the outputs (no name lookups, no maps, no
+     * per-call allocation of native memory). Used by {@code bench}.
+     *
+     * @param inputNames the graph tensors to feed, {@code op:index}
+     * @param outputNames the graph tensors to fetch, {@code op:index}
+     * @return the prepared call; it must be closed before this session
+     * @throws ConsumerException a failure when a name is not in the graph
+     */
+    public PreparedRun prepare(List<String> inputNames, List<String> outputNames) {
+        if (session == null) {
+            throw new IllegalStateException("session closed");
+        }
+        return new PreparedRun(inputNames, outputNames);
+    }
+
+    /**
+     * A {@code TF_SessionRun} call with its feeds and fetches resolved once (see
+     * {@link TfSession#prepare(List, List)}). The input tensors are native tensors set with
+     * {@link #feed(int, HostTensor)} and reused by every run; each run copies every output's
+     * buffer in one piece ({@code memcpy}) into a reusable native buffer, then frees the output
+     * tensors. Not thread-safe.
+     */
+    public final class PreparedRun implements AutoCloseable {
+        private final int nIn;
+        private final int nOut;
+        private final String[] outputNames;
+        private final TF_Output ins;
+        private final TF_Output outs;
+        private final PointerPointer<TF_Tensor> inValues;
+        private final PointerPointer<TF_Tensor> outValues;
+        private final TF_Tensor[] fed;
+        private final BytePointer[] sinks;
+        private final long[] lastBytes;
+        private final TF_Tensor[] got;
+        private final TF_Status status;
+        private boolean closed;
+
+        private PreparedRun(List<String> inputNames, List<String> outputNames) {
+            nIn = inputNames.size();
+            nOut = outputNames.size();
+            this.outputNames = outputNames.toArray(new String[0]);
+            ins = new TF_Output(Math.max(nIn, 1));
+            outs = new TF_Output(Math.max(nOut, 1));
+            inValues = new PointerPointer<>(Math.max(nIn, 1));
+            outValues = new PointerPointer<>(Math.max(nOut, 1));
+            fed = new TF_Tensor[nIn];
+            sinks = new BytePointer[nOut];
+            lastBytes = new long[nOut];
+            got = new TF_Tensor[nOut];
+            status = TF_NewStatus();
+            try {
+                for (int i = 0; i < nIn; i++) {
+                    setOutput(ins, i, inputNames.get(i));
+                    inValues.put(i, (Pointer) null);
+                }
+                for (int i = 0; i < nOut; i++) {
+                    setOutput(outs, i, outputNames.get(i));
+                    outValues.put(i, (Pointer) null);
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        /**
+         * Sets input {@code i}: copies the host tensor into a new native tensor (one bulk copy),
+         * freeing the one it replaces. The tensor is fed unchanged by every following run.
+         *
+         * @param i the input index, in the order of the names given to {@code prepare}
+         * @param value the value; its dtype and shape are the caller's responsibility
+         */
+        public void feed(int i, HostTensor value) {
+            checkOpen();
+            TF_Tensor t = toNative(value);
+            if (fed[i] != null) {
+                deleteFed(fed[i]);
+            }
+            fed[i] = t;
+            inValues.put(i, t);
+        }
+
+        /**
+         * Runs the graph once: {@code TF_SessionRun} with the fed tensors, then each output's
+         * buffer copied in one piece ({@code TF_TensorData}, {@code TF_TensorByteSize},
+         * {@code memcpy}) and the output tensors freed.
+         *
+         * @return the total number of output bytes read
+         * @throws ConsumerException a failure when TensorFlow reports an error or returns no value
+         * @throws IllegalStateException when an input has not been fed
+         */
+        public long run() {
+            checkOpen();
+            for (int i = 0; i < nIn; i++) {
+                if (fed[i] == null) {
+                    throw new IllegalStateException("input " + i + " has not been fed");
+                }
+            }
+            TF_SessionRun(session, (TF_Buffer) null, ins, inValues, nIn, outs, outValues, nOut,
+                    (PointerPointer<?>) null, 0, (TF_Buffer) null, status);
+            for (int i = 0; i < nOut; i++) {
+                got[i] = outValues.get(TF_Tensor.class, i);
+                outValues.put(i, (Pointer) null);
+            }
+            long total = 0;
+            try {
+                check(status, false, "TensorFlow failed to run the graph");
+                for (int i = 0; i < nOut; i++) {
+                    TF_Tensor t = got[i];
+                    if (t == null || t.isNull()) {
+                        throw ConsumerException.failure("TensorFlow returned no value for '" + outputNames[i] + "'");
+                    }
+                    long bytes = TF_TensorByteSize(t);
+                    if (bytes > 0) {
+                        BytePointer sink = sinks[i];
+                        if (sink == null || sink.capacity() < bytes) {
+                            if (sink != null) {
+                                sink.close();
+                            }
+                            sink = new BytePointer(bytes);
+                            sinks[i] = sink;
+                        }
+                        Pointer.memcpy(sink, TF_TensorData(t), bytes);
+                    }
+                    lastBytes[i] = bytes;
+                    total += bytes;
+                }
+            } finally {
+                for (int i = 0; i < nOut; i++) {
+                    TF_Tensor t = got[i];
+                    got[i] = null;
+                    if (t != null && !t.isNull()) {
+                        TF_DeleteTensor(t);
+                    }
+                }
+            }
+            return total;
+        }
+
+        /**
+         * Returns a copy of the bytes of output {@code i} that the last run read (for checks and
+         * tests; not used in timed loops).
+         *
+         * @param i the output index, in the order of the names given to {@code prepare}
+         * @return the output tensor's buffer (empty before the first run)
+         */
+        public byte[] lastOutput(int i) {
+            byte[] b = new byte[Math.toIntExact(lastBytes[i])];
+            if (b.length > 0) {
+                sinks[i].position(0).get(b, 0, b.length);
+            }
+            return b;
+        }
+
+        private void checkOpen() {
+            if (closed || session == null) {
+                throw new IllegalStateException("prepared run or session closed");
+            }
+        }
+
+        /** Frees the fed tensors, the native arrays, the output buffers and the status. Idempotent. */
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (int i = 0; i < nIn; i++) {
+                if (fed[i] != null) {
+                    deleteFed(fed[i]);
+                    fed[i] = null;
+                }
+            }
+            for (BytePointer b : sinks) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            ins.close();
+            outs.close();
+            inValues.close();
+            outValues.close();
             TF_DeleteStatus(status);
         }
     }
