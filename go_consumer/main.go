@@ -13,7 +13,13 @@
 //	go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
 //	                  [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
 //	                  [--log-every L]
+//	go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+//	                  [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
+//	                  [--inter-op-threads N]
 //	go_consumer version
+//
+// bench times the predict call of a signature in-process on generated inputs and prints
+// one JSON object of call-time statistics per batch size (see bench.go).
 //
 // train runs the training loop of a model exported with a train signature (such as affine)
 // on CSV data, through the SavedModel's own signatures and saver, and publishes the trained
@@ -61,6 +67,9 @@ const usage = `usage:
   go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
                     [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
                     [--log-every L]
+  go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+                    [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
+                    [--inter-op-threads N]
   go_consumer version
 `
 
@@ -120,7 +129,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const commandList = "predict, inspect, serve-stdio, classify, generate, train or version"
+const commandList = "predict, inspect, serve-stdio, classify, generate, train, bench or version"
 
 // dispatch runs one command; stderr takes the progress lines of train (errors are
 // reported by run).
@@ -141,6 +150,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdGenerate(rest, stdout)
 	case "train":
 		return cmdTrain(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(rest, stdout)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {

@@ -1,7 +1,8 @@
 """``make bench``: every runtime on the same model and inputs, side by side (tests/CONTRACT.md).
 
-Runtimes: ``c_floor`` (``bench/floor/bin/floor``, a C loop over ``TF_SessionRun``), ``go``,
-``java``, ``python_signature`` and ``python_session`` — each runs its own ``bench`` loop
+Runtimes: ``c_floor`` (``bench/floor/bin/floor``, a C loop over ``TF_SessionRun``), ``go``
+(the Go consumer's direct C-API path), ``go_graft`` (graft's ``Session.Run``, the path ``predict``
+takes), ``java``, ``python_signature`` and ``python_session`` — each runs its own ``bench`` loop
 in-process and prints one JSON object.  Runs are made in rounds, the runtimes in a rotated order
 each round, and the median over rounds of each runtime's median is reported, because this
 machine is noisy.  Cold start (process start to first prediction, i.e. to the exit of one
@@ -28,7 +29,8 @@ from tests.harness.consumers import CONSUMERS, MODELS, ROOT, by_name
 from tests.harness.parity import latest_versions
 
 FLOOR = ROOT / "bench" / "floor" / "bin" / "floor"
-RUNTIMES = ("c_floor", "go", "java", "python_signature", "python_session")
+#: go: the Go consumer's direct C-API call path; go_graft: graft's Session.Run, which predict uses.
+RUNTIMES = ("c_floor", "go", "go_graft", "java", "python_signature", "python_session")
 FULL_BATCHES = (1, 8, 64, 512, 4096)
 QUICK_BATCHES = (1, 64)
 NUMERIC = {
@@ -130,8 +132,10 @@ def command(runtime: str, target: Target) -> list[str]:
     ]
     if runtime == "c_floor":
         return [str(FLOOR), *floor_args(target), *common]
-    consumer = by_name("python" if runtime.startswith("python") else runtime)
+    consumer = by_name(runtime.split("_")[0])
     model_format = "frozen" if runtime == "python_session" else "saved_model"
+    if runtime.startswith("go"):
+        common += ["--path", "graft" if runtime == "go_graft" else "direct"]
     return [
         *consumer.argv,
         "bench",

@@ -55,6 +55,33 @@ func float16FromExact(f float64) Float16 {
 	return sign | Float16(e+15)<<10 | (m - 1024)
 }
 
+// Float16FromFloat64 rounds f to binary16, round-half-even (as numpy's astype(float16) and
+// C's (_Float16) conversion do): NaN stays NaN, values beyond the binary16 range become
+// infinities.
+func Float16FromFloat64(f float64) Float16 {
+	switch {
+	case math.IsNaN(f):
+		return float16NaN
+	case math.Abs(f) >= 65520: // 65504 + half an ulp rounds up to infinity
+		if f < 0 {
+			return float16NegInf
+		}
+		return float16PosInf
+	case f == 0:
+		return float16FromExact(f)
+	}
+	_, exp := math.Frexp(math.Abs(f))
+	e := exp - 1 // 2^e <= |f| < 2^(e+1)
+	if e < -14 {
+		e = -14 // subnormals share the smallest normal exponent's spacing, 2^-24
+	}
+	// |f| * 2^(10-e) is exact (a power-of-two scaling), so rounding it to an integer is
+	// the correctly rounded significand; 2^11 carries into the next binade, which
+	// float16FromExact handles.
+	m := math.RoundToEven(math.Ldexp(math.Abs(f), 10-e))
+	return float16FromExact(math.Copysign(math.Ldexp(m, e-10), f))
+}
+
 // ParseFloat16 rounds a JSON number literal (or NaN, Infinity, -Infinity) directly to
 // binary16, round-half-even, as the contract asks (never through another width).
 // ok is false when a finite literal overflows binary16.

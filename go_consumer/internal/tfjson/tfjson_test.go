@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -305,6 +306,58 @@ func TestRowAndColumnarRules(t *testing.T) {
 	}
 	if _, err := EncodeResponse(map[string]*Tensor{"p": {DType: Int32, Data: []int32{1}}}, true); err == nil {
 		t.Errorf("scalar row output accepted")
+	}
+}
+
+// TestFloat16FromFloat64 checks the float64 rounding against the exact rounding of
+// ParseFloat16 (given the double's exact decimal expansion) and the ties to even.
+func TestFloat16FromFloat64(t *testing.T) {
+	exact := func(f float64) Float16 {
+		h, ok := ParseFloat16(strconv.FormatFloat(f, 'e', 1100, 64))
+		if !ok {
+			t.Fatalf("ParseFloat16 overflow for %v", f)
+		}
+		return h
+	}
+	for bits := 0; bits < 1<<16; bits++ {
+		h := Float16(bits)
+		f := h.Float64()
+		if math.IsNaN(f) {
+			if got := Float16FromFloat64(f); !math.IsNaN(got.Float64()) {
+				t.Fatalf("NaN -> %#x", got)
+			}
+			continue
+		}
+		if got := Float16FromFloat64(f); got != h {
+			t.Fatalf("Float16FromFloat64(%v) = %#x, want %#x", f, got, bits)
+		}
+		// the midpoint to the next half up (ties to even), and just either side of it
+		if next := Float16(bits + 1); bits&0x7FFF < 0x7BFF && !math.Signbit(f) {
+			mid := (f + next.Float64()) / 2
+			for _, g := range []float64{mid, math.Nextafter(mid, 0), math.Nextafter(mid, 1)} {
+				if got, want := Float16FromFloat64(g), exact(g); got != want {
+					t.Fatalf("Float16FromFloat64(%v) = %#x, want %#x", g, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 20000; i++ {
+		f := math.Ldexp(rng.Float64(), rng.Intn(40)-30)
+		if i%2 == 1 {
+			f = -f
+		}
+		if got, want := Float16FromFloat64(f), exact(f); got != want {
+			t.Fatalf("Float16FromFloat64(%v) = %#x, want %#x", f, got, want)
+		}
+	}
+	for f, want := range map[float64]Float16{
+		65519.99: 0x7BFF, 65520: 0x7C00, -65520: 0xFC00, math.Inf(1): 0x7C00, 1e300: 0x7C00,
+		0.001: 0x1419, 0.5: 0x3800, 1e-300: 0, math.Copysign(0, -1): 0x8000, -1e-300: 0x8000,
+	} {
+		if got := Float16FromFloat64(f); got != want {
+			t.Errorf("Float16FromFloat64(%v) = %#x, want %#x", f, got, want)
+		}
 	}
 }
 
