@@ -66,7 +66,7 @@ parity: $(STAMPS)/venv ## every golden request through every language and format
 	$(PY) -m tests.harness.parity --models $(MODELS)
 	$(PY) -m tests.harness.training --models $(MODELS)
 
-test: setup models build test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
+test: setup models build floor test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
 	$(PY) -m pytest tests
 
 test-go: go models ## go vet and go test of the Go consumer
