@@ -147,7 +147,7 @@ func TestClassifySignatureRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := fakeModel(t, "serving_default", tc.inputs, tc.outputs)
-			checkOneLineRefusal(t, []string{"classify", "--model", dir, png},
+			checkOneLineRefusal(t, []string{"classify", "--model", dir, "--skip-verification", png},
 				"classify needs a signature with exactly one input, of dtype DT_STRING and rank 1",
 				"class_id (an integer dtype, rank 1)", "probabilities (a floating dtype, rank 2)",
 				`signature "serving_default" has inputs`)
@@ -157,7 +157,7 @@ func TestClassifySignatureRefusals(t *testing.T) {
 	dir := fakeModel(t, "serving_default", map[string]tspec{"img": {tfjson.String, []int64{3}}},
 		map[string]tspec{"class_id": {tfjson.Uint8, []int64{-1}}, "probabilities": {tfjson.Half, []int64{-1, -1}}, "logits": float2})
 	missing := filepath.Join(t.TempDir(), "missing.png")
-	checkOneLineRefusal(t, []string{"classify", "--model", dir, png, missing}, "cannot read IMAGE", missing)
+	checkOneLineRefusal(t, []string{"classify", "--model", dir, "--skip-verification", png, missing}, "cannot read IMAGE", missing)
 }
 
 func TestClassifyRefusals(t *testing.T) {
@@ -172,24 +172,26 @@ func TestClassifyRefusals(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"classify", "--model", dir}, []string{"expected at least one IMAGE"}},
+		{[]string{"classify", "--model", dir, "--skip-verification"}, []string{"expected at least one IMAGE"}},
 		{[]string{"classify", png}, []string{"--model PATH is required"}},
-		{[]string{"classify", "--model", dir, png, missing}, []string{`cannot read IMAGE "` + missing + `"`, "no such file"}},
-		{[]string{"classify", "--model", dir, tmp}, []string{"cannot read IMAGE", tmp}},
-		{[]string{"classify", "--model", dir, "--bogus", png}, []string{"unknown flag --bogus"}},
-		{[]string{"classify", "--model", dir, png, "--format"}, []string{"flag --format needs a value"}},
-		{[]string{"classify", "--model", dir, "--format", "onnx", png}, []string{`unknown --format "onnx"`}},
-		{[]string{"classify", "--model", dir, "--version", "2", png}, []string{"--version 2"}},
-		{[]string{"classify", "--model", dir, "--format", "frozen", png}, []string{"manifest.json"}},
-		{[]string{"classify", "--model", other, png}, []string{`signature "serving_default" not found`, "classify_me"}},
+		{[]string{"classify", "--model", dir, "--skip-verification", png, missing}, []string{`cannot read IMAGE "` + missing + `"`, "no such file"}},
+		{[]string{"classify", "--model", dir, "--skip-verification", tmp}, []string{"cannot read IMAGE", tmp}},
+		{[]string{"classify", "--model", dir, "--skip-verification", "--bogus", png}, []string{"unknown flag --bogus"}},
+		{[]string{"classify", "--model", dir, "--skip-verification", png, "--format"}, []string{"flag --format needs a value"}},
+		{[]string{"classify", "--model", dir, "--skip-verification", "--format", "onnx", png}, []string{`unknown --format "onnx"`}},
+		{[]string{"classify", "--model", dir, "--skip-verification", "--version", "2", png}, []string{"--version 2"}},
+		{[]string{"classify", "--model", dir, "--skip-verification", "--format", "frozen", png}, []string{"manifest.json"}},
+		{[]string{"classify", "--model", other, "--skip-verification", png}, []string{`signature "serving_default" not found`, "classify_me"}},
 		// A known dim that the images contradict is refused by the generic request checks.
 		{[]string{"classify", "--model", fakeModel(t, "serving_default", map[string]tspec{"image_bytes": {tfjson.String, []int64{2}}},
-			map[string]tspec{"class_id": int64s1, "probabilities": float2}), png}, []string{"image_bytes (DT_STRING, shape [2])"}},
+			map[string]tspec{"class_id": int64s1, "probabilities": float2}), "--skip-verification", png}, []string{"image_bytes (DT_STRING, shape [2])"}},
+		// Without --skip-verification a bare SavedModel (no manifest.json) is refused first.
+		{[]string{"classify", "--model", dir, png}, []string{dir + " has no manifest.json to verify; pass --skip-verification to load an unverified model"}},
 	} {
 		checkOneLineRefusal(t, tc.args, tc.want...)
 	}
 	// --signature picks the key; images may come before and between flags.
-	code, _, stderr := runCmd("classify", png, "--model", other, "--signature", "classify_me", png)
+	code, _, stderr := runCmd("classify", png, "--model", other, "--skip-verification", "--signature", "classify_me", png)
 	if code == 0 || strings.Contains(stderr, "not found") || strings.Contains(stderr, "needs a signature") {
 		t.Errorf("--signature classify_me: exit %d: %s", code, stderr)
 	}
@@ -216,7 +218,7 @@ func TestGenerateRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := fakeModel(t, "generate", tc.inputs, tc.outputs)
-			checkOneLineRefusal(t, []string{"generate", "--model", d, "--prefix", "a"},
+			checkOneLineRefusal(t, []string{"generate", "--model", d, "--skip-verification", "--prefix", "a"},
 				"generate needs a signature with exactly the inputs prefix (DT_STRING, rank 1) and length (DT_INT32, a scalar) and the output continuation (DT_STRING, rank 1)",
 				`signature "generate" has inputs`)
 		})
@@ -225,17 +227,17 @@ func TestGenerateRefusals(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"generate", "--model", dir}, []string{"--prefix TEXT is required"}},
-		{[]string{"generate", "--model", dir, "--length", "5"}, []string{"--prefix TEXT is required"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--length", "10001"}, []string{`invalid --length "10001"`, "0..10000"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--length", "-1"}, []string{`invalid --length "-1"`, "0..10000"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--length", "1.5"}, []string{`invalid --length "1.5"`}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--length", "99999999999999999999"}, []string{"invalid --length"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--length", ""}, []string{`invalid --length ""`}},
-		{[]string{"generate", "--model", dir, "--prefix", "\xff"}, []string{"--prefix must be valid UTF-8"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "extra"}, []string{`unexpected argument "extra"`}},
-		{[]string{"generate", "--model", dir, "--prefix"}, []string{"flag --prefix needs a value"}},
-		{[]string{"generate", "--model", dir, "--prefix", "a", "--signature", "serving_default"}, []string{`signature "serving_default" not found`, "generate"}},
+		{[]string{"generate", "--model", dir, "--skip-verification"}, []string{"--prefix TEXT is required"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--length", "5"}, []string{"--prefix TEXT is required"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", "10001"}, []string{`invalid --length "10001"`, "0..10000"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", "-1"}, []string{`invalid --length "-1"`, "0..10000"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", "1.5"}, []string{`invalid --length "1.5"`}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", "99999999999999999999"}, []string{"invalid --length"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", ""}, []string{`invalid --length ""`}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "\xff"}, []string{"--prefix must be valid UTF-8"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix"}, []string{"flag --prefix needs a value"}},
+		{[]string{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--signature", "serving_default"}, []string{`signature "serving_default" not found`, "generate"}},
 		{[]string{"generate", "--prefix", "a"}, []string{"--model PATH is required"}},
 	} {
 		checkOneLineRefusal(t, tc.args, tc.want...)
@@ -243,8 +245,8 @@ func TestGenerateRefusals(t *testing.T) {
 	// The range limits themselves and an empty prefix pass the checks: the fake model then
 	// fails to load, which is a different message.
 	for _, args := range [][]string{
-		{"generate", "--model", dir, "--prefix", "", "--length", "0"},
-		{"generate", "--model", dir, "--prefix", "a", "--length", "10000"},
+		{"generate", "--model", dir, "--skip-verification", "--prefix", "", "--length", "0"},
+		{"generate", "--model", dir, "--skip-verification", "--prefix", "a", "--length", "10000"},
 	} {
 		code, _, stderr := runCmd(args...)
 		if code == 0 || strings.Contains(stderr, "--length") || strings.Contains(stderr, "--prefix") || strings.Contains(stderr, "needs a signature") {

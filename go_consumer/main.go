@@ -3,19 +3,20 @@
 // with the TensorFlow C library, and describes models, exactly as tests/CONTRACT.md says.
 //
 //	go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                    [--input FILE|-] [--output FILE|-]
+//	                    [--input FILE|-] [--output FILE|-] [--skip-verification]
 //	go_consumer inspect --model PATH [--version N] [--json]
 //	go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
+//	                        [--skip-verification]
 //	go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                     IMAGE [IMAGE ...]
+//	                     [--skip-verification] IMAGE [IMAGE ...]
 //	go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                     --prefix TEXT [--length N]
+//	                     --prefix TEXT [--length N] [--skip-verification]
 //	go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
 //	                  [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
-//	                  [--log-every L]
+//	                  [--log-every L] [--skip-verification]
 //	go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                  [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
-//	                  [--inter-op-threads N]
+//	                  [--inter-op-threads N] [--skip-verification]
 //	go_consumer version
 //
 // bench times the predict call of a signature in-process on generated inputs and prints
@@ -28,6 +29,11 @@
 // classify and generate build one columnar predict request (from image files, or from a
 // prefix and a length) for a signature of the right shape, answer it through the same code
 // path as predict and print a summary of the outputs.
+//
+// Every command that loads a version to run it (all but inspect and version) first checks
+// the version folder against its manifest.json (sizes and SHA-256 of every file, no file
+// unlisted; see model.VerifyVersion) and refuses it on any difference; --skip-verification
+// loads a version unchecked, such as a bare SavedModel without a manifest.
 //
 // Refusals (bad flags, model or request) print one line "go_consumer: error: <message>" on
 // stderr and exit with status 2; TensorFlow failing to run a valid request exits with 1.
@@ -57,19 +63,20 @@ const (
 
 const usage = `usage:
   go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                      [--input FILE|-] [--output FILE|-]
+                      [--input FILE|-] [--output FILE|-] [--skip-verification]
   go_consumer inspect --model PATH [--version N] [--json]
   go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
+                          [--skip-verification]
   go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                       IMAGE [IMAGE ...]
+                       [--skip-verification] IMAGE [IMAGE ...]
   go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                       --prefix TEXT [--length N]
+                       --prefix TEXT [--length N] [--skip-verification]
   go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
                     [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
-                    [--log-every L]
+                    [--log-every L] [--skip-verification]
   go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                     [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
-                    [--inter-op-threads N]
+                    [--inter-op-threads N] [--skip-verification]
   go_consumer version
 `
 
@@ -245,14 +252,18 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// modelFlags are the flags every model command has (--model, --version) and, for the
-// commands that run a signature, --signature and --format.
+// modelFlags are the flags every model command has (--model, --version), for the commands
+// that run a signature --signature and --format, and for the commands that load a version
+// to run it --skip-verification.
 type modelFlags struct {
 	fs        *flag.FlagSet
 	path      *string
 	version   *string
 	signature *string // nil without addRunFlags
 	format    *string // nil without addRunFlags
+	// skipVerification is nil for commands that do not verify the version (inspect), which
+	// then have no --skip-verification flag.
+	skipVerification *bool
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -263,13 +274,21 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	}
 }
 
-// addRunFlags adds the model flags plus --signature (with the command's default key) and
-// --format.
+// addRunFlags adds the model flags plus --signature (with the command's default key),
+// --format and --skip-verification.
 func addRunFlags(fs *flag.FlagSet, defaultSignature string) *modelFlags {
 	m := addModelFlags(fs)
 	m.signature = fs.String("signature", defaultSignature, "signature key")
 	m.format = fs.String("format", string(model.FormatSavedModel), "saved_model or frozen")
+	m.addVerificationFlag()
 	return m
+}
+
+// addVerificationFlag adds --skip-verification: load tells such a command's version folder
+// to be verified against its manifest.json (model.VerifyVersion) unless the flag is given.
+func (m *modelFlags) addVerificationFlag() {
+	m.skipVerification = m.fs.Bool(strings.TrimPrefix(model.SkipVerificationFlag, "--"), false,
+		"load the version without checking its files against manifest.json")
 }
 
 // loadRun validates --format, then resolves and reads the model (see load).
@@ -285,7 +304,10 @@ func (m *modelFlags) loadRun() (*model.Info, model.Format, error) {
 	return info, format, nil
 }
 
-// load resolves --model and --version and reads the version's signatures and manifest.
+// load resolves --model and --version, verifies the version folder against its
+// manifest.json (for the commands with --skip-verification, unless it is given) and reads
+// the version's signatures and manifest. Verification comes before anything of the folder
+// is parsed or reaches TensorFlow.
 func (m *modelFlags) load() (*model.Info, error) {
 	var version int64
 	if isSet(m.fs, "version") {
@@ -301,6 +323,11 @@ func (m *modelFlags) load() (*model.Info, error) {
 	dir, err := model.ResolveVersionDir(*m.path, version)
 	if err != nil {
 		return nil, err
+	}
+	if m.skipVerification != nil && !*m.skipVerification {
+		if err := model.VerifyVersion(dir); err != nil {
+			return nil, err
+		}
 	}
 	return model.ReadInfo(dir)
 }

@@ -29,6 +29,7 @@ const trainLanguage = "go"
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train")
 	mf := addModelFlags(fs)
+	mf.addVerificationFlag() // the source version is verified before it is loaded
 	data := fs.String("data", "", "a CSV file or a folder of *.csv files")
 	opts := training.Options{}
 	fs.Int64Var(&opts.Steps, "steps", 0, "training steps to run")

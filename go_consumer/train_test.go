@@ -117,6 +117,11 @@ func TestTrainAffine(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(v2, "fingerprint.pb")); !os.IsNotExist(err) {
 		t.Error("fingerprint.pb was copied")
 	}
+	// The published version verifies against its own manifest (every file listed, sizes
+	// and SHA-256 right), so every consumer loads it without --skip-verification.
+	if err := model.VerifyVersion(v2); err != nil {
+		t.Errorf("the trained version does not verify: %v", err)
+	}
 	info, err := model.ReadInfo(v2)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +154,9 @@ func TestTrainAffine(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(stdout, "step: 25, loss: ") || !strings.Contains(stdout, "global_step: 25\n") ||
 		!strings.HasSuffix(stderr, "exported "+filepath.Join(root, "3")+"\n") {
 		t.Errorf("resume: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if err := model.VerifyVersion(filepath.Join(root, "3")); err != nil {
+		t.Errorf("the resumed version does not verify: %v", err)
 	}
 	raw, _ = os.ReadFile(filepath.Join(root, "3", "manifest.json"))
 	if !bytes.Contains(raw, []byte(`"resumed_from": "ckpt-20"`)) {

@@ -1,0 +1,278 @@
+package model
+
+// Verifying a version folder against its manifest.json before anything of it reaches
+// TensorFlow (tests/CONTRACT.md, "Verifying a model version before loading it"). A
+// SavedModel is a program: the consumers only hand TensorFlow files whose size and SHA-256
+// are those the producer recorded, and refuse a folder holding a file the manifest does not
+// list. The Python reference is python_producer/verify.py; the messages are the same.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ManifestFile is the name of a version's manifest, the one file of the folder that its
+// own "files" does not list.
+const ManifestFile = "manifest.json"
+
+// SkipVerificationFlag is the command-line flag that loads a version without verifying it
+// (the way to load a bare SavedModel that has no manifest.json).
+const SkipVerificationFlag = "--skip-verification"
+
+// VerifyVersion checks the version folder dir against manifest.json's "files": every listed
+// path must be a regular file inside dir with the listed size ("bytes") and SHA-256
+// ("sha256"), and every regular file under dir (recursively, symbolic links not followed)
+// other than manifest.json must be listed. Paths are checked in sorted order of their
+// "/"-separated relative path and the first problem is returned, as an *Error (a refusal)
+// whose message is the contract's:
+//
+//	<dir> has no manifest.json to verify; pass --skip-verification to load an unverified model
+//	<dir>/manifest.json is not valid JSON: <reason>
+//	<dir>/manifest.json has no "files" object to verify against
+//	<path>: not listed in manifest.json
+//	<path>: listed in manifest.json but missing
+//	<path>: <got> bytes, manifest.json says <expected>
+//	<path>: SHA-256 <got> does not match manifest.json (<expected>)
+//
+// Files are hashed by streaming them, never read whole into memory.
+func VerifyVersion(dir string) error {
+	manifestPath := dir + "/" + ManifestFile
+	if !isFile(manifestPath) {
+		return errorf("%s has no %s to verify; pass %s to load an unverified model", dir, ManifestFile, SkipVerificationFlag)
+	}
+	files, err := manifestFiles(manifestPath)
+	if err != nil {
+		return err
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return errorf("cannot read the version folder %s: %v", dir, err)
+	}
+	onDisk, err := regularFiles(root)
+	if err != nil {
+		return errorf("cannot list the files of %s: %v", dir, err)
+	}
+
+	names := make([]string, 0, len(files)+len(onDisk))
+	for rel := range files {
+		names = append(names, rel)
+	}
+	for rel := range onDisk {
+		if _, listed := files[rel]; !listed {
+			names = append(names, rel)
+		}
+	}
+	sort.Strings(names)
+	for _, rel := range names {
+		raw, listed := files[rel]
+		if !listed {
+			return errorf("%s: not listed in %s", rel, ManifestFile)
+		}
+		if !onDisk[rel] {
+			// A listed path that is no regular file found by the walk: a path outside the
+			// folder ("..", absolute, through a symbolic link) counts as missing.
+			if existsInside(root, dir, rel) {
+				return errorf("%s: listed in %s but not a regular file", rel, ManifestFile)
+			}
+			return errorf("%s: listed in %s but missing", rel, ManifestFile)
+		}
+		entry, ok := raw.(map[string]any)
+		if !ok {
+			return errorf(`%s: %s entry is not an object with "sha256" and "bytes"`, rel, ManifestFile)
+		}
+		if err := checkFile(filepath.Join(root, filepath.FromSlash(rel)), rel, entry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manifestFiles reads manifest.json and returns its "files" object.
+func manifestFiles(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err == nil && !utf8.Valid(data) {
+		err = errors.New("it is not UTF-8 text")
+	}
+	var doc any
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err = dec.Decode(&doc); err == nil {
+			if _, extra := dec.Token(); extra != io.EOF {
+				err = errors.New("extra data after the JSON value")
+			}
+		}
+	}
+	if err != nil {
+		return nil, errorf("%s is not valid JSON: %v", path, err)
+	}
+	top, _ := doc.(map[string]any)
+	files, ok := top["files"].(map[string]any)
+	if !ok {
+		return nil, errorf(`%s has no "files" object to verify against`, path)
+	}
+	return files, nil
+}
+
+// regularFiles returns the "/"-separated paths, relative to root, of every regular file
+// under root except manifest.json. Symbolic links (to files or folders) are not followed.
+func regularFiles(root string) (map[string]bool, error) {
+	found := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); rel != ManifestFile {
+			found[rel] = true
+		}
+		return nil
+	})
+	return found, err
+}
+
+// existsInside reports whether the listed path rel names something that exists inside the
+// version folder (root is the folder with symbolic links resolved).
+func existsInside(root, dir, rel string) bool {
+	if rel == "" || strings.HasPrefix(rel, "/") {
+		return false
+	}
+	resolved, err := filepath.EvalSymlinks(dir + "/" + rel)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(resolved, strings.TrimSuffix(root, "/")+"/")
+}
+
+// checkFile compares the size, then the SHA-256 of a listed regular file with its manifest
+// entry.
+func checkFile(path, rel string, entry map[string]any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return errorf("%s: cannot be read: %v", rel, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return errorf("%s: cannot be read: %v", rel, err)
+	}
+	if want := entry["bytes"]; !sameSize(st.Size(), want) {
+		return errorf("%s: %d bytes, %s says %s", rel, st.Size(), ManifestFile, pythonStr(want))
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return errorf("%s: cannot be read: %v", rel, err)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	want := entry["sha256"]
+	if s, ok := want.(string); !ok || s != got {
+		return errorf("%s: SHA-256 %s does not match %s (%s)", rel, got, ManifestFile, pythonStr(want))
+	}
+	return nil
+}
+
+// sameSize reports whether the manifest's "bytes" value equals size, with Python's ==
+// between an int and a JSON value (an integral float and a boolean can be equal to it).
+func sameSize(size int64, v any) bool {
+	switch v := v.(type) {
+	case json.Number:
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return n == size
+		}
+		if isIntLiteral(string(v)) {
+			return false // beyond int64: no file has that size
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		return err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 && int64(f) == size
+	case bool:
+		return (v && size == 1) || (!v && size == 0)
+	}
+	return false
+}
+
+func isIntLiteral(s string) bool {
+	return !strings.ContainsAny(s, ".eE")
+}
+
+// pythonStr writes a manifest value as the Python reference's messages do (str() of the
+// parsed JSON value; None when absent or null), so that a refusal names the expected value
+// alike in every consumer.
+func pythonStr(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if v {
+			return "True"
+		}
+		return "False"
+	case string:
+		return v
+	case json.Number:
+		s := string(v)
+		if isIntLiteral(s) {
+			if s == "-0" {
+				return "0"
+			}
+			return s
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return s
+		}
+		return pythonFloatRepr(f)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// pythonFloatRepr writes a float64 as Python's repr() does: the shortest round-trip digits,
+// positional with ".0" for 1e-4 <= |f| < 1e16, otherwise scientific with a signed exponent
+// of at least two digits.
+func pythonFloatRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e16) {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e+16, 1.5e-05
+	mant, exp, _ := strings.Cut(s, "e")
+	sign := exp[:1]
+	exp = strings.TrimLeft(exp[1:], "0")
+	if len(exp) < 2 {
+		exp = strings.Repeat("0", 2-len(exp)) + exp
+	}
+	return mant + "e" + sign + exp
+}
