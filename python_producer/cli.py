@@ -75,12 +75,18 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-dir", default=None)
     train.add_argument("--resume", action="store_true", default=None)
     train.add_argument("--log-every", type=int, default=None)
+    train.add_argument("--skip-verification", action="store_true", default=None)
 
     def model_args(p, with_format=True):
         p.add_argument("--model", required=True, help="models/<name> or a version folder")
         p.add_argument("--version", type=int, default=None, help="version (default: highest)")
         if with_format:
             p.add_argument("--format", default="saved_model", help="saved_model or frozen")
+            p.add_argument(
+                "--skip-verification",
+                action="store_true",
+                help="load without checking the files against manifest.json",
+            )
 
     predict = sub.add_parser("predict", allow_abbrev=False, help="answer one predict request")
     model_args(predict)
@@ -140,10 +146,20 @@ def _write_output(name: str, text: str) -> None:
         raise RequestError(f"cannot write --output {name}: {exc.strerror}") from None
 
 
+def _version_to_run(args) -> Path:
+    """Resolve ``--model``/``--version`` and verify the folder unless --skip-verification."""
+    from python_producer.verify import verify_version
+
+    version_dir = resolve_version_dir(args.model, args.version)
+    if not args.skip_verification:
+        verify_version(version_dir)
+    return version_dir
+
+
 def _predictor(args):
     from python_producer.reference import Predictor
 
-    return Predictor(resolve_version_dir(args.model, args.version), args.format)
+    return Predictor(_version_to_run(args), args.format)
 
 
 def _run(args) -> int:
@@ -201,7 +217,7 @@ def _run(args) -> int:
         from python_producer import bench
 
         result = bench.bench(
-            resolve_version_dir(args.model, args.version),
+            _version_to_run(args),
             args.signature,
             args.format,
             bench.parse_batch_sizes(args.batch_sizes),
@@ -230,6 +246,7 @@ def _run(args) -> int:
 
 #: ``train --model`` flags that have a default in :class:`training.TrainOptions`.
 _LOOP_OPTIONS = (
+    "skip_verification",
     "batch_size",
     "learning_rate",
     "checkpoint_every",

@@ -112,7 +112,12 @@ class Predictor:
         self._frozen: dict[str, tuple] = {}
         if model_format == "saved_model":
             tf = tf_runtime.tf()
-            self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
+            try:
+                self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
+            except Exception as exc:  # noqa: BLE001 - any load failure is an invalid model
+                lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+                detail = lines[0] if lines else type(exc).__name__
+                raise ModelError(f"cannot load the SavedModel in {version_dir}: {detail}") from None
         elif self.manifest is None:
             raise ModelError(
                 f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"

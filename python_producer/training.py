@@ -44,6 +44,7 @@ class TrainOptions:
             file go; None means ``<model root>/checkpoints``.
         resume: restore the latest checkpoint of ``checkpoint_dir`` before training.
         log_every: print ``step: S, loss: L`` whenever ``global_step`` is a multiple of this.
+        skip_verification: load the source version without checking it against its manifest.
     """
 
     steps: int
@@ -53,6 +54,7 @@ class TrainOptions:
     checkpoint_dir: str | None = None
     resume: bool = False
     log_every: int = 100
+    skip_verification: bool = False
 
     def check(self) -> None:
         """Raise :class:`RequestError` naming the first flag out of range."""
@@ -246,6 +248,10 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
             f"train publishes the next version beside {version_dir}, so it needs a version "
             "folder named by its number"
         )
+    if not options.skip_verification:
+        from python_producer.verify import verify_version
+
+        verify_version(version_dir)
     manifest = _read_manifest(version_dir)
     section = manifest.get("training")
     if not isinstance(section, dict):

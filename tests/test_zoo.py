@@ -111,10 +111,17 @@ def bare_saved_model(tmp_path_factory):
 
 @pytest.mark.parametrize("language", [c.name for c in CONSUMERS])
 def test_bare_saved_model_works_unchanged(language, bare_saved_model):
+    """A SavedModel with no manifest is refused unless the user skips verification knowingly;
+    then it is served unchanged (tests/CONTRACT.md, "Verifying a model version")."""
     from python_producer.tfjson import TensorSpec
 
     request = b'{"instances": [{"values": [1.5, 0.1], "ids": 9007199254740993}]}'
-    done = by_name(language).run(["predict", "--model", str(bare_saved_model)], stdin=request)
+    refused = by_name(language).run(["predict", "--model", str(bare_saved_model)], stdin=request)
+    assert refused.returncode == 2
+    assert b"has no manifest.json to verify; pass --skip-verification" in refused.stderr
+    done = by_name(language).run(
+        ["predict", "--model", str(bare_saved_model), "--skip-verification"], stdin=request
+    )
     assert done.returncode == 0, done.stderr.decode()
     specs = {
         "scaled": TensorSpec("scaled", "", "DT_FLOAT", (-1, 2)),
@@ -126,7 +133,8 @@ def test_bare_saved_model_works_unchanged(language, bare_saved_model):
     assert shown.returncode == 0, shown.stderr.decode()
     assert b"Frozen graph: none" in shown.stdout
     frozen = by_name(language).run(
-        ["predict", "--model", str(bare_saved_model), "--format", "frozen"], stdin=request
+        ["predict", "--model", str(bare_saved_model), "--format", "frozen", "--skip-verification"],
+        stdin=request,
     )
     assert frozen.returncode == 2
     assert b"manifest" in frozen.stderr

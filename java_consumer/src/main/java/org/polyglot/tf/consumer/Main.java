@@ -159,8 +159,31 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Options of the commands that run a signature: a model version and its format. */
-    abstract static class RunOptions extends ModelOptions {
+    /**
+     * Options of the commands that load a version to run it ({@code predict}, {@code serve-stdio},
+     * {@code classify}, {@code generate}, {@code train}, {@code bench}): the version is checked
+     * against its {@code manifest.json} before anything reaches TensorFlow, unless
+     * {@code --skip-verification} is given.
+     */
+    abstract static class LoadOptions extends ModelOptions {
+        @Option(names = ManifestVerifier.SKIP_FLAG,
+                description = "Load the version without checking its files against manifest.json (how a bare "
+                        + "SavedModel without a manifest is loaded).")
+        boolean skipVerification;
+
+        /** Resolves the version folder and, unless {@code --skip-verification}, verifies it. */
+        @Override
+        ModelLocation location() {
+            ModelLocation loc = super.location();
+            if (!skipVerification) {
+                ManifestVerifier.verify(loc.dir());
+            }
+            return loc;
+        }
+    }
+
+    /** Options of the commands that run a signature: a verified model version and its format. */
+    abstract static class RunOptions extends LoadOptions {
         @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "saved_model",
                 description = "saved_model or frozen (default: ${DEFAULT-VALUE}).")
         String format;
@@ -391,7 +414,7 @@ public final class Main implements Callable<Integer> {
             + "SavedModel's saver, and publish the trained variables as the model's next version.",
         "Prints 'step: S, loss: L' lines and a 'final:' line on stdout; the throughput and the exported folder on "
             + "stderr."})
-    static final class Train extends ModelOptions {
+    static final class Train extends LoadOptions {
         @Option(names = "--data", required = true, paramLabel = "PATH",
                 description = "A CSV file, or a folder whose *.csv files are read in name order.")
         String data;
@@ -425,7 +448,7 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() {
             Trainer.Options options = new Trainer.Options(steps, batchSize, learningRate, checkpointEvery,
-                    checkpointDir, resume, logEvery);
+                    checkpointDir, resume, logEvery, skipVerification);
             Trainer.train(model, version, data, options, out, err);
             return 0;
         }

@@ -60,9 +60,27 @@ public final class Trainer {
      *     {@code <model folder>/checkpoints}
      * @param resume restore the newest checkpoint of the checkpoint folder first
      * @param logEvery print a {@code step:} line whenever {@code global_step} is a multiple of this
+     * @param skipVerification load the source version without checking it against its
+     *     {@code manifest.json} ({@link ManifestVerifier})
      */
     public record Options(long steps, int batchSize, String learningRate, long checkpointEvery, String checkpointDir,
-            boolean resume, long logEvery) {
+            boolean resume, long logEvery, boolean skipVerification) {
+
+        /**
+         * The options of a run that verifies the source version.
+         *
+         * @param steps training steps to run in this invocation (at least 1)
+         * @param batchSize rows per step (at least 1)
+         * @param learningRate the {@code --learning-rate} text
+         * @param checkpointEvery save a checkpoint every this many steps (0: only at the end)
+         * @param checkpointDir the checkpoint folder, or {@code null} for the default
+         * @param resume restore the newest checkpoint first
+         * @param logEvery print a {@code step:} line every this many steps
+         */
+        public Options(long steps, int batchSize, String learningRate, long checkpointEvery, String checkpointDir,
+                boolean resume, long logEvery) {
+            this(steps, batchSize, learningRate, checkpointEvery, checkpointDir, resume, logEvery, false);
+        }
 
         /**
          * Checks every option's range, in the reference's order.
@@ -126,7 +144,7 @@ public final class Trainer {
      * @param err standard error (throughput and {@code exported} lines)
      * @return the new version folder
      * @throws ConsumerException a refusal for bad options, data, model (a version folder not
-     *     named by its number, no or a bad training section) or checkpoint folder; a failure when TensorFlow fails, the loss stops being
+     *     named by its number, files that do not match its manifest, no or a bad training section) or checkpoint folder; a failure when TensorFlow fails, the loss stops being
      *     finite ({@code training diverged at step ...}) or the version cannot be written
      */
     public static Path train(String model, Long version, String data, Options options, PrintStream out,
@@ -137,6 +155,9 @@ public final class Trainer {
         if (loc.version() == null) {
             throw ConsumerException.refusal("train publishes the next version beside " + dir + ", so it needs a "
                     + "version folder named by its number");
+        }
+        if (!options.skipVerification()) {
+            ManifestVerifier.verify(dir);
         }
         Json.Obj manifest = readManifest(dir);
         if (!(manifest.get("training") instanceof Json.Obj trainingJson)) {

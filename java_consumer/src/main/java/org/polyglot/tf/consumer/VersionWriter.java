@@ -1,27 +1,23 @@
 package org.polyglot.tf.consumer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.math.BigInteger;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -152,7 +148,8 @@ public final class VersionWriter {
     }
 
     /**
-     * Describes every regular file under a folder except {@code manifest.json}:
+     * Describes every regular file under a folder (symbolic links not followed, as
+     * {@link ManifestVerifier} lists them) except {@code manifest.json}:
      * {@code {"<relative/path>": {"sha256": hex, "bytes": n}}}, keys with {@code /} separators,
      * sorted component by component (as Python sorts paths).
      *
@@ -163,7 +160,7 @@ public final class VersionWriter {
     public static Json.Obj fileHashes(Path dir) {
         List<Path> files = new ArrayList<>();
         try (Stream<Path> all = Files.walk(dir)) {
-            all.filter(Files::isRegularFile).forEach(files::add);
+            all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(files::add);
         } catch (IOException e) {
             throw ConsumerException.failure("cannot list " + dir + ": " + e.getMessage());
         }
@@ -183,7 +180,7 @@ public final class VersionWriter {
             Path f = dir.resolve(rel);
             Map<String, Json.Value> entry = new LinkedHashMap<>();
             try {
-                entry.put("sha256", new Json.Str(sha256(f)));
+                entry.put("sha256", new Json.Str(ManifestVerifier.sha256(f)));
                 entry.put("bytes", new Json.Num(Long.toString(Files.size(f)), true));
             } catch (IOException e) {
                 throw ConsumerException.failure("cannot read " + f + ": " + e.getMessage());
@@ -204,18 +201,6 @@ public final class VersionWriter {
         return Integer.compare(a.size(), b.size());
     };
 
-    private static String sha256(Path f) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(f), md)) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
 
     /**
      * Copies a folder tree.

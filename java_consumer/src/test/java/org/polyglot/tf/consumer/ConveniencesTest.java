@@ -94,7 +94,8 @@ class ConveniencesTest {
     /**
      * Writes a model folder with one version: a saved_model.pb holding only the SignatureDef
      * (enough for every check before TensorFlow), and with a graph also frozen/KEY.pb and a
-     * manifest.json naming it, so that --format frozen runs it.
+     * manifest.json naming it, so that --format frozen runs it. The manifest lists no "files", so
+     * every command line on these models passes --skip-verification.
      */
     private Path model(String key, List<TensorSpec> in, List<TensorSpec> out, GraphDef frozen) throws IOException {
         Path v = Files.createDirectories(temp.resolve("model" + models++).resolve("1"));
@@ -318,12 +319,12 @@ class ConveniencesTest {
     void classifyRefusesASignatureOfAnotherShape() throws IOException {
         Path m = model("serving_default", List.of(PREFIX, LENGTH), List.of(CONTINUATION), null);
         Path image = file("a.png", new byte[] {1});
-        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), image.toString()),
+        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", image.toString()),
                 "signature 'serving_default'", "classify needs", "exactly one input", "class_id", "probabilities");
         Path g = model("generate", List.of(PREFIX, LENGTH), List.of(CONTINUATION), generateGraph());
-        assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), "--signature", "generate",
+        assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), "--skip-verification", "--signature", "generate",
                 "--format", "frozen", image.toString()), "signature 'generate'", "classify needs");
-        assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), image.toString()),
+        assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), "--skip-verification", image.toString()),
                 "unknown signature 'serving_default'");
     }
 
@@ -332,12 +333,12 @@ class ConveniencesTest {
         Path m = model("serving_default", List.of(IMAGES), List.of(CLASS_ID, PROBABILITIES), null);
         Path good = file("good.png", new byte[] {1});
         String missing = temp.resolve("missing.png").toString();
-        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), good.toString(), missing),
+        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", good.toString(), missing),
                 "IMAGE '" + missing + "'", "no such file");
         String dir = Files.createDirectories(temp.resolve("a-folder.png")).toString();
-        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), dir), "IMAGE '" + dir + "'");
-        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString()), "IMAGE");
-        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--format", "onnx", good.toString()),
+        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", dir), "IMAGE '" + dir + "'");
+        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification"), "IMAGE");
+        assertRefusal(TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", "--format", "onnx", good.toString()),
                 "--format");
         assertRefusal(TestSupport.runRaw("classify", "--model", temp.resolve("nowhere").toString(), good.toString()));
     }
@@ -346,23 +347,23 @@ class ConveniencesTest {
     void generateRefusesBadFlags() throws IOException {
         Path m = model("generate", List.of(PREFIX, LENGTH), List.of(CONTINUATION), null);
         for (String bad : List.of("-1", "10001", "99999999999")) {
-            assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--prefix", "a", "--length", bad),
+            assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--prefix", "a", "--length", bad),
                     "--length", "0..10000", bad);
         }
-        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--prefix", "a", "--length", "ten"),
+        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--prefix", "a", "--length", "ten"),
                 "--length");
-        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString()), "--prefix");
-        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--prefix", "a", "--signature", "other"),
+        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification"), "--prefix");
+        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--prefix", "a", "--signature", "other"),
                 "unknown signature 'other'");
     }
 
     @Test
     void generateRefusesASignatureOfAnotherShape() throws IOException {
         Path m = model("generate", List.of(PREFIX, spec("length", "DT_INT64")), List.of(CONTINUATION), null);
-        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--prefix", "a"),
+        assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--prefix", "a"),
                 "signature 'generate'", "generate needs", "'length' (DT_INT64, shape ())");
         Path c = model("serving_default", List.of(IMAGES), List.of(CLASS_ID, PROBABILITIES), classifyGraph());
-        assertRefusal(TestSupport.runRaw("generate", "--model", c.toString(), "--signature", "serving_default",
+        assertRefusal(TestSupport.runRaw("generate", "--model", c.toString(), "--skip-verification", "--signature", "serving_default",
                 "--format", "frozen", "--prefix", "a"), "generate needs", "no input 'prefix'");
     }
 
@@ -386,7 +387,7 @@ class ConveniencesTest {
         Path m = model("serving_default", List.of(IMAGES), List.of(CLASS_ID, PROBABILITIES), classifyGraph());
         Path a = file("a.img", TestSupport.utf8("7"));
         Path b = file("b b.img", TestSupport.utf8("8"));
-        TestSupport.RawRun r = TestSupport.runRaw("classify", "--model", m.toString(), "--format", "frozen",
+        TestSupport.RawRun r = TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", "--format", "frozen",
                 a.toString(), b.toString(), a.toString());
         assertEquals(0, r.status(), r.stderr());
         assertEquals("", r.stderr());
@@ -395,7 +396,7 @@ class ConveniencesTest {
                 + a + "\tclass_id=1\tprobability=0.7\n", text(r));
         // A value TensorFlow cannot convert is a TensorFlow failure (status 1), not a refusal.
         Path bad = file("bad.img", TestSupport.utf8("seven"));
-        r = TestSupport.runRaw("classify", "--model", m.toString(), "--format", "frozen", a.toString(), bad.toString());
+        r = TestSupport.runRaw("classify", "--model", m.toString(), "--skip-verification", "--format", "frozen", a.toString(), bad.toString());
         assertEquals(1, r.status(), r.stderr());
         assertEquals(0, r.stdout().length);
         assertOneErrorLine(r.stderr(), "TensorFlow", "seven");
@@ -404,7 +405,7 @@ class ConveniencesTest {
     @Test
     void generateWritesPrefixAndContinuationBytes() throws IOException {
         Path m = model("generate", List.of(PREFIX, LENGTH), List.of(CONTINUATION), generateGraph());
-        TestSupport.RawRun r = TestSupport.runRaw("generate", "--model", m.toString(), "--format", "frozen",
+        TestSupport.RawRun r = TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--format", "frozen",
                 "--prefix", "h\u00e9", "--length", "3");
         assertEquals(0, r.status(), r.stderr());
         assertEquals("", r.stderr());
@@ -414,7 +415,7 @@ class ConveniencesTest {
         want.writeBytes(he);
         want.writeBytes(new byte[] {'3', (byte) 0xff, '\n'});
         assertArrayEquals(want.toByteArray(), r.stdout());
-        r = TestSupport.runRaw("generate", "--model", m.toString(), "--format", "frozen", "--prefix", "");
+        r = TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--format", "frozen", "--prefix", "");
         assertEquals(0, r.status(), r.stderr());
         assertArrayEquals(new byte[] {'1', '0', '0', (byte) 0xff, '\n'}, r.stdout(), "--length defaults to 100");
     }

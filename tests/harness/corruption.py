@@ -1,0 +1,95 @@
+"""Damaged copies of a model version, and the Python reference loading each in one process.
+
+``make_variants`` writes one full copy of a version folder per damage: truncations and seeded
+bit flips of ``saved_model.pb``, the variables index and data, the frozen GraphDef and
+``manifest.json``.  Go and Java load each copy in a process of their own; the Python reference
+loads all of them in one process (``python -m tests.harness.corruption DIR...``), calling the
+same command-line entry point as ``python -m python_producer`` per copy, so that TensorFlow's
+import is paid once, and reports one JSON line per copy.  A process killed by a signal shows
+up as a negative exit status or a missing line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TARGETS = (
+    "saved_model.pb",
+    "variables/variables.index",
+    "variables/variables.data-00000-of-00001",
+    "frozen/serving_default.pb",
+    "manifest.json",
+)
+TRUNCATIONS = (0.0, 0.1, 0.5, 0.9)  # keep this fraction of the file; plus "all but 1 byte"
+FLIPS_PER_FILE = 16
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One damaged copy.
+
+    Attributes:
+        name: ``<file>-truncate-<n>`` or ``<file>-flip-<offset>-<bit>``.
+        path: the damaged version folder.
+        target: the damaged file, relative to the version folder.
+        model_format: the format whose loading reads ``target`` (frozen for the frozen graph).
+    """
+
+    name: str
+    path: Path
+    target: str
+    model_format: str
+
+
+def make_variants(source: Path, out: Path, seed: int = 5) -> list[Variant]:
+    """Write every variant of ``source`` under ``out/<name>/<version>`` and return them."""
+    rng = random.Random(seed)
+    variants = []
+    for target in TARGETS:
+        data = (source / target).read_bytes()
+        damages: list[tuple[str, bytes]] = []
+        for keep in TRUNCATIONS:
+            n = int(len(data) * keep)
+            damages.append((f"truncate-{n}", data[:n]))
+        damages.append((f"truncate-{len(data) - 1}", data[:-1]))
+        for _ in range(FLIPS_PER_FILE):
+            offset, bit = rng.randrange(len(data)), rng.randrange(8)
+            flipped = bytearray(data)
+            flipped[offset] ^= 1 << bit
+            damages.append((f"flip-{offset}-{bit}", bytes(flipped)))
+        for label, damaged in damages:
+            name = f"{target.replace('/', '_')}-{label}"
+            path = out / name / source.name
+            shutil.copytree(source, path)
+            (path / target).write_bytes(damaged)
+            model_format = "frozen" if target.startswith("frozen/") else "saved_model"
+            variants.append(Variant(name, path, target, model_format))
+    return variants
+
+
+def load_all_in_process(args: list[str], request: bytes) -> None:
+    """For each variant folder in ``args`` (``FORMAT:PATH``, after optional flags), run
+    ``python_producer.cli.main(["predict", ...])`` and print ``{"path", "status", "stderr"}``."""
+    from python_producer import cli, tf_runtime
+
+    tf_runtime.quiet_native_stderr()  # once, before sys.stderr is swapped per variant below
+    extra = [a for a in args if a.startswith("--")]
+    for spec in (a for a in args if not a.startswith("--")):
+        model_format, path = spec.split(":", 1)
+        stderr = io.StringIO()
+        sys.stdin = io.TextIOWrapper(io.BytesIO(request))
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            status = cli.main(["predict", "--model", path, "--format", model_format, *extra])
+        line = {"path": path, "status": status, "stderr": stderr.getvalue()}
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    load_all_in_process(sys.argv[2:], Path(sys.argv[1]).read_bytes())
