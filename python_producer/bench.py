@@ -104,6 +104,7 @@ def bench(
     seconds: float,
     intra_op_threads: int = 0,
     inter_op_threads: int = 0,
+    allowed_ops: frozenset[str] = frozenset(),
 ) -> dict:
     """Run the benchmark and return the contract's JSON object (as a dict).
 
@@ -119,7 +120,7 @@ def bench(
     tf = tf_runtime.tf()
     tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
     tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
-    predictor = Predictor(version_dir, model_format)
+    predictor = Predictor(version_dir, model_format, allowed_ops, [signature])
     in_specs, out_specs = predictor.signature(signature)
     results = []
     if model_format == "saved_model":

@@ -76,6 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", default=None)
     train.add_argument("--log-every", type=int, default=None)
     train.add_argument("--skip-verification", action="store_true", default=None)
+    train.add_argument("--allow-op", action="append", default=None, metavar="NAME")
 
     def model_args(p, with_format=True):
         p.add_argument("--model", required=True, help="models/<name> or a version folder")
@@ -86,6 +87,13 @@ def _build_parser() -> argparse.ArgumentParser:
                 "--skip-verification",
                 action="store_true",
                 help="load without checking the files against manifest.json",
+            )
+            p.add_argument(
+                "--allow-op",
+                action="append",
+                default=[],
+                metavar="NAME",
+                help="accept an unsafe op",
             )
 
     predict = sub.add_parser("predict", allow_abbrev=False, help="answer one predict request")
@@ -156,10 +164,11 @@ def _version_to_run(args) -> Path:
     return version_dir
 
 
-def _predictor(args):
+def _predictor(args, keys: list[str] | None = None):
+    """A Predictor for ``--model``; ``keys`` are the signatures it may run (None: all)."""
     from python_producer.reference import Predictor
 
-    return Predictor(_version_to_run(args), args.format)
+    return Predictor(_version_to_run(args), args.format, frozenset(args.allow_op), keys)
 
 
 def _run(args) -> int:
@@ -224,13 +233,14 @@ def _run(args) -> int:
             args.seconds,
             args.intra_op_threads,
             args.inter_op_threads,
+            frozenset(args.allow_op),
         )
         print(bench.to_json(result))
         return 0
     if args.command in ("classify", "generate"):
         from python_producer import conveniences
 
-        predictor = _predictor(args)
+        predictor = _predictor(args, [args.signature])
         try:
             if args.command == "classify":
                 sys.stdout.write(conveniences.classify(predictor, args.signature, args.images))
@@ -247,6 +257,7 @@ def _run(args) -> int:
 #: ``train --model`` flags that have a default in :class:`training.TrainOptions`.
 _LOOP_OPTIONS = (
     "skip_verification",
+    "allow_op",
     "batch_size",
     "learning_rate",
     "checkpoint_every",

@@ -94,12 +94,22 @@ class Predictor:
     Args:
         version_dir: the version folder (see :func:`model_dir.resolve_version_dir`).
         model_format: ``saved_model`` or ``frozen``.
+        allowed_ops: unsafe ops accepted knowingly (``--allow-op``).
+        keys: the signatures that will be run (None: every servable one); the ops reachable
+            from them are checked before anything is loaded (tests/CONTRACT.md, "Unsafe ops").
 
     Raises:
-        ModelError: unknown format, unreadable SavedModel, or (frozen) no manifest.
+        ModelError: unknown format, unreadable SavedModel, (frozen) no manifest, or an unsafe
+            op.
     """
 
-    def __init__(self, version_dir: Path, model_format: str = "saved_model"):
+    def __init__(
+        self,
+        version_dir: Path,
+        model_format: str = "saved_model",
+        allowed_ops: frozenset[str] = frozenset(),
+        keys: list[str] | None = None,
+    ):
         if model_format not in FORMATS:
             raise ModelError(f'unknown --format "{model_format}"; expected saved_model or frozen')
         self.version_dir = version_dir
@@ -110,7 +120,11 @@ class Predictor:
         )
         self.loaded = None
         self._frozen: dict[str, tuple] = {}
+        self.allowed_ops = frozenset(allowed_ops)
         if model_format == "saved_model":
+            from python_producer.ops import check_saved_model
+
+            check_saved_model(version_dir, keys, self.allowed_ops)
             tf = tf_runtime.tf()
             try:
                 self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
@@ -174,6 +188,10 @@ class Predictor:
                 graph_def.ParseFromString(graph_path.read_bytes())
             except Exception as exc:  # noqa: BLE001
                 raise ModelError(f"{graph_path} is not a GraphDef: {exc}") from None
+            from python_producer.ops import check_frozen
+
+            outputs = self.manifest["signatures"][key]["frozen"]["outputs"].values()
+            check_frozen(graph_def, [o["name"] for o in outputs], self.allowed_ops)
             graph = tf.Graph()
             with graph.as_default():
                 tf.graph_util.import_graph_def(graph_def, name="")

@@ -45,6 +45,7 @@ class TrainOptions:
         resume: restore the latest checkpoint of ``checkpoint_dir`` before training.
         log_every: print ``step: S, loss: L`` whenever ``global_step`` is a multiple of this.
         skip_verification: load the source version without checking it against its manifest.
+        allow_op: unsafe ops accepted knowingly (tests/CONTRACT.md, "Unsafe ops").
     """
 
     steps: int
@@ -55,6 +56,7 @@ class TrainOptions:
     resume: bool = False
     log_every: int = 100
     skip_verification: bool = False
+    allow_op: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Raise :class:`RequestError` naming the first flag out of range."""
@@ -264,6 +266,13 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     rows = len(data_arrays[columns[0]])
     checkpoint_dir = Path(options.checkpoint_dir or version_dir.parent / "checkpoints").absolute()
 
+    from python_producer.ops import check_saved_model
+
+    check_saved_model(
+        version_dir,
+        [section["train_signature"], section["variables_signature"]],
+        frozenset(options.allow_op),
+    )
     loaded = tf.saved_model.load(str(version_dir))
     train_fn = loaded.signatures[section["train_signature"]]
     variables_fn = loaded.signatures[section["variables_signature"]]
