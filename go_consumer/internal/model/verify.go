@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
 // ManifestFile is the name of a version's manifest, the one file of the folder that its
@@ -239,40 +241,11 @@ func pythonStr(v any) string {
 		if err != nil {
 			return s
 		}
-		return pythonFloatRepr(f)
+		return tfjson.PythonRepr(f)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// pythonFloatRepr writes a float64 as Python's repr() does: the shortest round-trip digits,
-// positional with ".0" for 1e-4 <= |f| < 1e16, otherwise scientific with a signed exponent
-// of at least two digits.
-func pythonFloatRepr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e16) {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e+16, 1.5e-05
-	mant, exp, _ := strings.Cut(s, "e")
-	sign := exp[:1]
-	exp = strings.TrimLeft(exp[1:], "0")
-	if len(exp) < 2 {
-		exp = strings.Repeat("0", 2-len(exp)) + exp
-	}
-	return mant + "e" + sign + exp
 }

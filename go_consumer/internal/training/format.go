@@ -29,17 +29,10 @@ func FormatFloat(f float64, bits int) string {
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	}
-	abs := math.Abs(f)
-	var positional bool
-	if bits == 32 {
-		positional = abs == 0 || (abs >= 1e-4 && abs < 1e6)
-	} else {
-		// repr(): the exponent of the shortest digits decides.
-		e := strconv.FormatFloat(abs, 'e', -1, 64)
-		exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
-		positional = abs == 0 || (exp >= -4 && exp < 16)
+	if bits != 32 {
+		return tfjson.PythonRepr(f)
 	}
-	if !positional {
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-4 || abs >= 1e6) {
 		return strconv.FormatFloat(f, 'e', -1, bits)
 	}
 	s := strconv.FormatFloat(f, 'f', -1, bits)

@@ -7,6 +7,7 @@ package training
 
 import (
 	"fmt"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"math"
 	"math/bits"
 	"strconv"
@@ -72,7 +73,7 @@ func (o *Options) Check() error {
 		return errorf("--batch-size must be at least 1, got %d", o.BatchSize)
 	}
 	if r := float64(o.Rate()); math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
-		return errorf("--learning-rate must be a finite number > 0 in float32, got %s", pyRepr(o.LearningRate))
+		return errorf("--learning-rate must be a finite number > 0 in float32, got %s", tfjson.PythonRepr(o.LearningRate))
 	}
 	if o.CheckpointEvery < 0 {
 		return errorf("--checkpoint-every must be 0 or more, got %d", o.CheckpointEvery)
@@ -81,19 +82,6 @@ func (o *Options) Check() error {
 		return errorf("--log-every must be at least 1, got %d", o.LogEvery)
 	}
 	return nil
-}
-
-// pyRepr writes a float64 as Python's repr() does ("0.1", "-1.0", "1e+30", "nan", "inf").
-func pyRepr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	return FormatFloat(f, 64)
 }
 
 // BatchIndices returns the rows of the batch that follows globalStep applied steps:

@@ -77,11 +77,11 @@ func TestFormatFloat64LikeRepr(t *testing.T) {
 			t.Errorf("FormatFloat(%v, 64) = %q, want %q", tc.f, got, tc.want)
 		}
 	}
-	if got := pyRepr(math.NaN()); got != "nan" {
-		t.Errorf("pyRepr(NaN) = %q", got)
+	if got := tfjson.PythonRepr(math.NaN()); got != "nan" {
+		t.Errorf("tfjson.PythonRepr(NaN) = %q", got)
 	}
-	if got := pyRepr(math.Inf(-1)); got != "-inf" {
-		t.Errorf("pyRepr(-Inf) = %q", got)
+	if got := tfjson.PythonRepr(math.Inf(-1)); got != "-inf" {
+		t.Errorf("tfjson.PythonRepr(-Inf) = %q", got)
 	}
 }
 
