@@ -91,6 +91,9 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if _, err := bench.Inputs(plan.Key, plan.Inputs, 1); err != nil {
 		return err
 	}
+	if err := mf.checkOps(info, format, plan.Key); err != nil {
+		return err
+	}
 	var prepare func(inputs map[string]*tfjson.Tensor) (func() error, func(), error)
 	runtime := benchRuntime
 	if *bf.path == "graft" {

@@ -56,7 +56,8 @@ type convenienceRun struct {
 	plan *model.Plan // its Key and Format are the signature and format to run
 }
 
-// loadConvenience loads the model of the flags and plans the --signature, as predict would.
+// loadConvenience loads the model of the flags, plans the --signature, as predict would,
+// and refuses the unsafe ops that signature reaches (modelFlags.checkOps).
 func loadConvenience(mf *modelFlags) (*convenienceRun, error) {
 	info, format, err := mf.loadRun()
 	if err != nil {
@@ -64,6 +65,9 @@ func loadConvenience(mf *modelFlags) (*convenienceRun, error) {
 	}
 	plan, err := info.Plan(*mf.signature, format)
 	if err != nil {
+		return nil, err
+	}
+	if err := mf.checkOps(info, format, plan.Key); err != nil {
 		return nil, err
 	}
 	return &convenienceRun{info: info, plan: plan}, nil

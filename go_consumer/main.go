@@ -3,20 +3,20 @@
 // with the TensorFlow C library, and describes models, exactly as tests/CONTRACT.md says.
 //
 //	go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                    [--input FILE|-] [--output FILE|-] [--skip-verification]
+//	                    [--input FILE|-] [--output FILE|-] [--skip-verification] [--allow-op OP]...
 //	go_consumer inspect --model PATH [--version N] [--json]
 //	go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
-//	                        [--skip-verification]
+//	                        [--skip-verification] [--allow-op OP]...
 //	go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                     [--skip-verification] IMAGE [IMAGE ...]
+//	                     [--skip-verification] [--allow-op OP]... IMAGE [IMAGE ...]
 //	go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                     --prefix TEXT [--length N] [--skip-verification]
+//	                     --prefix TEXT [--length N] [--skip-verification] [--allow-op OP]...
 //	go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
 //	                  [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
-//	                  [--log-every L] [--skip-verification]
+//	                  [--log-every L] [--skip-verification] [--allow-op OP]...
 //	go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                  [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
-//	                  [--inter-op-threads N] [--skip-verification]
+//	                  [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
 //	go_consumer version
 //
 // bench times the predict call of a signature in-process on generated inputs and prints
@@ -33,7 +33,10 @@
 // Every command that loads a version to run it (all but inspect and version) first checks
 // the version folder against its manifest.json (sizes and SHA-256 of every file, no file
 // unlisted; see model.VerifyVersion) and refuses it on any difference; --skip-verification
-// loads a version unchecked, such as a bare SavedModel without a manifest.
+// loads a version unchecked, such as a bare SavedModel without a manifest. They then list
+// the ops reachable from the signatures they will run and refuse any op that can read or
+// write files or reach outside the process (model.UnsafeOps, see model.CheckOps) before a
+// TensorFlow session is created; --allow-op OP (repeatable) accepts one such op.
 //
 // Refusals (bad flags, model or request) print one line "go_consumer: error: <message>" on
 // stderr and exit with status 2; TensorFlow failing to run a valid request exits with 1.
@@ -63,20 +66,20 @@ const (
 
 const usage = `usage:
   go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                      [--input FILE|-] [--output FILE|-] [--skip-verification]
+                      [--input FILE|-] [--output FILE|-] [--skip-verification] [--allow-op OP]...
   go_consumer inspect --model PATH [--version N] [--json]
   go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
-                          [--skip-verification]
+                          [--skip-verification] [--allow-op OP]...
   go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                       [--skip-verification] IMAGE [IMAGE ...]
+                       [--skip-verification] [--allow-op OP]... IMAGE [IMAGE ...]
   go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                       --prefix TEXT [--length N] [--skip-verification]
+                       --prefix TEXT [--length N] [--skip-verification] [--allow-op OP]...
   go_consumer train --model PATH [--version N] --data PATH --steps N [--batch-size B]
                     [--learning-rate R] [--checkpoint-every K] [--checkpoint-dir DIR] [--resume]
-                    [--log-every L] [--skip-verification]
+                    [--log-every L] [--skip-verification] [--allow-op OP]...
   go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                     [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
-                    [--inter-op-threads N] [--skip-verification]
+                    [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
   go_consumer version
 `
 
@@ -264,6 +267,20 @@ type modelFlags struct {
 	// skipVerification is nil for commands that do not verify the version (inspect), which
 	// then have no --skip-verification flag.
 	skipVerification *bool
+	// allowOps are the --allow-op values of the commands that run signatures (added with
+	// --skip-verification): unsafe ops the user accepts.
+	allowOps opList
+}
+
+// opList is a repeatable flag: each use appends its value.
+type opList []string
+
+func (l *opList) String() string { return strings.Join(*l, ",") }
+
+// Set appends one op name.
+func (l *opList) Set(op string) error {
+	*l = append(*l, op)
+	return nil
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -284,11 +301,22 @@ func addRunFlags(fs *flag.FlagSet, defaultSignature string) *modelFlags {
 	return m
 }
 
-// addVerificationFlag adds --skip-verification: load tells such a command's version folder
-// to be verified against its manifest.json (model.VerifyVersion) unless the flag is given.
+// addVerificationFlag adds the flags of the commands that load a version to run it:
+// --skip-verification (load verifies the version folder against its manifest.json, see
+// model.VerifyVersion, unless it is given) and --allow-op (repeatable: unsafe ops that
+// checkOps accepts).
 func (m *modelFlags) addVerificationFlag() {
 	m.skipVerification = m.fs.Bool(strings.TrimPrefix(model.SkipVerificationFlag, "--"), false,
 		"load the version without checking its files against manifest.json")
+	m.fs.Var(&m.allowOps, strings.TrimPrefix(model.AllowOpFlag, "--"),
+		"accept this op although it can read or write files or reach outside the process (repeatable)")
+}
+
+// checkOps refuses the first unsafe op reachable from the signatures keys in format (and,
+// for a SavedModel, from its init op), unless --allow-op names it (model.CheckOps). It
+// comes after load and before any TensorFlow session is created.
+func (m *modelFlags) checkOps(info *model.Info, format model.Format, keys ...string) error {
+	return model.CheckOps(info, format, keys, m.allowOps)
 }
 
 // loadRun validates --format, then resolves and reads the model (see load).
@@ -344,6 +372,10 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	info, format, err := mf.loadRun()
 	if err != nil {
+		return err
+	}
+	// A request may name any signature, so every one it could run is checked.
+	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
 		return err
 	}
 	var body []byte
@@ -448,6 +480,9 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	info, format, err := mf.loadRun()
 	if err != nil {
+		return err
+	}
+	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
 		return err
 	}
 	runner, err := model.Open(info, format)

@@ -62,6 +62,10 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Training runs the train and variables signatures (the saver's ops are not roots).
+	if err := mf.checkOps(info, model.FormatSavedModel, t.trainPlan.Key, t.varsPlan.Key); err != nil {
+		return err
+	}
 	return t.run(stdout, stderr)
 }
 

@@ -46,13 +46,21 @@ def _node_name(tensor_or_input: str) -> str:
     return tensor_or_input.lstrip("^").split(":")[0]
 
 
+def _attr_functions(value, names: list[str]) -> None:
+    """Append the functions an ``AttrValue`` names, and those nested in their own attrs."""
+    funcs = [value.func] if value.HasField("func") else []
+    if value.HasField("list"):
+        funcs.extend(value.list.func)
+    for func in funcs:
+        names.append(func.name)
+        for nested in func.attr.values():
+            _attr_functions(nested, names)
+
+
 def _functions_of(node, library_names: set[str]) -> list[str]:
     names = [node.op] if node.op in library_names else []
     for value in node.attr.values():
-        if value.HasField("func"):
-            names.append(value.func.name)
-        if value.HasField("list"):
-            names.extend(f.name for f in value.list.func)
+        _attr_functions(value, names)
     return names
 
 
@@ -61,22 +69,16 @@ def reachable(graph_def, roots: list[str]) -> list[Found]:
 
     Args:
         graph_def: a ``GraphDef`` (its ``library`` holds the functions).
-        roots: tensor or node names in the graph (``name``, ``name:N``).
-
-    Raises:
-        ModelError: a root that names no node of the graph.
+        roots: tensor or node names in the graph (``name``, ``name:N``); a root naming no node
+            is skipped (running it fails in TensorFlow, which reports it), as are functions the
+            library does not define.
     """
     nodes = {n.name: n for n in graph_def.node}
     library = {f.signature.name: f for f in graph_def.library.function}
     found: list[Found] = []
     seen_nodes: set[str] = set()
     pending_functions: list[str] = []
-    stack = []
-    for root in roots:
-        name = _node_name(root)
-        if name not in nodes:
-            raise ModelError(f'tensor "{root}" is not in the graph')
-        stack.append(name)
+    stack = [_node_name(root) for root in roots]
     while stack:
         name = stack.pop()
         if name in seen_nodes or name not in nodes:
@@ -98,9 +100,20 @@ def reachable(graph_def, roots: list[str]) -> list[Found]:
     return found
 
 
-def refuse_unsafe(graph_def, roots: list[str], allowed: frozenset[str] = frozenset()) -> None:
-    """Raise :class:`ModelError` for the first unsafe op reachable from ``roots``."""
-    bad = sorted(f for f in reachable(graph_def, roots) if f.op in UNSAFE_OPS - allowed)
+def refuse_unsafe(graphs, allowed: frozenset[str] = frozenset()) -> None:
+    """Raise :class:`ModelError` for the first unsafe op reachable in any of ``graphs``.
+
+    Args:
+        graphs: ``(graph_def, roots)`` pairs, checked together: the op named is the first in
+            (op, function, node) order over all of them.
+        allowed: ops accepted by ``--allow-op``.
+    """
+    bad = sorted(
+        f
+        for graph_def, roots in graphs
+        for f in reachable(graph_def, roots)
+        if f.op in UNSAFE_OPS - allowed
+    )
     if bad:
         first = bad[0]
         where = f'function "{first.function}"' if first.function else "the graph"
@@ -126,9 +139,14 @@ def check_saved_model(version_dir, keys: list[str] | None, allowed=frozenset()) 
     meta_graph = serve_meta_graph(read_saved_model(version_dir))
     if keys is None:
         keys = sorted(k for k in meta_graph.signature_def if not k.startswith("__"))
-    refuse_unsafe(meta_graph.graph_def, saved_model_roots(meta_graph, keys), frozenset(allowed))
+    refuse_unsafe([(meta_graph.graph_def, saved_model_roots(meta_graph, keys))], frozenset(allowed))
 
 
-def check_frozen(graph_def, output_names: list[str], allowed=frozenset()) -> None:
-    """Refuse unsafe ops reachable from a frozen graph's output tensors."""
-    refuse_unsafe(graph_def, output_names, frozenset(allowed))
+def check_frozen(graphs, allowed=frozenset()) -> None:
+    """Refuse unsafe ops reachable from frozen graphs' output tensors.
+
+    Args:
+        graphs: ``(graph_def, output tensor names)`` for every signature to be run; all are
+            checked together before any session exists.
+    """
+    refuse_unsafe(graphs, frozenset(allowed))

@@ -120,6 +120,7 @@ class Predictor:
         )
         self.loaded = None
         self._frozen: dict[str, tuple] = {}
+        self._graph_defs: dict[str, object] = {}
         self.allowed_ops = frozenset(allowed_ops)
         if model_format == "saved_model":
             from python_producer.ops import check_saved_model
@@ -135,6 +136,19 @@ class Predictor:
         elif self.manifest is None:
             raise ModelError(
                 f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"
+            )
+        else:
+            from python_producer.ops import check_frozen
+
+            frozen = {k for k, v in self.manifest["signatures"].items() if "frozen" in v}
+            run = sorted(k for k in frozen if not k.startswith("__")) if keys is None else keys
+            self._graph_defs = {k: self._read_frozen(k) for k in run if k in frozen}
+            check_frozen(
+                [
+                    (graph_def, [o["name"] for o in self._frozen_outputs(k)])
+                    for k, graph_def in self._graph_defs.items()
+                ],
+                self.allowed_ops,
             )
 
     def signature(self, key: str) -> tuple[dict[str, TensorSpec], dict[str, TensorSpec]]:
@@ -178,20 +192,31 @@ class Predictor:
         )
         return dict(zip(aliases, values, strict=True))
 
+    def _frozen_outputs(self, key: str):
+        return self.manifest["signatures"][key]["frozen"]["outputs"].values()
+
+    def _read_frozen(self, key: str):
+        """Parse the frozen GraphDef of signature ``key``; ModelError when it is not one."""
+        tf = tf_runtime.tf()
+        graph_path = self.version_dir / self.manifest["signatures"][key]["frozen"]["graph"]
+        graph_def = tf.compat.v1.GraphDef()
+        try:
+            graph_def.ParseFromString(graph_path.read_bytes())
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{graph_path} is not a GraphDef: {exc}") from None
+        return graph_def
+
     def frozen_session(self, key: str):
         """Return (tf.compat.v1.Session, tf.Graph) of the frozen graph of ``key``, made once."""
         if key not in self._frozen:
             tf = tf_runtime.tf()
-            graph_path = self.version_dir / self.manifest["signatures"][key]["frozen"]["graph"]
-            graph_def = tf.compat.v1.GraphDef()
-            try:
-                graph_def.ParseFromString(graph_path.read_bytes())
-            except Exception as exc:  # noqa: BLE001
-                raise ModelError(f"{graph_path} is not a GraphDef: {exc}") from None
-            from python_producer.ops import check_frozen
+            graph_def = self._graph_defs.get(key)
+            if graph_def is None:  # not among the keys checked at load: check it now
+                from python_producer.ops import check_frozen
 
-            outputs = self.manifest["signatures"][key]["frozen"]["outputs"].values()
-            check_frozen(graph_def, [o["name"] for o in outputs], self.allowed_ops)
+                graph_def = self._read_frozen(key)
+                names = [o["name"] for o in self._frozen_outputs(key)]
+                check_frozen([(graph_def, names)], self.allowed_ops)
             graph = tf.Graph()
             with graph.as_default():
                 tf.graph_util.import_graph_def(graph_def, name="")

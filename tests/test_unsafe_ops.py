@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from python_producer.ops import UNSAFE_OPS
-from tests.harness.consumers import ROOT, by_name
+from tests.harness.consumers import CONSUMERS, ROOT, by_name
 
-#: The languages that implement the op scan so far (Go and Java are being added).
-LANGUAGES = ["python"]
+LANGUAGES = [c.name for c in CONSUMERS]
 READ = b'{"signature_name": "read", "inputs": {"path": ["%s"]}}'
 
 

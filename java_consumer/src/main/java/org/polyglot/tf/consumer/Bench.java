@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import org.tensorflow.proto.ConfigProto;
 
 /**
@@ -379,18 +380,34 @@ public final class Bench {
     }
 
     /**
-     * Runs the benchmark on a model version.
+     * Runs the benchmark on a model version, no op allowed beyond the safe ones.
      *
      * @param location the version folder
      * @param options the checked flags
      * @return the JSON output, one line without a newline
-     * @throws ConsumerException a refusal for a bad model, signature or input; a failure when
-     *     TensorFlow fails to run
+     * @throws ConsumerException a refusal for a bad model, an unsafe op, a bad signature or input;
+     *     a failure when TensorFlow fails to run
      */
     public static String run(ModelLocation location, Options options) {
+        return run(location, options, Set.of());
+    }
+
+    /**
+     * Runs the benchmark on a model version, first refusing unsafe ops that the signature can
+     * reach ({@link Model#refuseUnsafeOps}) unless allowed.
+     *
+     * @param location the version folder
+     * @param options the checked flags
+     * @param allowedOps ops accepted by {@code --allow-op}
+     * @return the JSON output, one line without a newline
+     * @throws ConsumerException a refusal for a bad model, an unsafe op, a bad signature or input;
+     *     a failure when TensorFlow fails to run
+     */
+    public static String run(ModelLocation location, Options options, Set<String> allowedOps) {
         byte[] config = sessionConfig(options.intraOpThreads(), options.interOpThreads());
         List<Result> results = new ArrayList<>();
         try (Model model = new Model(location, options.format(), config)) {
+            model.refuseUnsafeOps(List.of(options.signature()), false, allowedOps);
             SignatureSpec sig = model.signature(options.signature());
             checkInputs(sig);
             List<TensorSpec> inputs = new ArrayList<>(sig.inputs().values());

@@ -13,6 +13,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -171,6 +172,20 @@ public final class Main implements Callable<Integer> {
                         + "SavedModel without a manifest is loaded).")
         boolean skipVerification;
 
+        @Option(names = OpScanner.ALLOW_FLAG, paramLabel = "NAME",
+                description = "Accept an op that is refused by default because it can read or write files or reach "
+                        + "outside the process (repeatable).")
+        List<String> allowOps = new ArrayList<>();
+
+        /**
+         * Returns the ops accepted by {@code --allow-op}.
+         *
+         * @return the op names
+         */
+        Set<String> allowedOps() {
+            return Set.copyOf(allowOps);
+        }
+
         /** Resolves the version folder and, unless {@code --skip-verification}, verifies it. */
         @Override
         ModelLocation location() {
@@ -208,9 +223,10 @@ public final class Main implements Callable<Integer> {
         public Integer call() throws IOException {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
-            byte[] body = readInput();
             String response;
             try (Model m = new Model(loc, fmt)) {
+                m.refuseUnsafeOps(List.of(signature), true, allowedOps());
+                byte[] body = readInput();
                 response = m.predict(body, signature);
             }
             writeOutput((response + "\n").getBytes(StandardCharsets.UTF_8));
@@ -276,6 +292,7 @@ public final class Main implements Callable<Integer> {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
             try (Model m = new Model(loc, fmt)) {
+                m.refuseUnsafeOps(List.of(signature), true, allowedOps());
                 m.warmUp(signature);
                 BufferedInputStream lines = new BufferedInputStream(in, 1 << 16);
                 byte[] line;
@@ -340,6 +357,7 @@ public final class Main implements Callable<Integer> {
             ModelLocation loc = location();
             List<String> lines;
             try (Model m = new Model(loc, fmt)) {
+                m.refuseUnsafeOps(List.of(signature), false, allowedOps());
                 String alias = Conveniences.classifyInput(m.signature(signature));
                 List<byte[]> bytes = new ArrayList<>(images.size());
                 for (String image : images) {
@@ -395,6 +413,7 @@ public final class Main implements Callable<Integer> {
             ModelLocation loc = location();
             byte[] continuation;
             try (Model m = new Model(loc, fmt)) {
+                m.refuseUnsafeOps(List.of(signature), false, allowedOps());
                 SignatureSpec sig = m.signature(signature);
                 Conveniences.checkGenerateSignature(sig);
                 String response = m.predict(Conveniences.generateRequest(signature, prefix, length), signature);
@@ -448,7 +467,7 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() {
             Trainer.Options options = new Trainer.Options(steps, batchSize, learningRate, checkpointEvery,
-                    checkpointDir, resume, logEvery, skipVerification);
+                    checkpointDir, resume, logEvery, skipVerification, allowedOps());
             Trainer.train(model, version, data, options, out, err);
             return 0;
         }
@@ -489,7 +508,7 @@ public final class Main implements Callable<Integer> {
                     org.polyglot.tf.consumer.Bench.parseBatchSizes(batchSizes), seconds, intraOpThreads,
                     interOpThreads);
             ModelLocation loc = location();
-            String json = org.polyglot.tf.consumer.Bench.run(loc, options);
+            String json = org.polyglot.tf.consumer.Bench.run(loc, options, allowedOps());
             out.print(json + "\n");
             out.flush();
             return 0;

@@ -2,9 +2,11 @@ package org.polyglot.tf.consumer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One model version opened for prediction in one format: resolves signatures, decodes requests
@@ -163,6 +165,26 @@ public final class Model implements AutoCloseable {
             throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
         }
         return s;
+    }
+
+    /**
+     * Refuses the first unsafe op that running signatures of this model in its format can reach
+     * ({@link OpScanner}; tests/CONTRACT.md, "Unsafe ops"). Reads protos only: call it before any
+     * session exists.
+     *
+     * @param keys the signatures to be run (unknown keys are skipped: running them is refused by
+     *     {@link #signature(String)})
+     * @param everyServable whether every signature a predict request may name (every key not
+     *     starting with {@code __}) is run too
+     * @param allowed ops accepted by {@code --allow-op}
+     * @throws ConsumerException (refusal) naming the op, or when the model cannot be read
+     */
+    public void refuseUnsafeOps(Collection<String> keys, boolean everyServable, Set<String> allowed) {
+        if (format == Format.SAVED_MODEL) {
+            OpScanner.checkSavedModel(location.dir(), keys, everyServable, allowed);
+        } else {
+            OpScanner.checkFrozen(location.dir(), manifest(), keys, everyServable, allowed);
+        }
     }
 
     /**

@@ -61,6 +61,23 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     }
 
     /**
+     * Returns the MetaGraphDef proto whose tag set is exactly {@code {"serve"}}, as
+     * {@link #serving()} finds it.
+     *
+     * @param sm the parsed SavedModel
+     * @return the serving MetaGraphDef
+     * @throws ConsumerException (refusal) when there is none, with {@link #serving()}'s message
+     */
+    static MetaGraphDef servingMetaGraph(SavedModel sm) {
+        for (MetaGraphDef mg : sm.getMetaGraphsList()) {
+            if (new HashSet<>(mg.getMetaInfoDef().getTagsList()).equals(SERVE_TAGS)) {
+                return mg;
+            }
+        }
+        throw noServingMetaGraph(sm.getMetaGraphsList().stream().map(mg -> mg.getMetaInfoDef().getTagsList()).toList());
+    }
+
+    /**
      * Reads {@code saved_model.pb} in a version folder.
      *
      * @param versionDir the version folder
@@ -94,9 +111,13 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
                 return g;
             }
         }
+        throw noServingMetaGraph(metaGraphs.stream().map(MetaGraph::tags).toList());
+    }
+
+    private static ConsumerException noServingMetaGraph(List<? extends List<String>> tagSets) {
         List<String> have = new ArrayList<>();
-        metaGraphs.forEach(g -> have.add(g.tags().toString()));
-        throw ConsumerException.refusal("the SavedModel has no MetaGraphDef with tag-set {'serve'} (it has: "
+        tagSets.forEach(t -> have.add(t.toString()));
+        return ConsumerException.refusal("the SavedModel has no MetaGraphDef with tag-set {'serve'} (it has: "
                 + (have.isEmpty() ? "none" : String.join(", ", have)) + ")");
     }
 

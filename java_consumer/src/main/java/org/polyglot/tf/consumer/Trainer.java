@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -62,9 +63,46 @@ public final class Trainer {
      * @param logEvery print a {@code step:} line whenever {@code global_step} is a multiple of this
      * @param skipVerification load the source version without checking it against its
      *     {@code manifest.json} ({@link ManifestVerifier})
+     * @param allowedOps ops accepted by {@code --allow-op} although the train or variables
+     *     signature can reach them ({@link OpScanner})
      */
     public record Options(long steps, int batchSize, String learningRate, long checkpointEvery, String checkpointDir,
-            boolean resume, long logEvery, boolean skipVerification) {
+            boolean resume, long logEvery, boolean skipVerification, Set<String> allowedOps) {
+
+        /**
+         * Copies the allowed ops.
+         *
+         * @param steps training steps to run in this invocation (at least 1)
+         * @param batchSize rows per step (at least 1)
+         * @param learningRate the {@code --learning-rate} text
+         * @param checkpointEvery save a checkpoint every this many steps (0: only at the end)
+         * @param checkpointDir the checkpoint folder, or {@code null} for the default
+         * @param resume restore the newest checkpoint first
+         * @param logEvery print a {@code step:} line every this many steps
+         * @param skipVerification load the source version without checking it
+         * @param allowedOps ops accepted by {@code --allow-op} ({@code null}: none)
+         */
+        public Options {
+            allowedOps = allowedOps == null ? Set.of() : Set.copyOf(allowedOps);
+        }
+
+        /**
+         * The options of a run that allows no unsafe op.
+         *
+         * @param steps training steps to run in this invocation (at least 1)
+         * @param batchSize rows per step (at least 1)
+         * @param learningRate the {@code --learning-rate} text
+         * @param checkpointEvery save a checkpoint every this many steps (0: only at the end)
+         * @param checkpointDir the checkpoint folder, or {@code null} for the default
+         * @param resume restore the newest checkpoint first
+         * @param logEvery print a {@code step:} line every this many steps
+         * @param skipVerification load the source version without checking it
+         */
+        public Options(long steps, int batchSize, String learningRate, long checkpointEvery, String checkpointDir,
+                boolean resume, long logEvery, boolean skipVerification) {
+            this(steps, batchSize, learningRate, checkpointEvery, checkpointDir, resume, logEvery, skipVerification,
+                    Set.of());
+        }
 
         /**
          * The options of a run that verifies the source version.
@@ -79,7 +117,7 @@ public final class Trainer {
          */
         public Options(long steps, int batchSize, String learningRate, long checkpointEvery, String checkpointDir,
                 boolean resume, long logEvery) {
-            this(steps, batchSize, learningRate, checkpointEvery, checkpointDir, resume, logEvery, false);
+            this(steps, batchSize, learningRate, checkpointEvery, checkpointDir, resume, logEvery, false, Set.of());
         }
 
         /**
@@ -144,8 +182,10 @@ public final class Trainer {
      * @param err standard error (throughput and {@code exported} lines)
      * @return the new version folder
      * @throws ConsumerException a refusal for bad options, data, model (a version folder not
-     *     named by its number, files that do not match its manifest, no or a bad training section) or checkpoint folder; a failure when TensorFlow fails, the loss stops being
-     *     finite ({@code training diverged at step ...}) or the version cannot be written
+     *     named by its number, files that do not match its manifest, no or a bad training section,
+     *     an unsafe op the train or variables signature can reach) or checkpoint folder; a failure
+     *     when TensorFlow fails, the loss stops being finite ({@code training diverged at step
+     *     ...}) or the version cannot be written
      */
     public static Path train(String model, Long version, String data, Options options, PrintStream out,
             PrintStream err) {
@@ -167,6 +207,8 @@ public final class Trainer {
         SavedModelInfo info = SavedModelInfo.read(dir);
         TrainingSection section = TrainingSection.parse(trainingJson, info.serving().signatures(),
                 dir.resolve(Manifest.FILE_NAME));
+        OpScanner.checkSavedModel(dir, List.of(section.trainSignature().key(), section.variablesSignature().key()),
+                false, options.allowedOps());
         SaverDef saverDef = Saver.saverDef(dir);
         Map<String, byte[]> frozenGraphs = readFrozenGraphs(dir, manifest, section);
         TrainingData rows = TrainingData.read(data, section.columns());
