@@ -7,6 +7,7 @@ an entry that starts passing, or names no case, fails the run until it is remove
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -42,9 +43,14 @@ def _model_path(case: dict, tmp_path: Path) -> str:
 
 
 def _body(case: dict) -> bytes:
-    if "body" in case:
-        return case["body"].encode()
-    return json.dumps(case["request"]).encode()
+    """The request bytes of a case (the forms are listed in the case file's description)."""
+    if "body_base64" in case:
+        return base64.b64decode(case["body_base64"])
+    if "json_depth" in case:
+        arrays = case["json_depth"] - 1
+        return b'{"instances": ' + b"[" * arrays + b"1.0" + b"]" * arrays + b"}"
+    body = case["body"].encode() if "body" in case else json.dumps(case["request"]).encode()
+    return body + b" " * case.get("body_padding", 0)
 
 
 @pytest.mark.parametrize(("language", "case"), list(_params()))
