@@ -33,7 +33,7 @@ from pathlib import Path
 from python_producer import __version__, tf_runtime
 from python_producer.model_dir import resolve_version_dir
 from python_producer.models import ZOO
-from python_producer.tfjson import RequestError
+from python_producer.tfjson import DEFAULT_MAX_REQUEST_BYTES, RequestError
 
 PROG = "python_producer"
 EXIT_REFUSED = 2
@@ -96,7 +96,17 @@ def _build_parser() -> argparse.ArgumentParser:
                 help="accept an unsafe op",
             )
 
+    def limit_arg(p):
+        p.add_argument(
+            "--max-request-bytes",
+            type=_positive_int("--max-request-bytes"),
+            default=DEFAULT_MAX_REQUEST_BYTES,
+            metavar="N",
+            help="refuse a request body (serve-stdio: a line) larger than N bytes",
+        )
+
     predict = sub.add_parser("predict", allow_abbrev=False, help="answer one predict request")
+    limit_arg(predict)
     model_args(predict)
     predict.add_argument("--signature", default="serving_default")
     predict.add_argument("--input", default="-", help="request file, - for stdin")
@@ -107,6 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve-stdio", allow_abbrev=False, help="one request per line on stdin")
+    limit_arg(serve)
     model_args(serve)
     serve.add_argument("--signature", default="serving_default")
 
@@ -130,17 +141,73 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=2.0)
     bench.add_argument("--intra-op-threads", type=int, default=0)
     bench.add_argument("--inter-op-threads", type=int, default=0)
+    soak = sub.add_parser("soak", allow_abbrev=False, help="measure resident memory growth")
+    model_args(soak)
+    soak.add_argument("--signature", default="serving_default")
+    soak.add_argument("--input", default="-", help="request file, - for stdin")
+    soak.add_argument("--predictions", type=_positive_int("--predictions"), default=100_000)
+    soak.add_argument("--load-cycles", type=_positive_int("--load-cycles"), default=200)
     sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
     return parser
 
 
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
+def _positive_int(flag: str):
+    """An argparse ``type`` accepting a positive integer, refusing anything else by name."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+        return value
+
+    return parse
+
+
+def _too_large(limit: int) -> RequestError:
+    return RequestError(f"request is larger than the limit of {limit} bytes (--max-request-bytes)")
+
+
+def _read_input(name: str, limit: int = DEFAULT_MAX_REQUEST_BYTES) -> bytes:
+    """The request body from ``name`` (``-``: stdin), reading at most ``limit`` + 1 bytes.
+
+    Raises:
+        RequestError: unreadable, or larger than ``limit`` bytes.
+    """
     try:
-        return Path(name).read_bytes()
+        if name == "-":
+            body = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(name, "rb") as stream:
+                body = stream.read(limit + 1)
     except OSError as exc:
         raise RequestError(f"cannot read --input {name}: {exc.strerror}") from None
+    if len(body) > limit:
+        raise _too_large(limit)
+    return body
+
+
+def _lines(stream, limit: int):
+    """Yield each line of ``stream`` without its newline, or None for a line over ``limit``
+    bytes, whose rest is skipped in bounded pieces (never held whole)."""
+    while True:
+        line = stream.readline(limit + 2)
+        if not line:
+            return
+        if line.endswith(b"\n"):
+            line = line[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield line if len(line) <= limit else None
+            continue
+        if len(line) <= limit:  # the last line, without a newline
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(1 << 20)
+        yield None
 
 
 def _write_output(name: str, text: str) -> None:
@@ -197,7 +264,7 @@ def _run(args) -> int:
     if args.command == "predict":
         if args.format not in ("saved_model", "frozen"):
             raise RequestError(f'unknown --format "{args.format}"; expected saved_model or frozen')
-        body = _read_input(args.input)
+        body = _read_input(args.input, args.max_request_bytes)
         predictor = _predictor(args)
         try:
             response = predictor.predict(body, args.signature)
@@ -208,10 +275,12 @@ def _run(args) -> int:
     if args.command == "serve-stdio":
         predictor = _predictor(args)
         try:
-            for line in sys.stdin.buffer:
-                if not line.strip():
+            for line in _lines(sys.stdin.buffer, args.max_request_bytes):
+                if line is not None and not line.strip():
                     continue
                 try:
+                    if line is None:
+                        raise _too_large(args.max_request_bytes)
                     response = predictor.predict(line, args.signature)
                 except RequestError as exc:
                     response = json.dumps({"error": str(exc)})
@@ -221,6 +290,26 @@ def _run(args) -> int:
                 sys.stdout.flush()
         finally:
             predictor.close()
+        return 0
+    if args.command == "soak":
+        from python_producer import soak
+
+        body = _read_input(args.input)
+        result = soak.soak(
+            lambda: _predictor(args, [args.signature]),
+            body,
+            args.signature,
+            args.predictions,
+            args.load_cycles,
+        )
+        head = {
+            "runtime": "python",
+            "tensorflow_version": tf_runtime.tf_version(),
+            "model": str(resolve_version_dir(args.model, args.version)),
+            "signature": args.signature,
+            "format": args.format,
+        }
+        print(json.dumps({**head, **result}))
         return 0
     if args.command == "bench":
         from python_producer import bench

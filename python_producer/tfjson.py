@@ -16,6 +16,7 @@ import binascii
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -83,19 +84,61 @@ def format_shape(shape: tuple[int, ...] | None) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
+#: The deepest nesting of arrays and objects a body may have (the top-level value is level 1);
+#: Jackson's default ``maxNestingDepth`` (tests/CONTRACT.md, "Limits").
+MAX_DEPTH = 1000
+#: The default of ``--max-request-bytes``: 64 MiB, TF Serving's REST default body limit.
+DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def _depth(doc: object) -> int:
+    """Nesting depth of arrays and objects in a parsed document, found without recursion."""
+    deepest = 0
+    stack = [(doc, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, list):
+            children = value
+        elif isinstance(value, dict):
+            children = value.values()
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, list | dict))
+    return deepest
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _too_deep() -> RequestError:
+    return RequestError(f"invalid JSON: nesting deeper than {MAX_DEPTH} levels")
+
+
 def loads(text: str | bytes) -> object:
     """Parse JSON keeping every number as a :class:`JsonNumber` literal.
 
+    The nesting limit :data:`MAX_DEPTH` is enforced with the interpreter's recursion limit
+    (``json``'s C scanner counts each array and object against it) raised just enough to
+    parse 1000 levels, so that no body can exhaust the stack, and checked exactly afterwards.
+
     Raises:
-        RequestError: the text is not one valid JSON value.
+        RequestError: the text is not one valid JSON value, is not UTF-8, or nests deeper
+            than :data:`MAX_DEPTH`.
     """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RequestError(f"invalid JSON: body is not valid UTF-8 ({exc.reason})") from None
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + MAX_DEPTH + 50)
     try:
-        return json.loads(
+        doc = json.loads(
             text,
             parse_float=JsonNumber,
             parse_int=JsonNumber,
@@ -106,7 +149,12 @@ def loads(text: str | bytes) -> object:
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
-        raise RequestError("invalid JSON: nesting too deep") from None
+        raise _too_deep() from None
+    finally:
+        sys.setrecursionlimit(limit)
+    if _depth(doc) > MAX_DEPTH:
+        raise _too_deep()
+    return doc
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -397,7 +445,27 @@ def decode_inputs(
                 '"inputs" must be an object keyed by input alias; expected inputs: '
                 + _expected(specs)
             )
-    return {alias: tensor_from_json(columns[alias], specs[alias]) for alias in specs}
+    tensors = {alias: tensor_from_json(columns[alias], specs[alias]) for alias in specs}
+    if not request.row_format:
+        _check_batch_sizes(tensors, specs)
+    return tensors
+
+
+def _check_batch_sizes(tensors: dict[str, np.ndarray], specs: dict[str, TensorSpec]) -> None:
+    """Inputs whose shape starts with -1 must agree on dimension 0 (CONTRACT "Batch size")."""
+    first = None
+    for alias in sorted(specs):
+        shape, array = specs[alias].shape, tensors[alias]
+        if not shape or shape[0] != -1 or array.ndim == 0:
+            continue
+        if first is None:
+            first = alias
+        elif array.shape[0] != tensors[first].shape[0]:
+            raise RequestError(
+                f'batch size mismatch: input "{first}" has {tensors[first].shape[0]} rows but '
+                f'input "{alias}" has {array.shape[0]}; inputs whose shape starts with -1 must '
+                "have the same batch size"
+            )
 
 
 # --- encoding -------------------------------------------------------------------------------
