@@ -3,10 +3,11 @@
 // with the TensorFlow C library, and describes models, exactly as tests/CONTRACT.md says.
 //
 //	go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-//	                    [--input FILE|-] [--output FILE|-] [--skip-verification] [--allow-op OP]...
+//	                    [--input FILE|-] [--output FILE|-] [--max-request-bytes N]
+//	                    [--skip-verification] [--allow-op OP]...
 //	go_consumer inspect --model PATH [--version N] [--json]
 //	go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
-//	                        [--skip-verification] [--allow-op OP]...
+//	                        [--max-request-bytes N] [--skip-verification] [--allow-op OP]...
 //	go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                     [--skip-verification] [--allow-op OP]... IMAGE [IMAGE ...]
 //	go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
@@ -17,7 +18,17 @@
 //	go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                  [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
 //	                  [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
+//	go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+//	                 [--input FILE|-] [--predictions N] [--load-cycles M]
+//	                 [--skip-verification] [--allow-op OP]...
 //	go_consumer version
+//
+// predict reads at most --max-request-bytes (default 64 MiB) plus one byte of its request,
+// and serve-stdio as much of each line, and refuses a longer body without reading the rest.
+//
+// soak answers one request many times through the predict path, then opens and closes the
+// version many times, and prints the resident set size before and after each phase as one
+// JSON object, to show that neither leaks (see soak.go).
 //
 // bench times the predict call of a signature in-process on generated inputs and prints
 // one JSON object of call-time statistics per batch size (see bench.go).
@@ -49,9 +60,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
@@ -66,10 +79,11 @@ const (
 
 const usage = `usage:
   go_consumer predict --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
-                      [--input FILE|-] [--output FILE|-] [--skip-verification] [--allow-op OP]...
+                      [--input FILE|-] [--output FILE|-] [--max-request-bytes N]
+                      [--skip-verification] [--allow-op OP]...
   go_consumer inspect --model PATH [--version N] [--json]
   go_consumer serve-stdio --model PATH [--version N] [--format saved_model|frozen]
-                          [--skip-verification] [--allow-op OP]...
+                          [--max-request-bytes N] [--skip-verification] [--allow-op OP]...
   go_consumer classify --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                        [--skip-verification] [--allow-op OP]... IMAGE [IMAGE ...]
   go_consumer generate --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
@@ -80,7 +94,13 @@ const usage = `usage:
   go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                     [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
                     [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
+  go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
+                   [--input FILE|-] [--predictions N] [--load-cycles M]
+                   [--skip-verification] [--allow-op OP]...
   go_consumer version
+
+--max-request-bytes N: refuse a request body (for serve-stdio, a line) longer than N bytes
+(a positive integer; default 67108864).
 `
 
 func main() {
@@ -139,7 +159,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const commandList = "predict, inspect, serve-stdio, classify, generate, train, bench or version"
+const commandList = "predict, inspect, serve-stdio, classify, generate, train, bench, soak or version"
 
 // dispatch runs one command; stderr takes the progress lines of train (errors are
 // reported by run).
@@ -162,6 +182,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdTrain(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout)
+	case "soak":
+		return cmdSoak(rest, stdin, stdout)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {
@@ -367,7 +389,12 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	mf := addRunFlags(fs, model.DefaultSignature)
 	input := fs.String("input", "-", "request file, - for stdin")
 	output := fs.String("output", "-", "response file, - for stdout")
+	maxBytes := addMaxRequestBytes(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	limit, err := maxBytes.value(fs)
+	if err != nil {
 		return err
 	}
 	info, format, err := mf.loadRun()
@@ -378,14 +405,9 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
 		return err
 	}
-	var body []byte
-	if *input == "-" {
-		body, err = io.ReadAll(stdin)
-	} else {
-		body, err = os.ReadFile(*input)
-	}
+	body, err := readInput(*input, stdin, limit)
 	if err != nil {
-		return usagef("cannot read the request from --input %s: %v", *input, err)
+		return err
 	}
 	open, closeRunner := lazyRunner(info, format)
 	defer closeRunner()
@@ -402,6 +424,68 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 		return usagef("cannot write the response to --output %s: %v", *output, err)
 	}
 	return nil
+}
+
+// defaultMaxRequestBytes is the default of --max-request-bytes: 64 MiB.
+const defaultMaxRequestBytes = 64 << 20
+
+// maxRequestBytesFlag is the --max-request-bytes flag, kept as text so that any value that
+// is not a positive integer is refused with a message naming the flag.
+type maxRequestBytesFlag struct{ text *string }
+
+func addMaxRequestBytes(fs *flag.FlagSet) maxRequestBytesFlag {
+	return maxRequestBytesFlag{fs.String("max-request-bytes", strconv.Itoa(defaultMaxRequestBytes),
+		"refuse a request body (for serve-stdio, a line) longer than this many bytes")}
+}
+
+// value returns the flag's limit in bytes: a positive integer.
+func (f maxRequestBytesFlag) value(fs *flag.FlagSet) (int64, error) {
+	n, err := strconv.ParseInt(*f.text, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, usagef("%s: invalid --max-request-bytes %q: expected a positive integer", fs.Name(), *f.text)
+	}
+	return n, nil
+}
+
+// readInput reads the request body of --input (a file, or stdin for "-"), refusing one
+// larger than limit bytes (tfjson.TooLarge) after reading at most limit+1 bytes.
+func readInput(input string, stdin io.Reader, limit int64) ([]byte, error) {
+	r := stdin
+	if input != "-" {
+		f, err := os.Open(input)
+		if err != nil {
+			return nil, usagef("cannot read the request from --input %s: %v", input, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	body, err := readLimited(r, limit)
+	if err != nil && !isRequestError(err) {
+		return nil, usagef("cannot read the request from --input %s: %v", input, err)
+	}
+	return body, err
+}
+
+// readLimited reads r to its end, but never more than limit+1 bytes: a longer input is
+// refused with tfjson.TooLarge(limit).
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	n := limit
+	if n < math.MaxInt64 {
+		n++
+	}
+	body, err := io.ReadAll(io.LimitReader(r, n))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, tfjson.TooLarge(limit)
+	}
+	return body, nil
+}
+
+func isRequestError(err error) bool {
+	var re *tfjson.RequestError
+	return errors.As(err, &re)
 }
 
 // lazyRunner returns an open function for handle that loads the model on its first call,
@@ -467,15 +551,17 @@ func predictTensors(info *model.Info, open func() (*model.Runner, error), body [
 	return outputs, req, nil
 }
 
-// maxLine bounds one serve-stdio request line.
-const maxLine = 1 << 30
-
 func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("serve-stdio")
 	// --signature (the default key) is not in the contract's synopsis, but the Python
 	// reference accepts it too.
 	mf := addRunFlags(fs, model.DefaultSignature)
+	maxBytes := addMaxRequestBytes(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	limit, err := maxBytes.value(fs)
+	if err != nil {
 		return err
 	}
 	info, format, err := mf.loadRun()
@@ -495,9 +581,15 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	for {
-		line, readErr := readLine(in)
-		if len(bytes.TrimSpace(line)) > 0 { // blank lines are skipped, as in the reference
-			resp := serveOne(info, open, line, *mf.signature, format)
+		line, tooLong, readErr := readLine(in, limit)
+		var resp []byte
+		switch {
+		case tooLong:
+			resp = tfjson.ErrorBody(tfjson.TooLarge(limit).Error())
+		case len(bytes.TrimSpace(line)) > 0: // blank lines are skipped, as in the reference
+			resp = serveOne(info, open, line, *mf.signature, format)
+		}
+		if resp != nil {
 			out.Write(resp)
 			out.WriteByte('\n')
 			if err := out.Flush(); err != nil {
@@ -513,20 +605,29 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 }
 
-// readLine returns the next line without its line ending ("\n" or "\r\n").
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
+// readLine returns the next line without its line ending ("\n" or "\r\n"). A line longer
+// than limit bytes is read to its end but not kept: it comes back as tooLong with no bytes,
+// so that memory stays bounded by the limit (plus the reader's buffer) however long the line.
+func readLine(r *bufio.Reader, limit int64) (line []byte, tooLong bool, err error) {
+	keep := int64(math.MaxInt64) // limit bytes, then at most "\r\n"
+	if limit < keep-2 {
+		keep = limit + 2
+	}
 	for {
 		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxLine {
-			return nil, fmt.Errorf("request line longer than %d bytes", maxLine)
+		if !tooLong && int64(len(line))+int64(len(chunk)) > keep {
+			tooLong, line = true, nil
+		}
+		if !tooLong {
+			line = append(line, chunk...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		line = trimEOL(line)
-		return line, err
+		if line = trimEOL(line); tooLong || int64(len(line)) > limit {
+			return nil, true, err
+		}
+		return line, false, err
 	}
 }
 

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -36,6 +40,9 @@ type badCase struct {
 	Args           []string        `json:"args"`
 	Request        json.RawMessage `json:"request"`
 	Body           *string         `json:"body"`
+	BodyBase64     *string         `json:"body_base64"`
+	JSONDepth      int             `json:"json_depth"`
+	BodyPadding    int             `json:"body_padding"`
 	StderrContains []string        `json:"stderr_contains"`
 }
 
@@ -69,9 +76,21 @@ func caseArgs(t *testing.T, c badCase) ([]string, []byte, string) {
 	default:
 		path = c.ModelPath
 	}
-	body := []byte(c.Request)
-	if c.Body != nil {
+	var body []byte
+	switch {
+	case c.BodyBase64 != nil:
+		raw, err := base64.StdEncoding.DecodeString(*c.BodyBase64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = raw
+	case c.JSONDepth > 0:
+		arrays := c.JSONDepth - 1
+		body = []byte(`{"instances": ` + strings.Repeat("[", arrays) + "1.0" + strings.Repeat("]", arrays) + "}")
+	case c.Body != nil:
 		body = []byte(*c.Body)
+	default:
+		body = append([]byte(c.Request), strings.Repeat(" ", c.BodyPadding)...)
 	}
 	return append([]string{"predict", "--model", path}, c.Args...), body, ""
 }
@@ -163,6 +182,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"version", "--x"}, 2, "unknown flag --x"},
 		{[]string{"predict", "--model", "x", "--version", "0"}, 2, `invalid --version "0"`},
 		{[]string{"predict", "--model", "x", "--format", "onnx"}, 2, `unknown --format "onnx"`},
+		{[]string{"predict", "--model", "x", "--max-request-bytes", "0"}, 2, `invalid --max-request-bytes "0": expected a positive integer`},
+		{[]string{"predict", "--model", "x", "--max-request-bytes", "-5"}, 2, `invalid --max-request-bytes "-5"`},
+		{[]string{"predict", "--model", "x", "--max-request-bytes", "1e6"}, 2, `invalid --max-request-bytes "1e6"`},
+		{[]string{"serve-stdio", "--model", "x", "--max-request-bytes", "lots"}, 2, `serve-stdio: invalid --max-request-bytes "lots"`},
+		{[]string{"serve-stdio", "--model", "x", "--max-request-bytes", "99999999999999999999"}, 2, `invalid --max-request-bytes`},
+		{[]string{"soak", "--model", "x", "--predictions", "0"}, 2, `soak: invalid --predictions "0": expected a positive integer`},
+		{[]string{"soak", "--model", "x", "--load-cycles", "-1"}, 2, `soak: invalid --load-cycles "-1"`},
+		{[]string{"soak", "--model", "x", "--format", "onnx"}, 2, `unknown --format "onnx"`},
+		{[]string{"soak"}, 2, "--model PATH is required"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
@@ -325,5 +353,148 @@ func TestTupleShape(t *testing.T) {
 	}
 	if got := asciiJSON(`"é😀"`); got != `"\u00e9\ud83d\ude00"` {
 		t.Errorf("asciiJSON = %s", got)
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestReadLimited: a body of exactly the limit is read whole; a longer one is refused
+// after reading at most one byte past the limit.
+func TestReadLimited(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit int64
+		ok          bool
+	}{
+		{0, 1, true}, {16, 16, true}, {17, 16, false}, {1 << 20, 10, false}, {5, math.MaxInt64, true},
+	} {
+		src := &countingReader{r: bytes.NewReader(bytes.Repeat([]byte("a"), int(tc.size)))}
+		body, err := readLimited(src, tc.limit)
+		switch {
+		case tc.ok && (err != nil || int64(len(body)) != tc.size):
+			t.Errorf("%d bytes, limit %d: %d bytes, %v", tc.size, tc.limit, len(body), err)
+		case !tc.ok:
+			want := "request is larger than the limit of " + strconv.FormatInt(tc.limit, 10) + " bytes (--max-request-bytes)"
+			var re *tfjson.RequestError
+			if !errors.As(err, &re) || err.Error() != want {
+				t.Errorf("%d bytes, limit %d: error %v, want %q", tc.size, tc.limit, err, want)
+			}
+			if src.n > tc.limit+1 {
+				t.Errorf("%d bytes, limit %d: read %d bytes", tc.size, tc.limit, src.n)
+			}
+		}
+	}
+}
+
+// TestReadLineLimit: lines are returned without "\n" or "\r\n"; a line over the limit is
+// reported as too long without being kept, however long it is, and reading goes on with
+// the next line.
+func TestReadLineLimit(t *testing.T) {
+	huge := strings.Repeat("x", 3<<20) // longer than the reader's buffer
+	in := strings.Join([]string{"12345", "123456", "1234\r", "12345\r", huge, "", "ok"}, "\n")
+	r := bufio.NewReaderSize(strings.NewReader(in), 4096)
+	type result struct {
+		line    string
+		tooLong bool
+	}
+	var got []result
+	for {
+		line, tooLong, err := readLine(r, 5)
+		if tooLong && line != nil {
+			t.Errorf("a too-long line kept %d bytes", len(line))
+		}
+		got = append(got, result{string(line), tooLong})
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []result{{"12345", false}, {"", true}, {"1234", false}, {"12345", false}, {"", true}, {"", false}, {"ok", false}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines %v, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestServeStdioRequestLimit: a line over --max-request-bytes is answered with an error
+// line and the next request is still answered.
+func TestServeStdioRequestLimit(t *testing.T) {
+	model := needLinear(t)
+	ok := `{"instances": [[1.0]]}`
+	in := ok + "\n" + `{"instances": [[` + strings.Repeat("1.0, ", 1<<20) + "1.0]]}\n" + ok + "\n"
+	var stdout, stderr bytes.Buffer
+	args := []string{"serve-stdio", "--model", model, "--max-request-bytes", strconv.Itoa(len(ok))}
+	if code := run(args, strings.NewReader(in), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	want := []string{`{"predictions": [`, `{"error": "request is larger than the limit of 22 bytes (--max-request-bytes)"}`, `{"predictions": [`}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), stdout.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+}
+
+// TestSoak runs a short soak of models/linear and checks the report's fields; a request the
+// model refuses is refused before the loops, as predict refuses it.
+func TestSoak(t *testing.T) {
+	model := needLinear(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"soak", "--model", model, "--predictions", "20", "--load-cycles", "2"}
+	if code := run(args, strings.NewReader(`{"inputs": {"x": [[1.0], [2.0]]}}`), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("want one line: %q", stdout.String())
+	}
+	var report map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	keys := []string{"runtime", "tensorflow_version", "model", "signature", "format", "predictions",
+		"predictions_rss_kib", "predictions_seconds", "load_cycles", "load_cycles_rss_kib", "load_cycles_seconds"}
+	if len(report) != len(keys) {
+		t.Errorf("report has %d keys, want %d: %s", len(report), len(keys), stdout.String())
+	}
+	for _, k := range keys {
+		if _, ok := report[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	if report["runtime"] != "go" || report["signature"] != "serving_default" || report["format"] != "saved_model" ||
+		report["predictions"] != 20.0 || report["load_cycles"] != 2.0 {
+		t.Errorf("unexpected report: %s", stdout.String())
+	}
+	for _, k := range []string{"predictions_rss_kib", "load_cycles_rss_kib"} {
+		rss, _ := report[k].([]any)
+		if len(rss) != 2 || rss[0].(float64) <= 0 || rss[1].(float64) <= 0 {
+			t.Errorf("%s = %v", k, report[k])
+		}
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code := run([]string{"soak", "--model", model}, strings.NewReader(`{"inputs": {"x": [[1.0, 2.0], [3.0]]}}`), &stdout, &stderr)
+	if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "ragged") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("bad request: exit %d stdout %q stderr %q", code, stdout.String(), stderr.String())
 	}
 }

@@ -43,20 +43,34 @@ func Open(info *Info, format Format) (*Runner, error) {
 	return r, nil
 }
 
-// Close closes every TensorFlow session the Runner opened.
+// Close closes and deletes every TensorFlow session the Runner opened and frees their
+// graphs, so that the model's C memory is released now, not when the garbage collector
+// gets to graft's finalizers. The Runner cannot be used afterwards.
 func (r *Runner) Close() error {
 	var first error
 	if r.saved != nil {
-		first = r.saved.session.Close()
+		first = r.saved.close()
 		r.saved = nil
 	}
 	for path, gs := range r.frozen {
-		if err := gs.session.Close(); err != nil && first == nil {
+		if err := gs.close(); err != nil && first == nil {
 			first = err
 		}
 		delete(r.frozen, path)
 	}
 	return first
+}
+
+// close closes and deletes the session, then frees the graph (only once the session is
+// deleted: if closing fails, graft leaves the session undeleted and the graph is left to
+// graft's finalizer).
+func (gs *graphSession) close() error {
+	if err := gs.session.Close(); err != nil {
+		return err
+	}
+	deleteGraph(gs.graph)
+	gs.graph, gs.cast = nil, nil
+	return nil
 }
 
 func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {

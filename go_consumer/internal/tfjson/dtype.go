@@ -78,11 +78,24 @@ func (d DType) IsInteger() bool {
 // Unknown rank is expressed by [Spec.UnknownRank], not by the slice.
 type Shape []int64
 
-// String formats a shape for messages: "[-1, 2]", "[]" for a scalar.
+// maxShownDims is the most dims [Shape.String] writes out in full; a longer shape is
+// abbreviated to its first three dims, "..." and its last dim.
+const maxShownDims = 8
+
+// String formats a shape for messages: "[-1, 2]", "[]" for a scalar, and for a rank above
+// 8 the first three dims, "..." and the last one ("[1, 1, 1, ..., 1]"), so that a message
+// about a deeply nested body stays short (messages that print it also give the rank).
 func (s Shape) String() string {
-	parts := make([]string, len(s))
-	for i, d := range s {
+	shown := []int64(s)
+	if len(s) > maxShownDims {
+		shown = append(append([]int64(nil), s[:3]...), s[len(s)-1])
+	}
+	parts := make([]string, len(shown))
+	for i, d := range shown {
 		parts[i] = strconv.FormatInt(d, 10)
+	}
+	if len(s) > maxShownDims {
+		parts = append(parts[:3], "...", parts[3])
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -15,3 +15,8 @@ func (e *RequestError) Error() string { return e.Msg }
 func errorf(format string, args ...any) error {
 	return &RequestError{Msg: fmt.Sprintf(format, args...)}
 }
+
+// TooLarge is the refusal of a request body longer than limit bytes (--max-request-bytes).
+func TooLarge(limit int64) error {
+	return errorf("request is larger than the limit of %d bytes (--max-request-bytes)", limit)
+}

@@ -55,7 +55,9 @@ func ParseRequest(data []byte) (*Request, error) {
 }
 
 // DecodeInputs turns a parsed request into one tensor per input alias of the signature,
-// following TF Serving's row and columnar rules, and checks each against its Spec.
+// following TF Serving's row and columnar rules, and checks each against its Spec (in
+// sorted alias order), then, in the columnar format, that the batched inputs agree on
+// their batch size (CheckBatch).
 // signature is the signature key, used in messages.
 func DecodeInputs(req *Request, specs map[string]Spec, signature string) (map[string]*Tensor, error) {
 	aliases := sortedAliases(specs)
@@ -123,7 +125,36 @@ func DecodeInputs(req *Request, specs map[string]Spec, signature string) (map[st
 		}
 		out[a] = t
 	}
+	if !req.RowFormat {
+		if err := CheckBatch(out, specs); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// CheckBatch enforces the columnar batch rule: every input whose signature shape starts
+// with -1 is batched along dimension 0, so all such inputs of rank 1 or more must have the
+// same dimension 0. The first of them in sorted alias order is the reference; the message
+// names it and the first input that disagrees. (In the row format the batch is the list of
+// instances, so it always agrees.)
+func CheckBatch(tensors map[string]*Tensor, specs map[string]Spec) error {
+	ref := ""
+	for _, a := range sortedAliases(specs) {
+		spec, t := specs[a], tensors[a]
+		if t == nil || spec.UnknownRank || len(spec.Shape) == 0 || spec.Shape[0] != -1 || len(t.Shape) == 0 {
+			continue
+		}
+		if ref == "" {
+			ref = a
+			continue
+		}
+		if want := tensors[ref].Shape[0]; t.Shape[0] != want {
+			return errorf("batch size mismatch: input %s has %d rows but input %s has %d; inputs whose shape starts with -1 must have the same batch size",
+				Quote(ref), want, Quote(a), t.Shape[0])
+		}
+	}
+	return nil
 }
 
 // isKeyed reports whether v is an object keyed by alias (for a single input, a

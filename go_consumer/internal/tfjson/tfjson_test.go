@@ -1,14 +1,17 @@
 package tfjson
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var linearSpecs = map[string]Spec{
@@ -405,7 +408,32 @@ type badCase struct {
 	Args           []string        `json:"args"`
 	Request        json.RawMessage `json:"request"`
 	Body           *string         `json:"body"`
+	BodyBase64     *string         `json:"body_base64"`
+	JSONDepth      int             `json:"json_depth"`
+	BodyPadding    int             `json:"body_padding"`
 	StderrContains []string        `json:"stderr_contains"`
+}
+
+// body returns the request bytes of a case (the forms of the case file's description).
+func (c badCase) body(t *testing.T) []byte {
+	switch {
+	case c.BodyBase64 != nil:
+		raw, err := base64.StdEncoding.DecodeString(*c.BodyBase64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	case c.JSONDepth > 0:
+		return []byte(depthBody(c.JSONDepth))
+	case c.Body != nil:
+		return []byte(*c.Body)
+	}
+	return append([]byte(c.Request), strings.Repeat(" ", c.BodyPadding)...)
+}
+
+// depthBody is {"instances": [[...1.0...]]} nested depth levels deep, counting the object.
+func depthBody(depth int) string {
+	return `{"instances": ` + strings.Repeat("[", depth-1) + "1.0" + strings.Repeat("]", depth-1) + "}"
 }
 
 // TestBadRequestCases runs the body-only cases of tests/cases/bad_requests.json (those for
@@ -422,13 +450,10 @@ func TestBadRequestCases(t *testing.T) {
 	}
 	ran := 0
 	for _, c := range file.Cases {
-		if c.Model != "linear" || len(c.Args) > 0 {
+		if c.Model != "linear" || len(c.Args) > 0 || c.BodyPadding > 0 { // the size limit is the CLI's
 			continue
 		}
-		body := string(c.Request)
-		if c.Body != nil {
-			body = *c.Body
-		}
+		body := string(c.body(t))
 		t.Run(c.ID, func(t *testing.T) {
 			req, err := ParseRequest([]byte(body))
 			if err == nil {
@@ -438,7 +463,7 @@ func TestBadRequestCases(t *testing.T) {
 				_, err = DecodeInputs(req, linearSpecs, "serving_default")
 			}
 			if err == nil {
-				t.Fatalf("request accepted: %s", body)
+				t.Fatalf("request accepted: %.200s", body)
 			}
 			if _, ok := err.(*RequestError); !ok {
 				t.Errorf("error %T is not a *RequestError", err)
@@ -475,6 +500,14 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"inputs": [[1e999]]}`,
 		`{"instances": [[1.0]]} x`,
 		`{"inputs": {"a": [[1, 2]], "b": [true], "n": [9007199254740993], "s": ["\u00e9", {"b64": "/w=="}]}}`,
+		`{"inputs": {"a": [[1, 2], [3, 4]], "b": [true], "n": [1, 2, 3], "s": "x"}}`,
+		`{"inputs": {"a": [[1, 2]], "b": true, "n": [], "s": [["x"]]}}`,
+		depthBody(MaxDepth),
+		depthBody(MaxDepth + 1),
+		`{"inputs": "` + strings.Repeat("[", 2*MaxDepth) + `"}`,
+		"{\"instances\": [[1.0]], \"\xc0\x80\": 1}",
+		"{\"inputs\": [\"\xed\xa0\x80\"]}",
+		`{"inputs": ` + strings.Repeat("[", 12) + "1" + strings.Repeat("]", 12) + "}",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -533,7 +566,7 @@ func checkRefusal(t *testing.T, err error) {
 }
 
 func sameTensor(a, b *Tensor) bool {
-	if a.DType != b.DType || Shape(a.Shape).String() != Shape(b.Shape).String() {
+	if a.DType != b.DType || !slices.Equal(a.Shape, b.Shape) {
 		return false
 	}
 	// The shortest form is unique per value (and NaN is written as one token).
@@ -554,5 +587,142 @@ func TestFormatShape(t *testing.T) {
 	}
 	if d, ok := ParseDType("DT_UINT16"); !ok || d != Uint16 {
 		t.Errorf("ParseDType = %v %v", d, ok)
+	}
+}
+
+func TestFormatLongShape(t *testing.T) {
+	for _, tc := range []struct {
+		shape Shape
+		want  string
+	}{
+		{Shape{}, "[]"},
+		{Shape{1, 2, 3, 4, 5, 6, 7, 8}, "[1, 2, 3, 4, 5, 6, 7, 8]"},
+		{Shape{1, 2, 3, 4, 5, 6, 7, 8, 9}, "[1, 2, 3, ..., 9]"},
+		{Shape(slices.Repeat([]int64{1}, 999)), "[1, 1, 1, ..., 1]"},
+	} {
+		if got := tc.shape.String(); got != tc.want {
+			t.Errorf("Shape(%d dims) = %q, want %q", len(tc.shape), got, tc.want)
+		}
+	}
+	// A body 1000 levels deep is legal JSON; the rank error says rank 999 in a short line.
+	_, _, err := decode(t, depthBody(MaxDepth), linearSpecs)
+	if err == nil {
+		t.Fatal("rank 999 accepted for rank 2")
+	}
+	const want = "input x (DT_DOUBLE, shape [-1, -1]): expected rank 2, got rank 999 with shape [1, 1, 1, ..., 1]"
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+// TestNestingLimit: the top-level value is level 1; level 1000 is accepted and level 1001
+// refused, arrays and objects alike, brackets inside strings do not count, and a body a
+// million levels deep is refused at once (no recursion, no decoder).
+func TestNestingLimit(t *testing.T) {
+	nest := func(depth int, open, close string) string {
+		return strings.Repeat(open, depth-1) + "[]" + strings.Repeat(close, depth-1)
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"arrays 1000", nest(MaxDepth, "[", "]"), true},
+		{"arrays 1001", nest(MaxDepth+1, "[", "]"), false},
+		{"objects 1000", nest(MaxDepth, `{"a":`, "}"), true},
+		{"objects 1001", nest(MaxDepth+1, `{"a":`, "}"), false},
+		{"mixed 999", nest((MaxDepth+1)/2, `{"a": [`, "]}"), true},
+		{"mixed 1001", `[[` + nest((MaxDepth+1)/2, `{"a": [`, "]}") + `]]`, false},
+		{"request 1000", depthBody(MaxDepth), true},
+		{"request 1001", depthBody(MaxDepth + 1), false},
+		{"brackets in strings", `["` + strings.Repeat("[{", 2*MaxDepth) + `"]`, true},
+		{"escaped quote", `["\"` + strings.Repeat("[", 2*MaxDepth) + `"]`, true},
+		{"unclosed 1001", strings.Repeat("[", MaxDepth+1), false},
+	} {
+		_, err := Parse([]byte(tc.body))
+		tooDeep := err != nil && strings.Contains(err.Error(), "nesting")
+		if tc.ok && tooDeep || !tc.ok && !tooDeep {
+			t.Errorf("%s: error %v", tc.name, err)
+		}
+		if tooDeep && !strings.HasPrefix(err.Error(), "invalid JSON: nesting deeper than 1000 levels at line 1 column ") {
+			t.Errorf("%s: message %q", tc.name, err)
+		}
+	}
+	_, err := Parse([]byte(nest(MaxDepth+1, "[", "]")))
+	if want := "invalid JSON: nesting deeper than 1000 levels at line 1 column 1001"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	start := time.Now()
+	for _, depth := range []int{100000, 1000000} {
+		_, err := ParseRequest([]byte(depthBody(depth)))
+		if err == nil || !strings.Contains(err.Error(), "nesting deeper than 1000 levels") {
+			t.Errorf("depth %d: error %v", depth, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("deep bodies took %v", d)
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	for _, body := range []string{
+		"{\"instances\": [[1.0]], \"\xc0\x80\": 1}", // overlong NUL
+		"[\"\xed\xa0\x80\"]",                        // UTF-8-encoded surrogate U+D800
+		"[\"caf\xe9\"]",                             // Latin-1
+		"[\"\x80\"]",                                // continuation byte alone
+		"[\"\xf4\x90\x80\x80\"]",                    // beyond U+10FFFF
+	} {
+		_, err := Parse([]byte(body))
+		if err == nil || !strings.HasPrefix(err.Error(), "invalid JSON: body is not valid UTF-8 (byte 0x") {
+			t.Errorf("Parse(%q): %v", body, err)
+		}
+	}
+	_, err := Parse([]byte("[1,\n \"caf\xe9\"]"))
+	if want := "invalid JSON: body is not valid UTF-8 (byte 0xE9 at line 2 column 6)"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+// TestBatchMismatch: in the columnar format every input whose signature shape starts with
+// -1 must have the same dimension 0; the first such input in alias order is named first.
+func TestBatchMismatch(t *testing.T) {
+	specs := map[string]Spec{
+		"a": {Alias: "a", DType: Float, Shape: Shape{-1, 3}},
+		"b": {Alias: "b", DType: Double, Shape: Shape{-1}},
+		"c": {Alias: "c", DType: Int32, Shape: Shape{2}},     // not batched
+		"d": {Alias: "d", DType: Int32, UnknownRank: true},   // not batched
+		"e": {Alias: "e", DType: Int64, Shape: Shape{}},      // a scalar
+		"f": {Alias: "f", DType: Bool, Shape: Shape{-1, -1}}, // batched
+	}
+	for _, tc := range []struct {
+		body, err string
+	}{
+		{`{"inputs": {"a": [[1, 2, 3], [4, 5, 6]], "b": [1, 2], "c": [1, 2], "d": [1, 2, 3], "e": 5, "f": [[true], [false]]}}`, ""},
+		{`{"inputs": {"a": [[1, 2, 3], [4, 5, 6]], "b": [1, 2, 3], "c": [1, 2], "d": 1, "e": 5, "f": [[true]]}}`,
+			`batch size mismatch: input "a" has 2 rows but input "b" has 3; inputs whose shape starts with -1 must have the same batch size`},
+		{`{"inputs": {"a": [[1, 2, 3]], "b": [], "c": [1, 2], "d": 1, "e": 5, "f": [[true], [false]]}}`,
+			`batch size mismatch: input "a" has 1 rows but input "b" has 0; inputs whose shape starts with -1 must have the same batch size`},
+		{`{"inputs": {"a": [[1, 2, 3]], "b": [7], "c": [1, 2], "d": 1, "e": 5, "f": [[true], [false]]}}`,
+			`batch size mismatch: input "a" has 1 rows but input "f" has 2; inputs whose shape starts with -1 must have the same batch size`},
+	} {
+		_, _, err := decode(t, tc.body, specs)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.body, err)
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%s: error %v, want %q", tc.body, err, tc.err)
+		}
+	}
+	// The shared case, against the dtypes model's matrix signature.
+	matrix := map[string]Spec{
+		"a": {Alias: "a", DType: Float, Shape: Shape{-1, 3}},
+		"b": {Alias: "b", DType: Double, Shape: Shape{-1}},
+	}
+	if _, _, err := decode(t, `{"instances": [{"a": [1, 2, 3], "b": 1}, {"a": [4, 5, 6], "b": 2}]}`, matrix); err != nil {
+		t.Errorf("row format: %v", err)
+	}
+	_, _, err := decode(t, `{"inputs": {"a": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "b": [1.0, 2.0, 3.0]}}`, matrix)
+	if want := `batch size mismatch: input "a" has 2 rows but input "b" has 3; inputs whose shape starts with -1 must have the same batch size`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }

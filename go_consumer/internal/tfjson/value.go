@@ -23,7 +23,8 @@ const (
 	KindObject
 )
 
-// MaxDepth is the deepest nesting of arrays and objects that [Parse] accepts.
+// MaxDepth is the deepest nesting of arrays and objects that [Parse] accepts: the top-level
+// value is level 1 (Jackson's default maxNestingDepth).
 const MaxDepth = 1000
 
 // Value is a parsed JSON value. Numbers keep their literal text so that each one can be
@@ -57,13 +58,17 @@ func (v *Value) Member(key string) *Value {
 //
 // The tokens come from encoding/json's streaming [json.Decoder] (UseNumber keeps each
 // number's literal text). Parse adds what that decoder does not do: the UTF-8 check (it
-// would replace invalid bytes with U+FFFD), the pre-pass [markTokens], the limit
-// [MaxDepth], Python's rule for repeated keys and the check that nothing follows the value.
+// would replace invalid bytes with U+FFFD), the pre-pass [markTokens] (which also enforces
+// the limit [MaxDepth] on the raw bytes, without recursion, before anything is parsed),
+// Python's rule for repeated keys and the check that nothing follows the value.
 func Parse(data []byte) (*Value, error) {
 	if !utf8.Valid(data) {
-		return nil, errorf("invalid JSON: body is not valid UTF-8")
+		return nil, invalidUTF8(data)
 	}
-	src, marks := markTokens(data)
+	src, marks, tooDeep := markTokens(data)
+	if tooDeep >= 0 {
+		return nil, nestingError(data, tooDeep)
+	}
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
 	b := builder{dec: dec, data: data, marks: marks}
@@ -96,13 +101,26 @@ type mark struct {
 // offset of the string literal, which is what the decoder's InputOffset reports right after
 // reading it (no other token can end there). data itself is never modified.
 //
+// It also counts the nesting of arrays and objects outside string literals and returns, as
+// tooDeep, the offset of the first '[' or '{' that opens level MaxDepth+1 (-1 if none), so
+// that a body nested a million deep is refused in one pass, before the decoder sees it.
+//
 // Up to the first syntax error the pre-pass and the decoder agree on where strings are;
 // after it, what the pre-pass does no longer matters.
-func markTokens(data []byte) ([]byte, map[int64]mark) {
+func markTokens(data []byte) (src []byte, marks map[int64]mark, tooDeep int) {
 	var out []byte // a copy of data, made at the first replacement
-	marks := map[int64]mark{}
+	marks = map[int64]mark{}
+	depth := 0
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
+		case '[', '{':
+			if depth++; depth > MaxDepth {
+				return data, marks, i
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
 		case '"':
 			lone := int64(-1)
 			for i++; i < len(data) && data[i] != '"'; i++ {
@@ -138,9 +156,47 @@ func markTokens(data []byte) ([]byte, map[int64]mark) {
 		}
 	}
 	if out == nil {
-		return data, marks
+		return data, marks, -1
 	}
-	return out, marks
+	return out, marks, -1
+}
+
+// nestingError is the refusal of a body whose '[' or '{' at offset at opens level
+// MaxDepth+1.
+func nestingError(data []byte, at int) error {
+	line, col := position(data, int64(at))
+	return errorf("invalid JSON: nesting deeper than %d levels at line %d column %d", MaxDepth, line, col)
+}
+
+// invalidUTF8 is the refusal of a body that is not valid UTF-8, naming the first bad byte.
+func invalidUTF8(data []byte) error {
+	at := 0
+	for at < len(data) {
+		r, size := utf8.DecodeRune(data[at:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		at += size
+	}
+	if at >= len(data) { // not reached: utf8.Valid said no
+		return errorf("invalid JSON: body is not valid UTF-8")
+	}
+	line, col := position(data, int64(at))
+	return errorf("invalid JSON: body is not valid UTF-8 (byte 0x%02X at line %d column %d)", data[at], line, col)
+}
+
+// position returns the 1-based line and column (in bytes) of offset at.
+func position(data []byte, at int64) (line, col int) {
+	line, col = 1, 1
+	for _, c := range data[:min(at, int64(len(data)))] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
 }
 
 // hex4 returns the code unit of the \uXXXX escape at data[i:], if there is one.
@@ -164,15 +220,7 @@ type builder struct {
 
 // fail returns the error "invalid JSON: <what> at line L column C" for offset at.
 func (b *builder) fail(what string, at int64) error {
-	line, col := 1, 1
-	for _, c := range b.data[:min(at, int64(len(b.data)))] {
-		if c == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
+	line, col := position(b.data, at)
 	return errorf("invalid JSON: %s at line %d column %d", what, line, col)
 }
 
@@ -221,8 +269,8 @@ func (b *builder) value(v *Value, depth int) error {
 	}
 	switch t := tok.(type) {
 	case json.Delim: // '[' or '{': the decoder reports a misplaced ']' or '}' as an error
-		if depth >= MaxDepth {
-			return b.fail("nesting too deep", b.dec.InputOffset()-1)
+		if depth >= MaxDepth { // not reached: markTokens refuses it first
+			return nestingError(b.data, int(b.dec.InputOffset()-1))
 		}
 		if t == '[' {
 			return b.array(v, depth+1)
