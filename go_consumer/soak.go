@@ -199,6 +199,7 @@ func residentKiB() (int64, error) {
 	waitFinalizers()
 	runtime.GC()
 	debug.FreeOSMemory()
+	model.TrimNativeHeap()
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the resident set size: %v", err)

@@ -1,18 +1,29 @@
 """The ``soak`` command: resident memory growth over many predictions and load cycles.
 
 tests/CONTRACT.md, "Memory soak": after warm-up, the resident set size (``VmRSS`` of
-``/proc/self/status``, KiB, read after ``gc.collect()``) before and after ``N`` whole
-predictions on one loaded version, and before and after ``M`` open/answer/close cycles.
+``/proc/self/status``, KiB, read after ``gc.collect()`` and glibc's ``malloc_trim(0)``) before
+and after ``N`` whole predictions on one loaded version, and before and after ``M``
+open/answer/close cycles.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import time
 from collections.abc import Callable
 
 PREDICTION_WARMUP = 1000
 LOAD_CYCLE_WARMUP = 10
+
+
+def _malloc_trim() -> None:
+    """glibc's ``malloc_trim(0)``: return the allocator's free pages to the system (no-op
+    where there is no glibc)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def rss_kib() -> int:
@@ -22,6 +33,7 @@ def rss_kib() -> int:
         OSError: no ``/proc`` (this is Linux-only, as the benchmarks are).
     """
     gc.collect()
+    _malloc_trim()
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmRSS:"):

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.harness.consumers import CONSUMERS, MODELS
-from tests.harness.memory import REQUEST, soak_env
+from tests.harness.memory import REQUEST
 
 KEYS = [
     "runtime",
@@ -39,7 +39,6 @@ def test_soak_reports_the_contracts_fields(consumer):
     done = consumer.run(
         ["soak", "--model", str(MODELS / "linear"), "--predictions", "30", "--load-cycles", "2"],
         stdin=REQUEST,
-        env=soak_env(consumer.name),
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     result = json.loads(done.stdout)

@@ -1,6 +1,7 @@
 package model
 
 /*
+#include <malloc.h>
 #include "tensorflow/c/c_api.h"
 */
 import "C"
@@ -34,4 +35,11 @@ func deleteGraph(g *tf.Graph) {
 		C.TF_DeleteGraph(gg.c)
 		gg.c = nil
 	}
+}
+
+// TrimNativeHeap asks glibc's allocator to return the free pages it keeps to the operating
+// system (malloc_trim(0)), so that a resident-set reading counts memory still in use, not
+// memory TensorFlow freed but the allocator kept (tests/CONTRACT.md, "Memory soak").
+func TrimNativeHeap() {
+	C.malloc_trim(0)
 }

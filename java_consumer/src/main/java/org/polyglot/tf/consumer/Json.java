@@ -6,11 +6,18 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -208,6 +215,7 @@ public final class Json {
      * @throws ConsumerException (refusal) when the body is empty or not valid JSON
      */
     public static Value parse(byte[] body) {
+        checkRaw(body);
         try (JsonParser p = FACTORY.createParser(body)) {
             JsonToken first = p.nextToken();
             if (first == null) {
@@ -220,10 +228,113 @@ public final class Json {
                         + location(p));
             }
             return v;
+        } catch (StreamConstraintsException e) {
+            // Not reached after checkRaw (same limit), kept so that the message never depends on it.
+            if (String.valueOf(e.getOriginalMessage()).contains("nesting depth")) {
+                throw ConsumerException.refusal(tooDeepMessage() + " (" + jacksonMessage(e) + ")");
+            }
+            throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
         } catch (IOException e) {
             throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
         } catch (StackOverflowError e) {
-            throw ConsumerException.refusal("invalid JSON: nesting too deep");
+            throw ConsumerException.refusal(tooDeepMessage());
+        }
+    }
+
+    private static String tooDeepMessage() {
+        return "invalid JSON: nesting deeper than " + MAX_DEPTH + " levels";
+    }
+
+    /**
+     * Checks the raw bytes of a body before any JSON parsing (tests/CONTRACT.md, "Limits"): they
+     * must be valid UTF-8 (RFC 8259 &sect;8.1; overlong forms, UTF-8-encoded surrogates and bytes
+     * that start no sequence are refused, as is a byte order mark, which Python's and Go's parsers
+     * refuse too), and arrays and objects must nest at most {@link #MAX_DEPTH} deep (the top-level
+     * value is level 1), found by one pass over the bytes without recursion.
+     *
+     * <p>Doing this before Jackson also pins the encoding to UTF-8: Jackson would otherwise skip a
+     * byte order mark and detect UTF-16/32 from NUL bytes among the first four (NUL is valid
+     * UTF-8 but never valid JSON outside a string, nor unescaped inside one).
+     *
+     * @param body the request body
+     * @throws ConsumerException (refusal) naming the byte offset of the first problem
+     */
+    public static void checkRaw(byte[] body) {
+        checkUtf8(body);
+        if (body.length >= 3 && (body[0] & 0xff) == 0xef && (body[1] & 0xff) == 0xbb && (body[2] & 0xff) == 0xbf) {
+            throw ConsumerException.refusal("invalid JSON: unexpected byte order mark (U+FEFF) at byte offset 0");
+        }
+        for (int i = 0; i < Math.min(4, body.length); i++) {
+            if (body[i] == 0) {
+                throw ConsumerException.refusal("invalid JSON: unexpected NUL byte at byte offset " + i
+                        + " (the body must be UTF-8)");
+            }
+        }
+        checkDepth(body);
+    }
+
+    /** Refuses bytes that are not well-formed UTF-8, with the offset of the first bad sequence. */
+    private static void checkUtf8(byte[] body) {
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body);
+        CharBuffer out = CharBuffer.allocate(Math.min(body.length + 1, 8192));
+        while (true) {
+            CoderResult r = dec.decode(in, out, true);
+            if (r.isOverflow()) {
+                out.clear();
+                continue;
+            }
+            if (r.isError()) {
+                int at = in.position();
+                StringBuilder seq = new StringBuilder();
+                for (int i = at; i < Math.min(at + Math.max(r.length(), 1), body.length); i++) {
+                    seq.append(seq.length() == 0 ? "" : " ").append(String.format("0x%02x", body[i] & 0xff));
+                }
+                String what = at + r.length() >= body.length && r.length() > 0 && isLead(body[at])
+                        ? "truncated sequence" : "invalid byte sequence";
+                throw ConsumerException.refusal("invalid JSON: body is not valid UTF-8 (" + what + " " + seq
+                        + " at byte offset " + at + ")");
+            }
+            break;
+        }
+    }
+
+    private static boolean isLead(byte b) {
+        int x = b & 0xff;
+        return x >= 0xc2 && x <= 0xf4;
+    }
+
+    /**
+     * Refuses arrays and objects nested deeper than {@link #MAX_DEPTH}: counts brackets outside
+     * strings (string contents and escapes skipped), which is exact for valid JSON.
+     */
+    private static void checkDepth(byte[] body) {
+        int depth = 0;
+        boolean inString = false;
+        for (int i = 0; i < body.length; i++) {
+            byte b = body[i];
+            if (inString) {
+                if (b == '\\') {
+                    i++;
+                } else if (b == '"') {
+                    inString = false;
+                }
+                continue;
+            }
+            switch (b) {
+                case '"' -> inString = true;
+                case '[', '{' -> {
+                    if (++depth > MAX_DEPTH) {
+                        throw ConsumerException.refusal(tooDeepMessage() + " (the '" + (char) b + "' at byte offset "
+                                + i + " opens level " + depth + ")");
+                    }
+                }
+                case ']', '}' -> depth = Math.max(depth - 1, 0);
+                default -> {
+                }
+            }
         }
     }
 

@@ -1,7 +1,5 @@
 package org.polyglot.tf.consumer;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -22,8 +20,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio},
- * {@code classify}, {@code generate}, {@code train} and {@code version} (see
- * {@code tests/CONTRACT.md}), and {@code bench}.
+ * {@code classify}, {@code generate}, {@code train}, {@code bench}, {@code soak} and {@code version}
+ * (see {@code tests/CONTRACT.md}).
  *
  * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
  * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
@@ -33,7 +31,7 @@ import picocli.CommandLine.Parameters;
         + "Serving REST predict requests, and trains models that provide a train signature.",
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
-            Main.Generate.class, Main.Train.class, Main.Bench.class, Main.Version.class})
+            Main.Generate.class, Main.Train.class, Main.Bench.class, Main.Soak.class, Main.Version.class})
 public final class Main implements Callable<Integer> {
 
     /** The consumer's name, the prefix of every error line. */
@@ -108,7 +106,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
         throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate, "
-                + "train, bench or version (see --help)");
+                + "train, bench, soak or version (see --help)");
     }
 
     /** Creates the subcommands with the streams of this run. */
@@ -204,6 +202,36 @@ public final class Main implements Callable<Integer> {
         String format;
     }
 
+    /** {@code --max-request-bytes}: the limit of one request body. */
+    static final class LimitOption {
+        @Option(names = RequestBody.FLAG, paramLabel = "N", defaultValue = RequestBody.DEFAULT_MAX_BYTES_TEXT,
+                converter = RequestBody.LimitConverter.class,
+                description = "Refuse a request body larger than N bytes, reading at most N+1 (default: "
+                        + "${DEFAULT-VALUE}, 64 MiB).")
+        long maxRequestBytes;
+    }
+
+    /**
+     * Reads the request of {@code --input}: stdin for {@code -}, else the file; at most
+     * {@code max + 1} bytes either way.
+     */
+    static byte[] readRequest(String input, InputStream in, long max) {
+        if ("-".equals(input)) {
+            try {
+                return RequestBody.read(in, max);
+            } catch (IOException e) {
+                throw ConsumerException.refusal("cannot read --input '-': " + e.getMessage());
+            }
+        }
+        try (InputStream f = Files.newInputStream(Paths.get(input))) {
+            return RequestBody.read(f, max);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw ConsumerException.refusal("cannot read --input '" + input + "': no such file");
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw ConsumerException.refusal("cannot read --input '" + input + "': " + e.getMessage());
+        }
+    }
+
     /** {@code predict}: answers one request. */
     @Command(name = "predict", description = "Answer one TensorFlow Serving REST predict request.")
     static final class Predict extends RunOptions {
@@ -219,6 +247,9 @@ public final class Main implements Callable<Integer> {
                 description = "Response file, - for stdout (default).")
         String output;
 
+        @CommandLine.Mixin
+        LimitOption limit;
+
         @Override
         public Integer call() throws IOException {
             Model.Format fmt = Model.Format.parse(format);
@@ -226,19 +257,11 @@ public final class Main implements Callable<Integer> {
             String response;
             try (Model m = new Model(loc, fmt)) {
                 m.refuseUnsafeOps(List.of(signature), true, allowedOps());
-                byte[] body = readInput();
+                byte[] body = readRequest(input, in, limit.maxRequestBytes);
                 response = m.predict(body, signature);
             }
             writeOutput((response + "\n").getBytes(StandardCharsets.UTF_8));
             return 0;
-        }
-
-        private byte[] readInput() {
-            try {
-                return "-".equals(input) ? in.readAllBytes() : Files.readAllBytes(Paths.get(input));
-            } catch (IOException | java.nio.file.InvalidPathException e) {
-                throw ConsumerException.refusal("cannot read --input '" + input + "': " + e.getMessage());
-            }
         }
 
         private void writeOutput(byte[] bytes) throws IOException {
@@ -281,11 +304,15 @@ public final class Main implements Callable<Integer> {
 
     /** {@code serve-stdio}: one request per line in, one response per line out. */
     @Command(name = "serve-stdio", description = "Load the model once, then answer one JSON request per stdin line "
-            + "with one JSON response line on stdout (blank lines are skipped).")
+            + "with one JSON response line on stdout (blank lines are skipped; a line longer than "
+            + "--max-request-bytes is answered with an error and skipped).")
     static final class ServeStdio extends RunOptions {
         @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
                 description = "Signature key when a request has no signature_name (default: ${DEFAULT-VALUE}).")
         String signature;
+
+        @CommandLine.Mixin
+        LimitOption limit;
 
         @Override
         public Integer call() throws IOException {
@@ -294,15 +321,21 @@ public final class Main implements Callable<Integer> {
             try (Model m = new Model(loc, fmt)) {
                 m.refuseUnsafeOps(List.of(signature), true, allowedOps());
                 m.warmUp(signature);
-                BufferedInputStream lines = new BufferedInputStream(in, 1 << 16);
-                byte[] line;
-                while ((line = readLine(lines)) != null) {
-                    if (new String(line, StandardCharsets.ISO_8859_1).isBlank()) {
+                RequestBody.LineReader lines = new RequestBody.LineReader(in, limit.maxRequestBytes);
+                RequestBody.Line line;
+                while ((line = lines.next()) != null) {
+                    if (line.tooLong()) {
+                        out.write((Json.errorBody(RequestBody.tooLargeMessage(limit.maxRequestBytes)) + "\n")
+                                .getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                        continue;
+                    }
+                    if (new String(line.body(), StandardCharsets.ISO_8859_1).isBlank()) {
                         continue;
                     }
                     String response;
                     try {
-                        response = m.predict(line, signature);
+                        response = m.predict(line.body(), signature);
                     } catch (ConsumerException e) {
                         response = Json.errorBody(e.getMessage());
                     } catch (RuntimeException e) {
@@ -313,28 +346,6 @@ public final class Main implements Callable<Integer> {
                 }
             }
             return 0;
-        }
-
-        /** Reads up to and without the next '\n' (and a '\r' before it); null at end of input. */
-        private static byte[] readLine(InputStream s) throws IOException {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            int c;
-            boolean any = false;
-            while ((c = s.read()) != -1) {
-                any = true;
-                if (c == '\n') {
-                    break;
-                }
-                b.write(c);
-            }
-            if (!any) {
-                return null;
-            }
-            byte[] line = b.toByteArray();
-            if (line.length > 0 && line[line.length - 1] == '\r') {
-                line = java.util.Arrays.copyOf(line, line.length - 1);
-            }
-            return line;
         }
     }
 
@@ -509,6 +520,52 @@ public final class Main implements Callable<Integer> {
                     interOpThreads);
             ModelLocation loc = location();
             String json = org.polyglot.tf.consumer.Bench.run(loc, options, allowedOps());
+            out.print(json + "\n");
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code soak}: the predict path and load/close cycles in a loop, resident set size before and after. */
+    @Command(name = "soak", description = {"Measure whether the consumer leaks: read one request (as predict), open the "
+            + "version (verification, unsafe-op check, session), answer the request 1000 times as warm-up, read the "
+            + "resident set size, answer it --predictions more times, read it again and close the version; then open, "
+            + "answer once and close the version 10 times as warm-up, read the resident set size, do it --load-cycles "
+            + "more times and read it again.",
+        "Every answer is the whole predict path (parse, decode, run, encode). The resident set size is VmRSS of "
+            + "/proc/self/status in KiB, read right after a garbage collection (System.gc) and malloc_trim. Prints "
+            + "one JSON object: runtime, tensorflow_version, model, signature, format, predictions, "
+            + "predictions_rss_kib, predictions_seconds, load_cycles, load_cycles_rss_kib, load_cycles_seconds.",
+        "The JVM's heap sizing and JIT compiler move the resident set size too; for soak the launcher runs the JVM "
+            + "with -Xms64m -Xmx64m -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=1 (JAVA_CONSUMER_SOAK_OPTS replaces "
+            + "these; JAVA_CONSUMER_OPTS comes after them)."})
+    static final class Soak extends RunOptions {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
+        String signature;
+
+        @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
+                description = "Request file, - for stdin (default).")
+        String input;
+
+        @Option(names = "--predictions", paramLabel = "N", defaultValue = "100000",
+                description = "Measured predictions, > 0 (default: ${DEFAULT-VALUE}).")
+        long predictions;
+
+        @Option(names = "--load-cycles", paramLabel = "M", defaultValue = "200",
+                description = "Measured open/answer/close cycles, > 0 (default: ${DEFAULT-VALUE}).")
+        long loadCycles;
+
+        @Override
+        public Integer call() {
+            Model.Format fmt = Model.Format.parse(format);
+            org.polyglot.tf.consumer.Soak.checkCounts(predictions, loadCycles);
+            ModelLocation.resolve(model, version); // a bad path is refused before stdin is read
+            byte[] body = readRequest(input, in, RequestBody.DEFAULT_MAX_BYTES);
+            var options = new org.polyglot.tf.consumer.Soak.Options(signature, fmt, predictions, loadCycles,
+                    allowedOps());
+            // Every open resolves and (unless --skip-verification) verifies the version again.
+            String json = org.polyglot.tf.consumer.Soak.run(this::location, body, options);
             out.print(json + "\n");
             out.flush();
             return 0;

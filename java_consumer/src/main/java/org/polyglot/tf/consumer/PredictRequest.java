@@ -141,7 +141,34 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
         for (TensorSpec spec : specs.values()) {
             tensors.put(spec.alias(), TensorDecoder.decode(values.get(spec.alias()), spec, false));
         }
+        checkBatchSizes(specs, tensors);
         return new Inputs(false, -1, tensors);
+    }
+
+    /**
+     * The columnar batch rule (tests/CONTRACT.md, "Batch size"): every input whose signature shape
+     * starts with {@code -1} is batched along dimension 0, and those given with rank &ge; 1 must
+     * agree on it. In sorted alias order, the first such input is the reference and the first one
+     * that disagrees with it is named second.
+     */
+    private static void checkBatchSizes(SortedMap<String, TensorSpec> specs, Map<String, HostTensor> tensors) {
+        String first = null;
+        long rows = 0;
+        for (TensorSpec spec : specs.values()) {
+            HostTensor t = tensors.get(spec.alias());
+            if (!spec.rankKnown() || spec.shape().length == 0 || spec.shape()[0] != -1 || t.shape().length == 0) {
+                continue;
+            }
+            long n = t.shape()[0];
+            if (first == null) {
+                first = spec.alias();
+                rows = n;
+            } else if (n != rows) {
+                throw ConsumerException.refusal("batch size mismatch: input \"" + first + "\" has " + rows
+                        + " rows but input \"" + spec.alias() + "\" has " + n
+                        + "; inputs whose shape starts with -1 must have the same batch size");
+            }
+        }
     }
 
     /** An object that maps input aliases to values (not the {"b64": ...} string form). */
