@@ -17,7 +17,14 @@
 //	go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                  [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
 //	                  [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
+//	go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+//	                  [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
+//	                  [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
+//	                  [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
 //	go_consumer version
+//
+// serve answers TensorFlow Serving's REST API (predict, model status, metadata) for every
+// model folder under a base path, loading new versions as they appear (see serve.go).
 //
 // bench times the predict call of a signature in-process on generated inputs and prints
 // one JSON object of call-time statistics per batch size (see bench.go).
@@ -80,6 +87,10 @@ const usage = `usage:
   go_consumer bench --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                     [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
                     [--inter-op-threads N] [--skip-verification] [--allow-op OP]...
+  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+                    [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
+                    [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
+                    [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
   go_consumer version
 `
 
@@ -139,7 +150,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const commandList = "predict, inspect, serve-stdio, classify, generate, train, bench or version"
+const commandList = "predict, inspect, serve-stdio, serve, classify, generate, train, bench or version"
 
 // dispatch runs one command; stderr takes the progress lines of train (errors are
 // reported by run).
@@ -162,6 +173,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdTrain(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout)
+	case "serve":
+		return cmdServe(rest, stderr)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {
