@@ -145,7 +145,7 @@ type Manager struct {
 
 type servedModel struct {
 	name, dir string
-	versions map[int64]*version
+	versions  map[int64]*version
 }
 
 // version is one version of a model the manager has seen; all fields are guarded by
