@@ -54,8 +54,9 @@ def small(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zoo():
-    """A server over models/ itself (every zoo model, policy latest, default limits)."""
-    with Server(MODELS) as server:
+    """A server over models/ itself (every zoo model, policy latest, default limits). It does
+    not poll again, so that a version exported meanwhile does not swap a model mid-test."""
+    with Server(MODELS, "--poll-interval", "24h") as server:
         yield server
 
 
