@@ -24,8 +24,8 @@ import (
 	"github.com/polyglot-tf/go_consumer/internal/serving"
 )
 
-// defaultMaxRequestBytes is --max-request-bytes's default (64 MiB), as for predict.
-const defaultMaxRequestBytes = 64 << 20
+// serveDefaultMaxBytes is --max-request-bytes's default (64 MiB), as for predict.
+const serveDefaultMaxBytes = 64 << 20
 
 // serveConfig is the parsed command line of serve.
 type serveConfig struct {
@@ -51,7 +51,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	port := fs.String("rest-port", "8501", "port of the REST API (0: any free port)")
 	policy := fs.String("model-version-policy", string(serving.PolicyLatest), "latest, all or specific")
 	versions := fs.String("versions", "", "versions to serve with --model-version-policy specific (1,2)")
-	maxBytes := fs.String("max-request-bytes", strconv.Itoa(defaultMaxRequestBytes), "refuse a request body longer than this")
+	maxBytes := fs.String("max-request-bytes", strconv.Itoa(serveDefaultMaxBytes), "refuse a request body longer than this")
 	timeout := fs.String("request-timeout", "30s", "deadline of one request (reading and answering it)")
 	poll := fs.String("poll-interval", "1s", "how often the model folders are checked for new versions")
 	skip := fs.Bool(strings.TrimPrefix(model.SkipVerificationFlag, "--"), false,

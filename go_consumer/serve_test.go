@@ -70,7 +70,7 @@ func TestServeGoldenConcurrently(t *testing.T) {
 	mgr := serving.NewManager(serving.Options{BasePath: base, Policy: serving.PolicyLatest, Load: serving.NewLoader(false, nil)})
 	mgr.Poll()
 	defer mgr.Close()
-	srv := &serving.Server{Manager: mgr, Predict: servePredict, MaxRequestBytes: defaultMaxRequestBytes, RequestTimeout: time.Minute}
+	srv := &serving.Server{Manager: mgr, Predict: servePredict, MaxRequestBytes: serveDefaultMaxBytes, RequestTimeout: time.Minute}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 
