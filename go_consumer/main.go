@@ -21,6 +21,10 @@
 //	go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                 [--input FILE|-] [--predictions N] [--load-cycles M]
 //	                 [--skip-verification] [--allow-op OP]...
+//	go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+//	                  [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
+//	                  [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
+//	                  [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
 //	go_consumer version
 //
 // predict reads at most --max-request-bytes (default 64 MiB) plus one byte of its request,
@@ -29,6 +33,9 @@
 // soak answers one request many times through the predict path, then opens and closes the
 // version many times, and prints the resident set size before and after each phase as one
 // JSON object, to show that neither leaks (see soak.go).
+//
+// serve answers TensorFlow Serving's REST API (predict, model status, metadata) for every
+// model folder under a base path, loading new versions as they appear (see serve.go).
 //
 // bench times the predict call of a signature in-process on generated inputs and prints
 // one JSON object of call-time statistics per batch size (see bench.go).
@@ -97,6 +104,10 @@ const usage = `usage:
   go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                    [--input FILE|-] [--predictions N] [--load-cycles M]
                    [--skip-verification] [--allow-op OP]...
+  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+                    [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
+                    [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
+                    [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
   go_consumer version
 
 --max-request-bytes N: refuse a request body (for serve-stdio, a line) longer than N bytes
@@ -159,7 +170,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-const commandList = "predict, inspect, serve-stdio, classify, generate, train, bench, soak or version"
+const commandList = "predict, inspect, serve-stdio, serve, classify, generate, train, bench, soak or version"
 
 // dispatch runs one command; stderr takes the progress lines of train (errors are
 // reported by run).
@@ -184,6 +195,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdBench(rest, stdout)
 	case "soak":
 		return cmdSoak(rest, stdin, stdout)
+	case "serve":
+		return cmdServe(rest, stderr)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {

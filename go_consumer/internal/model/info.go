@@ -262,7 +262,7 @@ func notFound(key string, available []string) error {
 	if list == "" {
 		list = "none"
 	}
-	return errorf("signature %s not found; available signatures: %s", tfjson.Quote(key), list)
+	return &Error{Msg: fmt.Sprintf("signature %s not found; available signatures: %s", tfjson.Quote(key), list), NotFound: true}
 }
 
 // Plan resolves a signature key for a format and checks that it can be served: every

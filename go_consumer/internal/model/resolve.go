@@ -17,6 +17,9 @@ import (
 // with status 2 for it.
 type Error struct {
 	Msg string
+	// NotFound marks the refusal of a signature key the version does not have (the server
+	// answers it with HTTP 404).
+	NotFound bool
 }
 
 func (e *Error) Error() string { return e.Msg }

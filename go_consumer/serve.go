@@ -1,0 +1,261 @@
+package main
+
+// The serve command: TensorFlow Serving's REST API over every model folder under a base
+// path, with hot model versions (see internal/serving and tests/CONTRACT.md, "Serving").
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/serving"
+)
+
+// serveDefaultMaxBytes is --max-request-bytes's default (64 MiB), as for predict.
+const serveDefaultMaxBytes = 64 << 20
+
+// serveConfig is the parsed command line of serve.
+type serveConfig struct {
+	base             string
+	names            []string
+	host             string
+	port             int
+	policy           serving.Policy
+	versions         []int64
+	maxRequestBytes  int64
+	requestTimeout   time.Duration
+	pollInterval     time.Duration
+	skipVerification bool
+	allowOps         []string
+}
+
+func parseServeFlags(args []string) (*serveConfig, error) {
+	fs := newFlagSet("serve")
+	base := fs.String("model-base-path", "", "folder holding one folder per model (models/<name>/<version>)")
+	var names opList
+	fs.Var(&names, "model-name", "serve only this model folder under --model-base-path (repeatable)")
+	host := fs.String("rest-host", "127.0.0.1", "address the REST API listens on")
+	port := fs.String("rest-port", "8501", "port of the REST API (0: any free port)")
+	policy := fs.String("model-version-policy", string(serving.PolicyLatest), "latest, all or specific")
+	versions := fs.String("versions", "", "versions to serve with --model-version-policy specific (1,2)")
+	maxBytes := fs.String("max-request-bytes", strconv.Itoa(serveDefaultMaxBytes), "refuse a request body longer than this")
+	timeout := fs.String("request-timeout", "30s", "deadline of one request (reading and answering it)")
+	poll := fs.String("poll-interval", "1s", "how often the model folders are checked for new versions")
+	skip := fs.Bool(strings.TrimPrefix(model.SkipVerificationFlag, "--"), false,
+		"load versions without checking their files against manifest.json")
+	var allow opList
+	fs.Var(&allow, strings.TrimPrefix(model.AllowOpFlag, "--"),
+		"accept this op although it can read or write files or reach outside the process (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	cfg := &serveConfig{host: *host, skipVerification: *skip, allowOps: allow}
+	if *base == "" {
+		return nil, usagef("serve: --model-base-path DIR is required")
+	}
+	abs, err := model.Absolute(*base)
+	if err != nil {
+		return nil, usagef("serve: --model-base-path %s: %v", *base, err)
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return nil, usagef("serve: --model-base-path %s is not a folder", abs)
+	}
+	cfg.base = abs
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
+			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", n)
+		}
+		if st, err := os.Stat(filepath.Join(abs, n)); err != nil || !st.IsDir() {
+			return nil, usagef("serve: --model-name %s: %s is not a folder", n, filepath.Join(abs, n))
+		}
+		if !seen[n] {
+			seen[n] = true
+			cfg.names = append(cfg.names, n)
+		}
+	}
+	p, err := strconv.Atoi(*port)
+	if err != nil || p < 0 || p > 65535 {
+		return nil, usagef("serve: invalid --rest-port %q: expected a port number 0..65535", *port)
+	}
+	cfg.port = p
+	var ok bool
+	if cfg.policy, ok = serving.ParsePolicy(*policy); !ok {
+		return nil, usagef("serve: invalid --model-version-policy %q: expected latest, all or specific", *policy)
+	}
+	switch {
+	case cfg.policy == serving.PolicySpecific && *versions == "":
+		return nil, usagef("serve: --model-version-policy specific needs --versions (such as 1,2)")
+	case cfg.policy != serving.PolicySpecific && isSet(fs, "versions"):
+		return nil, usagef("serve: --versions needs --model-version-policy specific")
+	case *versions != "":
+		if cfg.versions, ok = serving.ParseVersions(*versions); !ok {
+			return nil, usagef("serve: invalid --versions %q: expected positive integers separated by commas", *versions)
+		}
+	}
+	n, err := strconv.ParseInt(*maxBytes, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, usagef("serve: invalid --max-request-bytes %q: expected a positive integer", *maxBytes)
+	}
+	cfg.maxRequestBytes = n
+	if cfg.requestTimeout, err = positiveDuration("request-timeout", *timeout); err != nil {
+		return nil, err
+	}
+	if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
+		return nil, err
+	}
+	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
+		return nil, usagef("serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
+	}
+	return cfg, nil
+}
+
+func positiveDuration(flagName, s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, usagef("serve: invalid --%s %q: expected a positive duration such as 30s or 500ms", flagName, s)
+	}
+	return d, nil
+}
+
+// lineLog writes whole lines "go_consumer: <message>" to one writer from many goroutines.
+type lineLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineLog) Logf(format string, args ...any) {
+	line := consumerName + ": " + oneLine(fmt.Sprintf(format, args...)) + "\n"
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, line)
+}
+
+// Write lets net/http's error log go through the same lines.
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.Logf("http: %s", p)
+	return len(p), nil
+}
+
+// servePredict answers one predict request body exactly as the predict command does
+// (handle: the same parser, decoder, checks and encoder) with the version's runner.
+func servePredict(s *serving.Servable, body []byte) ([]byte, error) {
+	open := func() (*model.Runner, error) { return s.Runner, nil }
+	return handle(s.Info, open, body, model.DefaultSignature, model.FormatSavedModel)
+}
+
+func cmdServe(args []string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	logs := &lineLog{w: stderr}
+	addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
+	}
+	defer ln.Close()
+
+	mgr := serving.NewManager(serving.Options{
+		BasePath:   cfg.base,
+		ModelNames: cfg.names,
+		Policy:     cfg.policy,
+		Versions:   cfg.versions,
+		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
+		Logf:       logs.Logf,
+	})
+	mgr.Poll()
+	var served []string
+	for _, name := range mgr.Models() {
+		numbers, _ := mgr.Available(name)
+		list := make([]string, len(numbers))
+		for i, n := range numbers {
+			list[i] = strconv.FormatInt(n, 10)
+		}
+		what := "no version available"
+		if len(list) == 1 {
+			what = "version " + list[0]
+		} else if len(list) > 1 {
+			what = "versions " + strings.Join(list, ", ")
+		}
+		served = append(served, fmt.Sprintf("%s (%s)", name, what))
+	}
+	if len(served) == 0 {
+		served = append(served, "no model yet")
+	}
+	logs.Logf("serving the REST API on http://%s (policy %s): %s", ln.Addr(), cfg.policy, strings.Join(served, ", "))
+
+	server := &serving.Server{
+		Manager:         mgr,
+		Predict:         servePredict,
+		MaxRequestBytes: cfg.maxRequestBytes,
+		RequestTimeout:  cfg.requestTimeout,
+		Logf:            logs.Logf,
+	}
+	httpServer := &http.Server{
+		Handler:           server,
+		ReadHeaderTimeout: cfg.requestTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(logs, "", 0),
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+
+	pollCtx, stopPolling := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		ticker := time.NewTicker(cfg.pollInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-ticker.C:
+				mgr.Poll()
+			}
+		}
+	}()
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+	}
+	stop() // a second signal ends the process at once
+	if failed == nil {
+		logs.Logf("shutting down: no new connections; finishing the requests in flight")
+		if err := httpServer.Shutdown(context.Background()); err != nil {
+			failed = fmt.Errorf("serve: shutting down: %v", err)
+		}
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
+			failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+		}
+	}
+	stopPolling()
+	<-polled
+	server.Wait()
+	mgr.Close()
+	if failed == nil {
+		logs.Logf("stopped")
+	}
+	return failed
+}

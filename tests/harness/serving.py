@@ -1,0 +1,136 @@
+"""Starting ``go_consumer serve`` for a test and talking to it (tests/CONTRACT.md, "Serving").
+
+The server is started on a free loopback port (``--rest-port 0``); its address comes from the
+line it prints once its models are loaded. Its stderr is collected line by line while it runs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from tests.harness.consumers import by_name
+
+GO = by_name("go")
+_LISTENING = re.compile(r"serving the REST API on http://(\S+) \(")
+
+
+class ServerFailed(RuntimeError):
+    """The server exited, or did not start in time; the message carries its stderr."""
+
+
+class Server:
+    """A running ``go_consumer serve`` process.
+
+    Args:
+        base: the ``--model-base-path``.
+        flags: further flags of ``serve``.
+        start_timeout: seconds to wait for the server to load its models and listen.
+    """
+
+    def __init__(self, base: Path, *flags: str, start_timeout: float = 180):
+        self.command = [
+            *GO.argv,
+            "serve",
+            "--model-base-path",
+            str(base),
+            "--rest-port",
+            "0",
+            *flags,
+        ]
+        self.process = subprocess.Popen(
+            self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._listening = threading.Event()
+        self.address = ""
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + start_timeout
+        while not self._listening.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise ServerFailed(
+                    f"serve did not start (exit {self.process.returncode}):\n{self.stderr}"
+                )
+        self.url = f"http://{self.address}"
+
+    def _read_stderr(self) -> None:
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+            match = _LISTENING.search(line)
+            if match and not self._listening.is_set():
+                self.address = match.group(1)
+                self._listening.set()
+
+    @property
+    def lines(self) -> list[str]:
+        """The stderr lines so far."""
+        with self._lock:
+            return list(self._lines)
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, pattern: str, timeout: float = 60) -> str:
+        """Wait until a stderr line matches the regular expression ``pattern``; return it."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if regex.search(line):
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise ServerFailed(f"no stderr line matched {pattern!r}:\n{self.stderr}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """Send ``sig`` (unless the process has exited) and wait for the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 60) -> int:
+        """Wait for the exit status (a second signal would end a shutdown at once)."""
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._reader.join(timeout=10)
+            self.process.stdout.close()
+            self.process.stderr.close()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.stop()
+
+
+def publish_version(source: Path, model_dir: Path, version: int, damage=None) -> Path:
+    """Copy the version folder ``source`` into ``model_dir`` as ``version`` the way the producer
+    publishes one: staged in ``.tmp-<version>-<n>`` (optionally damaged there by
+    ``damage(folder)``), then renamed into place in one step."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = model_dir / f".tmp-{version}-test"
+    shutil.copytree(source, staging)
+    if damage is not None:
+        damage(staging)
+    final = model_dir / str(version)
+    staging.rename(final)
+    return final
