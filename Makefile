@@ -23,11 +23,15 @@ MODELS := models
 
 all: setup models build parity ## set up, train and export, build Go and Java, print the parity table
 
-setup: $(STAMPS)/venv ## create .venv with tensorflow-cpu 2.21.0, numpy, pytest, grpcio-tools
+setup: $(STAMPS)/venv ## create .venv with tensorflow-cpu 2.21.0, numpy, pytest, grpcio-tools, tensorflow-serving-api
 
+# tensorflow-serving-api (the client and protocol of go_consumer serve's gRPC API) requires the
+# full tensorflow package, which tensorflow-cpu already is: installed without its dependencies
+# (grpcio and protobuf come with grpcio-tools).
 $(STAMPS)/venv: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps tensorflow-serving-api==2.21.0
 	@mkdir -p $(STAMPS) && touch $@
 
 # The model zoo (python_producer/models/): each is trained and exported as a new version.

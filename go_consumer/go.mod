@@ -1,7 +1,16 @@
 module github.com/polyglot-tf/go_consumer
 
-go 1.24
+go 1.24.0
 
-require github.com/wamuir/graft v0.10.0
+require (
+	github.com/wamuir/graft v0.10.0
+	google.golang.org/grpc v1.80.0
+	google.golang.org/protobuf v1.36.11
+)
 
-require google.golang.org/protobuf v1.34.2 // indirect
+require (
+	golang.org/x/net v0.49.0 // indirect
+	golang.org/x/sys v0.40.0 // indirect
+	golang.org/x/text v0.33.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260120221211-b8f7ae30c516 // indirect
+)

@@ -1,7 +1,7 @@
 package main
 
-// The serve command: TensorFlow Serving's REST API over every model folder under a base
-// path, with hot model versions (see internal/serving and tests/CONTRACT.md, "Serving").
+// The serve command: TensorFlow Serving's REST and gRPC APIs over every model folder under a
+// base path, with hot model versions (see internal/serving and tests/CONTRACT.md, "Serving").
 
 import (
 	"context"
@@ -32,7 +32,9 @@ type serveConfig struct {
 	base             string
 	names            []string
 	host             string
-	port             int
+	port             int // -1: no REST server
+	grpcHost         string
+	grpcPort         int // -1: no gRPC server
 	policy           serving.Policy
 	versions         []int64
 	maxRequestBytes  int64
@@ -48,7 +50,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	var names opList
 	fs.Var(&names, "model-name", "serve only this model folder under --model-base-path (repeatable)")
 	host := fs.String("rest-host", "127.0.0.1", "address the REST API listens on")
-	port := fs.String("rest-port", "8501", "port of the REST API (0: any free port)")
+	port := fs.String("rest-port", "8501", "port of the REST API (0: any free port; off: no REST server)")
+	grpcHost := fs.String("grpc-host", "127.0.0.1", "address the gRPC API listens on")
+	grpcPort := fs.String("grpc-port", "8500", "port of the gRPC API (0: any free port; off: no gRPC server)")
 	policy := fs.String("model-version-policy", string(serving.PolicyLatest), "latest, all or specific")
 	versions := fs.String("versions", "", "versions to serve with --model-version-policy specific (1,2)")
 	maxBytes := fs.String("max-request-bytes", strconv.Itoa(serveDefaultMaxBytes), "refuse a request body longer than this")
@@ -62,7 +66,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	cfg := &serveConfig{host: *host, skipVerification: *skip, allowOps: allow}
+	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow}
 	if *base == "" {
 		return nil, usagef("serve: --model-base-path DIR is required")
 	}
@@ -87,11 +91,15 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			cfg.names = append(cfg.names, n)
 		}
 	}
-	p, err := strconv.Atoi(*port)
-	if err != nil || p < 0 || p > 65535 {
-		return nil, usagef("serve: invalid --rest-port %q: expected a port number 0..65535", *port)
+	if cfg.port, err = parsePort("rest-port", *port); err != nil {
+		return nil, err
 	}
-	cfg.port = p
+	if cfg.grpcPort, err = parsePort("grpc-port", *grpcPort); err != nil {
+		return nil, err
+	}
+	if cfg.port < 0 && cfg.grpcPort < 0 {
+		return nil, usagef("serve: --rest-port off and --grpc-port off: nothing to serve")
+	}
 	var ok bool
 	if cfg.policy, ok = serving.ParsePolicy(*policy); !ok {
 		return nil, usagef("serve: invalid --model-version-policy %q: expected latest, all or specific", *policy)
@@ -121,6 +129,18 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		return nil, usagef("serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
+}
+
+// parsePort parses a port flag: 0..65535, or "off" (-1).
+func parsePort(flagName, s string) (int, error) {
+	if s == "off" {
+		return -1, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, usagef("serve: invalid --%s %q: expected a port number 0..65535 or off", flagName, s)
+	}
+	return p, nil
 }
 
 func positiveDuration(flagName, s string) (time.Duration, error) {
@@ -163,12 +183,21 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	logs := &lineLog{w: stderr}
-	addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
+	var ln, grpcLn net.Listener
+	if cfg.port >= 0 {
+		addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
+		}
+		defer ln.Close()
 	}
-	defer ln.Close()
+	if cfg.grpcPort >= 0 {
+		addr := net.JoinHostPort(cfg.grpcHost, strconv.Itoa(cfg.grpcPort))
+		if grpcLn, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("serve: cannot listen on %s (gRPC): %v", addr, err)
+		}
+		defer grpcLn.Close()
+	}
 
 	mgr := serving.NewManager(serving.Options{
 		BasePath:   cfg.base,
@@ -197,7 +226,14 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if len(served) == 0 {
 		served = append(served, "no model yet")
 	}
-	logs.Logf("serving the REST API on http://%s (policy %s): %s", ln.Addr(), cfg.policy, strings.Join(served, ", "))
+	var apisServed []string
+	if ln != nil {
+		apisServed = append(apisServed, fmt.Sprintf("the REST API on http://%s", ln.Addr()))
+	}
+	if grpcLn != nil {
+		apisServed = append(apisServed, fmt.Sprintf("the gRPC API on %s", grpcLn.Addr()))
+	}
+	logs.Logf("serving %s (policy %s): %s", strings.Join(apisServed, " and "), cfg.policy, strings.Join(served, ", "))
 
 	server := &serving.Server{
 		Manager:         mgr,
@@ -213,10 +249,19 @@ func cmdServe(args []string, stderr io.Writer) error {
 		ErrorLog:          log.New(logs, "", 0),
 	}
 
+	grpcAPI := &serving.GRPC{Manager: mgr, RequestTimeout: cfg.requestTimeout, Logf: logs.Logf}
+	grpcServer := serving.NewGRPCServer(grpcAPI, cfg.maxRequestBytes)
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
+	if ln != nil {
+		go func() { serveErr <- httpServer.Serve(ln) }()
+	}
+	grpcErr := make(chan error, 1)
+	if grpcLn != nil {
+		go func() { grpcErr <- grpcServer.Serve(grpcLn) }()
+	}
 
 	pollCtx, stopPolling := context.WithCancel(context.Background())
 	polled := make(chan struct{})
@@ -239,20 +284,36 @@ func cmdServe(args []string, stderr io.Writer) error {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+	case err := <-grpcErr:
+		failed = fmt.Errorf("serve: the gRPC server stopped: %v", err)
 	}
 	stop() // a second signal ends the process at once
 	if failed == nil {
 		logs.Logf("shutting down: no new connections; finishing the requests in flight")
-		if err := httpServer.Shutdown(context.Background()); err != nil {
-			failed = fmt.Errorf("serve: shutting down: %v", err)
+		var wg sync.WaitGroup
+		if grpcLn != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); grpcServer.GracefulStop() }()
 		}
-		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
-			failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+		if ln != nil {
+			if err := httpServer.Shutdown(context.Background()); err != nil {
+				failed = fmt.Errorf("serve: shutting down: %v", err)
+			}
+			if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
+				failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+			}
+		}
+		wg.Wait()
+	} else {
+		grpcServer.Stop()
+		if ln != nil {
+			httpServer.Close()
 		}
 	}
 	stopPolling()
 	<-polled
 	server.Wait()
+	grpcAPI.Wait()
 	mgr.Close()
 	if failed == nil {
 		logs.Logf("stopped")

@@ -1,0 +1,368 @@
+package serving
+
+// Converting between tensorflow.TensorProto (the tensors of the gRPC API) and tfjson.Tensor
+// (what internal/model runs), with the checks of the JSON path: every input against its
+// signature spec (dtype, rank, known dims), before TensorFlow sees anything.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+)
+
+// requestError is a refusal of a gRPC request (INVALID_ARGUMENT), as *tfjson.RequestError is
+// for a JSON body.
+func requestError(format string, args ...any) error {
+	return &tfjson.RequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// elementSize is the width in bytes of one element of a fixed-width dtype in tensor_content.
+func elementSize(d tfjson.DType) int {
+	switch d {
+	case tfjson.Int8, tfjson.Uint8, tfjson.Bool:
+		return 1
+	case tfjson.Int16, tfjson.Uint16, tfjson.Half:
+		return 2
+	case tfjson.Float, tfjson.Int32, tfjson.Uint32:
+		return 4
+	case tfjson.Double, tfjson.Int64, tfjson.Uint64:
+		return 8
+	}
+	return 0
+}
+
+// DecodeTensorProtos turns the inputs of a PredictRequest into one tensor per input alias
+// of the signature: the aliases must be exactly the signature's, each TensorProto must have
+// the spec's dtype, a known shape that agrees with the spec's rank and known dims, and as
+// many values as its shape holds (in tensor_content or in the dtype's repeated field; a
+// shorter repeated field is completed with its last value, as TensorFlow does); then the
+// batched inputs must agree on their batch size (tfjson.CheckBatch).
+func DecodeTensorProtos(inputs map[string]*tensorpb.TensorProto, specs map[string]tfjson.Spec, signature string) (map[string]*tfjson.Tensor, error) {
+	given := make([]string, 0, len(inputs))
+	for a := range inputs {
+		given = append(given, a)
+	}
+	sort.Strings(given)
+	for _, a := range given {
+		if _, ok := specs[a]; !ok {
+			return nil, requestError("unknown input %s for signature %s; expected inputs: %s", tfjson.Quote(a), tfjson.Quote(signature), expectedSpecs(specs))
+		}
+	}
+	aliases := make([]string, 0, len(specs))
+	for a := range specs {
+		aliases = append(aliases, a)
+	}
+	sort.Strings(aliases)
+	out := make(map[string]*tfjson.Tensor, len(specs))
+	for _, a := range aliases {
+		tp := inputs[a]
+		if tp == nil {
+			return nil, requestError("missing input %s for signature %s; expected inputs: %s", tfjson.Quote(a), tfjson.Quote(signature), expectedSpecs(specs))
+		}
+		t, err := DecodeTensorProto(tp, specs[a])
+		if err != nil {
+			return nil, err
+		}
+		out[a] = t
+	}
+	if err := tfjson.CheckBatch(out, specs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func expectedSpecs(specs map[string]tfjson.Spec) string {
+	if len(specs) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(specs))
+	for k := range specs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = specs[k].Describe()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// DecodeTensorProto converts one TensorProto for spec (see DecodeTensorProtos).
+func DecodeTensorProto(tp *tensorpb.TensorProto, spec tfjson.Spec) (*tfjson.Tensor, error) {
+	want := spec.DType
+	if !want.Supported() {
+		return nil, requestError("input %s: dtype %s is not supported", spec.Describe(), want)
+	}
+	if got := tfjson.DType(tp.GetDtype()); got != want {
+		return nil, requestError("input %s: got a tensor of dtype %s, expected %s", spec.Describe(), got, want)
+	}
+	shp := tp.GetTensorShape()
+	if shp.GetUnknownRank() {
+		return nil, requestError("input %s: the tensor's shape has an unknown rank", spec.Describe())
+	}
+	shape := make([]int64, len(shp.GetDim()))
+	n := int64(1)
+	for i, d := range shp.GetDim() {
+		if d.GetSize() < 0 {
+			return nil, requestError("input %s: dimension %d of the tensor's shape is %d", spec.Describe(), i, d.GetSize())
+		}
+		shape[i] = d.GetSize()
+		if shape[i] != 0 && n > math.MaxInt32/shape[i] {
+			return nil, requestError("input %s: the tensor's shape %s holds too many elements", spec.Describe(), tfjson.Shape(shape[:i+1]))
+		}
+		n *= shape[i]
+	}
+	if err := tfjson.CheckShape(shape, spec); err != nil {
+		return nil, err
+	}
+	data, err := protoValues(tp, spec, int(n))
+	if err != nil {
+		return nil, err
+	}
+	return &tfjson.Tensor{DType: want, Shape: shape, Data: data}, nil
+}
+
+// protoValues reads the n values of tp: from tensor_content when it is set (fixed-width
+// dtypes), else from the dtype's repeated field.
+func protoValues(tp *tensorpb.TensorProto, spec tfjson.Spec, n int) (any, error) {
+	d := spec.DType
+	if content := tp.GetTensorContent(); len(content) > 0 {
+		size := elementSize(d)
+		if size == 0 {
+			return nil, requestError("input %s: tensor_content cannot hold %s values; use string_val", spec.Describe(), d)
+		}
+		if len(content) != n*size {
+			return nil, requestError("input %s: tensor_content has %d bytes, expected %d (%d values of %d bytes)", spec.Describe(), len(content), n*size, n, size)
+		}
+		return fromContent(content, d, n, spec)
+	}
+	switch d {
+	case tfjson.Float:
+		return repeated(tp.GetFloatVal(), n, spec, "float_val", same[float32])
+	case tfjson.Double:
+		return repeated(tp.GetDoubleVal(), n, spec, "double_val", same[float64])
+	case tfjson.Half:
+		return repeated(tp.GetHalfVal(), n, spec, "half_val", func(v int32) (tfjson.Float16, bool) {
+			return tfjson.Float16(v), v >= 0 && v <= math.MaxUint16
+		})
+	case tfjson.Int8:
+		return repeated(tp.GetIntVal(), n, spec, "int_val", narrow[int8](math.MinInt8, math.MaxInt8))
+	case tfjson.Int16:
+		return repeated(tp.GetIntVal(), n, spec, "int_val", narrow[int16](math.MinInt16, math.MaxInt16))
+	case tfjson.Int32:
+		return repeated(tp.GetIntVal(), n, spec, "int_val", same[int32])
+	case tfjson.Uint8:
+		return repeated(tp.GetIntVal(), n, spec, "int_val", narrow[uint8](0, math.MaxUint8))
+	case tfjson.Uint16:
+		return repeated(tp.GetIntVal(), n, spec, "int_val", narrow[uint16](0, math.MaxUint16))
+	case tfjson.Int64:
+		return repeated(tp.GetInt64Val(), n, spec, "int64_val", same[int64])
+	case tfjson.Uint32:
+		return repeated(tp.GetUint32Val(), n, spec, "uint32_val", same[uint32])
+	case tfjson.Uint64:
+		return repeated(tp.GetUint64Val(), n, spec, "uint64_val", same[uint64])
+	case tfjson.Bool:
+		return repeated(tp.GetBoolVal(), n, spec, "bool_val", same[bool])
+	case tfjson.String:
+		return repeated(tp.GetStringVal(), n, spec, "string_val", func(v []byte) (string, bool) { return string(v), true })
+	}
+	return nil, requestError("input %s: dtype %s is not supported", spec.Describe(), d)
+}
+
+func same[T any](v T) (T, bool) { return v, true }
+
+func narrow[T int8 | int16 | uint8 | uint16](lo, hi int32) func(int32) (T, bool) {
+	return func(v int32) (T, bool) { return T(v), v >= lo && v <= hi }
+}
+
+// repeated converts a repeated field of n values. As TensorFlow's Tensor::FromProto, fewer
+// values (at least one) are completed with the last one; more than n, or none for a
+// non-empty tensor, are refused.
+func repeated[S, T any](vals []S, n int, spec tfjson.Spec, field string, conv func(S) (T, bool)) ([]T, error) {
+	switch {
+	case len(vals) > n:
+		return nil, requestError("input %s: %s has %d values, expected %d", spec.Describe(), field, len(vals), n)
+	case len(vals) == 0 && n > 0:
+		return nil, requestError("input %s: no values; expected %d in tensor_content or %s", spec.Describe(), n, field)
+	}
+	out := make([]T, n)
+	for i := range out {
+		src := vals[min(i, len(vals)-1)]
+		v, ok := conv(src)
+		if !ok {
+			return nil, requestError("input %s: %s value %v is out of range for %s", spec.Describe(), field, src, spec.DType)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// fromContent decodes little-endian tensor_content (TensorFlow's in-memory layout).
+func fromContent(b []byte, d tfjson.DType, n int, spec tfjson.Spec) (any, error) {
+	le := binary.LittleEndian
+	switch d {
+	case tfjson.Float:
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = math.Float32frombits(le.Uint32(b[4*i:]))
+		}
+		return out, nil
+	case tfjson.Double:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = math.Float64frombits(le.Uint64(b[8*i:]))
+		}
+		return out, nil
+	case tfjson.Half:
+		out := make([]tfjson.Float16, n)
+		for i := range out {
+			out[i] = tfjson.Float16(le.Uint16(b[2*i:]))
+		}
+		return out, nil
+	case tfjson.Int8:
+		out := make([]int8, n)
+		for i := range out {
+			out[i] = int8(b[i])
+		}
+		return out, nil
+	case tfjson.Uint8:
+		return append([]uint8(nil), b...), nil
+	case tfjson.Int16:
+		out := make([]int16, n)
+		for i := range out {
+			out[i] = int16(le.Uint16(b[2*i:]))
+		}
+		return out, nil
+	case tfjson.Uint16:
+		out := make([]uint16, n)
+		for i := range out {
+			out[i] = le.Uint16(b[2*i:])
+		}
+		return out, nil
+	case tfjson.Int32:
+		out := make([]int32, n)
+		for i := range out {
+			out[i] = int32(le.Uint32(b[4*i:]))
+		}
+		return out, nil
+	case tfjson.Uint32:
+		out := make([]uint32, n)
+		for i := range out {
+			out[i] = le.Uint32(b[4*i:])
+		}
+		return out, nil
+	case tfjson.Int64:
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = int64(le.Uint64(b[8*i:]))
+		}
+		return out, nil
+	case tfjson.Uint64:
+		out := make([]uint64, n)
+		for i := range out {
+			out[i] = le.Uint64(b[8*i:])
+		}
+		return out, nil
+	case tfjson.Bool:
+		out := make([]bool, n)
+		for i, c := range b {
+			if c > 1 {
+				return nil, requestError("input %s: tensor_content byte %d is %d, expected 0 or 1 for DT_BOOL", spec.Describe(), i, c)
+			}
+			out[i] = c == 1
+		}
+		return out, nil
+	}
+	return nil, requestError("input %s: tensor_content cannot hold %s values", spec.Describe(), d)
+}
+
+// EncodeTensorProto converts an output tensor as TensorFlow Serving does
+// (Tensor::AsProtoTensorContent): the values of a fixed-width dtype in tensor_content,
+// little-endian; strings in string_val.
+func EncodeTensorProto(t *tfjson.Tensor) (*tensorpb.TensorProto, error) {
+	dims := make([]*shapepb.TensorShapeProto_Dim, len(t.Shape))
+	for i, d := range t.Shape {
+		dims[i] = &shapepb.TensorShapeProto_Dim{Size: d}
+	}
+	tp := &tensorpb.TensorProto{Dtype: typespb.DataType(t.DType), TensorShape: &shapepb.TensorShapeProto{Dim: dims}}
+	le := binary.LittleEndian
+	var b []byte
+	switch v := t.Data.(type) {
+	case []string:
+		tp.StringVal = make([][]byte, len(v))
+		for i, s := range v {
+			tp.StringVal[i] = []byte(s)
+		}
+		return tp, nil
+	case []float32:
+		b = make([]byte, 0, 4*len(v))
+		for _, x := range v {
+			b = le.AppendUint32(b, math.Float32bits(x))
+		}
+	case []float64:
+		b = make([]byte, 0, 8*len(v))
+		for _, x := range v {
+			b = le.AppendUint64(b, math.Float64bits(x))
+		}
+	case []tfjson.Float16:
+		b = make([]byte, 0, 2*len(v))
+		for _, x := range v {
+			b = le.AppendUint16(b, uint16(x))
+		}
+	case []int8:
+		b = make([]byte, len(v))
+		for i, x := range v {
+			b[i] = byte(x)
+		}
+	case []uint8:
+		b = append([]byte(nil), v...)
+	case []int16:
+		b = make([]byte, 0, 2*len(v))
+		for _, x := range v {
+			b = le.AppendUint16(b, uint16(x))
+		}
+	case []uint16:
+		b = make([]byte, 0, 2*len(v))
+		for _, x := range v {
+			b = le.AppendUint16(b, x)
+		}
+	case []int32:
+		b = make([]byte, 0, 4*len(v))
+		for _, x := range v {
+			b = le.AppendUint32(b, uint32(x))
+		}
+	case []uint32:
+		b = make([]byte, 0, 4*len(v))
+		for _, x := range v {
+			b = le.AppendUint32(b, x)
+		}
+	case []int64:
+		b = make([]byte, 0, 8*len(v))
+		for _, x := range v {
+			b = le.AppendUint64(b, uint64(x))
+		}
+	case []uint64:
+		b = make([]byte, 0, 8*len(v))
+		for _, x := range v {
+			b = le.AppendUint64(b, x)
+		}
+	case []bool:
+		b = make([]byte, len(v))
+		for i, x := range v {
+			if x {
+				b[i] = 1
+			}
+		}
+	default:
+		return nil, fmt.Errorf("output of dtype %s cannot be written as a TensorProto", t.DType)
+	}
+	tp.TensorContent = b
+	return tp, nil
+}

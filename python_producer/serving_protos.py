@@ -1,0 +1,138 @@
+"""The protocol of TensorFlow Serving's gRPC API, taken from the installed Python packages.
+
+``python -m python_producer.serving_protos --out DIR --graft-dir GRAFT --go-package PREFIX``
+writes, for ``go_consumer``'s build (go_consumer/Makefile, target ``internal/tfspb``):
+
+* ``DIR/serving.protoset``: a ``FileDescriptorSet`` of ``tensorflow_serving/apis/
+  prediction_service.proto`` and ``model_service.proto`` with every file they import, each
+  copied from the ``DESCRIPTOR`` of the generated module that ``tensorflow-serving-api`` and
+  ``tensorflow`` install (``FileDescriptor.CopyToProto``), dependencies first; no ``.proto`` file
+  is copied from any repository.
+* ``DIR/protoc.args``: the arguments of ``python -m grpc_tools.protoc @DIR/protoc.args`` (one per
+  line, protoc's response-file format): ``--descriptor_set_in``, the plugins' ``M`` options that
+  give every file its Go import path, and the files to generate.
+
+Only the ``tensorflow_serving/`` files are generated (under PREFIX/<dir>, e.g.
+``PREFIX/apis``).  The TensorFlow core files (``tensorflow/core/...``, ``xla/tsl/...``) map to the
+packages that ``github.com/wamuir/graft`` already generated and links into the binary (found by
+the ``// source:`` line of each of graft's ``.pb.go`` files): protobuf-go refuses to register one
+file or message name twice, so the serving files must reuse graft's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import sys
+from pathlib import Path
+
+from python_producer.tf_runtime import quiet_native_stderr
+
+#: The modules whose services go_consumer serve implements.
+SERVICE_MODULES = (
+    "tensorflow_serving.apis.prediction_service_pb2",
+    "tensorflow_serving.apis.model_service_pb2",
+)
+
+#: Files graft generated under an older path: TensorFlow 2.21 moved tsl's protos under xla/.
+GRAFT_ALIASES = {"xla/tsl/protobuf/error_codes.proto": "tsl/protobuf/error_codes.proto"}
+
+_SOURCE_LINE = re.compile(r"^// source: (\S+)$", re.MULTILINE)
+_GO_PACKAGE = re.compile(r"^package \w+", re.MULTILINE)
+
+
+def collect(modules=SERVICE_MODULES):
+    """Every FileDescriptorProto the services need, dependencies before dependents."""
+    from google.protobuf import descriptor_pb2
+
+    ordered: dict[str, object] = {}
+
+    def walk(fd) -> None:
+        if fd.name in ordered:
+            return
+        for dep in fd.dependencies:
+            walk(dep)
+        proto = descriptor_pb2.FileDescriptorProto()
+        fd.CopyToProto(proto)
+        ordered[fd.name] = proto
+
+    for name in modules:
+        walk(importlib.import_module(name).DESCRIPTOR)
+    files = descriptor_pb2.FileDescriptorSet()
+    files.file.extend(ordered.values())
+    return files
+
+
+def graft_packages(graft_dir: Path) -> dict[str, str]:
+    """proto file path -> Go import path of graft's generated package for it."""
+    found: dict[str, str] = {}
+    for pb in sorted(graft_dir.rglob("*.pb.go")):
+        if pb.name.endswith("_grpc.pb.go"):
+            continue
+        head = pb.read_text(encoding="utf-8", errors="replace")[:4000]
+        m = _SOURCE_LINE.search(head)
+        if m and _GO_PACKAGE.search(head):
+            rel = pb.parent.relative_to(graft_dir).as_posix()
+            found.setdefault(m.group(1), f"github.com/wamuir/graft/{rel}")
+    return found
+
+
+def go_packages(files, graft_dir: Path, prefix: str) -> tuple[dict[str, str], list[str]]:
+    """The Go import path of every file, and the files to generate (the serving ones)."""
+    graft = graft_packages(graft_dir)
+    mapping: dict[str, str] = {}
+    generate: list[str] = []
+    for f in files.file:
+        if f.name.startswith("tensorflow_serving/"):
+            sub = Path(f.name).parent.relative_to("tensorflow_serving").as_posix()
+            mapping[f.name] = f"{prefix}/{sub}"
+            generate.append(f.name)
+        elif f.name.startswith("google/protobuf/"):
+            mapping[f.name] = f.options.go_package.split(";")[0]
+        else:
+            where = graft.get(f.name) or graft.get(GRAFT_ALIASES.get(f.name, ""))
+            if where is None:
+                raise SystemExit(
+                    f"serving_protos: {f.name} has no generated package in {graft_dir}; "
+                    "add it to GRAFT_ALIASES or generate it"
+                )
+            mapping[f.name] = where
+    return mapping, generate
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m python_producer.serving_protos", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, type=Path, help="folder for serving.protoset and protoc.args")
+    ap.add_argument("--graft-dir", required=True, type=Path, help="github.com/wamuir/graft's module folder")
+    ap.add_argument("--go-package", required=True, help="Go import path prefix of the generated packages")
+    ap.add_argument("--go-out", required=True, help="protoc's --go_out/--go-grpc_out folder")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_native_stderr()  # tensorflow's generated modules import tensorflow, which logs natively
+    files = collect()
+    mapping, generate = go_packages(files, args.graft_dir, args.go_package)
+    args.out.mkdir(parents=True, exist_ok=True)
+    protoset = args.out / "serving.protoset"
+    protoset.write_bytes(files.SerializeToString(deterministic=True))
+    lines = [f"--descriptor_set_in={protoset}"]
+    for name, pkg in mapping.items():
+        lines.append(f"--go_opt=M{name}={pkg}")
+        lines.append(f"--go-grpc_opt=M{name}={pkg}")
+    module = args.go_package.split("/internal/")[0]
+    lines += [
+        f"--go_out={args.go_out}",
+        f"--go_opt=module={module}",
+        f"--go-grpc_out={args.go_out}",
+        f"--go-grpc_opt=module={module}",
+        *generate,
+    ]
+    (args.out / "protoc.args").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"serving_protos: {len(files.file)} files in {protoset}, {len(generate)} to generate", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
