@@ -103,10 +103,13 @@ def go_packages(files, graft_dir: Path, prefix: str) -> tuple[dict[str, str], li
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m python_producer.serving_protos", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, type=Path, help="folder for serving.protoset and protoc.args")
-    ap.add_argument("--graft-dir", required=True, type=Path, help="github.com/wamuir/graft's module folder")
-    ap.add_argument("--go-package", required=True, help="Go import path prefix of the generated packages")
+    """Write serving.protoset and protoc.args (see the module's docstring)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m python_producer.serving_protos", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--out", required=True, type=Path, help="folder of the two outputs")
+    ap.add_argument("--graft-dir", required=True, type=Path, help="graft's module folder")
+    ap.add_argument("--go-package", required=True, help="Go import path prefix to generate under")
     ap.add_argument("--go-out", required=True, help="protoc's --go_out/--go-grpc_out folder")
     args = ap.parse_args(argv)
 
@@ -130,7 +133,10 @@ def main(argv=None) -> int:
         *generate,
     ]
     (args.out / "protoc.args").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"serving_protos: {len(files.file)} files in {protoset}, {len(generate)} to generate", file=sys.stderr)
+    print(
+        f"serving_protos: {len(files.file)} files in {protoset}, {len(generate)} to generate",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,7 +1,8 @@
 """Starting ``go_consumer serve`` for a test and talking to it (tests/CONTRACT.md, "Serving").
 
-The server is started on a free loopback port (``--rest-port 0``); its address comes from the
-line it prints once its models are loaded. Its stderr is collected line by line while it runs.
+The server is started on free loopback ports (``--rest-port 0 --grpc-port 0``; a flag given
+later, such as ``--grpc-port off``, overrides them); their addresses come from the line it prints
+once its models are loaded. Its stderr is collected line by line while it runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from pathlib import Path
 from tests.harness.consumers import by_name
 
 GO = by_name("go")
-_LISTENING = re.compile(r"serving the REST API on http://(\S+) \(")
+_LISTENING = re.compile(
+    r"serving (?:the REST API on http://(?P<rest>\S+))?(?: and )?"
+    r"(?:the gRPC API on (?P<grpc>\S+))? \("
+)
 
 
 class ServerFailed(RuntimeError):
@@ -41,6 +45,8 @@ class Server:
             str(base),
             "--rest-port",
             "0",
+            "--grpc-port",
+            "0",
             *flags,
         ]
         self.process = subprocess.Popen(
@@ -49,7 +55,8 @@ class Server:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._listening = threading.Event()
-        self.address = ""
+        self.address = ""  # the REST API's HOST:PORT ("" when off)
+        self.grpc_address = ""  # the gRPC API's HOST:PORT ("" when off)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + start_timeout
@@ -68,7 +75,8 @@ class Server:
                 self._lines.append(line)
             match = _LISTENING.search(line)
             if match and not self._listening.is_set():
-                self.address = match.group(1)
+                self.address = match.group("rest") or ""
+                self.grpc_address = match.group("grpc") or ""
                 self._listening.set()
 
     @property
