@@ -41,7 +41,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--model-base-path", base, "--max-request-bytes", "0"}, `invalid --max-request-bytes "0"`},
 		{[]string{"serve", "--model-base-path", base, "--request-timeout", "-1s"}, `invalid --request-timeout "-1s"`},
 		{[]string{"serve", "--model-base-path", base, "--poll-interval", "soon"}, `invalid --poll-interval "soon"`},
-		{[]string{"serve", "--model-base-path", base, "--grpc-port", "8500"}, "unknown flag --grpc-port"},
+		{[]string{"serve", "--model-base-path", base, "--grpc-port", "x"}, `invalid --grpc-port "x"`},
+		{[]string{"serve", "--model-base-path", base, "--rest-port", "off", "--grpc-port", "off"}, "nothing to serve"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
