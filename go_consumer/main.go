@@ -21,7 +21,7 @@
 //	go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //	                 [--input FILE|-] [--predictions N] [--load-cycles M]
 //	                 [--skip-verification] [--allow-op OP]...
-//	go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+//	go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501] [--grpc-port 8500]
 //	                  [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
 //	                  [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
 //	                  [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
@@ -104,7 +104,7 @@ const usage = `usage:
   go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                    [--input FILE|-] [--predictions N] [--load-cycles M]
                    [--skip-verification] [--allow-op OP]...
-  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501]
+  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501] [--grpc-port 8500]
                     [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
                     [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
                     [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
