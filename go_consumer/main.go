@@ -538,6 +538,19 @@ func handle(info *model.Info, open func() (*model.Runner, error), body []byte, s
 // runs it and returns the output tensors by alias with the parsed request. Every check
 // against the signature happens before the model is opened (lazily, through open) and run.
 func predictTensors(info *model.Info, open func() (*model.Runner, error), body []byte, signature string, format model.Format) (map[string]*tfjson.Tensor, *tfjson.Request, error) {
+	run := func(plan *model.Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
+		runner, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return runner.Run(plan, inputs)
+	}
+	return predictTensorsWith(info, run, body, signature, format)
+}
+
+// predictTensorsWith is predictTensors with the run step given: run is called only once
+// the request has passed every check (serve runs it through the version's batcher).
+func predictTensorsWith(info *model.Info, run func(*model.Plan, map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error), body []byte, signature string, format model.Format) (map[string]*tfjson.Tensor, *tfjson.Request, error) {
 	req, err := tfjson.ParseRequest(body)
 	if err != nil {
 		return nil, nil, err
@@ -553,11 +566,7 @@ func predictTensors(info *model.Info, open func() (*model.Runner, error), body [
 	if err != nil {
 		return nil, nil, err
 	}
-	runner, err := open()
-	if err != nil {
-		return nil, nil, err
-	}
-	outputs, err := runner.Run(plan, inputs)
+	outputs, err := run(plan, inputs)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/serving"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
 // serveDefaultMaxBytes is --max-request-bytes's default (64 MiB), as for predict.
@@ -42,6 +43,8 @@ type serveConfig struct {
 	pollInterval     time.Duration
 	skipVerification bool
 	allowOps         []string
+	// batching is nil unless --enable-batching.
+	batching *serving.BatchOptions
 }
 
 func parseServeFlags(args []string) (*serveConfig, error) {
@@ -63,6 +66,12 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	var allow opList
 	fs.Var(&allow, strings.TrimPrefix(model.AllowOpFlag, "--"),
 		"accept this op although it can read or write files or reach outside the process (repeatable)")
+	defaults := serving.DefaultBatchOptions()
+	enableBatching := fs.Bool("enable-batching", false, "merge concurrent requests to the same signature into one session run")
+	maxBatch := fs.String("max-batch-size", strconv.Itoa(defaults.MaxBatchSize), "most rows of a merged run (with --enable-batching)")
+	batchTimeout := fs.String("batch-timeout-micros", strconv.FormatInt(defaults.BatchTimeout.Microseconds(), 10), "microseconds a batch that is not full waits for more requests (with --enable-batching)")
+	batchThreads := fs.String("num-batch-threads", strconv.Itoa(defaults.NumBatchThreads), "batches run at once (with --enable-batching; default: the number of CPUs)")
+	maxEnqueued := fs.String("max-enqueued-batches", strconv.Itoa(defaults.MaxEnqueuedBatches), "batches waiting per queue before requests are refused (with --enable-batching)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -125,6 +134,35 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
 		return nil, err
 	}
+	for _, f := range []string{"max-batch-size", "batch-timeout-micros", "num-batch-threads", "max-enqueued-batches"} {
+		if !*enableBatching && isSet(fs, f) {
+			return nil, usagef("serve: --%s needs --enable-batching", f)
+		}
+	}
+	if *enableBatching {
+		b := defaults
+		for _, p := range []struct {
+			name, value string
+			min         int64
+			dst         *int
+		}{
+			{"max-batch-size", *maxBatch, 1, &b.MaxBatchSize},
+			{"num-batch-threads", *batchThreads, 1, &b.NumBatchThreads},
+			{"max-enqueued-batches", *maxEnqueued, 1, &b.MaxEnqueuedBatches},
+		} {
+			v, err := strconv.ParseInt(p.value, 10, 32)
+			if err != nil || v < p.min {
+				return nil, usagef("serve: invalid --%s %q: expected a positive integer", p.name, p.value)
+			}
+			*p.dst = int(v)
+		}
+		us, err := strconv.ParseInt(*batchTimeout, 10, 64)
+		if err != nil || us < 0 || us > int64(time.Hour/time.Microsecond) {
+			return nil, usagef("serve: invalid --batch-timeout-micros %q: expected an integer 0..3600000000", *batchTimeout)
+		}
+		b.BatchTimeout = time.Duration(us) * time.Microsecond
+		cfg.batching = &b
+	}
 	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
 		return nil, usagef("serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
@@ -171,10 +209,17 @@ func (l *lineLog) Write(p []byte) (int, error) {
 }
 
 // servePredict answers one predict request body exactly as the predict command does
-// (handle: the same parser, decoder, checks and encoder) with the version's runner.
-func servePredict(s *serving.Servable, body []byte) ([]byte, error) {
-	open := func() (*model.Runner, error) { return s.Runner, nil }
-	return handle(s.Info, open, body, model.DefaultSignature, model.FormatSavedModel)
+// (the same parser, decoder, checks and encoder as handle) with the version's runner, or
+// its batcher when batching is on.
+func servePredict(s *serving.Servable, body []byte, note *serving.RunNote) ([]byte, error) {
+	run := func(plan *model.Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
+		return s.Run(plan, inputs, note)
+	}
+	outputs, req, err := predictTensorsWith(s.Info, run, body, model.DefaultSignature, model.FormatSavedModel)
+	if err != nil {
+		return nil, err
+	}
+	return tfjson.EncodeResponse(outputs, req.RowFormat)
 }
 
 func cmdServe(args []string, stderr io.Writer) error {
@@ -199,6 +244,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 		defer grpcLn.Close()
 	}
 
+	var sched *serving.Scheduler
+	if cfg.batching != nil {
+		sched = serving.NewScheduler(*cfg.batching)
+		defer sched.Close() // after mgr.Close: every version's batches have run
+	}
 	mgr := serving.NewManager(serving.Options{
 		BasePath:   cfg.base,
 		ModelNames: cfg.names,
@@ -206,6 +256,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Versions:   cfg.versions,
 		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
 		Logf:       logs.Logf,
+		Batching:   sched,
 	})
 	mgr.Poll()
 	var served []string
@@ -233,7 +284,12 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if grpcLn != nil {
 		apisServed = append(apisServed, fmt.Sprintf("the gRPC API on %s", grpcLn.Addr()))
 	}
-	logs.Logf("serving %s (policy %s): %s", strings.Join(apisServed, " and "), cfg.policy, strings.Join(served, ", "))
+	batching := ""
+	if b := cfg.batching; b != nil {
+		batching = fmt.Sprintf(", batching: --max-batch-size %d --batch-timeout-micros %d --num-batch-threads %d --max-enqueued-batches %d",
+			b.MaxBatchSize, b.BatchTimeout.Microseconds(), b.NumBatchThreads, b.MaxEnqueuedBatches)
+	}
+	logs.Logf("serving %s (policy %s%s): %s", strings.Join(apisServed, " and "), cfg.policy, batching, strings.Join(served, ", "))
 
 	server := &serving.Server{
 		Manager:         mgr,

@@ -43,6 +43,11 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--model-base-path", base, "--poll-interval", "soon"}, `invalid --poll-interval "soon"`},
 		{[]string{"serve", "--model-base-path", base, "--grpc-port", "x"}, `invalid --grpc-port "x"`},
 		{[]string{"serve", "--model-base-path", base, "--rest-port", "off", "--grpc-port", "off"}, "nothing to serve"},
+		{[]string{"serve", "--model-base-path", base, "--max-batch-size", "8"}, "--max-batch-size needs --enable-batching"},
+		{[]string{"serve", "--model-base-path", base, "--enable-batching", "--max-batch-size", "0"}, `invalid --max-batch-size "0"`},
+		{[]string{"serve", "--model-base-path", base, "--enable-batching", "--num-batch-threads", "x"}, `invalid --num-batch-threads "x"`},
+		{[]string{"serve", "--model-base-path", base, "--enable-batching", "--max-enqueued-batches", "-1"}, `invalid --max-enqueued-batches "-1"`},
+		{[]string{"serve", "--model-base-path", base, "--enable-batching", "--batch-timeout-micros", "-5"}, `invalid --batch-timeout-micros "-5"`},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, strings.NewReader(""), &stdout, &stderr)
@@ -56,7 +61,17 @@ func TestServeUsageErrors(t *testing.T) {
 // strings) in-process with the serve command's loader and predict path, and answers every
 // golden request of their served versions from 8 goroutines at once: each answer must be
 // the golden one, bit for bit.
-func TestServeGoldenConcurrently(t *testing.T) {
+func TestServeGoldenConcurrently(t *testing.T) { testServeGoldenConcurrently(t, nil) }
+
+// TestServeGoldenConcurrentlyBatched is the same with --enable-batching (a long batch
+// timeout, so that concurrent requests are merged): the answers stay bit-identical.
+func TestServeGoldenConcurrentlyBatched(t *testing.T) {
+	sched := serving.NewScheduler(serving.BatchOptions{MaxBatchSize: 32, BatchTimeout: 5 * time.Millisecond, NumBatchThreads: 2, MaxEnqueuedBatches: 100})
+	defer sched.Close()
+	testServeGoldenConcurrently(t, sched)
+}
+
+func testServeGoldenConcurrently(t *testing.T, sched *serving.Scheduler) {
 	linear := needLinear(t)
 	dtypes, _ := filepath.Abs(filepath.Join(repoRoot, "models", "dtypes"))
 	if _, err := os.Stat(dtypes); err != nil {
@@ -68,7 +83,7 @@ func TestServeGoldenConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mgr := serving.NewManager(serving.Options{BasePath: base, Policy: serving.PolicyLatest, Load: serving.NewLoader(false, nil)})
+	mgr := serving.NewManager(serving.Options{BasePath: base, Policy: serving.PolicyLatest, Load: serving.NewLoader(false, nil), Batching: sched})
 	mgr.Poll()
 	defer mgr.Close()
 	srv := &serving.Server{Manager: mgr, Predict: servePredict, MaxRequestBytes: serveDefaultMaxBytes, RequestTimeout: time.Minute}

@@ -65,6 +65,8 @@ func NewGRPCServer(g *GRPC, maxRequestBytes int64) *grpc.Server {
 // intercept writes the access line of a call and turns a panic into INTERNAL.
 func (g *GRPC) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
+	note := &RunNote{}
+	ctx = context.WithValue(ctx, runNoteKey{}, note)
 	defer func() {
 		if p := recover(); p != nil {
 			resp, err = nil, status.Errorf(codes.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))
@@ -74,12 +76,15 @@ func (g *GRPC) intercept(ctx context.Context, req any, info *grpc.UnaryServerInf
 			if m, ok := resp.(proto.Message); ok && err == nil {
 				size = proto.Size(m)
 			}
-			g.Logf("access: gRPC %s %s %d %.3fms", info.FullMethod, status.Code(err), size,
-				float64(time.Since(start).Microseconds())/1000)
+			g.Logf("access: gRPC %s %s %d %.3fms%s", info.FullMethod, status.Code(err), size,
+				float64(time.Since(start).Microseconds())/1000, note.String())
 		}
 	}()
 	return handler(ctx, req)
 }
+
+// runNoteKey is the context key of a call's *RunNote (set by intercept).
+type runNoteKey struct{}
 
 // CodeOf maps an error to the gRPC status code TensorFlow Serving would answer:
 // INVALID_ARGUMENT for a bad request, NOT_FOUND for an unknown model, version or signature,
@@ -90,12 +95,15 @@ func CodeOf(err error) codes.Code {
 	}
 	var (
 		nf *NotFoundError
+		ua *UnavailableError
 		re *tfjson.RequestError
 		me *model.Error
 	)
 	switch {
 	case errors.As(err, &nf):
 		return codes.NotFound
+	case errors.As(err, &ua):
+		return codes.Unavailable
 	case errors.As(err, &re):
 		return codes.InvalidArgument
 	case errors.As(err, &me):
@@ -167,6 +175,7 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 	}
 	done := make(chan predictResult, 1)
 	p.g.running.Add(1)
+	var mine RunNote // written by the run, read once it has answered
 	go func() {
 		defer p.g.running.Done()
 		defer h.Release()
@@ -175,7 +184,7 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 				done <- predictResult{err: status.Errorf(codes.Internal, "internal error: %s", oneLine(fmt.Sprint(r)))}
 			}
 		}()
-		resp, err := predictProto(h, req)
+		resp, err := predictProto(h, req, &mine)
 		done <- predictResult{resp: resp, err: err}
 	}()
 	timeout := p.g.RequestTimeout
@@ -186,6 +195,9 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 	defer cancel()
 	select {
 	case res := <-done:
+		if note, ok := ctx.Value(runNoteKey{}).(*RunNote); ok {
+			*note = mine
+		}
 		if res.err != nil {
 			return nil, grpcError(res.err)
 		}
@@ -199,7 +211,7 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 }
 
 // predictProto answers one PredictRequest from an acquired version.
-func predictProto(h *Handle, req *apis.PredictRequest) (*apis.PredictResponse, error) {
+func predictProto(h *Handle, req *apis.PredictRequest, note *RunNote) (*apis.PredictResponse, error) {
 	signature := req.GetModelSpec().GetSignatureName()
 	if signature == "" {
 		signature = model.DefaultSignature
@@ -228,10 +240,7 @@ func predictProto(h *Handle, req *apis.PredictRequest) (*apis.PredictResponse, e
 		filtered.Outputs = outs
 		plan = &filtered
 	}
-	if h.Servable.Runner == nil {
-		return nil, &model.RunError{Msg: "the version has no runner"}
-	}
-	outputs, err := h.Servable.Runner.Run(plan, inputs)
+	outputs, err := h.Servable.Run(plan, inputs, note)
 	if err != nil {
 		return nil, err
 	}

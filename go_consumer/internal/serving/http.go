@@ -18,8 +18,9 @@ import (
 )
 
 // PredictFunc answers one predict request body against a loaded version: the response
-// body, or an error (*tfjson.RequestError, *model.Error, *model.RunError, ...).
-type PredictFunc func(s *Servable, body []byte) ([]byte, error)
+// body, or an error (*tfjson.RequestError, *model.Error, *model.RunError, ...). It runs the
+// plan with s.Run, passing note (for the access log).
+type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 
 // Server answers TensorFlow Serving's REST API from a Manager's loaded versions:
 //
@@ -69,6 +70,7 @@ func StatusOf(err error) int {
 	var (
 		he *httpError
 		nf *NotFoundError
+		ua *UnavailableError
 		re *tfjson.RequestError
 		me *model.Error
 		ru *model.RunError
@@ -78,6 +80,8 @@ func StatusOf(err error) int {
 		return he.status
 	case errors.As(err, &nf):
 		return http.StatusNotFound
+	case errors.As(err, &ua):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &re):
 		return http.StatusBadRequest
 	case errors.As(err, &me):
@@ -97,7 +101,7 @@ func (s *Server) Wait() { s.running.Wait() }
 // ServeHTTP routes one request and writes one access-log line for it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, note: &RunNote{}}
 	defer func() {
 		if p := recover(); p != nil {
 			if rec.status == 0 {
@@ -109,8 +113,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if status == 0 {
 				status = 499 // the client went away before an answer
 			}
-			s.Logf("access: %s %s %d %d %.3fms", r.Method, r.URL.RequestURI(), status, rec.bytes,
-				float64(time.Since(start).Microseconds())/1000)
+			s.Logf("access: %s %s %d %d %.3fms%s", r.Method, r.URL.RequestURI(), status, rec.bytes,
+				float64(time.Since(start).Microseconds())/1000, rec.batchField())
 		}
 	}()
 	s.route(rec, r)
@@ -133,7 +137,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, err)
 			return
 		}
-		s.predict(w, r, name, number)
+		s.predict(w, r, name, number, recorderNote(w))
 		return
 	}
 	if m := statusPath.FindStringSubmatch(path); m != nil && m[1] != "" {
@@ -221,7 +225,7 @@ type result struct {
 // predict reads the body (at most MaxRequestBytes+1 bytes, within the deadline), then
 // answers it from the acquired version in a goroutine, so that a request past its
 // deadline is answered 504 at once; the version stays acquired until the run ends.
-func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, number int64) {
+func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, number int64, note *RunNote) {
 	deadline := time.Now().Add(s.RequestTimeout)
 	limit := s.MaxRequestBytes
 	if r.ContentLength > limit {
@@ -254,6 +258,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	}
 	done := make(chan result, 1)
 	s.running.Add(1)
+	var mine RunNote // written by the run, read once it has answered
 	go func() {
 		defer s.running.Done()
 		defer h.Release()
@@ -262,13 +267,16 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 				done <- result{err: errorStatus(http.StatusInternalServerError, "internal error: %s", oneLine(fmt.Sprint(p)))}
 			}
 		}()
-		resp, err := s.Predict(h.Servable, body)
+		resp, err := s.Predict(h.Servable, body, &mine)
 		done <- result{body: resp, err: err}
 	}()
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
 	select {
 	case res := <-done:
+		if note != nil {
+			*note = mine
+		}
 		if res.err != nil {
 			s.writeError(w, res.err)
 			return
@@ -303,7 +311,18 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	note   *RunNote // how a predict request was run (batching)
 }
+
+// recorderNote returns the RunNote of ServeHTTP's recorder (nil for another writer).
+func recorderNote(w http.ResponseWriter) *RunNote {
+	if rec, ok := w.(*recorder); ok {
+		return rec.note
+	}
+	return nil
+}
+
+func (r *recorder) batchField() string { return r.note.String() }
 
 func (r *recorder) WriteHeader(status int) {
 	if r.status == 0 {

@@ -31,7 +31,7 @@ func testServer(t *testing.T) (*Server, *fakeModels, *[]string) {
 	)
 	s := &Server{
 		Manager: m,
-		Predict: func(_ *Servable, body []byte) ([]byte, error) {
+		Predict: func(_ *Servable, body []byte, _ *RunNote) ([]byte, error) {
 			switch text := string(body); {
 			case text == "bad":
 				return nil, &tfjson.RequestError{Msg: "invalid JSON: bad"}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
 // Policy is a TensorFlow Serving version policy: which complete versions of a model are
@@ -64,6 +65,20 @@ type Servable struct {
 	// Close releases the version (closes Runner); called once, after the last request
 	// that uses the version has finished.
 	Close func() error
+	// Batcher merges concurrent requests into one run of Runner (nil: batching is off).
+	Batcher *Batcher
+}
+
+// Run runs a plan for one request: through the Batcher when batching is on, else on the
+// Runner. note (may be nil) receives how the session run was made up.
+func (s *Servable) Run(plan *model.Plan, inputs map[string]*tfjson.Tensor, note *RunNote) (map[string]*tfjson.Tensor, error) {
+	if s.Runner == nil {
+		return nil, &model.RunError{Msg: "the version has no runner"}
+	}
+	if s.Batcher != nil {
+		return s.Batcher.Run(plan, inputs, note)
+	}
+	return s.Runner.Run(plan, inputs)
 }
 
 // Loader loads the version folder dir (absolute) into a Servable, or refuses it.
@@ -122,6 +137,9 @@ type Options struct {
 	Load Loader
 	// Logf writes one line of the server's log (nil: no log).
 	Logf func(format string, args ...any)
+	// Batching, when not nil, runs the merged requests of every loaded version (serve
+	// --enable-batching): each version gets a Batcher, closed with the version.
+	Batching *Scheduler
 }
 
 // NotFoundError is a request for a model or version the server does not serve (HTTP 404).
@@ -442,6 +460,18 @@ func (m *Manager) ensureLoaded(sm *servedModel, n int64, folder string) bool {
 			servable.Close()
 		}
 		return false
+	}
+	if m.opts.Batching != nil && servable.Runner != nil && servable.Batcher == nil {
+		batcher := NewBatcher(m.opts.Batching, servable.Runner.Run, fmt.Sprintf("model %s version %d", sm.name, n))
+		closeServable := servable.Close
+		servable.Batcher = batcher
+		servable.Close = func() error {
+			batcher.Close() // its queued batches run first
+			if closeServable != nil {
+				return closeServable()
+			}
+			return nil
+		}
 	}
 	v.state, v.servable, v.done = StateAvailable, servable, make(chan struct{})
 	m.opts.Logf("model %s: version %d loaded from %s", sm.name, n, dir)
