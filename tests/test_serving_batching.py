@@ -67,6 +67,8 @@ def batching(tmp_path_factory):
     with Server(base, *flags) as server:
         assert "batching: --max-batch-size 32 --batch-timeout-micros 20000" in server.stderr
         yield server, versions
+        assert server.stop() == 0, server.stderr  # the batches drained, every version closed
+        assert server.lines[-1] == "go_consumer: stopped", server.lines[-5:]
 
 
 def _rest(
