@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -121,9 +122,14 @@ def test_concurrent_golden_requests_bit_identical_and_merged(batching):
         failures = [f for f in pool.map(lambda t: t[0](server, *t[1:]), tasks) if f]
     assert not failures, "\n".join(failures[:20])
 
-    access = [
-        line for line in server.lines[before:] if ":predict 200 " in line or "/Predict OK " in line
-    ]
+    def predict_lines() -> list[str]:
+        lines = server.lines[before:]
+        return [ln for ln in lines if ":predict 200 " in ln or "/Predict OK " in ln]
+
+    # An access line is written just after its answer is sent: wait for the last ones.
+    deadline = time.monotonic() + 30
+    while len(access := predict_lines()) < len(tasks) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(access) == len(tasks), server.lines[before:][:20]
     merged = []
     for line in access:
