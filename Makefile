@@ -63,9 +63,10 @@ java: ## build the Java consumer (TensorFlow Java native 1.2.0 = TF 2.21.0, from
 floor: go ## build bench/floor/bin/floor, the C loop over TF_SessionRun (links go_consumer/lib)
 	$(MAKE) -C bench/floor VENV=$(VENV)
 
-bench: setup models build floor ## time every runtime side by side (bench/results.{json,md}, latency.png) and soak each consumer's memory (bench/memory.{json,md})
+bench: setup models build floor ## time every runtime side by side (bench/results.{json,md}, latency.png), soak each consumer's memory (bench/memory.{json,md}), load-test go_consumer serve against a Python server (bench/loadtest.{json,md})
 	$(PY) -m tests.harness.bench --models $(MODELS) --out bench
 	$(PY) -m tests.harness.memory --models $(MODELS) --out bench
+	$(PY) -m tests.harness.loadtest --models $(MODELS) --out bench
 
 parity: $(STAMPS)/venv ## every golden request through every language and format, then train in each
 	$(PY) -m tests.harness.parity --models $(MODELS)

@@ -35,12 +35,21 @@ class Server:
         base: the ``--model-base-path``.
         flags: further flags of ``serve``.
         start_timeout: seconds to wait for the server to load its models and listen.
+        command: the server's argv before ``serve``'s flags (default ``go_consumer serve``);
+            the Python baseline (``tests/harness/python_server.py``) takes the same flags.
+        cwd: the server's working directory (default: this process's).
     """
 
-    def __init__(self, base: Path, *flags: str, start_timeout: float = 180):
+    def __init__(
+        self,
+        base: Path,
+        *flags: str,
+        start_timeout: float = 180,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+    ):
         self.command = [
-            *GO.argv,
-            "serve",
+            *(command or [*GO.argv, "serve"]),
             "--model-base-path",
             str(base),
             "--rest-port",
@@ -50,7 +59,11 @@ class Server:
             *flags,
         ]
         self.process = subprocess.Popen(
-            self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
         )
         self._lines: list[str] = []
         self._lock = threading.Lock()
