@@ -4,7 +4,9 @@
 Every golden request of every zoo model is turned into TensorProtos with ``tf.make_tensor_proto``
 (tensor_content, strings in string_val) and those of ``linear`` and ``dtypes`` again with the
 dtypes' repeated fields (``float_val``, ``int_val``, ...); the outputs, read back with
-``tf.make_ndarray``, must carry the golden response's bits.
+``tf.make_ndarray``, must carry the golden response's bits. New and damaged versions published
+while the server runs are seen through ``GetModelStatus`` and ``Predict``, as test_serving.py
+sees them over REST.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from python_producer.model_dir import specs_from_manifest
 from python_producer.models import ZOO
 from python_producer.tf_runtime import tf
 from python_producer.tfjson import decode_inputs, decode_response, parse_request
+from tests.conftest import latest
 from tests.harness.compare import compare_tensors, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS as MODELS_DIR
 from tests.harness.serving import (
@@ -28,6 +31,9 @@ from tests.harness.serving import (
     Server,
     copy_latest,
     go_tolerance,
+    publish_version,
+    truncate_saved_model,
+    wait_for_version,
 )
 
 serving_apis = pytest.importorskip(
@@ -445,3 +451,85 @@ def test_every_golden_request_of_every_zoo_model(zoo):
             channel, name, version_dir, pin=True, tolerance=go_tolerance(name), rest=server
         )
     assert set(counts) == set(ZOO) and all(counts.values()), counts
+
+
+# --- hot versions --------------------------------------------------------------------------
+
+
+def _pinned(request, version: int):
+    """The PredictRequest naming ``version`` in its model_spec."""
+    request.model_spec.version.value = version
+    return request
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["verified", "skip_verification"])
+def test_hot_and_bad_versions(tmp_path, verify):
+    """A new complete version takes over without a restart; a damaged one is reported END with
+    its error and never replaces the working one (test_serving.py's test_hot_versions, over
+    gRPC). The damage (saved_model.pb cut short) is refused by verification against
+    manifest.json, or, with --skip-verification, by TensorFlow failing to load it."""
+    base = tmp_path / "models"
+    first = copy_latest(base, "linear")
+    v1 = int(first.name)
+    sine = latest("sine")  # another model's version, so that its answers tell it apart
+    flags = ["--poll-interval", "100ms", "--rest-port", "off"]
+    if not verify:
+        flags.append("--skip-verification")
+    with Server(base, *flags) as server:
+        with grpc.insecure_channel(server.grpc_address) as channel:
+
+            def wait(version: int, state: int):
+                return wait_for_version(
+                    server, lambda: statuses(channel, "linear"), version, lambda s: s.state == state
+                )
+
+            assert served_version(channel, "linear") == v1
+            assert_golden_grpc(channel, "linear", first)
+
+            # A new complete version: AVAILABLE, and Predict without a version answers from it.
+            publish_version(sine, base / "linear", v1 + 1)
+            found = wait(v1 + 1, AVAILABLE)
+            assert found[v1 + 1].status.error_code == 0  # OK
+            assert found[v1 + 1].status.error_message == ""
+            wait(v1, END)
+            assert served_version(channel, "linear") == v1 + 1
+            assert_golden_grpc(channel, "linear", sine, version=v1 + 1)
+            code, details = _code(
+                lambda: prediction(channel).Predict(
+                    _pinned(predict_request("linear", first, golden_cases(first)[0][1]), v1),
+                    timeout=TIMEOUT,
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND, details
+
+            # A corrupt version (saved_model.pb cut short): END with its error, never served.
+            publish_version(first, base / "linear", v1 + 2, damage=truncate_saved_model)
+            found = wait(v1 + 2, END)
+            bad = found[v1 + 2].status
+            assert bad.error_code == 3, bad  # tensorflow.error.Code INVALID_ARGUMENT, not OK
+            # "saved_model.pb: N bytes, manifest.json says M" or "... is not a SavedModel: ..."
+            assert "saved_model.pb" in bad.error_message, bad
+            assert found[v1 + 1].state == AVAILABLE
+            assert served_version(channel, "linear") == v1 + 1
+            assert_golden_grpc(channel, "linear", sine, version=v1 + 1)
+            request = get_model_status_pb2.GetModelStatusRequest()
+            request.model_spec.name = "linear"
+            request.model_spec.version.value = v1 + 2
+            stub = model_service_pb2_grpc.ModelServiceStub(channel)
+            (one,) = stub.GetModelStatus(request, timeout=TIMEOUT).model_version_status
+            assert one.state == END and one.status == bad
+            code, details = _code(
+                lambda: prediction(channel).Predict(
+                    _pinned(predict_request("linear", sine, golden_cases(sine)[0][1]), v1 + 2),
+                    timeout=TIMEOUT,
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND, details
+
+            # A later good version still takes over.
+            publish_version(first, base / "linear", v1 + 3)
+            wait(v1 + 3, AVAILABLE)
+            assert_golden_grpc(channel, "linear", first, version=v1 + 3)
+        server.wait_for_line(rf"model linear: version {v1 + 1} loaded from ")
+        server.wait_for_line(rf"model linear: version {v1 + 2} failed to load: .*saved_model\.pb")
+        assert server.stop() == 0
