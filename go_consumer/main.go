@@ -104,10 +104,13 @@ const usage = `usage:
   go_consumer soak --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
                    [--input FILE|-] [--predictions N] [--load-cycles M]
                    [--skip-verification] [--allow-op OP]...
-  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-port 8501] [--grpc-port 8500]
-                    [--rest-host 127.0.0.1] [--model-version-policy latest|all|specific]
-                    [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
-                    [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
+  go_consumer serve --model-base-path DIR [--model-name NAME]... [--rest-host 127.0.0.1]
+                    [--rest-port 8501|0|off] [--grpc-host 127.0.0.1] [--grpc-port 8500|0|off]
+                    [--model-version-policy latest|all|specific] [--versions 1,2]
+                    [--max-request-bytes N] [--request-timeout 30s] [--poll-interval 1s]
+                    [--skip-verification] [--allow-op OP]...
+                    [--enable-batching [--max-batch-size 32] [--batch-timeout-micros 1000]
+                     [--num-batch-threads NCPU] [--max-enqueued-batches 100]]
   go_consumer version
 
 --max-request-bytes N: refuse a request body (for serve-stdio, a line) longer than N bytes

@@ -57,6 +57,28 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 }
 
+// TestServeUsageListsEveryFlag: the serve synopsis of --help names every flag serve accepts
+// (the flag set lists them in its refusal of an unknown flag).
+func TestServeUsageListsEveryFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve", "--nope"}, strings.NewReader(""), &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	_, list, ok := strings.Cut(strings.TrimSpace(stderr.String()), "; flags: ")
+	if !ok {
+		t.Fatalf("no flag list in %q", stderr.String())
+	}
+	start := strings.Index(usage, "go_consumer serve ")
+	end := strings.Index(usage, "go_consumer version")
+	synopsis := usage[start:end]
+	for _, flag := range strings.Split(list, ", ") {
+		if !strings.Contains(synopsis, "["+flag+" ") && !strings.Contains(synopsis, "["+flag+"]") &&
+			!strings.Contains(synopsis, " "+flag+" ") {
+			t.Errorf("serve accepts %s but its usage does not list it:\n%s", flag, synopsis)
+		}
+	}
+}
+
 // TestServeGoldenConcurrently serves models/linear and models/dtypes (DT_HALF inputs and
 // strings) in-process with the serve command's loader and predict path, and answers every
 // golden request of their served versions from 8 goroutines at once: each answer must be

@@ -1,8 +1,8 @@
 """docker-compose.yml follows the Compose specification and runs the Makefile's targets.
 
 No Docker engine runs here, so the file is checked with check-jsonschema's built-in copy of the
-Compose specification schema, and its services are checked against the Makefile and the
-Dockerfile stages they name.
+Compose specification schema, and its services are checked against the Makefile, the
+Dockerfile stages they name and (for ``serving``) the flags of the built ``go_consumer serve``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.harness.consumers import ROOT
+from tests.harness.consumers import ROOT, by_name
 
 CHECK = Path(sys.executable).parent / "check-jsonschema"
 
@@ -52,7 +53,7 @@ def test_services_share_models_and_run_make_targets():
     stages = set(re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.MULTILINE))
     targets = _make_targets()
     services = compose["services"]
-    assert {"producer", "go-consumer", "java-consumer", "tests"} <= set(services)
+    assert {"producer", "go-consumer", "serving", "java-consumer", "tests"} <= set(services)
     for name, service in services.items():
         assert service["build"]["target"] in stages, name
         assert any(v.startswith("./models:") for v in service["volumes"]), name
@@ -63,3 +64,66 @@ def test_services_share_models_and_run_make_targets():
         for target in filter(None, pair):
             assert target in targets, f"Dockerfile runs `make {target}`, not in the Makefile"
     assert {"models", "test", "go", "java", "setup", "build"} <= targets
+
+
+def _entrypoint(dockerfile: str, stage: str) -> list[str]:
+    """The exec-form ENTRYPOINT of a Dockerfile stage (empty without one)."""
+    body = re.split(r"^FROM \S+ AS (\S+)$", dockerfile, flags=re.MULTILINE)
+    stages = dict(zip(body[1::2], body[2::2], strict=True))
+    found = re.findall(r"^ENTRYPOINT (\[.*\])$", stages[stage], re.MULTILINE)
+    return yaml.safe_load(found[-1]) if found else []
+
+
+def _serve_usage() -> str:
+    """The ``go_consumer serve`` synopsis of the built binary's --help."""
+    go = by_name("go")
+    missing = go.missing()
+    if missing:
+        pytest.fail(missing)
+    done = go.run(["serve", "--help"], timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    usage = done.stdout.decode()
+    synopsis = re.search(r"^  go_consumer serve .*?(?=^  go_consumer )", usage, re.S | re.M)
+    assert synopsis, usage
+    return synopsis.group(0)
+
+
+def _container_port(entry) -> int:
+    """The container port of a ``ports`` entry (short syntax ``[HOST:]PUBLISHED:TARGET[/PROTO]``
+    or long syntax ``{target: ...}``)."""
+    if isinstance(entry, dict):
+        return int(entry["target"])
+    return int(str(entry).split("/")[0].rsplit(":", 1)[-1])
+
+
+def test_serving_service_runs_serve_on_its_published_ports():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    serving = compose["services"]["serving"]
+    assert _entrypoint(dockerfile, serving["build"]["target"]) == ["go_consumer/bin/go_consumer"]
+    command = serving["command"]
+    assert command[0] == "serve", command
+    assert "./models:/work/models:ro" in serving["volumes"]
+    assert serving["depends_on"]["producer"] == {"condition": "service_completed_successfully"}
+
+    usage = _serve_usage()
+    listed = set(re.findall(r"--[a-z][a-z-]*", usage))
+    passed = [arg for arg in command[1:] if arg.startswith("--")]
+    assert passed, command
+    for flag in passed:
+        assert flag in listed, f"serving passes {flag}, which `serve --help` does not list"
+    values = dict(zip(command[1::2], command[2::2], strict=False))
+    assert values["--model-base-path"] == "models"
+    # Published ports are reached from outside the container: listen on every interface.
+    assert values["--rest-host"] == values["--grpc-host"] == "0.0.0.0", command
+
+    # Every port the server listens on is published (8501 REST, 8500 gRPC by default), and only
+    # those.
+    defaults = {
+        flag: re.search(rf"\[{flag} (\d+)", usage).group(1)
+        for flag in ("--rest-port", "--grpc-port")
+    }
+    assert defaults == {"--rest-port": "8501", "--grpc-port": "8500"}, usage
+    listening = {int(values.get(flag, default)) for flag, default in defaults.items()}
+    published = {_container_port(entry) for entry in serving["ports"]}
+    assert published == listening == {8500, 8501}, serving["ports"]

@@ -8,7 +8,6 @@ that versions can be added and damaged while they run.
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import socket
 import time
@@ -21,8 +20,15 @@ from python_producer.models import ZOO
 from tests.conftest import latest
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS
-from tests.harness.parity import _granted, load_tolerances
-from tests.harness.serving import GO, Server, publish_version
+from tests.harness.serving import (
+    GO,
+    Server,
+    copy_latest,
+    damage_variables,
+    go_tolerance,
+    publish_version,
+    wait_for_version,
+)
 from tests.test_bad_requests import CASES, _body
 from tests.test_unsafe_ops import unsafe_model  # noqa: F401 (a fixture)
 
@@ -35,12 +41,6 @@ def go_built():
     missing = GO.missing()
     if missing:
         pytest.fail(missing)
-
-
-def copy_latest(base: Path, name: str) -> Path:
-    """Copy the highest version of ``models/<name>`` to ``base/<name>/<version>``."""
-    source = latest(name)
-    return Path(shutil.copytree(source, base / name / source.name))
 
 
 @pytest.fixture(scope="module")
@@ -287,14 +287,10 @@ def test_one_access_line_per_request(small):
 
 
 def test_every_golden_request_of_every_zoo_model(zoo):
-    tolerances = load_tolerances()
     for name in sorted(ZOO):
         version = served_version(zoo, name)
         version_dir = MODELS / name / str(version)
-
-        def granted(signature, name=name):
-            return _granted(tolerances, name, signature, "go", "saved_model")
-
+        granted = go_tolerance(name)
         assert_golden(zoo, f"/v1/models/{name}/versions/{version}:predict", version_dir, granted)
         assert_metadata_matches_inspect(zoo, name, version_dir)
 
@@ -343,25 +339,14 @@ def test_default_limit_is_64_mib(zoo):
 
 
 def wait_for_status(server: Server, name: str, version: int, predicate, timeout: float = 60):
-    """Poll GET /v1/models/NAME until ``predicate(status of version)`` holds; return it."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        statuses = get(server, f"/v1/models/{name}").json()["model_version_status"]
-        last = {int(s["version"]): s for s in statuses}
-        if version in last and predicate(last[version]):
-            return last
-        time.sleep(0.1)
-    pytest.fail(
-        f"version {version} of {name} never reached the state wanted: {last}\n{server.stderr}"
-    )
+    """Poll GET /v1/models/NAME until ``predicate(status of version)`` holds; return every
+    version's status (a dict of the JSON)."""
 
+    def statuses():
+        doc = get(server, f"/v1/models/{name}").json()
+        return {int(s["version"]): s for s in doc["model_version_status"]}
 
-def _damage_variables(folder: Path) -> None:
-    data = next((folder / "variables").glob("variables.data-*"))
-    raw = bytearray(data.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    data.write_bytes(bytes(raw))
+    return wait_for_version(server, statuses, version, predicate, timeout)
 
 
 def test_hot_versions(tmp_path):
@@ -384,7 +369,7 @@ def test_hot_versions(tmp_path):
         server.wait_for_line(rf"model linear: version {v1} unloading")
 
         # A damaged version is reported and never replaces the working one.
-        publish_version(first, base / "linear", v1 + 2, damage=_damage_variables)
+        publish_version(first, base / "linear", v1 + 2, damage=damage_variables)
         statuses = wait_for_status(server, "linear", v1 + 2, lambda s: s["state"] == "END")
         status = statuses[v1 + 2]["status"]
         assert status["error_code"] == "INVALID_ARGUMENT"

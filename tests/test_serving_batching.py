@@ -10,7 +10,6 @@ were merged.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -30,7 +29,7 @@ from tests.harness.compare import (
     output_specs,
     request_signature,
 )
-from tests.harness.serving import GO, Server
+from tests.harness.serving import GO, Server, copy_latest
 
 grpc = pytest.importorskip("grpc")
 pytest.importorskip(
@@ -59,10 +58,7 @@ def batching(tmp_path_factory):
     """A server with batching on over copies of the models' latest versions. The batch timeout
     is long (20 ms) so that concurrent requests are merged."""
     base = tmp_path_factory.mktemp("serving_batching")
-    versions = {}
-    for name in MODELS:
-        source = latest(name)
-        versions[name] = Path(shutil.copytree(source, base / name / source.name))
+    versions = {name: copy_latest(base, name) for name in MODELS}
     flags = ["--enable-batching", "--max-batch-size", "32", "--batch-timeout-micros", "20000"]
     flags += ["--num-batch-threads", "4", "--max-enqueued-batches", "1000"]
     with Server(base, *flags) as server:

@@ -1,27 +1,40 @@
 """``go_consumer serve``: TensorFlow Serving's gRPC API, queried with the official client of
 ``tensorflow-serving-api`` unchanged (tests/CONTRACT.md, "Serving (`serve`)").
 
-Every golden request of ``linear`` and ``dtypes`` is turned into TensorProtos with
-``tf.make_tensor_proto`` (tensor_content) and again with the dtypes' repeated fields
-(``float_val``, ``int_val``, ...); the outputs must carry the golden response's bits.
+Every golden request of every zoo model is turned into TensorProtos with ``tf.make_tensor_proto``
+(tensor_content, strings in string_val) and those of ``linear`` and ``dtypes`` again with the
+dtypes' repeated fields (``float_val``, ``int_val``, ...); the outputs, read back with
+``tf.make_ndarray``, must carry the golden response's bits. New and damaged versions published
+while the server runs are seen through ``GetModelStatus`` and ``Predict``, as test_serving.py
+sees them over REST.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
+import requests
 
 from python_producer.model_dir import specs_from_manifest
+from python_producer.models import ZOO
 from python_producer.tf_runtime import tf
 from python_producer.tfjson import decode_inputs, decode_response, parse_request
 from tests.conftest import latest
 from tests.harness.compare import compare_tensors, golden_cases, output_specs, request_signature
-from tests.harness.serving import GO, Server
+from tests.harness.consumers import MODELS as MODELS_DIR
+from tests.harness.serving import (
+    GO,
+    Server,
+    copy_latest,
+    go_tolerance,
+    publish_version,
+    truncate_saved_model,
+    wait_for_version,
+)
 
 serving_apis = pytest.importorskip(
     "tensorflow_serving.apis", reason="tensorflow-serving-api is not installed (make setup)"
@@ -51,10 +64,7 @@ def small(tmp_path_factory):
     """A server over copies of linear's and dtypes' latest versions, --max-request-bytes 1 MiB,
     with a channel to its gRPC API."""
     base = tmp_path_factory.mktemp("serving_grpc")
-    versions = {}
-    for name in MODELS:
-        source = latest(name)
-        versions[name] = Path(shutil.copytree(source, base / name / source.name))
+    versions = {name: copy_latest(base, name) for name in MODELS}
     with Server(base, "--max-request-bytes", str(LIMIT)) as server:
         assert server.grpc_address.startswith("127.0.0.1:"), server.lines
         with grpc.insecure_channel(server.grpc_address) as channel:
@@ -116,15 +126,33 @@ def predict_request(name: str, version_dir: Path, body: bytes, typed: bool = Fal
     return request
 
 
-def assert_golden_grpc(channel, name: str, version_dir: Path, typed: bool) -> int:
+def assert_golden_grpc(
+    channel,
+    name: str,
+    version_dir: Path,
+    typed: bool = False,
+    version: int | None = None,
+    pin: bool = False,
+    tolerance=None,
+    rest: Server | None = None,
+) -> int:
+    """Every golden request of ``version_dir`` through ``Predict`` of model ``name`` gives the
+    golden bits (or stays within ``tolerance(signature)``'s ULP when it grants any). The answer
+    must come from ``version`` (default: the folder's own number); ``pin`` names that version in
+    the request. With ``rest``, the same request to that server's REST API must answer the very
+    same bits. Returns the number of cases."""
     stub = prediction(channel)
+    version = int(version_dir.name) if version is None else version
     cases = golden_cases(version_dir)
-    assert cases
+    assert cases, f"{version_dir} has no golden requests"
     for case, body, expected in cases:
         signature = request_signature(body)
-        response = stub.Predict(predict_request(name, version_dir, body, typed), timeout=TIMEOUT)
+        request = predict_request(name, version_dir, body, typed)
+        if pin:
+            request.model_spec.version.value = version
+        response = stub.Predict(request, timeout=TIMEOUT)
         assert response.model_spec.name == name
-        assert response.model_spec.version.value == int(version_dir.name)
+        assert response.model_spec.version.value == version, case
         assert response.model_spec.signature_name == signature
         specs = output_specs(version_dir, signature, "saved_model")
         for alias, proto in response.outputs.items():
@@ -139,7 +167,17 @@ def assert_golden_grpc(channel, name: str, version_dir: Path, typed: bool) -> in
         got = {alias: tf().make_ndarray(proto) for alias, proto in response.outputs.items()}
         want = decode_response(expected, specs)
         comparison = compare_tensors(got, want)
-        assert comparison.identical, f"{version_dir} {case}: {comparison.detail}"
+        granted = tolerance(signature) if tolerance else None
+        if granted is None:
+            assert comparison.identical, f"{version_dir} {case}: {comparison.detail}"
+        else:
+            assert comparison.max_ulp <= granted.max_ulp, f"{case}: {comparison.detail}"
+        if rest is not None:
+            path = f"/v1/models/{name}/versions/{version}:predict"
+            answer = requests.post(rest.url + path, data=body, timeout=TIMEOUT)
+            assert answer.status_code == 200, (case, answer.text[:300])
+            same = compare_tensors(got, decode_response(answer.content, specs))
+            assert same.identical, f"{version_dir} {case}: gRPC != REST: {same.detail}"
     return len(cases)
 
 
@@ -353,8 +391,7 @@ def test_one_access_line_per_call(small):
 
 def test_deadline_exceeded_and_rest_off(tmp_path):
     """--request-timeout bounds a Predict; --rest-port off serves the gRPC API alone."""
-    source = latest("linear")
-    version_dir = Path(shutil.copytree(source, tmp_path / "linear" / source.name))
+    version_dir = copy_latest(tmp_path, "linear")
     _, body, _ = golden_cases(version_dir)[0]
     with Server(tmp_path, "--request-timeout", "1ns", "--rest-port", "off") as server:
         assert server.address == "" and server.grpc_address, server.lines
@@ -364,4 +401,135 @@ def test_deadline_exceeded_and_rest_off(tmp_path):
             code, details = _code(lambda: prediction(channel).Predict(request, timeout=TIMEOUT))
             assert code == grpc.StatusCode.DEADLINE_EXCEEDED, details
             assert "--request-timeout" in details
+        assert server.stop() == 0
+
+
+# --- every zoo model -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    """One server over models/ itself (every zoo model, policy latest, default limits) and a
+    channel to its gRPC API. It does not poll again, so that a version exported meanwhile does
+    not swap a model mid-test."""
+    with Server(MODELS_DIR, "--poll-interval", "24h") as server:
+        with grpc.insecure_channel(server.grpc_address) as channel:
+            yield server, channel
+
+
+def statuses(channel, name: str) -> dict[int, get_model_status_pb2.ModelVersionStatus]:
+    """GetModelStatus of every version of a model: version -> ModelVersionStatus."""
+    request = get_model_status_pb2.GetModelStatusRequest()
+    request.model_spec.name = name
+    stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    response = stub.GetModelStatus(request, timeout=TIMEOUT)
+    return {s.version: s for s in response.model_version_status}
+
+
+AVAILABLE = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+END = get_model_status_pb2.ModelVersionStatus.END
+
+
+def served_version(channel, name: str) -> int:
+    """The one AVAILABLE version of a model."""
+    available = [v for v, s in statuses(channel, name).items() if s.state == AVAILABLE]
+    assert len(available) == 1, statuses(channel, name)
+    return available[0]
+
+
+def test_every_golden_request_of_every_zoo_model(zoo):
+    """Strings and bytes (charlm, digits' PNGs, dtypes), scalars, unknown rank: every golden
+    request of every model, pinned to the served version, gives the golden bits (within what
+    tests/tolerances.json grants the Go SavedModel cell: keras_mlp), and exactly the bits of the
+    same server's REST answer."""
+    server, channel = zoo
+    counts = {}
+    for name in sorted(ZOO):
+        version = served_version(channel, name)
+        version_dir = MODELS_DIR / name / str(version)
+        counts[name] = assert_golden_grpc(
+            channel, name, version_dir, pin=True, tolerance=go_tolerance(name), rest=server
+        )
+    assert set(counts) == set(ZOO) and all(counts.values()), counts
+
+
+# --- hot versions --------------------------------------------------------------------------
+
+
+def _pinned(request, version: int):
+    """The PredictRequest naming ``version`` in its model_spec."""
+    request.model_spec.version.value = version
+    return request
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["verified", "skip_verification"])
+def test_hot_and_bad_versions(tmp_path, verify):
+    """A new complete version takes over without a restart; a damaged one is reported END with
+    its error and never replaces the working one (test_serving.py's test_hot_versions, over
+    gRPC). The damage (saved_model.pb cut short) is refused by verification against
+    manifest.json, or, with --skip-verification, by TensorFlow failing to load it."""
+    base = tmp_path / "models"
+    first = copy_latest(base, "linear")
+    v1 = int(first.name)
+    sine = latest("sine")  # another model's version, so that its answers tell it apart
+    flags = ["--poll-interval", "100ms", "--rest-port", "off"]
+    if not verify:
+        flags.append("--skip-verification")
+    with Server(base, *flags) as server:
+        with grpc.insecure_channel(server.grpc_address) as channel:
+
+            def wait(version: int, state: int):
+                return wait_for_version(
+                    server, lambda: statuses(channel, "linear"), version, lambda s: s.state == state
+                )
+
+            assert served_version(channel, "linear") == v1
+            assert_golden_grpc(channel, "linear", first)
+
+            # A new complete version: AVAILABLE, and Predict without a version answers from it.
+            publish_version(sine, base / "linear", v1 + 1)
+            found = wait(v1 + 1, AVAILABLE)
+            assert found[v1 + 1].status.error_code == 0  # OK
+            assert found[v1 + 1].status.error_message == ""
+            wait(v1, END)
+            assert served_version(channel, "linear") == v1 + 1
+            assert_golden_grpc(channel, "linear", sine, version=v1 + 1)
+            code, details = _code(
+                lambda: prediction(channel).Predict(
+                    _pinned(predict_request("linear", first, golden_cases(first)[0][1]), v1),
+                    timeout=TIMEOUT,
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND, details
+
+            # A corrupt version (saved_model.pb cut short): END with its error, never served.
+            publish_version(first, base / "linear", v1 + 2, damage=truncate_saved_model)
+            found = wait(v1 + 2, END)
+            bad = found[v1 + 2].status
+            assert bad.error_code == 3, bad  # tensorflow.error.Code INVALID_ARGUMENT, not OK
+            # "saved_model.pb: N bytes, manifest.json says M" or "... is not a SavedModel: ..."
+            assert "saved_model.pb" in bad.error_message, bad
+            assert found[v1 + 1].state == AVAILABLE
+            assert served_version(channel, "linear") == v1 + 1
+            assert_golden_grpc(channel, "linear", sine, version=v1 + 1)
+            request = get_model_status_pb2.GetModelStatusRequest()
+            request.model_spec.name = "linear"
+            request.model_spec.version.value = v1 + 2
+            stub = model_service_pb2_grpc.ModelServiceStub(channel)
+            (one,) = stub.GetModelStatus(request, timeout=TIMEOUT).model_version_status
+            assert one.state == END and one.status == bad
+            code, details = _code(
+                lambda: prediction(channel).Predict(
+                    _pinned(predict_request("linear", sine, golden_cases(sine)[0][1]), v1 + 2),
+                    timeout=TIMEOUT,
+                )
+            )
+            assert code == grpc.StatusCode.NOT_FOUND, details
+
+            # A later good version still takes over.
+            publish_version(first, base / "linear", v1 + 3)
+            wait(v1 + 3, AVAILABLE)
+            assert_golden_grpc(channel, "linear", first, version=v1 + 3)
+        server.wait_for_line(rf"model linear: version {v1 + 1} loaded from ")
+        server.wait_for_line(rf"model linear: version {v1 + 2} failed to load: .*saved_model\.pb")
         assert server.stop() == 0

@@ -3,6 +3,10 @@
 The server is started on free loopback ports (``--rest-port 0 --grpc-port 0``; a flag given
 later, such as ``--grpc-port off``, overrides them); their addresses come from the line it prints
 once its models are loaded. Its stderr is collected line by line while it runs.
+
+The helpers below serve the REST and the gRPC tests alike: model folders copied and versions
+published (or damaged) under a temporary base path, waiting for a version's status, and the
+tolerance that tests/tolerances.json grants the Go consumer's SavedModel cell.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from tests.conftest import latest
 from tests.harness.consumers import by_name
+from tests.harness.parity import Tolerance, _granted, load_tolerances
 
 GO = by_name("go")
+Status = TypeVar("Status")
 _LISTENING = re.compile(
     r"serving (?:the REST API on http://(?P<rest>\S+))?(?: and )?"
     r"(?:the gRPC API on (?P<grpc>\S+))? \("
@@ -155,3 +164,57 @@ def publish_version(source: Path, model_dir: Path, version: int, damage=None) ->
     final = model_dir / str(version)
     staging.rename(final)
     return final
+
+
+def copy_latest(base: Path, name: str) -> Path:
+    """Copy the highest version of ``models/<name>`` to ``base/<name>/<version>``."""
+    source = latest(name)
+    return Path(shutil.copytree(source, base / name / source.name))
+
+
+def damage_variables(folder: Path) -> None:
+    """Flip one byte in the middle of a version's variables data (verification refuses it)."""
+    data = next((folder / "variables").glob("variables.data-*"))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+
+
+def truncate_saved_model(folder: Path) -> None:
+    """Cut a version's ``saved_model.pb`` to half its length (its size no longer matches
+    manifest.json, and TensorFlow could not parse it either)."""
+    pb = folder / "saved_model.pb"
+    raw = pb.read_bytes()
+    pb.write_bytes(raw[: len(raw) // 2])
+
+
+def wait_for_version(
+    server: Server,
+    statuses: Callable[[], dict[int, Status]],
+    version: int,
+    predicate: Callable[[Status], bool],
+    timeout: float = 60,
+) -> dict[int, Status]:
+    """Poll ``statuses()`` (version -> its status, over either API) until ``version`` is in it
+    and ``predicate(its status)`` holds; return that answer. Fails with the server's stderr."""
+    deadline = time.monotonic() + timeout
+    last: dict[int, Status] = {}
+    while time.monotonic() < deadline:
+        last = statuses()
+        if version in last and predicate(last[version]):
+            return last
+        time.sleep(0.1)
+    raise AssertionError(
+        f"version {version} never reached the state wanted: {last}\n{server.stderr}"
+    )
+
+
+def go_tolerance(name: str) -> Callable[[str], Tolerance | None]:
+    """``signature -> Tolerance`` that tests/tolerances.json grants model ``name`` for the Go
+    consumer on the SavedModel (``None``: the golden bits exactly)."""
+    tolerances = load_tolerances()
+
+    def granted(signature: str) -> Tolerance | None:
+        return _granted(tolerances, name, signature, "go", "saved_model")
+
+    return granted
