@@ -33,13 +33,22 @@ def quiet_native_stderr() -> None:
     quiet_native_stderr.done = True
 
 
+def set_environment() -> None:
+    """Put the contract's TensorFlow settings into the environment unless already set.
+
+    They take effect only if set before ``tensorflow`` is first imported, by any module (for
+    example ``tensorflow_serving``): native logging off, and the contract's numeric
+    configuration (tests/CONTRACT.md, "Runtime"), oneDNN's fused kernels off, so that a
+    SavedModel and its frozen graph give the same bits.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
 @cache
 def tf():
     """Import and return the ``tensorflow`` module with its logging silenced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # The contract's numeric configuration (tests/CONTRACT.md, "Runtime"): oneDNN's fused
-    # kernels off, so that a SavedModel and its frozen graph give the same bits.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    set_environment()
     import tensorflow
 
     tensorflow.get_logger().setLevel("ERROR")

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from python_producer.model_dir import complete_versions
+from python_producer.tf_runtime import set_environment
 from tests.harness.consumers import CONSUMERS, MODELS, Consumer
+
+# Before any test module imports TensorFlow (tensorflow_serving does, at collection), so that
+# references computed in this process have the contract's bits.
+set_environment()
 
 
 def latest(name: str) -> Path:

@@ -90,13 +90,16 @@ def make_plan(version_dir: Path, signature: str = "serving_default") -> Plan:
     Raises:
         ValueError: an input is not a float tensor of known rank.
     """
+    from python_producer import tf_runtime
+
+    # tf() first: tensorflow_serving imports TensorFlow, which must see the contract's numeric
+    # settings (TF_ENABLE_ONEDNN_OPTS=0), or the reference's bits would not be the contract's.
+    tf = tf_runtime.tf()
     from tensorflow_serving.apis import predict_pb2
 
-    from python_producer import tf_runtime
     from python_producer.reference import Predictor
     from python_producer.tfjson import FLOAT_DTYPES
 
-    tf = tf_runtime.tf()
     model = version_dir.parent.name
     predictor = Predictor(version_dir)
     in_specs, _ = predictor.signature(signature)
@@ -180,11 +183,11 @@ def check_answers(plan: Plan, report: dict) -> list[str]:
             specs = plan_output_specs(plan)
             comparison = compare_bodies(answer, plan.expected_bodies[k], specs)
         else:
-            from tensorflow_serving.apis import predict_pb2
-
             from python_producer import tf_runtime
 
             tf = tf_runtime.tf()
+            from tensorflow_serving.apis import predict_pb2
+
             response = predict_pb2.PredictResponse.FromString(base64.b64decode(answer))
             got = {a: tf.make_ndarray(t) for a, t in response.outputs.items()}
             comparison = compare_tensors(got, plan.expected[k])

@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=32, help="worker threads of each API")
     args = parser.parse_args(argv)
     tf_runtime.quiet_native_stderr()
+    tf_runtime.tf()  # first: the contract's numeric settings must precede any TensorFlow import
     import grpc
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
@@ -212,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    stop.wait()
+    # Timed waits: the signal may be delivered to one of grpcio's or TensorFlow's threads, and
+    # Python runs its handler only when the main thread next executes bytecode.
+    while not stop.wait(0.2):
+        pass
     httpd.shutdown()
     grpc_server.stop(grace=10).wait()
     print("stopped", file=sys.stderr, flush=True)

@@ -131,9 +131,18 @@ class Server:
         return self.wait(timeout)
 
     def wait(self, timeout: float = 60) -> int:
-        """Wait for the exit status (a second signal would end a shutdown at once)."""
+        """Wait for the exit status (a second signal would end a shutdown at once).
+
+        Raises:
+            ServerFailed: the process did not exit within ``timeout`` seconds; it is killed.
+        """
         try:
             return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()  # so that the reader sees the end of stderr and the pipes can close
+            raise ServerFailed(
+                f"the server did not exit within {timeout} s:\n{self.stderr}"
+            ) from None
         finally:
             self._reader.join(timeout=10)
             self.process.stdout.close()

@@ -8,6 +8,7 @@ package serving
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"sort"
@@ -148,6 +149,12 @@ type Batcher struct {
 	queues  map[string]*batchQueue
 	pending sync.WaitGroup // batches not yet run
 	closed  bool
+	// oneRow caches, per batch key, whether a 1-row request gets the same bits inside a
+	// larger run as alone (probe).
+	oneRow map[string]bool
+	// probe tells whether 1-row requests like this one may be merged (probeOneRow through
+	// run); nil: they may.
+	probe func(plan *model.Plan, inputs map[string]*tfjson.Tensor) bool
 }
 
 type batchQueue struct {
@@ -178,14 +185,18 @@ type batchCall struct {
 // NewBatcher returns the batcher of one version whose plans run through run; label names
 // the version in messages ("model linear version 3").
 func NewBatcher(sched *Scheduler, run RunFunc, label string) *Batcher {
-	return &Batcher{sched: sched, run: run, label: label, queues: map[string]*batchQueue{}}
+	b := &Batcher{sched: sched, run: run, label: label, queues: map[string]*batchQueue{}, oneRow: map[string]bool{}}
+	b.probe = func(plan *model.Plan, inputs map[string]*tfjson.Tensor) bool {
+		return probeOneRow(run, plan, inputs)
+	}
+	return b
 }
 
 // Run answers one request: merged with concurrent ones when it can be, else alone (in the
 // calling goroutine). note (may be nil) receives the rows and requests of the session run.
 func (b *Batcher) Run(plan *model.Plan, inputs map[string]*tfjson.Tensor, note *RunNote) (map[string]*tfjson.Tensor, error) {
 	rows, key, ok := batchKey(plan, inputs)
-	if !ok || rows > b.sched.opts.MaxBatchSize {
+	if !ok || rows > b.sched.opts.MaxBatchSize || (rows == 1 && !b.oneRowMergeable(plan, key, inputs)) {
 		if note != nil && ok {
 			*note = RunNote{Rows: rows, Requests: 1}
 		}
@@ -200,6 +211,130 @@ func (b *Batcher) Run(plan *model.Plan, inputs map[string]*tfjson.Tensor, note *
 		*note = call.note
 	}
 	return call.outputs, call.err
+}
+
+// probeRows is the number of rows of the probe of probeOneRow.
+const probeRows = 8
+
+// oneRowMergeable reports whether 1-row requests of a batch key may be merged: whether
+// probeOneRow, run once per key on the first such request, found their bits unchanged.
+func (b *Batcher) oneRowMergeable(plan *model.Plan, key string, inputs map[string]*tfjson.Tensor) bool {
+	if b.probe == nil {
+		return true
+	}
+	b.mu.Lock()
+	known, done := b.oneRow[key]
+	b.mu.Unlock()
+	if done {
+		return known
+	}
+	same := b.probe(plan, inputs)
+	b.mu.Lock()
+	b.oneRow[key] = same
+	b.mu.Unlock()
+	return same
+}
+
+// probeOneRow runs probeRows rows made from a 1-row request (float inputs scaled and shifted
+// per row, other dtypes repeated) one at a time and then together, and reports whether every
+// row's outputs have the same bits both ways. TensorFlow's CPU MatMul multiplies a 1-row
+// matrix with a matrix-vector kernel that orders its sums differently from the matrix-matrix
+// kernel used for 2 rows or more, so a model with a hidden layer (sine) answers a row alone
+// and the same row in a batch a few ULP apart: such requests must run alone to keep their
+// unbatched bits. Any run that fails counts as a difference.
+func probeOneRow(run RunFunc, plan *model.Plan, inputs map[string]*tfjson.Tensor) bool {
+	singles := make([]map[string]*tfjson.Tensor, probeRows)
+	parts := make(map[string][]*tfjson.Tensor, len(inputs))
+	for j := range singles {
+		one := make(map[string]*tfjson.Tensor, len(inputs))
+		for alias, t := range inputs {
+			one[alias] = probeRow(t, j)
+			parts[alias] = append(parts[alias], one[alias])
+		}
+		singles[j] = one
+	}
+	merged := make(map[string]*tfjson.Tensor, len(inputs))
+	for alias, p := range parts {
+		merged[alias] = concatRows(p, probeRows)
+	}
+	together, err := run(plan, merged)
+	if err != nil {
+		return false
+	}
+	calls := make([]*batchCall, probeRows)
+	for j := range calls {
+		calls[j] = &batchCall{rows: 1}
+	}
+	split, ok := splitRows(together, calls, probeRows)
+	if !ok {
+		return false
+	}
+	for j, in := range singles {
+		alone, err := run(plan, in)
+		if err != nil || len(alone) != len(split[j]) {
+			return false
+		}
+		for alias, t := range alone {
+			if !sameBits(t, split[j][alias]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// probeRow returns row j of the probe: t (one row) with float values v*(1+j/8) + j/16.
+func probeRow(t *tfjson.Tensor, j int) *tfjson.Tensor {
+	scale, shift := 1+float64(j)/8, float64(j)/16
+	out := &tfjson.Tensor{DType: t.DType, Shape: t.Shape, Data: t.Data}
+	switch d := t.Data.(type) {
+	case []float32:
+		v := make([]float32, len(d))
+		for i, x := range d {
+			v[i] = float32(float64(x)*scale + shift)
+		}
+		out.Data = v
+	case []float64:
+		v := make([]float64, len(d))
+		for i, x := range d {
+			v[i] = x*scale + shift
+		}
+		out.Data = v
+	}
+	return out
+}
+
+// sameBits reports whether two tensors have the same dtype, shape and element bits (NaNs
+// compared by their bits, so a NaN equals itself).
+func sameBits(a, b *tfjson.Tensor) bool {
+	if a == nil || b == nil || a.DType != b.DType || !reflect.DeepEqual(a.Shape, b.Shape) {
+		return false
+	}
+	switch x := a.Data.(type) {
+	case []float32:
+		y, ok := b.Data.([]float32)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+				return false
+			}
+		}
+		return true
+	case []float64:
+		y, ok := b.Data.([]float64)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a.Data, b.Data)
 }
 
 // batchKey reports whether a request can be merged: every input and output of the plan has

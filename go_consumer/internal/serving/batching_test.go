@@ -22,6 +22,9 @@ type fakeRun struct {
 	gate chan struct{}
 	// scalarOut makes output "y" a scalar (no batch dimension) in the result.
 	scalarOut bool
+	// oneRowDiffers makes a 1-row run answer other bits than the same row in a larger run,
+	// as TensorFlow's matrix-vector MatMul kernel does.
+	oneRowDiffers bool
 }
 
 func (f *fakeRun) run(plan *model.Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
@@ -37,6 +40,9 @@ func (f *fakeRun) run(plan *model.Plan, inputs map[string]*tfjson.Tensor) (map[s
 	y := make([]float64, len(in))
 	for i, v := range in {
 		y[i] = 2*v + 1
+		if f.oneRowDiffers && x.Shape[0] == 1 {
+			y[i] += 1e-9
+		}
 	}
 	if f.scalarOut {
 		return map[string]*tfjson.Tensor{"y": {DType: tfjson.Double, Shape: nil, Data: []float64{float64(len(in))}}}, nil
@@ -101,6 +107,7 @@ func newTestBatcher(t *testing.T, f *fakeRun, opts BatchOptions) *Batcher {
 	t.Helper()
 	sched := NewScheduler(opts)
 	b := NewBatcher(sched, f.run, "model m version 1")
+	b.probe = nil // fakeRun's rows are independent; TestOneRowRequests... covers the probe
 	t.Cleanup(func() { b.Close(); sched.Close() })
 	return b
 }
@@ -266,6 +273,7 @@ func TestBatcherCloseWaitsForQueuedBatches(t *testing.T) {
 	sched := NewScheduler(BatchOptions{MaxBatchSize: 8, BatchTimeout: time.Hour, NumBatchThreads: 1, MaxEnqueuedBatches: 4})
 	defer sched.Close()
 	b := NewBatcher(sched, f.run, "model m version 1")
+	b.probe = nil
 	done := make(chan error, 1)
 	go func() { _, err := b.Run(batchPlan, rowsOf(1, 1, 0), nil); done <- err }()
 	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.queues) == 1 })
@@ -289,5 +297,50 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A 1-row request whose bits would change inside a larger run is never merged (the probe of
+// 8 rows alone and together runs once per batch key), while the same requests of 2 rows are.
+func TestOneRowRequestsRunAloneWhenTheirBitsWouldChange(t *testing.T) {
+	for _, differs := range []bool{false, true} {
+		f := &fakeRun{oneRowDiffers: differs}
+		s := NewScheduler(BatchOptions{MaxBatchSize: 32, BatchTimeout: 50 * time.Millisecond, NumBatchThreads: 1, MaxEnqueuedBatches: 10})
+		b := NewBatcher(s, f.run, "model m version 1")
+		probe := func() {
+			var note RunNote
+			in := rowsOf(1, 1, 0.5)
+			out, err := b.Run(batchPlan, in, &note)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if differs && !sameBits(out["y"], &tfjson.Tensor{DType: tfjson.Double, Shape: []int64{1, 1}, Data: []float64{2*0.5 + 1 + 1e-9}}) {
+				t.Fatalf("differs=%v: a 1-row request did not get its 1-row bits: %v", differs, out["y"].Data)
+			}
+		}
+		probe()                                     // the first 1-row request runs the probe: 8 rows together, then each alone
+		want := []int{8, 1, 1, 1, 1, 1, 1, 1, 1, 1} // the probe, then the request (merged alone)
+		if differs {
+			want = []int{8, 1, 1} // the first row differs; the request then runs alone
+		}
+		if got := f.rows(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("differs=%v: runs %v, want %v", differs, got, want)
+		}
+		before := len(f.rows())
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); probe() }()
+		}
+		wg.Wait()
+		runs := f.rows()[before:]
+		if differs && !reflect.DeepEqual(runs, []int{1, 1, 1, 1}) {
+			t.Fatalf("1-row requests were merged although their bits change: runs %v", runs)
+		}
+		if !differs && len(runs) == 4 {
+			t.Fatalf("1-row requests of a row-invariant signature were never merged: runs %v", runs)
+		}
+		b.Close()
+		s.Close()
 	}
 }
