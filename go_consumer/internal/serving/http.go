@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"google.golang.org/grpc/codes"
 )
 
 // PredictFunc answers one predict request body against a loaded version: the response
@@ -64,33 +64,22 @@ func errorStatus(status int, format string, args ...any) error {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-// StatusOf maps an error to TensorFlow Serving's HTTP status: 400 for a bad request, 404
-// for an unknown model, version or signature, 500 when TensorFlow fails.
+// StatusOf maps an error to TensorFlow Serving's HTTP status: the status an *httpError
+// carries, else the HTTP twin of its gRPC code (CodeOf) as TF Serving's REST API maps it: 400
+// for a bad request, 404 for an unknown model, version or signature, 503 for a full batch
+// queue, 500 when TensorFlow fails.
 func StatusOf(err error) int {
-	var (
-		he *httpError
-		nf *NotFoundError
-		ua *UnavailableError
-		re *tfjson.RequestError
-		me *model.Error
-		ru *model.RunError
-	)
-	switch {
-	case errors.As(err, &he):
+	var he *httpError
+	if errors.As(err, &he) {
 		return he.status
-	case errors.As(err, &nf):
+	}
+	switch CodeOf(err) {
+	case codes.InvalidArgument:
+		return http.StatusBadRequest
+	case codes.NotFound:
 		return http.StatusNotFound
-	case errors.As(err, &ua):
+	case codes.Unavailable:
 		return http.StatusServiceUnavailable
-	case errors.As(err, &re):
-		return http.StatusBadRequest
-	case errors.As(err, &me):
-		if me.NotFound {
-			return http.StatusNotFound
-		}
-		return http.StatusBadRequest
-	case errors.As(err, &ru):
-		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
