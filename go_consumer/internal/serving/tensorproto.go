@@ -23,19 +23,37 @@ func requestError(format string, args ...any) error {
 	return &tfjson.RequestError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// elementSize is the width in bytes of one element of a fixed-width dtype in tensor_content.
-func elementSize(d tfjson.DType) int {
+// contentSlice returns n zero elements of the Go type that holds a fixed-width dtype in
+// tfjson.Tensor.Data (the layout of tensor_content, read and written with encoding/binary);
+// nil for DT_STRING and unsupported dtypes.
+func contentSlice(d tfjson.DType, n int) any {
 	switch d {
-	case tfjson.Int8, tfjson.Uint8, tfjson.Bool:
-		return 1
-	case tfjson.Int16, tfjson.Uint16, tfjson.Half:
-		return 2
-	case tfjson.Float, tfjson.Int32, tfjson.Uint32:
-		return 4
-	case tfjson.Double, tfjson.Int64, tfjson.Uint64:
-		return 8
+	case tfjson.Float:
+		return make([]float32, n)
+	case tfjson.Double:
+		return make([]float64, n)
+	case tfjson.Half:
+		return make([]tfjson.Float16, n)
+	case tfjson.Int8:
+		return make([]int8, n)
+	case tfjson.Uint8:
+		return make([]uint8, n)
+	case tfjson.Int16:
+		return make([]int16, n)
+	case tfjson.Uint16:
+		return make([]uint16, n)
+	case tfjson.Int32:
+		return make([]int32, n)
+	case tfjson.Uint32:
+		return make([]uint32, n)
+	case tfjson.Int64:
+		return make([]int64, n)
+	case tfjson.Uint64:
+		return make([]uint64, n)
+	case tfjson.Bool:
+		return make([]bool, n)
 	}
-	return 0
+	return nil
 }
 
 // DecodeTensorProtos turns the inputs of a PredictRequest into one tensor per input alias
@@ -134,10 +152,11 @@ func DecodeTensorProto(tp *tensorpb.TensorProto, spec tfjson.Spec) (*tfjson.Tens
 func protoValues(tp *tensorpb.TensorProto, spec tfjson.Spec, n int) (any, error) {
 	d := spec.DType
 	if content := tp.GetTensorContent(); len(content) > 0 {
-		size := elementSize(d)
-		if size == 0 {
+		one := contentSlice(d, 1)
+		if one == nil {
 			return nil, requestError("input %s: tensor_content cannot hold %s values; use string_val", spec.Describe(), d)
 		}
+		size := binary.Size(one)
 		if len(content) != n*size {
 			return nil, requestError("input %s: tensor_content has %d bytes, expected %d (%d values of %d bytes)", spec.Describe(), len(content), n*size, n, size)
 		}
@@ -204,83 +223,24 @@ func repeated[S, T any](vals []S, n int, spec tfjson.Spec, field string, conv fu
 	return out, nil
 }
 
-// fromContent decodes little-endian tensor_content (TensorFlow's in-memory layout).
+// fromContent decodes little-endian tensor_content (TensorFlow's in-memory layout) of n
+// values of a fixed-width dtype; its length was checked by the caller.
 func fromContent(b []byte, d tfjson.DType, n int, spec tfjson.Spec) (any, error) {
-	le := binary.LittleEndian
-	switch d {
-	case tfjson.Float:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		}
-		return out, nil
-	case tfjson.Double:
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(le.Uint64(b[8*i:]))
-		}
-		return out, nil
-	case tfjson.Half:
-		out := make([]tfjson.Float16, n)
-		for i := range out {
-			out[i] = tfjson.Float16(le.Uint16(b[2*i:]))
-		}
-		return out, nil
-	case tfjson.Int8:
-		out := make([]int8, n)
-		for i := range out {
-			out[i] = int8(b[i])
-		}
-		return out, nil
-	case tfjson.Uint8:
-		return append([]uint8(nil), b...), nil
-	case tfjson.Int16:
-		out := make([]int16, n)
-		for i := range out {
-			out[i] = int16(le.Uint16(b[2*i:]))
-		}
-		return out, nil
-	case tfjson.Uint16:
-		out := make([]uint16, n)
-		for i := range out {
-			out[i] = le.Uint16(b[2*i:])
-		}
-		return out, nil
-	case tfjson.Int32:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(le.Uint32(b[4*i:]))
-		}
-		return out, nil
-	case tfjson.Uint32:
-		out := make([]uint32, n)
-		for i := range out {
-			out[i] = le.Uint32(b[4*i:])
-		}
-		return out, nil
-	case tfjson.Int64:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(le.Uint64(b[8*i:]))
-		}
-		return out, nil
-	case tfjson.Uint64:
-		out := make([]uint64, n)
-		for i := range out {
-			out[i] = le.Uint64(b[8*i:])
-		}
-		return out, nil
-	case tfjson.Bool:
-		out := make([]bool, n)
+	if d == tfjson.Bool {
 		for i, c := range b {
 			if c > 1 {
 				return nil, requestError("input %s: tensor_content byte %d is %d, expected 0 or 1 for DT_BOOL", spec.Describe(), i, c)
 			}
-			out[i] = c == 1
 		}
-		return out, nil
 	}
-	return nil, requestError("input %s: tensor_content cannot hold %s values", spec.Describe(), d)
+	out := contentSlice(d, n)
+	if out == nil {
+		return nil, requestError("input %s: tensor_content cannot hold %s values", spec.Describe(), d)
+	}
+	if _, err := binary.Decode(b, binary.LittleEndian, out); err != nil {
+		return nil, requestError("input %s: tensor_content: %v", spec.Describe(), err)
+	}
+	return out, nil
 }
 
 // EncodeTensorProto converts an output tensor as TensorFlow Serving does
@@ -292,76 +252,19 @@ func EncodeTensorProto(t *tfjson.Tensor) (*tensorpb.TensorProto, error) {
 		dims[i] = &shapepb.TensorShapeProto_Dim{Size: d}
 	}
 	tp := &tensorpb.TensorProto{Dtype: typespb.DataType(t.DType), TensorShape: &shapepb.TensorShapeProto{Dim: dims}}
-	le := binary.LittleEndian
-	var b []byte
-	switch v := t.Data.(type) {
-	case []string:
+	if v, ok := t.Data.([]string); ok {
 		tp.StringVal = make([][]byte, len(v))
 		for i, s := range v {
 			tp.StringVal[i] = []byte(s)
 		}
 		return tp, nil
-	case []float32:
-		b = make([]byte, 0, 4*len(v))
-		for _, x := range v {
-			b = le.AppendUint32(b, math.Float32bits(x))
-		}
-	case []float64:
-		b = make([]byte, 0, 8*len(v))
-		for _, x := range v {
-			b = le.AppendUint64(b, math.Float64bits(x))
-		}
-	case []tfjson.Float16:
-		b = make([]byte, 0, 2*len(v))
-		for _, x := range v {
-			b = le.AppendUint16(b, uint16(x))
-		}
-	case []int8:
-		b = make([]byte, len(v))
-		for i, x := range v {
-			b[i] = byte(x)
-		}
-	case []uint8:
-		b = append([]byte(nil), v...)
-	case []int16:
-		b = make([]byte, 0, 2*len(v))
-		for _, x := range v {
-			b = le.AppendUint16(b, uint16(x))
-		}
-	case []uint16:
-		b = make([]byte, 0, 2*len(v))
-		for _, x := range v {
-			b = le.AppendUint16(b, x)
-		}
-	case []int32:
-		b = make([]byte, 0, 4*len(v))
-		for _, x := range v {
-			b = le.AppendUint32(b, uint32(x))
-		}
-	case []uint32:
-		b = make([]byte, 0, 4*len(v))
-		for _, x := range v {
-			b = le.AppendUint32(b, x)
-		}
-	case []int64:
-		b = make([]byte, 0, 8*len(v))
-		for _, x := range v {
-			b = le.AppendUint64(b, uint64(x))
-		}
-	case []uint64:
-		b = make([]byte, 0, 8*len(v))
-		for _, x := range v {
-			b = le.AppendUint64(b, x)
-		}
-	case []bool:
-		b = make([]byte, len(v))
-		for i, x := range v {
-			if x {
-				b[i] = 1
-			}
-		}
-	default:
+	}
+	if contentSlice(t.DType, 0) == nil {
 		return nil, fmt.Errorf("output of dtype %s cannot be written as a TensorProto", t.DType)
+	}
+	b, err := binary.Append(nil, binary.LittleEndian, t.Data)
+	if err != nil {
+		return nil, fmt.Errorf("output of dtype %s cannot be written as a TensorProto: %v", t.DType, err)
 	}
 	tp.TensorContent = b
 	return tp, nil

@@ -26,6 +26,12 @@ func shapeProto(dims ...int64) *shapepb.TensorShapeProto {
 // Every fixed-width dtype goes through tensor_content and back unchanged, and its repeated
 // field decodes to the same values.
 func TestTensorProtoRoundTrip(t *testing.T) {
+	// The bytes of one element in tensor_content (TensorFlow's DataTypeSize).
+	width := map[tfjson.DType]int{
+		tfjson.Float: 4, tfjson.Double: 8, tfjson.Half: 2, tfjson.Int8: 1, tfjson.Int16: 2,
+		tfjson.Int32: 4, tfjson.Uint8: 1, tfjson.Uint16: 2, tfjson.Int64: 8, tfjson.Uint32: 4,
+		tfjson.Uint64: 8, tfjson.Bool: 1,
+	}
 	for _, tc := range []struct {
 		dtype tfjson.DType
 		data  any
@@ -47,7 +53,7 @@ func TestTensorProtoRoundTrip(t *testing.T) {
 		spec := tfjson.Spec{Alias: "x", DType: tc.dtype, Shape: tfjson.Shape{-1}}
 		in := &tfjson.Tensor{DType: tc.dtype, Shape: []int64{2}, Data: tc.data}
 		proto, err := EncodeTensorProto(in)
-		if err != nil || len(proto.TensorContent) != 2*elementSize(tc.dtype) {
+		if err != nil || len(proto.TensorContent) != 2*width[tc.dtype] {
 			t.Fatalf("%s: encode: %v, %d bytes", tc.dtype, err, len(proto.GetTensorContent()))
 		}
 		back, err := DecodeTensorProto(proto, spec)
