@@ -32,6 +32,14 @@ def linear_dir() -> Path:
     return latest("linear")
 
 
+@pytest.fixture(scope="session")
+def go_built() -> None:
+    """Fail (never skip) when go_consumer is not built: the serving tests start it."""
+    missing = next(c for c in CONSUMERS if c.name == "go").missing()
+    if missing:
+        pytest.fail(missing)
+
+
 @pytest.fixture(params=[c.name for c in CONSUMERS])
 def consumer(request) -> Consumer:
     found = next(c for c in CONSUMERS if c.name == request.param)

@@ -46,11 +46,7 @@ REPEAT = 3  # each golden request is sent this many times per API
 BATCH = re.compile(r" batch=(\d+)/(\d+)$")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def go_built():
-    missing = GO.missing()
-    if missing:
-        pytest.fail(missing)
+pytestmark = pytest.mark.usefixtures("go_built")
 
 
 @pytest.fixture(scope="module")

@@ -52,11 +52,7 @@ LIMIT = 1 << 20  # --max-request-bytes of the small server
 MODELS = ("linear", "dtypes")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def go_built():
-    missing = GO.missing()
-    if missing:
-        pytest.fail(missing)
+pytestmark = pytest.mark.usefixtures("go_built")
 
 
 @pytest.fixture(scope="module")
