@@ -20,6 +20,7 @@ stops on SIGTERM or SIGINT (in-flight calls finish, then exit status 0).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import signal
 import sys
@@ -99,16 +100,9 @@ def _rest_handler(servables: Servables):
             try:
                 self._answer(200, servable.predictor.predict(body))
             except RequestError as exc:
-                self._answer(400, encode_error(str(exc)))
+                self._answer(400, json.dumps({"error": str(exc)}))
 
     return Handler
-
-
-def encode_error(message: str) -> str:
-    """``{"error": message}`` as JSON."""
-    import json
-
-    return json.dumps({"error": message})
 
 
 def _predict_servicer(servables: Servables):
