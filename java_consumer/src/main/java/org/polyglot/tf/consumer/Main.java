@@ -211,6 +211,20 @@ public final class Main implements Callable<Integer> {
         long maxRequestBytes;
     }
 
+    /** {@code --signature} of the commands that answer requests: the key used when a request names none. */
+    static final class RequestSignatureOption {
+        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
+                description = "Signature key when a request has no signature_name (default: ${DEFAULT-VALUE}).")
+        String signature;
+    }
+
+    /** {@code --input}: the file of the one request a command reads. */
+    static final class InputOption {
+        @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
+                description = "Request file, - for stdin (default).")
+        String input;
+    }
+
     /**
      * Reads the request of {@code --input}: stdin for {@code -}, else the file; at most
      * {@code max + 1} bytes either way.
@@ -235,13 +249,11 @@ public final class Main implements Callable<Integer> {
     /** {@code predict}: answers one request. */
     @Command(name = "predict", description = "Answer one TensorFlow Serving REST predict request.")
     static final class Predict extends RunOptions {
-        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
-                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
-        String signature;
+        @CommandLine.Mixin
+        RequestSignatureOption request;
 
-        @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
-                description = "Request file, - for stdin (default).")
-        String input;
+        @CommandLine.Mixin
+        InputOption input;
 
         @Option(names = "--output", paramLabel = "FILE", defaultValue = "-",
                 description = "Response file, - for stdout (default).")
@@ -256,9 +268,9 @@ public final class Main implements Callable<Integer> {
             ModelLocation loc = location();
             String response;
             try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(signature), true, allowedOps());
-                byte[] body = readRequest(input, in, limit.maxRequestBytes);
-                response = m.predict(body, signature);
+                m.refuseUnsafeOps(List.of(request.signature), true, allowedOps());
+                byte[] body = readRequest(input.input, in, limit.maxRequestBytes);
+                response = m.predict(body, request.signature);
             }
             writeOutput((response + "\n").getBytes(StandardCharsets.UTF_8));
             return 0;
@@ -307,9 +319,8 @@ public final class Main implements Callable<Integer> {
             + "with one JSON response line on stdout (blank lines are skipped; a line longer than "
             + "--max-request-bytes is answered with an error and skipped).")
     static final class ServeStdio extends RunOptions {
-        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
-                description = "Signature key when a request has no signature_name (default: ${DEFAULT-VALUE}).")
-        String signature;
+        @CommandLine.Mixin
+        RequestSignatureOption request;
 
         @CommandLine.Mixin
         LimitOption limit;
@@ -319,8 +330,8 @@ public final class Main implements Callable<Integer> {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
             try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(signature), true, allowedOps());
-                m.warmUp(signature);
+                m.refuseUnsafeOps(List.of(request.signature), true, allowedOps());
+                m.warmUp(request.signature);
                 RequestBody.LineReader lines = new RequestBody.LineReader(in, limit.maxRequestBytes);
                 RequestBody.Line line;
                 while ((line = lines.next()) != null) {
@@ -335,7 +346,7 @@ public final class Main implements Callable<Integer> {
                     }
                     String response;
                     try {
-                        response = m.predict(line.body(), signature);
+                        response = m.predict(line.body(), request.signature);
                     } catch (ConsumerException e) {
                         response = Json.errorBody(e.getMessage());
                     } catch (RuntimeException e) {
@@ -540,13 +551,11 @@ public final class Main implements Callable<Integer> {
             + "with -Xms64m -Xmx64m -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=1 (JAVA_CONSUMER_SOAK_OPTS replaces "
             + "these; JAVA_CONSUMER_OPTS comes after them)."})
     static final class Soak extends RunOptions {
-        @Option(names = "--signature", paramLabel = "KEY", defaultValue = DEFAULT_SIGNATURE,
-                description = "Signature key when the request has no signature_name (default: ${DEFAULT-VALUE}).")
-        String signature;
+        @CommandLine.Mixin
+        RequestSignatureOption request;
 
-        @Option(names = "--input", paramLabel = "FILE", defaultValue = "-",
-                description = "Request file, - for stdin (default).")
-        String input;
+        @CommandLine.Mixin
+        InputOption input;
 
         @Option(names = "--predictions", paramLabel = "N", defaultValue = "100000",
                 description = "Measured predictions, > 0 (default: ${DEFAULT-VALUE}).")
@@ -561,8 +570,8 @@ public final class Main implements Callable<Integer> {
             Model.Format fmt = Model.Format.parse(format);
             org.polyglot.tf.consumer.Soak.checkCounts(predictions, loadCycles);
             ModelLocation.resolve(model, version); // a bad path is refused before stdin is read
-            byte[] body = readRequest(input, in, RequestBody.DEFAULT_MAX_BYTES);
-            var options = new org.polyglot.tf.consumer.Soak.Options(signature, fmt, predictions, loadCycles,
+            byte[] body = readRequest(input.input, in, RequestBody.DEFAULT_MAX_BYTES);
+            var options = new org.polyglot.tf.consumer.Soak.Options(request.signature, fmt, predictions, loadCycles,
                     allowedOps());
             // Every open resolves and (unless --skip-verification) verifies the version again.
             String json = org.polyglot.tf.consumer.Soak.run(this::location, body, options);
