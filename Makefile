@@ -18,8 +18,8 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 MODELS := models
 
-.PHONY: all setup models build go java floor bench parity test test-python test-go test-java lint clean \
-	distclean help
+.PHONY: all setup models build go java floor bench parity test test-fast test-python test-go test-java lint \
+	clean distclean help
 
 all: setup models build parity ## set up, train and export, build Go and Java, print the parity table
 
@@ -74,6 +74,13 @@ parity: $(STAMPS)/venv ## every golden request through every language and format
 
 test: setup models build floor test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
 	$(PY) -m pytest tests
+
+# The edit-run loop: the pytest suite without the tests marked slow (servers, load test, training
+# runs, killed exports), optionally for some consumers only: make test-fast CONSUMERS=go
+# (the reference consumer still answers where others are compared with it).
+CONSUMERS ?=
+test-fast: setup models build ## pytest without the slow tests, in a couple of minutes; CONSUMERS=go,java to pick
+	TEST_CONSUMERS='$(CONSUMERS)' $(PY) -m pytest -m 'not slow' tests
 
 test-go: go models ## go vet and go test of the Go consumer
 	$(MAKE) -C go_consumer VENV=$(VENV) test

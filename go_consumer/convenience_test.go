@@ -120,7 +120,7 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 func checkOneLineRefusal(t *testing.T, args []string, want ...string) {
 	t.Helper()
 	code, stdout, stderr := runCmd(args...)
-	checkRefusal(t, badCase{StderrContains: want}, code, stdout, stderr)
+	checkRefusal(t, want, code, stdout, stderr)
 	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "internal error") {
 		t.Errorf("%v: %s", args, stderr)
 	}

@@ -26,6 +26,7 @@
 //	                  [--versions 1,2] [--max-request-bytes N] [--request-timeout 30s]
 //	                  [--poll-interval 1s] [--skip-verification] [--allow-op OP]...
 //	go_consumer version
+//	go_consumer run-cases
 //
 // predict reads at most --max-request-bytes (default 64 MiB) plus one byte of its request,
 // and serve-stdio as much of each line, and refuses a longer body without reading the rest.
@@ -55,6 +56,10 @@
 // the ops reachable from the signatures they will run and refuse any op that can read or
 // write files or reach outside the process (model.UnsafeOps, see model.CheckOps) before a
 // TensorFlow session is created; --allow-op OP (repeatable) accepts one such op.
+//
+// run-cases is the test harness's long-lived mode: one JSON case (argv, stdin) per line in,
+// one JSON answer (exit status, stdout, stderr) per line out, each case run in-process through
+// the same entry point as the command line (see runcases.go).
 //
 // Refusals (bad flags, model or request) print one line "go_consumer: error: <message>" on
 // stderr and exit with status 2; TensorFlow failing to run a valid request exits with 1.
@@ -112,6 +117,7 @@ const usage = `usage:
                     [--enable-batching [--max-batch-size 32] [--batch-timeout-micros 1000]
                      [--num-batch-threads NCPU] [--max-enqueued-batches 100]]
   go_consumer version
+  go_consumer run-cases    (test mode: one JSON case per line; tests/CONTRACT.md, "Case runner")
 
 --max-request-bytes N: refuse a request body (for serve-stdio, a line) longer than N bytes
 (a positive integer; default 67108864).
@@ -200,6 +206,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdSoak(rest, stdin, stdout)
 	case "serve":
 		return cmdServe(rest, stderr)
+	case "run-cases":
+		return cmdRunCases(rest, stdin, stdout)
 	case "version":
 		fs := newFlagSet("version")
 		if err := parseFlags(fs, rest); err != nil {

@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,69 +31,9 @@ func needLinear(t *testing.T) string {
 	return abs
 }
 
-type badCase struct {
-	ID             string          `json:"id"`
-	Model          string          `json:"model"`
-	ModelPath      string          `json:"model_path"`
-	Args           []string        `json:"args"`
-	Request        json.RawMessage `json:"request"`
-	Body           *string         `json:"body"`
-	BodyBase64     *string         `json:"body_base64"`
-	JSONDepth      int             `json:"json_depth"`
-	BodyPadding    int             `json:"body_padding"`
-	StderrContains []string        `json:"stderr_contains"`
-}
-
-func loadBadCases(t *testing.T) []badCase {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "tests", "cases", "bad_requests.json"))
-	if err != nil {
-		t.Skipf("tests/cases/bad_requests.json not found: %v", err)
-	}
-	var file struct{ Cases []badCase }
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	return file.Cases
-}
-
-// caseArgs returns the predict command line and body of a case, or a reason to skip it.
-func caseArgs(t *testing.T, c badCase) ([]string, []byte, string) {
-	var path string
-	switch {
-	case c.Model != "":
-		abs, _ := filepath.Abs(filepath.Join(repoRoot, "models", c.Model))
-		if _, err := os.Stat(abs); err != nil {
-			return nil, nil, "models/" + c.Model + " is absent; run `make models` in the repository root"
-		}
-		path = abs
-	case c.ModelPath == "@missing":
-		path = filepath.Join(t.TempDir(), "does-not-exist")
-	case c.ModelPath == "@empty_dir":
-		path = t.TempDir()
-	default:
-		path = c.ModelPath
-	}
-	var body []byte
-	switch {
-	case c.BodyBase64 != nil:
-		raw, err := base64.StdEncoding.DecodeString(*c.BodyBase64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = raw
-	case c.JSONDepth > 0:
-		arrays := c.JSONDepth - 1
-		body = []byte(`{"instances": ` + strings.Repeat("[", arrays) + "1.0" + strings.Repeat("]", arrays) + "}")
-	case c.Body != nil:
-		body = []byte(*c.Body)
-	default:
-		body = append([]byte(c.Request), strings.Repeat(" ", c.BodyPadding)...)
-	}
-	return append([]string{"predict", "--model", path}, c.Args...), body, ""
-}
-
-func checkRefusal(t *testing.T, c badCase, code int, stdout, stderr string) {
+// checkRefusal checks status 2, nothing on stdout and one "go_consumer: error: " line on
+// stderr containing every want (case-insensitive).
+func checkRefusal(t *testing.T, want []string, code int, stdout, stderr string) {
 	t.Helper()
 	if code != 2 {
 		t.Errorf("exit status %d, want 2; stderr: %s", code, stderr)
@@ -110,54 +48,10 @@ func checkRefusal(t *testing.T, c badCase, code int, stdout, stderr string) {
 	if !strings.HasPrefix(lines[0], "go_consumer: error: ") {
 		t.Errorf("stderr lacks the prefix: %q", lines[0])
 	}
-	for _, want := range c.StderrContains {
-		if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(want)) {
-			t.Errorf("stderr %q lacks %q", lines[0], want)
+	for _, w := range want {
+		if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(w)) {
+			t.Errorf("stderr %q lacks %q", lines[0], w)
 		}
-	}
-}
-
-// TestBadRequestsInProcess runs every case of tests/cases/bad_requests.json through run().
-func TestBadRequestsInProcess(t *testing.T) {
-	for _, c := range loadBadCases(t) {
-		t.Run(c.ID, func(t *testing.T) {
-			args, body, skip := caseArgs(t, c)
-			if skip != "" {
-				t.Skip(skip)
-			}
-			var stdout, stderr bytes.Buffer
-			code := run(args, bytes.NewReader(body), &stdout, &stderr)
-			checkRefusal(t, c, code, stdout.String(), stderr.String())
-		})
-	}
-}
-
-// TestBadRequestsBinary runs every case through the built binary, which also proves that
-// TensorFlow's own logging never reaches stderr.
-func TestBadRequestsBinary(t *testing.T) {
-	bin, err := filepath.Abs(binaryPath)
-	if err != nil || !isExecutable(bin) {
-		t.Skip("bin/go_consumer is not built; run `make`")
-	}
-	for _, c := range loadBadCases(t) {
-		t.Run(c.ID, func(t *testing.T) {
-			args, body, skip := caseArgs(t, c)
-			if skip != "" {
-				t.Skip(skip)
-			}
-			cmd := exec.Command(bin, args...)
-			cmd.Stdin = bytes.NewReader(body)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			checkRefusal(t, c, code, stdout.String(), stderr.String())
-		})
 	}
 }
 

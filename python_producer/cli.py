@@ -18,6 +18,7 @@
                                     [--batch-sizes 1,8,64,512,4096] [--seconds S]
                                     [--intra-op-threads N] [--inter-op-threads N]
     python -m python_producer version
+    python -m python_producer run-cases
 
 Refusals print one line ``python_producer: error: ...`` on stderr and exit with status 2;
 TensorFlow failing on a valid request exits with status 1.
@@ -148,6 +149,9 @@ def _build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--predictions", type=_positive_int("--predictions"), default=100_000)
     soak.add_argument("--load-cycles", type=_positive_int("--load-cycles"), default=200)
     sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
+    sub.add_parser(
+        "run-cases", allow_abbrev=False, help="test mode: one JSON case per line (CONTRACT.md)"
+    )
     return parser
 
 
@@ -239,6 +243,10 @@ def _predictor(args, keys: list[str] | None = None):
 
 
 def _run(args) -> int:
+    if args.command == "run-cases":
+        from python_producer import run_cases
+
+        return run_cases.serve(main, sys.stdin.buffer)
     if args.command == "version":
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
         return 0

@@ -7,17 +7,24 @@ model (rename within one folder is atomic on POSIX file systems).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG, complete_versions
 from python_producer.reference import Predictor
 from python_producer.tfjson import TensorSpec
+
+#: What ``golden/commands.json`` writes in place of the version folder's path (tests/CONTRACT.md,
+#: "Model layout"): a consumer given the real path must print the recorded text with it there.
+VERSION_DIR = "<VERSION_DIR>"
+COMMANDS_FILE = "golden/commands.json"
 
 
 def _tensor_entry(tensor, signature_shape=None) -> dict:
@@ -84,6 +91,10 @@ class VersionWriter:
         self.path = self.model_root / f".tmp-{self.version}-{os.getpid()}"
         self.final_path = self.model_root / str(self.version)
         self._signatures: dict = {}
+        self._commands: dict[str, list[str]] = {
+            "inspect": ["inspect", "--model", VERSION_DIR],
+            "inspect_json": ["inspect", "--model", VERSION_DIR, "--json"],
+        }
 
     def __enter__(self) -> VersionWriter:
         if self.path.exists():
@@ -174,6 +185,53 @@ class VersionWriter:
             (golden / f"{case}.response.json").write_text(response + "\n", encoding="utf-8")
         predictor.close()
 
+    def expect_command(self, case: str, argv: list[str]) -> None:
+        """Record the output of a command line in ``golden/commands.json`` when publishing.
+
+        Args:
+            case: the case name (unique within the version).
+            argv: the command line after the program's name, with :data:`VERSION_DIR` where
+                the version folder's path goes (``<VERSION_DIR>/samples/a.png``).
+                ``inspect`` and ``inspect --json`` are recorded for every version unasked.
+        """
+        if case in self._commands:
+            raise ValueError(f"command case {case!r} recorded twice")
+        self._commands[case] = list(argv)
+
+    def _record_commands(self) -> dict:
+        """Run every recorded command line through the reference command line, in-process.
+
+        The version is reached through a symlink named after its version number (the staging
+        folder's own name is not a version), whose path is then written as :data:`VERSION_DIR`.
+        """
+        from python_producer import cli, run_cases
+
+        with tempfile.TemporaryDirectory(prefix="expect-") as tmp:
+            link = Path(tmp) / str(self.version)
+            link.symlink_to(self.path, target_is_directory=True)
+            cases = []
+            for case, argv in self._commands.items():
+                real = [a.replace(VERSION_DIR, str(link)) for a in argv]
+                answer = run_cases.run_case(cli.main, real, b"")
+                stdout, stderr = (
+                    base64.b64decode(answer[k]).decode("utf-8").replace(str(link), VERSION_DIR)
+                    for k in ("stdout", "stderr")
+                )
+                if answer["status"] != 0:
+                    raise RuntimeError(f"recording {case} ({' '.join(argv)}) failed: {stderr}")
+                cases.append({"id": case, "argv": argv, "status": 0, "stdout": stdout})
+        return {
+            "description": (
+                "Expected outputs of whole command lines on this version, recorded at export "
+                "by the Python reference consumer (tests/CONTRACT.md, 'Model layout'): every "
+                f"consumer run with argv ({VERSION_DIR} replaced by this folder's path) must "
+                f"exit with status and print stdout ({VERSION_DIR} replaced the same way)."
+            ),
+            "tensorflow_version": tf_runtime.tf_version(),
+            "placeholder": VERSION_DIR,
+            "commands": cases,
+        }
+
     def signature_entries(self) -> dict:
         """Describe every servable signature of the staged SavedModel (and its frozen graph)."""
         from python_producer.reference import read_saved_model, serve_meta_graph, signatures_of
@@ -207,13 +265,15 @@ class VersionWriter:
         manifest = {"manifest_version": 1, "model_name": self.name, "tags": [SERVE_TAG]}
         manifest["signatures"] = self.signature_entries()
         manifest.update(extra or {})
-        return self.publish_manifest(manifest)
+        return self.publish_manifest(manifest, record_commands=True)
 
-    def publish_manifest(self, manifest: dict) -> Path:
+    def publish_manifest(self, manifest: dict, record_commands: bool = False) -> Path:
         """Complete ``manifest`` (version, runtime, time, file hashes), write it, rename; return.
 
         ``version``, ``tensorflow_version``, ``created`` and ``files`` are set here; every other
         entry is written as given (used as is for versions written from trained variables).
+        With ``record_commands``, the expected outputs of :meth:`expect_command`'s command lines
+        are written to ``golden/commands.json`` (they need the manifest, and are listed in it).
 
         Raises:
             FileExistsError: another writer published the same version meanwhile.
@@ -225,15 +285,26 @@ class VersionWriter:
             created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             files=file_hashes(self.path),
         )
-        (self.path / "manifest.json").write_text(
-            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
-        )
+        self._write_manifest(manifest)
+        if record_commands:
+            recorded = self._record_commands()
+            (self.path / COMMANDS_FILE).parent.mkdir(exist_ok=True)
+            (self.path / COMMANDS_FILE).write_text(
+                json.dumps(recorded, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+            manifest["files"] = file_hashes(self.path)
+            self._write_manifest(manifest)
         _fsync_tree(self.path)
         if self.final_path.exists():
             raise FileExistsError(f"{self.final_path} appeared while exporting; not overwriting it")
         os.rename(self.path, self.final_path)
         _fsync_dir(self.model_root)
         return self.final_path
+
+    def _write_manifest(self, manifest: dict) -> None:
+        (self.path / "manifest.json").write_text(
+            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+        )
 
 
 def _fsync_dir(path: Path) -> None:

@@ -12,11 +12,17 @@ import pytest
 
 from python_producer.model_dir import complete_versions
 from python_producer.tf_runtime import set_environment
-from tests.harness.consumers import CONSUMERS, MODELS, Consumer
+from tests.harness.consumers import CONSUMERS, MODELS, Consumer, having
 
 # Before any test module imports TensorFlow (tensorflow_serving does, at collection), so that
 # references computed in this process have the contract's bits.
 set_environment()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: starts servers, trains or kills exports; left out by make test-fast"
+    )
 
 
 def latest(name: str) -> Path:
@@ -34,10 +40,10 @@ def linear_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def go_built() -> None:
-    """Fail (never skip) when go_consumer is not built: the serving tests start it."""
-    missing = next(c for c in CONSUMERS if c.name == "go").missing()
-    if missing:
-        pytest.fail(missing)
+    """Fail (never skip) when a serving consumer is not built: the serving tests start it."""
+    for server in having("serve_rest"):
+        if missing := server.missing():
+            pytest.fail(missing)
 
 
 @pytest.fixture(params=[c.name for c in CONSUMERS])

@@ -1,6 +1,10 @@
 """Every refusal in tests/cases/bad_requests.json, in every consumer: exit status 2 and exactly
 one stderr line naming what was wrong, never a stack trace or a signal.
 
+Every case runs through the consumer's run-cases process; the cases marked ``"process": true``
+run again as their own process, where the exit status, the whole of stderr (TensorFlow's native
+log included) and the absence of a signal are the process's own.
+
 Known gaps live in tests/known_failures.json (consumer -> case id -> reason) and are strict:
 an entry that starts passing, or names no case, fails the run until it is removed.
 """
@@ -13,17 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.consumers import CONSUMERS, MODELS, Consumer
+from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, MODELS, Consumer
 
 HERE = Path(__file__).parent
 CASES = json.loads((HERE / "cases" / "bad_requests.json").read_text())["cases"]
 KNOWN = json.loads((HERE / "known_failures.json").read_text())
 
 
-def _params():
+def _params(only_process: bool = False):
     for consumer in CONSUMERS:
         known = KNOWN.get(consumer.name, {})
         for case in CASES:
+            if only_process and not case.get("process"):
+                continue
             marks = []
             if case["id"] in known:
                 marks.append(pytest.mark.xfail(strict=True, reason=known[case["id"]]))
@@ -55,10 +61,20 @@ def _body(case: dict) -> bytes:
 
 @pytest.mark.parametrize(("language", "case"), list(_params()))
 def test_refusal(language, case, tmp_path):
+    _check_refusal(language, case, tmp_path, own_process=False)
+
+
+@pytest.mark.parametrize(("language", "case"), list(_params(only_process=True)))
+def test_refusal_in_its_own_process(language, case, tmp_path):
+    _check_refusal(language, case, tmp_path, own_process=True)
+
+
+def _check_refusal(language: str, case: dict, tmp_path: Path, own_process: bool) -> None:
     consumer: Consumer = next(c for c in CONSUMERS if c.name == language)
     assert consumer.missing() is None, consumer.missing()
     args = ["predict", "--model", _model_path(case, tmp_path), *case.get("args", [])]
-    done = consumer.run(args, stdin=_body(case))
+    run = consumer.run_process if own_process else consumer.run
+    done = run(args, stdin=_body(case))
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode >= 0, f"died on signal {-done.returncode}: {stderr[-2000:]}"
     assert done.returncode == 2, f"exit {done.returncode}, stderr: {stderr[-2000:]}"
@@ -74,7 +90,7 @@ def test_refusal(language, case, tmp_path):
 def test_case_ids_unique_and_known_failures_not_stale():
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids))
-    names = {c.name for c in CONSUMERS}
+    names = {c.name for c in ALL_CONSUMERS}
     for consumer, entries in KNOWN.items():
         assert consumer in names, f"known_failures.json names unknown consumer {consumer}"
         for case_id in entries:

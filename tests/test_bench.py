@@ -13,7 +13,7 @@ from python_producer.bench import make_input, summarize
 from python_producer.tfjson import TensorSpec
 from tests.conftest import latest
 from tests.harness.bench import FLOOR, RUNTIMES, Target, bench_signature, command, floor_args
-from tests.harness.consumers import by_name
+from tests.harness.consumers import by_name, names
 
 FIELDS = {
     "runtime", "tensorflow_version", "model", "signature", "format", "intra_op_threads",
@@ -56,7 +56,7 @@ def test_every_runtime_reports_the_contract_json(runtime, linear_target):
         (["--intra-op-threads", "-1"], "threads"),
     ],
 )
-@pytest.mark.parametrize("language", ["python", "go", "java"])
+@pytest.mark.parametrize("language", names("bench"))
 def test_bench_refusals(language, args, needle, linear_target):
     consumer = by_name(language)
     done = consumer.run(["bench", "--model", str(linear_target.version_dir), *args])
@@ -67,7 +67,7 @@ def test_bench_refusals(language, args, needle, linear_target):
     assert needle in lines[0]
 
 
-@pytest.mark.parametrize("language", ["python", "go", "java"])
+@pytest.mark.parametrize("language", names("bench"))
 def test_string_inputs_are_refused(language):
     consumer = by_name(language)
     done = consumer.run(["bench", "--model", str(latest("charlm")), "--seconds", "0.05"])

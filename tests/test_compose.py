@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.harness.consumers import ROOT, by_name
+from tests.harness.consumers import ROOT
+from tests.harness.serving import SERVING
 
 CHECK = Path(sys.executable).parent / "check-jsonschema"
 
@@ -76,11 +77,11 @@ def _entrypoint(dockerfile: str, stage: str) -> list[str]:
 
 def _serve_usage() -> str:
     """The ``go_consumer serve`` synopsis of the built binary's --help."""
-    go = by_name("go")
+    go = SERVING
     missing = go.missing()
     if missing:
         pytest.fail(missing)
-    done = go.run(["serve", "--help"], timeout=60)
+    done = go.run_process(["serve", "--help"], timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     usage = done.stdout.decode()
     synopsis = re.search(r"^  go_consumer serve .*?(?=^  go_consumer )", usage, re.S | re.M)

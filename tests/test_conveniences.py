@@ -1,26 +1,38 @@
 """`classify` and `generate` (tests/CONTRACT.md): the same answers in every language, the same
-refusals, built on the generic predict path."""
+refusals, built on the generic predict path.
+
+The expected output of each classify and generate command line was recorded at export in
+golden/commands.json (tests/harness/commands.py); every language is compared with it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from python_producer.models.charlm import GENERATE_CASES
 from tests.conftest import latest
+from tests.harness.commands import recorded
 from tests.harness.consumers import CONSUMERS, by_name
 
 LANGUAGES = [c.name for c in CONSUMERS]
 
 
-def _classify_lines(language: str, *args: str) -> list[tuple[str, int, np.float32]]:
-    done = by_name(language).run(["classify", *args])
-    assert done.returncode == 0, done.stderr.decode()
+def _rows(stdout: bytes) -> list[tuple[str, int, np.float32]]:
     rows = []
-    for line in done.stdout.decode("utf-8").splitlines():
+    for line in stdout.decode("utf-8").splitlines():
         path, class_part, prob_part = line.split("\t")
         assert class_part.startswith("class_id=") and prob_part.startswith("probability=")
         rows.append((path, int(class_part[9:]), np.float32(prob_part[12:])))
     return rows
+
+
+def _classify(language: str, model_format: str) -> tuple[bytes, bytes]:
+    """(stdout, recorded stdout) of classify on every digit sample."""
+    command = recorded(latest("digits"))[f"classify_samples_{model_format}"]
+    done = command.run(by_name(language))
+    assert done.returncode == command.status == 0, done.stderr.decode()
+    return done.stdout, command.expected_stdout()
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +43,13 @@ def digit_samples() -> list[str]:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_classify_same_bits_as_python_and_right_digits(language, digit_samples):
-    model = str(latest("digits").parent)
-    got = _classify_lines(language, "--model", model, *digit_samples)
-    want = _classify_lines("python", "--model", model, *digit_samples)
-    assert [(p, c) for p, c, _ in got] == [(p, c) for p, c, _ in want]
-    assert [p.tobytes() for _, _, p in got] == [p.tobytes() for _, _, p in want]
+def test_classify_same_bits_as_recorded_and_right_digits(language, digit_samples):
+    stdout, want = _classify(language, "saved_model")
+    got = _rows(stdout)
+    assert [(p, c) for p, c, _ in got] == [(p, c) for p, c, _ in _rows(want)]
+    assert [p.tobytes() for _, _, p in got] == [p.tobytes() for _, _, p in _rows(want)]
+    assert stdout == want
+    assert [p for p, _, _ in got] == digit_samples
     # File names are digit-<label>-<i>.png; the classifier gets (nearly) all of them right.
     right = sum(int(path.rsplit("/", 1)[1].split("-")[1]) == c for path, c, _ in got)
     assert right >= len(got) - 1
@@ -45,10 +58,9 @@ def test_classify_same_bits_as_python_and_right_digits(language, digit_samples):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_classify_frozen_graph_same_as_saved_model(language, digit_samples):
-    model = str(latest("digits").parent)
-    assert _classify_lines(language, "--model", model, "--format", "frozen", *digit_samples) == (
-        _classify_lines(language, "--model", model, *digit_samples)
-    )
+    frozen, want = _classify(language, "frozen")
+    assert frozen == want
+    assert frozen == _classify(language, "saved_model")[0]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -81,28 +93,15 @@ def test_classify_refusals(language, case, status, needle, tmp_path, digit_sampl
     assert needle in lines[0]
 
 
-def _generate(language: str, *args: str) -> bytes:
-    done = by_name(language).run(["generate", "--model", str(latest("charlm").parent), *args])
-    assert done.returncode == 0, done.stderr.decode()
-    return done.stdout
-
-
-@pytest.mark.parametrize("language", [n for n in LANGUAGES if n != "python"])
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--prefix", "The return statement "],
-        ["--prefix", "A class ", "--length", "300"],
-        ["--prefix", "", "--length", "40"],
-        ["--prefix", "Caf\u00e9 na\u00efve ", "--length", "30"],
-        ["--prefix", "nothing more", "--length", "0"],
-        ["--prefix", "If the ", "--format", "frozen"],
-    ],
-    ids=["default_length", "length_300", "empty_prefix", "non_ascii", "length_0", "frozen"],
-)
-def test_generate_byte_identical_to_python(language, args):
-    got = _generate(language, *args)
-    assert got == _generate("python", *args)
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("case", sorted(GENERATE_CASES))
+def test_generate_byte_identical_to_recorded(language, case):
+    command = recorded(latest("charlm"))[f"generate_{case}"]
+    done = command.run(by_name(language), model_arg=latest("charlm").parent)
+    assert done.returncode == command.status == 0, done.stderr.decode()
+    got = done.stdout
+    assert got == command.expected_stdout()
+    args = GENERATE_CASES[case]
     prefix = args[args.index("--prefix") + 1].encode("utf-8")
     length = int(args[args.index("--length") + 1]) if "--length" in args else 100
     assert got.startswith(prefix) and got.endswith(b"\n")
@@ -112,7 +111,9 @@ def test_generate_byte_identical_to_python(language, args):
 
 
 def test_generated_text_is_english_like():
-    text = _generate("python", "--prefix", "The ", "--length", "200")[4:].decode("ascii")
+    command = recorded(latest("charlm"))["generate_english_like"]
+    assert command.argv[-4:] == ("--prefix", "The ", "--length", "200")
+    text = command.expected_stdout()[4:].decode("ascii")
     words = text.split()
     assert len(words) >= 20
     common = {"the", "is", "a", "of", "to", "and", "in", "be", "for", "an"}

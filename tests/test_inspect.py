@@ -1,4 +1,9 @@
-"""`inspect` prints the same bytes in every consumer, and agrees with saved_model_cli."""
+"""`inspect` prints the recorded bytes in every consumer, and agrees with saved_model_cli.
+
+The expected text and JSON of every zoo model were recorded at export in golden/commands.json
+(tests/harness/commands.py); each consumer is compared with that recording, not with another
+process.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,10 @@ import pytest
 
 from python_producer.models import ZOO
 from tests.conftest import latest
-from tests.harness.consumers import CONSUMERS, by_name
+from tests.harness.commands import recorded
+from tests.harness.consumers import CONSUMERS, by_name, reference
+
+LANGUAGES = [c.name for c in CONSUMERS]
 
 
 def _inspect(language: str, model: Path, *extra: str) -> str:
@@ -22,22 +30,26 @@ def _inspect(language: str, model: Path, *extra: str) -> str:
 
 
 @pytest.mark.parametrize("model", sorted(ZOO))
-@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
-def test_text_identical_to_python(language, model):
-    model_dir = latest(model).parent
-    assert _inspect(language, model_dir) == _inspect("python", model_dir)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_text_identical_to_recorded(language, model):
+    """Through the model folder (its highest version is the recorded one)."""
+    command = recorded(latest(model))["inspect"]
+    done = command.run(by_name(language), model_arg=latest(model).parent)
+    assert done.returncode == command.status == 0, done.stderr.decode()
+    assert done.stdout.decode("utf-8") == command.expected_stdout().decode("utf-8")
 
 
 @pytest.mark.parametrize("model", sorted(ZOO))
-@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
-def test_json_identical_to_python(language, model):
-    version_dir = latest(model)
-    got = json.loads(_inspect(language, version_dir, "--json"))
-    assert got == json.loads(_inspect("python", version_dir, "--json"))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_json_identical_to_recorded(language, model):
+    command = recorded(latest(model))["inspect_json"]
+    done = command.run(by_name(language))
+    assert done.returncode == command.status == 0, done.stderr.decode()
+    assert json.loads(done.stdout) == json.loads(command.expected_stdout())
 
 
 def test_json_content(linear_dir):
-    doc = json.loads(_inspect("python", linear_dir, "--json"))
+    doc = json.loads(_inspect(reference().name, linear_dir, "--json"))
     assert doc["tensorflow_runtime"] == "2.21.0"
     assert doc["producer_tensorflow_version"] == "2.21.0"
     assert doc["version"] == int(linear_dir.name)
@@ -61,7 +73,7 @@ def test_signature_blocks_match_saved_model_cli(model):
         text=True,
         check=True,
     ).stdout
-    ours = _inspect("python", version_dir)
+    ours = recorded(version_dir)["inspect"].expected_stdout().decode("utf-8")
     manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
     train_step = manifest.get("training", {}).get("train_signature")
     blocks = ours.split("signature_def[")[1:]

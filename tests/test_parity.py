@@ -12,7 +12,7 @@ import pytest
 from python_producer.models import ZOO
 from tests.conftest import latest
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
-from tests.harness.consumers import CONSUMERS, FORMATS, MODELS, by_name
+from tests.harness.consumers import FORMATS, MODELS, by_name, compared, reference
 from tests.harness.parity import load_tolerances, run_model, signatures_in, unused_tolerances
 
 
@@ -69,7 +69,7 @@ def _random_request(rng: np.random.Generator) -> str:
 
 
 @pytest.mark.parametrize("model_format", FORMATS)
-@pytest.mark.parametrize("language", [c.name for c in CONSUMERS if c.name != "python"])
+@pytest.mark.parametrize("language", compared())
 def test_unseen_requests_match_python(language, model_format, linear_dir):
     seed = int(os.environ.get("PARITY_SEED", np.random.SeedSequence().entropy % 2**32))
     rng = np.random.default_rng(seed)
@@ -77,18 +77,14 @@ def test_unseen_requests_match_python(language, model_format, linear_dir):
     specs = output_specs(linear_dir, "serving_default", model_format)
     other = by_name(language)
     assert other.missing() is None, other.missing()
-    with (
-        by_name("python").session(linear_dir, model_format) as python,
-        other.session(linear_dir, model_format) as session,
-    ):
-        for request in requests:
-            want = python.predict(request)
-            got = session.predict(request)
-            result = compare_bodies(got, want, specs)
-            assert result.identical, (
-                f"{language} differs from python (PARITY_SEED={seed}): {result.detail}\n"
-                f"request: {request[:500]!r}"
-            )
+    wants = reference().serve_stdio(linear_dir, requests, model_format)
+    gots = other.serve_stdio(linear_dir, requests, model_format)
+    for request, want, got in zip(requests, wants, gots, strict=True):
+        result = compare_bodies(got, want, specs)
+        assert result.identical, (
+            f"{language} differs from {reference().name} (PARITY_SEED={seed}): {result.detail}\n"
+            f"request: {request[:500]!r}"
+        )
 
 
 def test_golden_requests_cover_both_formats(linear_dir):
@@ -109,8 +105,7 @@ def test_tolerated_cells_agree_with_each_other():
         answers = {}
         for cell in sorted(tolerance.cells):
             language, model_format = cell.split("/")
-            with by_name(language).session(version_dir, model_format) as session:
-                answers[cell] = [session.predict(r) for r in cases]
+            answers[cell] = by_name(language).serve_stdio(version_dir, cases, model_format)
         first, *rest = sorted(answers)
         for cell in rest:
             for request, got, want in zip(cases, answers[cell], answers[first], strict=True):

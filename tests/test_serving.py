@@ -21,7 +21,7 @@ from tests.conftest import latest
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS
 from tests.harness.serving import (
-    GO,
+    SERVING,
     Server,
     copy_latest,
     damage_variables,
@@ -153,7 +153,7 @@ def assert_metadata_matches_inspect(server: Server, name: str, version_dir: Path
     assert defs_map["@type"] == "type.googleapis.com/tensorflow.serving.SignatureDefMap"
     defs = defs_map["signature_def"]
 
-    done = GO.run(["inspect", "--model", str(version_dir), "--json"])
+    done = SERVING.run(["inspect", "--model", str(version_dir), "--json"])
     assert done.returncode == 0, done.stderr.decode()
     (serve,) = [m for m in json.loads(done.stdout)["meta_graphs"] if m["tags"] == ["serve"]]
     signatures = serve["signatures"]
@@ -301,7 +301,7 @@ def test_refusals_match_the_cli(zoo):
             continue
         version = served_version(zoo, case["model"])
         body = _body(case)
-        cli = GO.run(
+        cli = SERVING.run(
             ["predict", "--model", str(MODELS / case["model"]), "--version", str(version)],
             stdin=body,
         )
@@ -508,7 +508,7 @@ def test_refusals_at_start_exit_2(tmp_path):
         ),
         (["--model-base-path", str(MODELS), "--max-request-bytes", "0"], "--max-request-bytes"),
     ]:
-        done = GO.run(["serve", *args], timeout=60)
+        done = SERVING.run_process(["serve", *args], timeout=60)
         lines = done.stderr.decode().splitlines()
         assert done.returncode == 2 and len(lines) == 1, (args, done.stderr)
         assert lines[0].startswith("go_consumer: error: ") and needle in lines[0]

@@ -29,7 +29,7 @@ from tests.harness.compare import (
     output_specs,
     request_signature,
 )
-from tests.harness.serving import GO, Server, copy_latest
+from tests.harness.serving import SERVING, Server, copy_latest
 
 grpc = pytest.importorskip("grpc")
 pytest.importorskip(
@@ -136,7 +136,7 @@ def test_batching_flags_refused_without_enable_batching(tmp_path):
 
     result = subprocess.run(
         [
-            *GO.argv,
+            *SERVING.argv,
             "serve",
             "--model-base-path",
             str(latest("linear").parent.parent),

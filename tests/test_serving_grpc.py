@@ -27,7 +27,7 @@ from tests.conftest import latest
 from tests.harness.compare import compare_tensors, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS as MODELS_DIR
 from tests.harness.serving import (
-    GO,
+    SERVING,
     Server,
     copy_latest,
     go_tolerance,
@@ -218,7 +218,7 @@ def test_metadata_matches_inspect(small):
         defs = get_model_metadata_pb2.SignatureDefMap()
         assert response.metadata["signature_def"].Unpack(defs)
 
-        done = GO.run(["inspect", "--model", str(version_dir), "--json"])
+        done = SERVING.run(["inspect", "--model", str(version_dir), "--json"])
         assert done.returncode == 0, done.stderr.decode()
         (serve,) = [m for m in json.loads(done.stdout)["meta_graphs"] if m["tags"] == ["serve"]]
         signatures = serve["signatures"]

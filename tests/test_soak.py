@@ -36,7 +36,8 @@ def consumer(request):
 
 
 def test_soak_reports_the_contracts_fields(consumer):
-    done = consumer.run(
+    # A real process: the resident set size is the process's own.
+    done = consumer.run_process(
         ["soak", "--model", str(MODELS / "linear"), "--predictions", "30", "--load-cycles", "2"],
         stdin=REQUEST,
     )

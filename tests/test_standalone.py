@@ -9,17 +9,17 @@ import pytest
 
 from tests.conftest import latest
 from tests.harness.compare import compare_bodies, output_specs
-from tests.harness.consumers import ROOT, by_name
+from tests.harness.consumers import ROOT, by_name, names
 
 BARE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
 
 
-@pytest.mark.parametrize("language", ["go", "java"])
+@pytest.mark.parametrize("language", names("standalone"))
 def test_predict_from_tmp_with_bare_environment(language, linear_dir, tmp_path):
     consumer = by_name(language)
     request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
     expected = (linear_dir / "golden" / "seed_example_rows.response.json").read_bytes()
-    done = consumer.run(
+    done = consumer.run_process(
         ["predict", "--model", str(linear_dir.parent.resolve())],
         stdin=request,
         cwd=tmp_path,
@@ -45,38 +45,38 @@ def test_go_binary_links_the_wheel_library_through_its_rpath():
         ]
 
 
-@pytest.mark.parametrize("language", ["python", "go", "java"])
+@pytest.mark.parametrize("language", names())
 def test_version_reports_the_pinned_runtime(language):
-    done = by_name(language).run(["version"])
+    done = by_name(language).run_process(["version"])
     assert done.returncode == 0, done.stderr.decode()
     line = done.stdout.decode().strip()
     assert line.startswith(by_name(language).prog + " ")
     assert line.endswith("TensorFlow 2.21.0"), line
 
 
-@pytest.mark.parametrize("language", ["python", "go", "java"])
+@pytest.mark.parametrize("language", names())
 def test_native_log_dropped_unless_asked_for(language, linear_dir):
     request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
     args = ["predict", "--model", str(linear_dir)]
-    quiet = by_name(language).run(args, stdin=request, env=BARE_ENV)
+    quiet = by_name(language).run_process(args, stdin=request, env=BARE_ENV)
     assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr.decode()
     # TensorFlow logs natively at load time only at a low TF_CPP_MIN_LOG_LEVEL (with oneDNN off
     # by default, its oneDNN notice is gone too); ask for both.
     loud_env = dict(BARE_ENV, POLYGLOT_NATIVE_LOG="1", TF_CPP_MIN_LOG_LEVEL="0")
-    loud = by_name(language).run(args, stdin=request, env=loud_env)
+    loud = by_name(language).run_process(args, stdin=request, env=loud_env)
     assert loud.returncode == 0, loud.stderr.decode()
     assert b"absl::InitializeLog" in loud.stderr, loud.stderr.decode()
     assert loud.stdout == quiet.stdout
 
 
-@pytest.mark.parametrize("language", ["go", "java"])
+@pytest.mark.parametrize("language", names("standalone"))
 def test_classify_and_generate_from_tmp_with_bare_environment(language, tmp_path):
     consumer = by_name(language)
     digits, charlm = latest("digits"), latest("charlm")
     image = sorted((digits / "samples").glob("digit-*.png"))[0]
     copied = tmp_path / "my digit.png"
     copied.write_bytes(image.read_bytes())
-    done = consumer.run(
+    done = consumer.run_process(
         ["classify", "--model", str(digits.parent.resolve()), copied.name],
         cwd=tmp_path,
         env=BARE_ENV,
@@ -84,7 +84,7 @@ def test_classify_and_generate_from_tmp_with_bare_environment(language, tmp_path
     assert done.returncode == 0, done.stderr.decode()
     label = image.name.split("-")[1]
     assert done.stdout.decode().startswith(f"my digit.png\tclass_id={label}\tprobability=")
-    done = consumer.run(
+    done = consumer.run_process(
         ["generate", "--model", str(charlm.parent.resolve()), "--prefix", "The ", "--length", "30"],
         cwd=tmp_path,
         env=BARE_ENV,
@@ -93,7 +93,7 @@ def test_classify_and_generate_from_tmp_with_bare_environment(language, tmp_path
     assert done.stdout.startswith(b"The ") and len(done.stdout) == 4 + 30 + 1
 
 
-@pytest.mark.parametrize("language", ["python", "go", "java"])
+@pytest.mark.parametrize("language", names())
 def test_onednn_off_by_default_and_the_users_choice_kept(language):
     """Default: oneDNN off, so the frozen graph answers like the SavedModel (CONTRACT.md,
     "Numeric configuration"); an explicit TF_ENABLE_ONEDNN_OPTS=1 reaches TensorFlow, whose
@@ -104,7 +104,7 @@ def test_onednn_off_by_default_and_the_users_choice_kept(language):
 
     def answer(model_format: str, **env) -> bytes:
         args = ["predict", "--model", str(digits), "--format", model_format]
-        done = consumer.run(args, stdin=request, env=dict(BARE_ENV, **env))
+        done = consumer.run_process(args, stdin=request, env=dict(BARE_ENV, **env))
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout
 

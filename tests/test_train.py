@@ -20,12 +20,13 @@ import pytest
 from python_producer import tf_runtime
 from python_producer.export import sha256_of
 from tests.conftest import latest
-from tests.harness.consumers import CONSUMERS, FORMATS, ROOT, by_name
+from tests.harness.consumers import FORMATS, ROOT, by_name, compared, names, reference
 from tests.harness.parity import run_model
 from tests.harness.training import private_copy, read_variables, same_bits, source_version, train
 
 STEPS = 1000
-LANGUAGES = [c.name for c in CONSUMERS]
+LANGUAGES = names("train")
+REFERENCE = reference().name
 BAD_TRAIN = json.loads((ROOT / "tests" / "cases" / "bad_train.json").read_text())["cases"]
 
 
@@ -64,17 +65,17 @@ def _step_lines(stdout: str) -> list[str]:
 
 
 def test_python_reaches_the_true_function(full_runs, source):
-    variables = full_runs["python"].variables
+    variables = full_runs[REFERENCE].variables
     start = read_variables(source / "variables" / "variables")
     assert int(variables["global_step"]) == int(start["global_step"]) + STEPS
     assert abs(float(variables["W"]) - 3.0) <= 1e-3, variables
     assert abs(float(variables["b"]) - 2.0) <= 1e-3, variables
-    assert len(_step_lines(full_runs["python"].stdout)) == STEPS // 100
+    assert len(_step_lines(full_runs[REFERENCE].stdout)) == STEPS // 100
 
 
-@pytest.mark.parametrize("language", ["go", "java"])
+@pytest.mark.parametrize("language", compared("train"))
 def test_same_run_same_bits_as_python(full_runs, language):
-    run, reference = full_runs[language], full_runs["python"]
+    run, reference = full_runs[language], full_runs[REFERENCE]
     assert run.stdout == reference.stdout
     assert same_bits(run.variables, reference.variables), (run.variables, reference.variables)
     assert run.steps_per_second > 0
@@ -111,15 +112,18 @@ def test_resume_continues_exactly(full_runs, source, tmp_path, language):
 
 
 def test_resume_across_languages(full_runs, source, tmp_path):
-    """Go starts, Java resumes Go's checkpoint, Python resumes Java's: same bits as one run."""
+    """Each trainer resumes the previous one's checkpoint (the reference last): same bits as one
+    run."""
     copy = private_copy(source, tmp_path)
     checkpoints = tmp_path / "checkpoints"
     run = None
-    legs = [("go", 400, ()), ("java", 350, ("--resume",)), ("python", 250, ("--resume",))]
-    for name, steps, extra in legs:
-        run = train(by_name(name), copy, checkpoints, steps, *extra)
+    trainers = [*compared("train"), REFERENCE]
+    share = STEPS // len(trainers)
+    for i, name in enumerate(trainers):
+        steps = STEPS - share * (len(trainers) - 1) if i == 0 else share
+        run = train(by_name(name), copy, checkpoints, steps, *(("--resume",) if i else ()))
         assert run.returncode == 0, run.explain()
-    assert same_bits(run.variables, full_runs["python"].variables)
+    assert same_bits(run.variables, full_runs[REFERENCE].variables)
 
 
 @pytest.mark.parametrize("trainer", LANGUAGES)
@@ -153,7 +157,7 @@ def test_trained_version_is_complete(full_runs, source, trainer):
 
 
 @pytest.mark.parametrize("model_format", FORMATS)
-@pytest.mark.parametrize("consumer_name", LANGUAGES)
+@pytest.mark.parametrize("consumer_name", names())
 @pytest.mark.parametrize("trainer", LANGUAGES)
 def test_trained_version_served_identically(full_runs, trainer, consumer_name, model_format):
     """Every language answers the trainer's golden requests with the trainer's bits."""
@@ -163,10 +167,10 @@ def test_trained_version_served_identically(full_runs, trainer, consumer_name, m
         assert cell.cases > 0 and cell.ok and cell.identical == cell.cases, (cell, cell.failures)
 
 
-@pytest.mark.parametrize("trainer", ["go", "java"])
+@pytest.mark.parametrize("trainer", compared("train"))
 def test_frozen_graphs_equal_pythons(full_runs, trainer):
     """The frozen GraphDefs a language rewrites are byte-identical to Python's."""
-    reference = full_runs["python"].exported / "frozen"
+    reference = full_runs[REFERENCE].exported / "frozen"
     version = full_runs[trainer].exported / "frozen"
     graphs = sorted(p.name for p in reference.glob("*.pb"))
     assert graphs == sorted(p.name for p in version.glob("*.pb")) and graphs
@@ -182,7 +186,7 @@ def test_frozen_graphs_equal_pythons(full_runs, trainer):
         assert parsed.SerializeToString(deterministic=True) == (version / name).read_bytes()
 
 
-@pytest.mark.parametrize("trainer", ["go", "java"])
+@pytest.mark.parametrize("trainer", compared("train"))
 def test_trained_version_loads_in_tf_saved_model_load(full_runs, trainer):
     tf = tf_runtime.tf()
     version = full_runs[trainer].exported

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from python_producer.ops import UNSAFE_OPS
-from tests.harness.consumers import CONSUMERS, ROOT, by_name
+from tests.harness.consumers import CONSUMERS, ROOT, by_name, reference
 
 LANGUAGES = [c.name for c in CONSUMERS]
 READ = b'{"signature_name": "read", "inputs": {"path": ["%s"]}}'
@@ -69,7 +69,7 @@ def test_refused_by_default_with_the_same_message_everywhere(unsafe_model):
         assert "\n" not in line and line.startswith(f"{consumer.prog}: error: "), line
         messages[consumer.name] = line.removeprefix(f"{consumer.prog}: error: ")
     assert len(set(messages.values())) == 1, messages
-    message = messages["python"]
+    message = messages[reference().name]
     assert message.startswith('op PrintV2 (node "PrintV2" in function "__inference__inner_')
     assert message.endswith("pass --allow-op PrintV2 to accept it")
 

@@ -302,9 +302,22 @@ def golden_requests() -> dict[str, dict | str]:
     }
 
 
+#: ``generate`` command lines whose output export records in golden/commands.json
+#: (``generate_<case>``): lengths, an empty prefix, non-ASCII text, the frozen graph.
+GENERATE_CASES: dict[str, list[str]] = {
+    "default_length": ["--prefix", "The return statement "],
+    "length_300": ["--prefix", "A class ", "--length", "300"],
+    "empty_prefix": ["--prefix", "", "--length", "40"],
+    "non_ascii": ["--prefix", "Caf\u00e9 na\u00efve ", "--length", "30"],
+    "length_0": ["--prefix", "nothing more", "--length", "0"],
+    "frozen": ["--prefix", "If the ", "--format", "frozen"],
+    "english_like": ["--prefix", "The ", "--length", "200"],
+}
+
+
 def export(models_dir, config: CharLMConfig) -> str:
     """Train a fresh model and publish it as the next version of ``models_dir/charlm``."""
-    from python_producer.export import VersionWriter
+    from python_producer.export import VERSION_DIR, VersionWriter
 
     module = build_module(config)
     corpus = load_corpus(config)
@@ -326,4 +339,6 @@ def export(models_dir, config: CharLMConfig) -> str:
             {"model": module},
         )
         writer.write_golden(golden_requests())
+        for case, args in GENERATE_CASES.items():
+            writer.expect_command(f"generate_{case}", ["generate", "--model", VERSION_DIR, *args])
         return str(writer.publish())

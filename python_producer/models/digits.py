@@ -217,7 +217,7 @@ def golden_requests(data: dict[str, np.ndarray]) -> dict[str, dict]:
 
 def export(models_dir, config: DigitsConfig) -> str:
     """Train a fresh classifier and publish it as the next version of ``models_dir/digits``."""
-    from python_producer.export import VersionWriter
+    from python_producer.export import VERSION_DIR, VersionWriter
 
     data = load_data(config)
     module = build_module(config)
@@ -246,4 +246,10 @@ def export(models_dir, config: DigitsConfig) -> str:
             {"model": module},
         )
         writer.write_golden(golden_requests(data))
+        images = [f"{VERSION_DIR}/samples/{p.name}" for p in sorted(samples.glob("*.png"))]
+        for model_format in ("saved_model", "frozen"):
+            writer.expect_command(
+                f"classify_samples_{model_format}",
+                ["classify", "--model", VERSION_DIR, "--format", model_format, *images],
+            )
         return str(writer.publish())

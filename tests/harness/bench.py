@@ -169,7 +169,7 @@ def cold_start(version_dir: Path, runs: int) -> dict[str, list[float]]:
         order = CONSUMERS[r % len(CONSUMERS) :] + CONSUMERS[: r % len(CONSUMERS)]
         for consumer in order:
             start = time.perf_counter()
-            done = consumer.run(["predict", "--model", str(version_dir)], stdin=request)
+            done = consumer.run_process(["predict", "--model", str(version_dir)], stdin=request)
             elapsed = time.perf_counter() - start
             if done.returncode == 0:
                 times[consumer.name].append(elapsed)

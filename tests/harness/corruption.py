@@ -1,22 +1,16 @@
-"""Damaged copies of a model version, and the Python reference loading each in one process.
+"""Damaged copies of a model version.
 
 ``make_variants`` writes one full copy of a version folder per damage: truncations and seeded
 bit flips of ``saved_model.pb``, the variables index and data, the frozen GraphDef and
-``manifest.json``.  Go and Java load each copy in a process of their own; the Python reference
-loads all of them in one process (``python -m tests.harness.corruption DIR...``), calling the
-same command-line entry point as ``python -m python_producer`` per copy, so that TensorFlow's
-import is paid once, and reports one JSON line per copy.  A process killed by a signal shows
-up as a negative exit status or a missing line.
+``manifest.json``.  Every consumer loads each copy as one case of its run-cases process
+(tests/harness/consumers.py); a copy that kills the process shows up as that case's negative
+exit status.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import random
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,24 +66,3 @@ def make_variants(source: Path, out: Path, seed: int = 5) -> list[Variant]:
             model_format = "frozen" if target.startswith("frozen/") else "saved_model"
             variants.append(Variant(name, path, target, model_format))
     return variants
-
-
-def load_all_in_process(args: list[str], request: bytes) -> None:
-    """For each variant folder in ``args`` (``FORMAT:PATH``, after optional flags), run
-    ``python_producer.cli.main(["predict", ...])`` and print ``{"path", "status", "stderr"}``."""
-    from python_producer import cli, tf_runtime
-
-    tf_runtime.quiet_native_stderr()  # once, before sys.stderr is swapped per variant below
-    extra = [a for a in args if a.startswith("--")]
-    for spec in (a for a in args if not a.startswith("--")):
-        model_format, path = spec.split(":", 1)
-        stderr = io.StringIO()
-        sys.stdin = io.TextIOWrapper(io.BytesIO(request))
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            status = cli.main(["predict", "--model", path, "--format", model_format, *extra])
-        line = {"path": path, "status": status, "stderr": stderr.getvalue()}
-        print(json.dumps(line), flush=True)
-
-
-if __name__ == "__main__":
-    load_all_in_process(sys.argv[2:], Path(sys.argv[1]).read_bytes())

@@ -37,7 +37,7 @@ import numpy as np
 from tests.harness.compare import compare_bodies, compare_tensors
 from tests.harness.consumers import ROOT
 from tests.harness.parity import latest_versions
-from tests.harness.serving import GO, Server
+from tests.harness.serving import SERVING, Server
 
 LOADGEN = ROOT / "go_consumer" / "bin" / "loadgen"
 SERVERS = ("python", "go", "go_batching")
@@ -168,9 +168,9 @@ def server_command(kind: str) -> tuple[list[str], tuple[str, ...]]:
     if kind == "python":
         return [sys.executable, "-m", "tests.harness.python_server"], ()
     if kind == "go":
-        return [*GO.argv, "serve"], ()
+        return [*SERVING.argv, "serve"], ()
     if kind == "go_batching":
-        return [*GO.argv, "serve"], BATCHING_FLAGS
+        return [*SERVING.argv, "serve"], BATCHING_FLAGS
     raise ValueError(f"unknown server {kind!r}; expected one of {', '.join(SERVERS)}")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from python_producer.model_dir import complete_versions
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
-from tests.harness.consumers import CONSUMERS, FORMATS, MODELS, ConsumerCrashed
+from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, FORMATS, MODELS, ConsumerCrashed
 
 TOLERANCES = Path(__file__).resolve().parents[1] / "tolerances.json"
 
@@ -56,7 +56,7 @@ def load_tolerances(path: Path = TOLERANCES) -> dict[str, Tolerance]:
             raise ValueError(f"{path}: entry {key!r} needs model/signature and {sorted(missing)}")
         for cell in entry["cells"]:
             language, _, model_format = cell.partition("/")
-            if language not in {c.name for c in CONSUMERS} or model_format not in FORMATS:
+            if language not in {c.name for c in ALL_CONSUMERS} or model_format not in FORMATS:
                 raise ValueError(f"{path}: {key}: {cell!r} is not language/format")
         found[key] = Tolerance(float(entry["max_ulp"]), frozenset(entry["cells"]), entry["why"])
     return found
@@ -157,32 +157,28 @@ def run_model(
             cell.max_ulp = math.inf
         return list(cells.values())
     specs = {key: output_specs(version_dir, key, model_format) for key in cells}
-    session = consumer.session(version_dir, model_format)
+    cases = [(c, r, e) for c, r, e in golden_cases(version_dir) if request_signature(r) in cells]
     try:
-        for case, request, expected in golden_cases(version_dir):
-            key = request_signature(request)
-            if key not in cells:
-                continue
-            cell = cells[key]
-            cell.cases += 1
-            try:
-                got = session.predict(request)
-            except ConsumerCrashed as exc:
-                cell.failures.append(f"{case}: {exc}")
-                cell.max_ulp = math.inf
-                break
-            result = compare_bodies(got, expected, specs[key])
-            cell.max_ulp = max(cell.max_ulp, result.max_ulp)
-            if result.identical:
-                cell.identical += 1
-            elif cell.tolerance is None or not result.max_ulp <= cell.tolerance.max_ulp:
-                cell.failures.append(
-                    f"{case}: {result.detail}\n      reproduce: "
-                    f"{' '.join(consumer.argv)} predict --model {version_dir} "
-                    f"--format {model_format} --input {version_dir}/golden/{case}.request.json"
-                )
-    finally:
-        session.close()
+        answers = consumer.serve_stdio(version_dir, [r for _, r, _ in cases], model_format)
+    except ConsumerCrashed as exc:
+        for cell in cells.values():
+            cell.cases += sum(1 for _, r, _ in cases if cells[request_signature(r)] is cell)
+            cell.failures.append(str(exc))
+            cell.max_ulp = math.inf
+        return list(cells.values())
+    for (case, request, expected), got in zip(cases, answers, strict=True):
+        cell = cells[request_signature(request)]
+        cell.cases += 1
+        result = compare_bodies(got, expected, specs[cell.signature])
+        cell.max_ulp = max(cell.max_ulp, result.max_ulp)
+        if result.identical:
+            cell.identical += 1
+        elif cell.tolerance is None or not result.max_ulp <= cell.tolerance.max_ulp:
+            cell.failures.append(
+                f"{case}: {result.detail}\n      reproduce: "
+                f"{' '.join(consumer.argv)} predict --model {version_dir} "
+                f"--format {model_format} --input {version_dir}/golden/{case}.request.json"
+            )
     return list(cells.values())
 
 

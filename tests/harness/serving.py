@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.conftest import latest
-from tests.harness.consumers import by_name
+from tests.harness.consumers import having
 from tests.harness.parity import Tolerance, _granted, load_tolerances
 
-GO = by_name("go")
+#: The consumer whose ``serve`` these tests start: the one that serves both of TF Serving's
+#: APIs (a second one would make the serving tests parametrize over them).
+(SERVING,) = having("serve_rest", "serve_grpc")
 Status = TypeVar("Status")
 _LISTENING = re.compile(
     r"serving (?:the REST API on http://(?P<rest>\S+))?(?: and )?"
@@ -58,7 +60,7 @@ class Server:
         cwd: Path | None = None,
     ):
         self.command = [
-            *(command or [*GO.argv, "serve"]),
+            *(command or [*SERVING.argv, "serve"]),
             "--model-base-path",
             str(base),
             "--rest-port",
@@ -224,6 +226,6 @@ def go_tolerance(name: str) -> Callable[[str], Tolerance | None]:
     tolerances = load_tolerances()
 
     def granted(signature: str) -> Tolerance | None:
-        return _granted(tolerances, name, signature, "go", "saved_model")
+        return _granted(tolerances, name, signature, SERVING.name, "saved_model")
 
     return granted

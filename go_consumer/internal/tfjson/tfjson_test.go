@@ -1,12 +1,9 @@
 package tfjson
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"math"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -401,88 +398,9 @@ func TestFloat16(t *testing.T) {
 	}
 }
 
-type badCase struct {
-	ID             string          `json:"id"`
-	Model          string          `json:"model"`
-	ModelPath      string          `json:"model_path"`
-	Args           []string        `json:"args"`
-	Request        json.RawMessage `json:"request"`
-	Body           *string         `json:"body"`
-	BodyBase64     *string         `json:"body_base64"`
-	JSONDepth      int             `json:"json_depth"`
-	BodyPadding    int             `json:"body_padding"`
-	StderrContains []string        `json:"stderr_contains"`
-}
-
-// body returns the request bytes of a case (the forms of the case file's description).
-func (c badCase) body(t *testing.T) []byte {
-	switch {
-	case c.BodyBase64 != nil:
-		raw, err := base64.StdEncoding.DecodeString(*c.BodyBase64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	case c.JSONDepth > 0:
-		return []byte(depthBody(c.JSONDepth))
-	case c.Body != nil:
-		return []byte(*c.Body)
-	}
-	return append([]byte(c.Request), strings.Repeat(" ", c.BodyPadding)...)
-}
-
 // depthBody is {"instances": [[...1.0...]]} nested depth levels deep, counting the object.
 func depthBody(depth int) string {
 	return `{"instances": ` + strings.Repeat("[", depth-1) + "1.0" + strings.Repeat("]", depth-1) + "}"
-}
-
-// TestBadRequestCases runs the body-only cases of tests/cases/bad_requests.json (those for
-// models/linear without extra arguments or a signature choice) against the decoder with the
-// linear model's signature. The CLI test in package main runs every case end to end.
-func TestBadRequestCases(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "tests", "cases", "bad_requests.json"))
-	if err != nil {
-		t.Skipf("shared cases not found: %v", err)
-	}
-	var file struct{ Cases []badCase }
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	ran := 0
-	for _, c := range file.Cases {
-		if c.Model != "linear" || len(c.Args) > 0 || c.BodyPadding > 0 { // the size limit is the CLI's
-			continue
-		}
-		body := string(c.body(t))
-		t.Run(c.ID, func(t *testing.T) {
-			req, err := ParseRequest([]byte(body))
-			if err == nil {
-				if req.HasSignatureName && req.SignatureName != "serving_default" {
-					t.Skip("signature resolution is tested by the CLI test")
-				}
-				_, err = DecodeInputs(req, linearSpecs, "serving_default")
-			}
-			if err == nil {
-				t.Fatalf("request accepted: %.200s", body)
-			}
-			if _, ok := err.(*RequestError); !ok {
-				t.Errorf("error %T is not a *RequestError", err)
-			}
-			msg := strings.ToLower(err.Error())
-			if strings.Contains(msg, "\n") {
-				t.Errorf("message has a newline: %q", msg)
-			}
-			for _, want := range c.StderrContains {
-				if !strings.Contains(msg, strings.ToLower(want)) {
-					t.Errorf("message %q lacks %q", err, want)
-				}
-			}
-		})
-		ran++
-	}
-	if ran == 0 {
-		t.Fatal("no cases ran")
-	}
 }
 
 // FuzzDecodeRequest checks that no body makes the decoder panic, that refusals are one-line

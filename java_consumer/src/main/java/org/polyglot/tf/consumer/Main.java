@@ -31,7 +31,8 @@ import picocli.CommandLine.Parameters;
         + "Serving REST predict requests, and trains models that provide a train signature.",
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {Main.Predict.class, Main.Inspect.class, Main.ServeStdio.class, Main.Classify.class,
-            Main.Generate.class, Main.Train.class, Main.Bench.class, Main.Soak.class, Main.Version.class})
+            Main.Generate.class, Main.Train.class, Main.Bench.class, Main.Soak.class, Main.Version.class,
+            Main.RunCases.class})
 public final class Main implements Callable<Integer> {
 
     /** The consumer's name, the prefix of every error line. */
@@ -589,6 +590,16 @@ public final class Main implements Callable<Integer> {
             out.println(NAME + " " + consumerVersion() + " TensorFlow " + TfSession.runtimeVersion());
             out.flush();
             return 0;
+        }
+    }
+
+    /** {@code run-cases}: the harness's long-lived test mode (see {@link CaseRunner}). */
+    @Command(name = "run-cases", description = "Test mode: one JSON case {\"argv\": [...], \"stdin\": \"<base64>\"} "
+            + "per stdin line, each answered by one JSON line (exit status, stdout, stderr); tests/CONTRACT.md.")
+    static final class RunCases extends Base {
+        @Override
+        public Integer call() throws IOException {
+            return CaseRunner.serve(in, out);
         }
     }
 

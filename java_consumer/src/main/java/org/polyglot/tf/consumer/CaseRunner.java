@@ -1,0 +1,128 @@
+package org.polyglot.tf.consumer;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code run-cases}, the long-lived test mode (tests/CONTRACT.md, "Case runner"), after protobuf's
+ * conformance testees: the harness starts the program once and sends it many cases.
+ *
+ * <p>Each line of standard input is one case {@code {"argv": [ARG, ...], "stdin": "<base64>"}}. It
+ * runs through {@link Main#run} (the entry point of the real command line) with the case's bytes as
+ * standard input and fresh buffers as standard output and error, and is answered by one line
+ * {@code {"status": N, "stdout": "<base64>", "stderr": "<base64>"}}, flushed. A line that is not a
+ * case is answered {@code {"error": "<message>"}}; the command ends with status 0 at end of input.
+ */
+final class CaseRunner {
+    /** Commands a case may not run: {@code serve} never ends, {@code run-cases} would nest. */
+    static final Set<String> REFUSED = Set.of("serve", "run-cases");
+
+    private CaseRunner() {
+    }
+
+    /**
+     * Answers every case line of {@code in} on {@code out}.
+     *
+     * @param in the case lines
+     * @param out where the answers go (flushed after each)
+     * @return 0 at end of input
+     * @throws IOException if reading or writing the streams fails
+     */
+    static int serve(InputStream in, OutputStream out) throws IOException {
+        InputStream source = new BufferedInputStream(in, 1 << 20);
+        for (byte[] line = readLine(source); line != null; line = readLine(source)) {
+            if (new String(line, StandardCharsets.US_ASCII).isBlank()) {
+                continue;
+            }
+            try (JsonGenerator g = Json.generator(out)) {
+                g.writeStartObject();
+                try {
+                    List<String> argv = new ArrayList<>();
+                    byte[] stdin = parseCase(line, argv);
+                    answer(g, argv, stdin);
+                } catch (ConsumerException e) {
+                    g.writeStringField("error", e.getMessage());
+                }
+                g.writeEndObject();
+            }
+            out.write('\n');
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static void answer(JsonGenerator g, List<String> argv, byte[] stdin) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        if (!argv.isEmpty() && REFUSED.contains(argv.get(0))) {
+            err.writeBytes((Main.NAME + ": error: " + argv.get(0) + " cannot run as a case; start the program\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            status = ConsumerException.REFUSAL;
+        } else {
+            try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                    PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+                status = Main.run(argv.toArray(String[]::new), new ByteArrayInputStream(stdin), o, e);
+            }
+        }
+        Base64.Encoder b64 = Base64.getEncoder();
+        g.writeNumberField("status", status);
+        g.writeStringField("stdout", b64.encodeToString(out.toByteArray()));
+        g.writeStringField("stderr", b64.encodeToString(err.toByteArray()));
+    }
+
+    /** Reads {@code argv} into {@code argv} and returns the decoded stdin bytes of one case line. */
+    private static byte[] parseCase(byte[] line, List<String> argv) {
+        if (!(Json.parse(line) instanceof Json.Obj obj)) {
+            throw ConsumerException.refusal("case must be a JSON object with argv and stdin");
+        }
+        for (String key : obj.members().keySet()) {
+            if (!key.equals("argv") && !key.equals("stdin")) {
+                throw ConsumerException.refusal("unknown case field \"" + key + "\"; expected argv and stdin");
+            }
+        }
+        if (!(obj.get("argv") instanceof Json.Arr arr)) {
+            throw ConsumerException.refusal("case argv must be a list of strings");
+        }
+        for (Json.Value v : arr.items()) {
+            if (!(v instanceof Json.Str s)) {
+                throw ConsumerException.refusal("case argv must be a list of strings");
+            }
+            argv.add(s.value());
+        }
+        Json.Value stdin = obj.members().getOrDefault("stdin", new Json.Str(""));
+        if (!(stdin instanceof Json.Str s)) {
+            throw ConsumerException.refusal("case stdin must be base64 text");
+        }
+        try {
+            return Base64.getDecoder().decode(s.value());
+        } catch (IllegalArgumentException e) {
+            throw ConsumerException.refusal("case stdin is not base64: " + e.getMessage());
+        }
+    }
+
+    /** One line without its {@code \n}, or {@code null} at end of input. */
+    private static byte[] readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        int b = in.read();
+        if (b < 0) {
+            return null;
+        }
+        while (b >= 0 && b != '\n') {
+            line.write(b);
+            b = in.read();
+        }
+        return line.toByteArray();
+    }
+}

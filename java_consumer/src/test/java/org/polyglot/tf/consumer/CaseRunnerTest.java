@@ -1,0 +1,48 @@
+package org.polyglot.tf.consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code run-cases} (tests/CONTRACT.md, "Case runner"): one JSON answer per case line. */
+class CaseRunnerTest {
+
+    private static List<String> answer(String input) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int status = CaseRunner.serve(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), out);
+        assertEquals(0, status);
+        return out.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    private static String decoded(Json.Obj answer, String key) {
+        return new String(Base64.getDecoder().decode(((Json.Str) answer.get(key)).value()), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void answersEachCaseWithItsStatusAndStreams() throws IOException {
+        String stdin = Base64.getEncoder().encodeToString("{}".getBytes(StandardCharsets.UTF_8));
+        List<String> lines = answer("{\"argv\": [\"predict\", \"--no-such-flag\"], \"stdin\": \"" + stdin + "\"}\n"
+                + "\n"
+                + "{\"argv\": [\"serve\"]}\n"
+                + "[1]\n"
+                + "{\"argv\": [\"inspect\"], \"more\": 1}\n");
+        assertEquals(4, lines.size(), lines.toString());
+        Json.Obj refused = (Json.Obj) Json.parse(lines.get(0).getBytes(StandardCharsets.UTF_8));
+        assertEquals("2", ((Json.Num) refused.get("status")).text());
+        assertEquals("", decoded(refused, "stdout"));
+        String err = decoded(refused, "stderr");
+        assertTrue(err.startsWith("java_consumer: error: ") && err.endsWith("\n") && err.indexOf('\n') == err.length() - 1,
+                err);
+        Json.Obj serve = (Json.Obj) Json.parse(lines.get(1).getBytes(StandardCharsets.UTF_8));
+        assertEquals("java_consumer: error: serve cannot run as a case; start the program\n", decoded(serve, "stderr"));
+        assertTrue(lines.get(2).startsWith("{\"error\":"), lines.get(2));
+        assertTrue(lines.get(3).contains("unknown case field \\\"more\\\""), lines.get(3));
+    }
+}
