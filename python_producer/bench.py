@@ -118,8 +118,14 @@ def bench(
     from python_producer.reference import Predictor
 
     tf = tf_runtime.tf()
-    tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
-    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+    # TensorFlow fixes its eager thread pools when its context starts; setting the value they
+    # already have is skipped (a process that ran other commands first, such as run-cases),
+    # and asking for another one then fails with TensorFlow's RuntimeError.
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() != intra_op_threads:
+        threading.set_intra_op_parallelism_threads(intra_op_threads)
+    if threading.get_inter_op_parallelism_threads() != inter_op_threads:
+        threading.set_inter_op_parallelism_threads(inter_op_threads)
     predictor = Predictor(version_dir, model_format, allowed_ops, [signature])
     in_specs, out_specs = predictor.signature(signature)
     results = []

@@ -62,17 +62,33 @@ def test_json_content(linear_dir):
     assert sig["frozen_graph"] == "frozen/serving_default.pb"
 
 
-@pytest.mark.parametrize("model", sorted(ZOO))
-def test_signature_blocks_match_saved_model_cli(model):
-    version_dir = latest(model)
+@pytest.fixture(scope="module")
+def saved_model_cli_shows() -> dict[str, str]:
+    """model -> ``saved_model_cli show --dir <latest version> --all``, all models at once (one
+    process each, started together: each pays TensorFlow's import)."""
     cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
     assert cli, "saved_model_cli is missing from the virtual environment"
-    shown = subprocess.run(
-        [cli, "show", "--dir", str(version_dir), "--all"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    running = {
+        model: subprocess.Popen(
+            [cli, "show", "--dir", str(latest(model)), "--all"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for model in sorted(ZOO)
+    }
+    shows = {}
+    for model, process in running.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, f"saved_model_cli on {model}: {err[-2000:]}"
+        shows[model] = out
+    return shows
+
+
+@pytest.mark.parametrize("model", sorted(ZOO))
+def test_signature_blocks_match_saved_model_cli(model, saved_model_cli_shows):
+    version_dir = latest(model)
+    shown = saved_model_cli_shows[model]
     ours = recorded(version_dir)["inspect"].expected_stdout().decode("utf-8")
     manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
     train_step = manifest.get("training", {}).get("train_signature")

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -152,43 +153,50 @@ def _train_linear(models: Path) -> subprocess.Popen:
 
 def test_killed_exports_never_leave_a_loadable_partial_version(tmp_path):
     """One export of linear runs to completion first (so there is always a complete version to
-    fall back on, however slow the machine).  Then the producer is SIGKILLed 20 times: twice
-    before it starts writing (while TensorFlow loads), and 18 times while its staging folder is
-    being written, at the moment the folder appears or a seeded delay of up to 0.6 s after it.
-    Every time, the consumers load the newest complete version, which verifies; a partial one
-    is never picked."""
+    fall back on, however slow the machine).  Then the producer is SIGKILLed 20 times, each in
+    a copy of that model folder (two at a time, one per core): twice before it starts writing
+    (while TensorFlow loads), and 18 times while its staging folder is being written, at the
+    moment the folder appears or a seeded delay of up to 0.6 s after it.  Every time, the
+    consumers load the newest complete version, which verifies; a partial one is never
+    picked."""
     rng = random.Random(11)
-    models = tmp_path / "models"
-    root = models / "linear"
+    delays = [None, None, 0.0] + [rng.uniform(0.0, 0.6) for _ in range(17)]
+    first = tmp_path / "first"
     request = (latest("linear") / REQUEST).read_bytes()
-    assert _train_linear(models).wait(timeout=600) == 0
-    assert [p.name for p in root.iterdir()] == ["1"]
-    killed_while_writing = 0
-    for attempt in range(20):
-        before = set(root.glob(".tmp-*"))
+    assert _train_linear(first).wait(timeout=600) == 0
+    assert [p.name for p in (first / "linear").iterdir()] == ["1"]
+
+    def attempt(i: int) -> tuple[bool, Path]:
+        models = tmp_path / f"attempt-{i}"
+        shutil.copytree(first, models)
+        root = models / "linear"
         process = _train_linear(models)
-        if attempt < 2:
+        if delays[i] is None:
             time.sleep(0.2)  # TensorFlow's import alone takes longer than this
             writing = False
         else:
-            writing = _wait_for_staging(root, before, process)
-            if attempt > 2:
-                time.sleep(rng.uniform(0.0, 0.6))
+            writing = _wait_for_staging(root, set(), process)
+            time.sleep(delays[i])
         process.send_signal(signal.SIGKILL)
         process.wait()
-        left = set(root.glob(".tmp-*")) - before
-        if attempt < 2:
-            assert not left, f"attempt {attempt} was meant to die before writing: {left}"
-        killed_while_writing += bool(writing and left)
+        left = list(root.glob(".tmp-*"))
+        if delays[i] is None:
+            assert not left, f"attempt {i} was meant to die before writing: {left}"
         complete = sorted(int(p.name) for p in root.glob("[0-9]*"))
         for consumer in CONSUMERS:
             done = consumer.run(["predict", "--model", str(root)], stdin=request)
-            assert done.returncode == 0, (attempt, consumer.name, done.stderr.decode())
+            assert done.returncode == 0, (i, consumer.name, done.stderr.decode())
             shown = consumer.run(["inspect", "--model", str(root), "--json"])
-            assert json.loads(shown.stdout)["version"] == complete[-1], consumer.name
+            assert json.loads(shown.stdout)["version"] == complete[-1], (i, consumer.name)
+        return writing and bool(left), root
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(attempt, range(len(delays))))
     # Attempt 2 is killed the moment its staging folder is seen: the export is then still
     # writing (the folder lives for as long as TensorFlow writes the SavedModel).
+    killed_while_writing = sum(hit for hit, _ in outcomes)
     assert killed_while_writing >= 1, killed_while_writing
+    root = outcomes[-1][1]
     for consumer in CONSUMERS:
         done = consumer.run(["predict", "--model", str(root)], stdin=request)
         assert done.returncode == 0, (consumer.name, done.stderr.decode())

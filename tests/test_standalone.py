@@ -4,6 +4,7 @@ the request from stdin, and they report the TensorFlow runtime they loaded."""
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_go_binary_links_the_wheel_library_through_its_rpath():
 
 @pytest.mark.parametrize("language", names())
 def test_version_reports_the_pinned_runtime(language):
-    done = by_name(language).run_process(["version"])
+    done = by_name(language).run(["version"])
     assert done.returncode == 0, done.stderr.decode()
     line = done.stdout.decode().strip()
     assert line.startswith(by_name(language).prog + " ")
@@ -58,12 +59,15 @@ def test_version_reports_the_pinned_runtime(language):
 def test_native_log_dropped_unless_asked_for(language, linear_dir):
     request = (linear_dir / "golden" / "seed_example_rows.request.json").read_bytes()
     args = ["predict", "--model", str(linear_dir)]
-    quiet = by_name(language).run_process(args, stdin=request, env=BARE_ENV)
-    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr.decode()
     # TensorFlow logs natively at load time only at a low TF_CPP_MIN_LOG_LEVEL (with oneDNN off
-    # by default, its oneDNN notice is gone too); ask for both.
+    # by default, its oneDNN notice is gone too); ask for both. The two processes run side by side.
     loud_env = dict(BARE_ENV, POLYGLOT_NATIVE_LOG="1", TF_CPP_MIN_LOG_LEVEL="0")
-    loud = by_name(language).run_process(args, stdin=request, env=loud_env)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        quiet, loud = pool.map(
+            lambda env: by_name(language).run_process(args, stdin=request, env=env),
+            [BARE_ENV, loud_env],
+        )
+    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr.decode()
     assert loud.returncode == 0, loud.stderr.decode()
     assert b"absl::InitializeLog" in loud.stderr, loud.stderr.decode()
     assert loud.stdout == quiet.stdout
@@ -108,7 +112,11 @@ def test_onednn_off_by_default_and_the_users_choice_kept(language):
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout
 
-    default = answer("saved_model")
-    assert answer("frozen") == default
-    assert answer("saved_model", TF_ENABLE_ONEDNN_OPTS="0") == default
-    assert answer("saved_model", TF_ENABLE_ONEDNN_OPTS="1") != default
+    # Four processes of their own (the setting is read when TensorFlow loads), run side by side.
+    runs = [("saved_model", {}), ("frozen", {}), ("saved_model", {"TF_ENABLE_ONEDNN_OPTS": "0"})]
+    runs.append(("saved_model", {"TF_ENABLE_ONEDNN_OPTS": "1"}))
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        default, frozen, off, on = pool.map(lambda run: answer(run[0], **run[1]), runs)
+    assert frozen == default
+    assert off == default
+    assert on != default

@@ -147,9 +147,12 @@ def test_trained_version_is_complete(full_runs, source, trainer):
     assert (
         manifest["signatures"] == json.loads((source / "manifest.json").read_text())["signatures"]
     )
+    # The request/response pairs of the source; not its golden/commands.json (recorded by the
+    # producer's export only: CONTRACT.md, "Model layout").
     assert sorted(p.name for p in (version / "golden").iterdir()) == sorted(
-        p.name for p in (source / "golden").iterdir()
+        p.name for p in (source / "golden").iterdir() if p.name != "commands.json"
     )
+    assert (source / "golden" / "commands.json").is_file()
     tf = tf_runtime.tf()
     state = tf.train.get_checkpoint_state(str(version / "checkpoint"))
     kept = [Path(p).name for p in state.all_model_checkpoint_paths]

@@ -268,6 +268,7 @@ ALL_CONSUMERS: tuple[Consumer, ...] = (
     ),
 )
 
+
 def _selected(consumers: tuple[Consumer, ...], names: str | None) -> tuple[Consumer, ...]:
     if not names:
         return consumers

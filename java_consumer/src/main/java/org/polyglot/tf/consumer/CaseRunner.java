@@ -1,7 +1,6 @@
 package org.polyglot.tf.consumer;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -40,8 +39,8 @@ final class CaseRunner {
      * @throws IOException if reading or writing the streams fails
      */
     static int serve(InputStream in, OutputStream out) throws IOException {
-        InputStream source = new BufferedInputStream(in, 1 << 20);
-        for (byte[] line = readLine(source); line != null; line = readLine(source)) {
+        LineReader lines = new LineReader(in);
+        for (byte[] line = lines.next(); line != null; line = lines.next()) {
             if (new String(line, StandardCharsets.US_ASCII).isBlank()) {
                 continue;
             }
@@ -112,17 +111,41 @@ final class CaseRunner {
         }
     }
 
-    /** One line without its {@code \n}, or {@code null} at end of input. */
-    private static byte[] readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int b = in.read();
-        if (b < 0) {
-            return null;
+    /** Splits a stream into lines (without their {@code \n}), reading it in blocks. */
+    private static final class LineReader {
+        private final InputStream in;
+        private final byte[] block = new byte[1 << 16];
+        private int pos;
+        private int end;
+
+        LineReader(InputStream in) {
+            this.in = in;
         }
-        while (b >= 0 && b != '\n') {
-            line.write(b);
-            b = in.read();
+
+        /** Returns the next line, or {@code null} at end of input. */
+        byte[] next() throws IOException {
+            ByteArrayOutputStream line = null;
+            while (true) {
+                if (pos == end) {
+                    end = Math.max(in.read(block), 0);
+                    pos = 0;
+                    if (end == 0) {
+                        return line == null ? null : line.toByteArray();
+                    }
+                }
+                int start = pos;
+                while (pos < end && block[pos] != '\n') {
+                    pos++;
+                }
+                if (line == null) {
+                    line = new ByteArrayOutputStream();
+                }
+                line.write(block, start, pos - start);
+                if (pos < end) {
+                    pos++;
+                    return line.toByteArray();
+                }
+            }
         }
-        return line.toByteArray();
     }
 }
