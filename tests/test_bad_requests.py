@@ -11,16 +11,16 @@ an entry that starts passing, or names no case, fails the run until it is remove
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, MODELS, Consumer
+from tests.harness.cases import BAD_REQUESTS, bad_request_args, bad_request_body
+from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, Consumer
 
 HERE = Path(__file__).parent
-CASES = json.loads((HERE / "cases" / "bad_requests.json").read_text())["cases"]
+CASES = BAD_REQUESTS
 KNOWN = json.loads((HERE / "known_failures.json").read_text())
 
 
@@ -36,29 +36,6 @@ def _params(only_process: bool = False):
             yield pytest.param(consumer.name, case, id=f"{consumer.name}-{case['id']}", marks=marks)
 
 
-def _model_path(case: dict, tmp_path: Path) -> str:
-    if "model" in case:
-        return str(MODELS / case["model"])
-    if case["model_path"] == "@missing":
-        return str(tmp_path / "does-not-exist")
-    if case["model_path"] == "@empty_dir":
-        empty = tmp_path / "empty"
-        empty.mkdir()
-        return str(empty)
-    return case["model_path"]
-
-
-def _body(case: dict) -> bytes:
-    """The request bytes of a case (the forms are listed in the case file's description)."""
-    if "body_base64" in case:
-        return base64.b64decode(case["body_base64"])
-    if "json_depth" in case:
-        arrays = case["json_depth"] - 1
-        return b'{"instances": ' + b"[" * arrays + b"1.0" + b"]" * arrays + b"}"
-    body = case["body"].encode() if "body" in case else json.dumps(case["request"]).encode()
-    return body + b" " * case.get("body_padding", 0)
-
-
 @pytest.mark.parametrize(("language", "case"), list(_params()))
 def test_refusal(language, case, tmp_path):
     _check_refusal(language, case, tmp_path, own_process=False)
@@ -72,9 +49,8 @@ def test_refusal_in_its_own_process(language, case, tmp_path):
 def _check_refusal(language: str, case: dict, tmp_path: Path, own_process: bool) -> None:
     consumer: Consumer = next(c for c in CONSUMERS if c.name == language)
     assert consumer.missing() is None, consumer.missing()
-    args = ["predict", "--model", _model_path(case, tmp_path), *case.get("args", [])]
     run = consumer.run_process if own_process else consumer.run
-    done = run(args, stdin=_body(case))
+    done = run(bad_request_args(case, tmp_path), stdin=bad_request_body(case))
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode >= 0, f"died on signal {-done.returncode}: {stderr[-2000:]}"
     assert done.returncode == 2, f"exit {done.returncode}, stderr: {stderr[-2000:]}"

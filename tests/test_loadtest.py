@@ -17,6 +17,8 @@ from tests.harness import loadtest
 from tests.harness.consumers import MODELS, ROOT
 from tests.harness.serving import Server
 
+pytestmark = pytest.mark.slow
+
 REQUESTS = 200  # 10 of them malformed
 
 

@@ -151,6 +151,7 @@ def _train_linear(models: Path) -> subprocess.Popen:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_killed_exports_never_leave_a_loadable_partial_version(tmp_path):
     """One export of linear runs to completion first (so there is always a complete version to
     fall back on, however slow the machine).  Then the producer is SIGKILLed 20 times, each in

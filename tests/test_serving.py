@@ -18,6 +18,7 @@ import requests
 
 from python_producer.models import ZOO
 from tests.conftest import latest
+from tests.harness.cases import BAD_REQUESTS, bad_request_body
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS
 from tests.harness.serving import (
@@ -29,14 +30,13 @@ from tests.harness.serving import (
     publish_version,
     wait_for_version,
 )
-from tests.test_bad_requests import CASES, _body
 from tests.test_unsafe_ops import unsafe_model  # noqa: F401 (a fixture)
 
 TIMEOUT = 120
 LIMIT = 1 << 20  # --max-request-bytes of the small server
 
 
-pytestmark = pytest.mark.usefixtures("go_built")
+pytestmark = [pytest.mark.usefixtures("go_built"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -296,11 +296,11 @@ def test_refusals_match_the_cli(zoo):
     the same message (HTTP 400, 404 for an unknown signature); what predict fails to run is 500.
     (That the messages are the contract's is test_bad_requests.py's part.)"""
     checked = 0
-    for case in CASES:
+    for case in BAD_REQUESTS:
         if "model" not in case or case.get("args") or case.get("body_padding"):
             continue
         version = served_version(zoo, case["model"])
-        body = _body(case)
+        body = bad_request_body(case)
         cli = SERVING.run(
             ["predict", "--model", str(MODELS / case["model"]), "--version", str(version)],
             stdin=body,
@@ -320,10 +320,10 @@ def test_refusals_match_the_cli(zoo):
 
 
 def test_default_limit_is_64_mib(zoo):
-    (case,) = [c for c in CASES if c["id"] == "request_over_default_limit"]
+    (case,) = [c for c in BAD_REQUESTS if c["id"] == "request_over_default_limit"]
     head = (
         b"POST /v1/models/linear:predict HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_body(case))
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(bad_request_body(case))
     )
     answer = raw_request(zoo, head)
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]

@@ -46,7 +46,7 @@ REPEAT = 3  # each golden request is sent this many times per API
 BATCH = re.compile(r" batch=(\d+)/(\d+)$")
 
 
-pytestmark = pytest.mark.usefixtures("go_built")
+pytestmark = [pytest.mark.usefixtures("go_built"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ LIMIT = 1 << 20  # --max-request-bytes of the small server
 MODELS = ("linear", "dtypes")
 
 
-pytestmark = pytest.mark.usefixtures("go_built")
+pytestmark = [pytest.mark.usefixtures("go_built"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from tests.harness.consumers import FORMATS, ROOT, by_name, compared, names, ref
 from tests.harness.parity import run_model
 from tests.harness.training import private_copy, read_variables, same_bits, source_version, train
 
+pytestmark = pytest.mark.slow
+
 STEPS = 1000
 LANGUAGES = names("train")
 REFERENCE = reference().name
