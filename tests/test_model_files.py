@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import latest
-from tests.harness.consumers import CONSUMERS, ROOT, by_name, reference
+from tests.harness.consumers import CONSUMERS, ROOT, by_name, reference, with_reference
 from tests.harness.corruption import FLIPS_PER_FILE, Variant, make_variants
 
 LANGUAGES = [c.name for c in CONSUMERS]
@@ -113,7 +113,7 @@ def test_same_refusal_text_in_every_language(damage, tmp_path):
     version = _copy(tmp_path)
     DAMAGES[damage](version)
     messages = {}
-    for consumer in CONSUMERS:
+    for consumer in with_reference():
         done = consumer.run(
             ["predict", "--model", str(version)],
             stdin=(latest("linear") / REQUEST).read_bytes(),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from python_producer.ops import UNSAFE_OPS
-from tests.harness.consumers import CONSUMERS, ROOT, by_name, reference
+from tests.harness.consumers import CONSUMERS, ROOT, by_name, reference, with_reference
 
 LANGUAGES = [c.name for c in CONSUMERS]
 READ = b'{"signature_name": "read", "inputs": {"path": ["%s"]}}'
@@ -62,7 +62,7 @@ def _run(language: str, model: Path, body: bytes, *flags: str):
 
 def test_refused_by_default_with_the_same_message_everywhere(unsafe_model):
     messages = {}
-    for consumer in (by_name(name) for name in LANGUAGES):
+    for consumer in with_reference():
         done = _run(consumer.name, unsafe_model, b'{"instances": [1.0]}')
         assert done.returncode == 2, done.stderr.decode()
         line = done.stderr.decode().strip()

@@ -309,6 +309,13 @@ def reference() -> Consumer:
     return found
 
 
+def with_reference() -> tuple[Consumer, ...]:
+    """The consumers under test, and the reference first even when it is not selected (for
+    tests that compare every consumer's text with the reference's)."""
+    ref = reference()
+    return (ref, *(c for c in CONSUMERS if c is not ref))
+
+
 def compared(*capabilities: str) -> list[str]:
     """The names of the consumers with ``capabilities`` other than the reference: the ones
     compared with the reference's answers."""
