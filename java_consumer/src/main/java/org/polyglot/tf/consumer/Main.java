@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
 /**
  * The {@code java_consumer} command line: {@code predict}, {@code inspect}, {@code serve-stdio},
  * {@code classify}, {@code generate}, {@code train}, {@code bench}, {@code soak} and {@code version}
- * (see {@code tests/CONTRACT.md}).
+ * (see {@code tests/CONTRACT.md}), and {@code run-cases}, the test harness's long-lived mode
+ * ({@link CaseRunner}).
  *
  * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
  * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
@@ -599,6 +600,9 @@ public final class Main implements Callable<Integer> {
     static final class RunCases extends Base {
         @Override
         public Integer call() throws IOException {
+            // The answers go to `out` (file descriptor 1); anything a library prints with
+            // System.out goes to stderr instead of into the stream.
+            System.setOut(System.err);
             return CaseRunner.serve(in, out);
         }
     }
