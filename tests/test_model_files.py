@@ -133,11 +133,11 @@ def test_same_refusal_text_in_every_language(damage, tmp_path):
     assert expected in messages[reference().name]
 
 
-def _wait_for_staging(root: Path, before: set, process: subprocess.Popen) -> bool:
-    """Return True once a staging folder not in ``before`` exists, False if the process ended
+def _wait_for_staging(root: Path, process: subprocess.Popen) -> bool:
+    """Return True once a staging folder exists under ``root``, False if the process ended
     first (its export completed before the folder was seen)."""
     while process.poll() is None:
-        if set(root.glob(".tmp-*")) - before:
+        if any(root.glob(".tmp-*")):
             return True
         time.sleep(0.002)
     return False
@@ -167,7 +167,8 @@ def test_killed_exports_never_leave_a_loadable_partial_version(tmp_path):
     assert _train_linear(first).wait(timeout=600) == 0
     assert [p.name for p in (first / "linear").iterdir()] == ["1"]
 
-    def attempt(i: int) -> tuple[bool, Path]:
+    def attempt(i: int) -> bool:
+        """Kill attempt ``i``; check every consumer; return whether it died while writing."""
         models = tmp_path / f"attempt-{i}"
         shutil.copytree(first, models)
         root = models / "linear"
@@ -176,7 +177,7 @@ def test_killed_exports_never_leave_a_loadable_partial_version(tmp_path):
             time.sleep(0.2)  # TensorFlow's import alone takes longer than this
             writing = False
         else:
-            writing = _wait_for_staging(root, set(), process)
+            writing = _wait_for_staging(root, process)
             time.sleep(delays[i])
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -189,15 +190,11 @@ def test_killed_exports_never_leave_a_loadable_partial_version(tmp_path):
             assert done.returncode == 0, (i, consumer.name, done.stderr.decode())
             shown = consumer.run(["inspect", "--model", str(root), "--json"])
             assert json.loads(shown.stdout)["version"] == complete[-1], (i, consumer.name)
-        return writing and bool(left), root
+        return writing and bool(left)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = list(pool.map(attempt, range(len(delays))))
     # Attempt 2 is killed the moment its staging folder is seen: the export is then still
     # writing (the folder lives for as long as TensorFlow writes the SavedModel).
-    killed_while_writing = sum(hit for hit, _ in outcomes)
+    killed_while_writing = sum(outcomes)
     assert killed_while_writing >= 1, killed_while_writing
-    root = outcomes[-1][1]
-    for consumer in CONSUMERS:
-        done = consumer.run(["predict", "--model", str(root)], stdin=request)
-        assert done.returncode == 0, (consumer.name, done.stderr.decode())

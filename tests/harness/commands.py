@@ -13,9 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_producer.export import COMMANDS_FILE
 from tests.harness.consumers import Consumer
-
-COMMANDS_FILE = "golden/commands.json"
 
 
 @dataclass(frozen=True)
