@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.tfjson import RequestError, TensorSpec
+from python_producer.tfjson import RequestError, TensorSpec, excerpt
 
 VERSION_NAME = re.compile(r"[0-9]+\Z")
 SERVE_TAG = "serve"
@@ -22,15 +22,25 @@ class ModelError(RequestError):
     """A model path, version or signature that cannot be used."""
 
 
-def complete_versions(model_root: Path) -> list[int]:
-    """Return the sorted complete versions in ``model_root`` (integer folders with a SavedModel)."""
+def version_folders(model_root: Path) -> dict[int, Path]:
+    """Return the complete versions in ``model_root`` and the folder of each.
+
+    A complete version is a folder named by a decimal integer > 0 holding ``saved_model.pb``;
+    ``007`` is version 7. When several folders name the same version, the name that sorts last
+    (the fewest leading zeros) is that version (tests/CONTRACT.md, "Model layout").
+    """
     if not model_root.is_dir():
-        return []
-    return sorted(
-        int(p.name)
-        for p in model_root.iterdir()
-        if VERSION_NAME.match(p.name) and int(p.name) > 0 and (p / "saved_model.pb").is_file()
-    )
+        return {}
+    folders: dict[int, Path] = {}
+    for p in sorted(model_root.iterdir(), key=lambda p: p.name):
+        if VERSION_NAME.match(p.name) and int(p.name) > 0 and (p / "saved_model.pb").is_file():
+            folders[int(p.name)] = p
+    return folders
+
+
+def complete_versions(model_root: Path) -> list[int]:
+    """Return the sorted complete versions in ``model_root`` (see :func:`version_folders`)."""
+    return sorted(version_folders(model_root))
 
 
 def resolve_version_dir(path: str | Path, version: int | None = None) -> Path:
@@ -53,23 +63,25 @@ def resolve_version_dir(path: str | Path, version: int | None = None) -> Path:
             f"model path {root} is not a folder; expected a model folder or a version folder"
         )
     if (root / "saved_model.pb").is_file():
-        if version is not None and str(version) != root.name:
+        named = int(root.name) if VERSION_NAME.match(root.name) else None
+        if version is not None and version != named:
             raise ModelError(f"--version {version} does not match the version folder {root}")
         return root
-    versions = complete_versions(root)
+    folders = version_folders(root)
+    versions = sorted(folders)
     if not versions:
         raise ModelError(
             f"{root} is not a model: expected saved_model.pb in it "
             "or in an integer version subfolder"
         )
     if version is None:
-        return root / str(versions[-1])
+        return folders[versions[-1]]
     if version not in versions:
         raise ModelError(
             f"version {version} not found in {root}; available versions: "
             + ", ".join(str(v) for v in versions)
         )
-    return root / str(version)
+    return folders[version]
 
 
 def read_manifest(version_dir: Path) -> dict | None:
@@ -121,5 +133,6 @@ class SignatureInfo:
 def signature_not_found(key: str, available: list[str]) -> ModelError:
     """Return the error for an unknown signature key, listing the available ones."""
     return ModelError(
-        f'signature "{key}" not found; available signatures: ' + ", ".join(sorted(available))
+        f'signature "{excerpt(key)}" not found; available signatures: '
+        + ", ".join(sorted(available))
     )

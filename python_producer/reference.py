@@ -27,6 +27,7 @@ from python_producer.tfjson import (
     TensorSpec,
     decode_inputs,
     encode_response,
+    excerpt,
     parse_request,
 )
 
@@ -66,24 +67,43 @@ def serve_meta_graph(saved_model):
     raise ModelError("SavedModel has no MetaGraphDef with tag-set 'serve'")
 
 
+def _dtype_name(key: str, kind: str, alias: str, dtype: int) -> str:
+    """The ``DataType`` name of a SignatureDef entry's ``dtype`` enum.
+
+    Raises:
+        ModelError: the number is no ``DataType`` value (an invalid model).
+    """
+    try:
+        return tf_runtime.types_pb2().DataType.Name(dtype)
+    except ValueError:
+        raise ModelError(
+            f'signature "{excerpt(key)}" {kind} "{excerpt(alias)}" has dtype {dtype}, which is '
+            "not a TensorFlow DataType this consumer handles"
+        ) from None
+
+
 def signatures_of(version_dir: Path, meta_graph, manifest: dict | None) -> dict[str, SignatureInfo]:
     """Describe every SignatureDef of ``meta_graph`` (plus the manifest's frozen graph paths)."""
     result = {}
     manifest_sigs = (manifest or {}).get("signatures", {})
-    dtype_name = tf_runtime.types_pb2().DataType.Name
     for key, sig in meta_graph.signature_def.items():
 
-        def specs(entries):
+        def specs(entries, kind, key=key):
             return {
                 alias: TensorSpec(
-                    alias, info.name, dtype_name(info.dtype), _shape_of(info.tensor_shape)
+                    alias, info.name, _dtype_name(key, kind, alias, info.dtype),
+                    _shape_of(info.tensor_shape),
                 )
                 for alias, info in entries.items()
-            }
+            }  # fmt: skip
 
         frozen = manifest_sigs.get(key, {}).get("frozen")
         result[key] = SignatureInfo(
-            key, sig.method_name, specs(sig.inputs), specs(sig.outputs), frozen and frozen["graph"]
+            key,
+            sig.method_name,
+            specs(sig.inputs, "input"),
+            specs(sig.outputs, "output"),
+            frozen and frozen["graph"],
         )
     return result
 

@@ -77,6 +77,18 @@ class JsonNumber(str):
     """A JSON number kept as its literal text, so it can be rounded once to the target dtype."""
 
 
+#: Echoed values longer than this many code points are cut (tests/CONTRACT.md, "Errors").
+EXCERPT_CHARS = 200
+
+
+def excerpt(value: str) -> str:
+    """Bound a value quoted in a message: its first :data:`EXCERPT_CHARS` code points and
+    ``... (N characters)`` when it is longer (tests/CONTRACT.md, "Errors")."""
+    if len(value) <= EXCERPT_CHARS:
+        return value
+    return f"{value[:EXCERPT_CHARS]}... ({len(value)} characters)"
+
+
 def format_shape(shape: tuple[int, ...] | None) -> str:
     """Format a shape for messages: ``[-1, 2]``, or ``unknown rank``."""
     if shape is None:
@@ -154,10 +166,77 @@ def loads(text: str | bytes) -> object:
         sys.setrecursionlimit(limit)
     if _depth(doc) > MAX_DEPTH:
         raise _too_deep()
+    _refuse_lone_surrogates(text)
     return doc
 
 
+#: A ``\\uXXXX`` escape of U+D800–U+DFFF that is an escape (after an even run of backslashes).
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _refuse_lone_surrogates(text: str) -> None:
+    """Refuse a surrogate escape that is not a high one followed at once by a low one
+    (tests/CONTRACT.md, "Limits": RFC 8259 §8.2), in body order. ``text`` is valid JSON, so
+    backslashes only occur inside strings."""
+    if "\\u" not in text:
+        return
+    matches = list(_SURROGATE_ESCAPE.finditer(text))
+    i = 0
+    while i < len(matches):
+        unit = int(matches[i].group(1), 16)
+        following = matches[i + 1] if i + 1 < len(matches) else None
+        if (
+            unit < 0xDC00
+            and following is not None
+            and following.end() - 6 == matches[i].end()
+            and int(following.group(1), 16) >= 0xDC00
+        ):
+            i += 2
+            continue
+        raise RequestError(
+            f"invalid JSON: a string holds a lone surrogate escape \\u{unit:04X}; a \\u escape "
+            "of U+D800-U+DFFF must be a high surrogate followed by a low one"
+        )
+
+
 # --- decoding -------------------------------------------------------------------------------
+
+
+_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?)([0-9]+))?\Z")
+#: Significant digits kept of a long literal (plus one sticky digit): more than the 767 that
+#: deciding a float64 tie can need, so rounding is unchanged.
+_KEPT_DIGITS = 800
+#: Decimal exponents beyond which every float dtype overflows or rounds to zero.
+_EXP_OVERFLOW, _EXP_UNDERFLOW = 310, -330
+
+
+def _bounded_literal(literal: str) -> str | float:
+    """Rewrite a JSON number as ``[-]0.DIGITSeN`` with at most :data:`_KEPT_DIGITS` + 1
+    significant digits, or return ``±inf`` / ``±0.0`` when its exponent alone decides it, so
+    that parsing it takes time linear in its length (tests/CONTRACT.md, "Values")."""
+    match = _NUMBER.match(literal)
+    if match is None:  # not a JSON number: let float() refuse it
+        return literal
+    sign, whole, fraction, exp_sign, exp_digits = match.groups()
+    digits = whole + (fraction or "")
+    significant = digits.lstrip("0")
+    negative = -1.0 if sign else 1.0
+    if not significant:
+        return negative * 0.0
+    exp_digits = (exp_digits or "0").lstrip("0") or "0"
+    if len(exp_digits) > 6:
+        return negative * (0.0 if exp_sign == "-" else math.inf)
+    exponent = int(exp_digits) * (-1 if exp_sign == "-" else 1)
+    # value = 0.SIGNIFICANT * 10**scale
+    scale = exponent + len(whole) - (len(digits) - len(significant))
+    if scale > _EXP_OVERFLOW:
+        return negative * math.inf
+    if scale < _EXP_UNDERFLOW:
+        return negative * 0.0
+    significant = significant.rstrip("0")
+    if len(significant) > _KEPT_DIGITS:
+        significant = significant[:_KEPT_DIGITS] + "1"  # the rest is not zero: a sticky digit
+    return f"{sign}0.{significant}e{scale}"
 
 
 def _round_to_float(literal: str, np_type: type) -> np.floating:
@@ -165,8 +244,13 @@ def _round_to_float(literal: str, np_type: type) -> np.floating:
 
     float64 uses Python's correctly rounded ``float()``.  Narrower types start from the float64
     value and settle the rare double-rounding case with exact rational arithmetic.  A magnitude
-    at or beyond ``max + ulp(max) / 2`` rounds to infinity, as IEEE 754 overflow does.
+    at or beyond ``max + ulp(max) / 2`` rounds to infinity, as IEEE 754 overflow does.  The
+    literal is first bounded by :func:`_bounded_literal`.
     """
+    bounded = _bounded_literal(literal)
+    if isinstance(bounded, float):
+        return np_type(bounded)
+    literal = bounded
     wide = float(literal)
     if np_type is np.float64:
         return np.float64(wide)
@@ -221,20 +305,21 @@ def _element(value: object, spec: TensorSpec) -> object:
         result = _round_to_float(value, FLOAT_DTYPES[dtype])
         if np.isinf(result):
             raise RequestError(
-                f"input {spec.describe()}: number {value} is out of range for {dtype}"
+                f"input {spec.describe()}: number {excerpt(value)} is out of range for {dtype}"
             )
         return result
     if dtype in INT_DTYPES:
         if not isinstance(value, JsonNumber) or value in _NONFINITE:
             raise wrong(_describe_json(value))
         if not _INT_LITERAL.match(value):
-            raise wrong(f"the non-integer number {value}")
-        number = int(value)
+            raise wrong(f"the non-integer number {excerpt(value)}")
         info = np.iinfo(INT_DTYPES[dtype])
-        if not info.min <= number <= info.max:
+        # No dtype has more than 20 digits: a longer literal is out of range unconverted.
+        number = int(value) if len(value.lstrip("-")) <= 20 else None
+        if number is None or not info.min <= number <= info.max:
             raise RequestError(
-                f"input {spec.describe()}: integer {value} is out of range for {dtype} "
-                f"[{info.min}, {info.max}]"
+                f"input {spec.describe()}: integer {excerpt(value)} is out of range for "
+                f"{dtype} [{info.min}, {info.max}]"
             )
         return number
     if dtype == "DT_BOOL":
@@ -271,7 +356,7 @@ def _describe_json(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, JsonNumber):
-        return f"the number {value}"
+        return f"the number {excerpt(value)}"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, dict):
@@ -347,12 +432,12 @@ def _expected(specs: dict[str, TensorSpec]) -> str:
 def _check_aliases(given: set[str], specs: dict[str, TensorSpec], signature: str) -> None:
     for alias in sorted(given - set(specs)):
         raise RequestError(
-            f'unknown input "{alias}" for signature "{signature}"; expected inputs: '
-            f"{_expected(specs)}"
+            f'unknown input "{excerpt(alias)}" for signature "{excerpt(signature)}"; '
+            f"expected inputs: {_expected(specs)}"
         )
     for alias in sorted(set(specs) - given):
         raise RequestError(
-            f'missing input "{alias}" for signature "{signature}"; expected inputs: '
+            f'missing input "{alias}" for signature "{excerpt(signature)}"; expected inputs: '
             f"{_expected(specs)}"
         )
 
@@ -387,7 +472,7 @@ def parse_request(text: str | bytes) -> Request:
     for key in sorted(doc):
         if key not in ("signature_name", "instances", "inputs"):
             raise RequestError(
-                f'unknown key "{key}" in request; expected "signature_name" and one of '
+                f'unknown key "{excerpt(key)}" in request; expected "signature_name" and one of '
                 f'"instances" or "inputs"'
             )
     if ("instances" in doc) == ("inputs" in doc):

@@ -60,7 +60,9 @@ def _check_refusal(language: str, case: dict, tmp_path: Path, own_process: bool)
     line = lines[0]
     assert line.startswith(f"{consumer.prog}: error: "), line
     for needle in case["stderr_contains"]:
-        assert needle.lower() in line.lower(), f"{needle!r} not in {line!r}"
+        assert needle.lower() in line.lower(), f"{needle!r} not in {line[:2000]!r}"
+    if "stderr_max_bytes" in case:
+        assert len(line.encode()) <= case["stderr_max_bytes"], f"{len(line)} bytes: {line[:300]}"
 
 
 def test_case_ids_unique_and_known_failures_not_stale():

@@ -39,10 +39,22 @@ def bad_request_body(case: dict) -> bytes:
     if "json_depth" in case:
         arrays = case["json_depth"] - 1
         return b'{"instances": ' + b"[" * arrays + b"1.0" + b"]" * arrays + b"}"
-    body = case["body"].encode() if "body" in case else json.dumps(case["request"]).encode()
+    body = (
+        _long(case, case["body"]).encode()
+        if "body" in case
+        else json.dumps(case["request"]).encode()
+    )
     return body + b" " * case.get("body_padding", 0)
+
+
+def _long(case: dict, text: str) -> str:
+    """``text`` with every ``@long`` replaced by the case's ``long`` value (if it has one)."""
+    if "long" not in case:
+        return text
+    return text.replace("@long", case["long"]["char"] * case["long"]["length"])
 
 
 def bad_request_args(case: dict, tmp_path: Path) -> list[str]:
     """The ``predict`` command line of a bad-request case."""
-    return ["predict", "--model", bad_request_model(case, tmp_path), *case.get("args", [])]
+    args = [_long(case, a) for a in case.get("args", [])]
+    return ["predict", "--model", bad_request_model(case, tmp_path), *args]
