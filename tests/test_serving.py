@@ -8,6 +8,7 @@ that versions can be added and damaged while they run.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import time
@@ -18,6 +19,7 @@ import requests
 
 from python_producer.models import ZOO
 from tests.conftest import latest
+from tests.harness import loader_models
 from tests.harness.cases import BAD_REQUESTS, bad_request_body
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS
@@ -395,6 +397,50 @@ def test_unsafe_version_is_reported_and_never_served(tmp_path, unsafe_model):  #
         assert statuses[v1]["state"] == "AVAILABLE"
         assert_golden(server, "/v1/models/linear:predict", first)
         assert server.stop() == 0
+
+
+def test_loader_ops_are_checked_for_every_version(tmp_path):
+    """A version whose main_op writes a file is reported with its refusal and never served
+    (the file is not written); a table from its own asset is served with no flag."""
+    base = tmp_path / "models"
+    target, secret = tmp_path / "written", tmp_path / "secret"
+    (base / "writer").mkdir(parents=True)
+    (base / "vocab").mkdir()
+    loader_models.main_op_writes(base / "writer", secret, target)
+    loader_models.tf2_table_from_own_asset(base / "vocab", secret, target)
+    shutil.rmtree(base / "vocab" / "vocab-source")
+    with Server(base, "--poll-interval", "100ms", "--skip-verification") as server:
+        statuses = wait_for_status(server, "writer", 1, lambda s: s["state"] == "END")
+        assert statuses[1]["status"] == {
+            "error_code": "INVALID_ARGUMENT",
+            "error_message": 'op WriteFile (node "WriteFile" in the graph) is not allowed: it can '
+            "read or write files or reach outside the process; pass --allow-op WriteFile to "
+            "accept it",
+        }
+        assert post(server, "/v1/models/writer:predict", b'{"instances": [1.0]}').status_code == 404
+        wait_for_status(server, "vocab", 1, lambda s: s["state"] == "AVAILABLE")
+        answer = post(server, "/v1/models/vocab:predict", b'{"instances": ["banana", "kiwi"]}')
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"predictions": [1, -1]}
+        assert server.stop() == 0
+    assert not target.exists()
+
+
+def test_an_encoded_slash_is_part_of_the_model_name(small):
+    """Routing is on the raw path segments: ``linear%2Fversions%2FN`` names no model, and never
+    reaches linear's version N."""
+    server, versions = small
+    version = versions["linear"].name
+    for path in (
+        f"/v1/models/linear%2Fversions%2F{version}:predict",
+        f"/v1/models/linear%2F{version}:predict",
+        f"/v1/models/linear/versions/{version}%2F..%2F{version}:predict",
+    ):
+        answer = post(server, path, b'{"instances": [[1.0]]}')
+        assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
+    answer = get(server, f"/v1/models/linear%2Fversions%2F{version}")
+    assert answer.status_code == 404, answer.text[:300]
+    assert "linear/versions/" in answer.json()["error"], answer.text[:300]
 
 
 def test_specific_and_all_policies(tmp_path):
