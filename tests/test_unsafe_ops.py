@@ -104,3 +104,112 @@ def test_only_the_signature_that_runs_is_checked(language, unsafe_model):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
     assert json.loads(done.stdout)["signature"] == "serving_default"
+
+
+# --- the dataflow rule on hand-built graphs (tests/CONTRACT.md, "The dataflow rule") -------
+
+
+def _graph(*nodes):
+    """A GraphDef of ``(name, op, inputs, attrs)`` nodes; attrs maps names to AttrValue kwargs."""
+    from tensorflow.core.framework import attr_value_pb2, graph_pb2
+
+    graph = graph_pb2.GraphDef()
+    for name, op, inputs, attrs in nodes:
+        node = graph.node.add(name=name, op=op)
+        node.input.extend(inputs)
+        for key, value in attrs.items():
+            node.attr[key].CopyFrom(attr_value_pb2.AttrValue(**value))
+    return graph
+
+
+def _string(value: bytes) -> dict:
+    from tensorflow.core.framework import tensor_pb2
+
+    return {"tensor": tensor_pb2.TensorProto(dtype=7, string_val=[value])}
+
+
+def _refusal(graph, groups) -> str | None:
+    from python_producer.model_dir import ModelError
+    from python_producer.ops import refuse_unsafe
+
+    try:
+        refuse_unsafe([(graph, groups)])
+    except ModelError as exc:
+        return str(exc)
+    return None
+
+
+def _restore_join(part: bytes, separator: bytes = b""):
+    return _graph(
+        ("prefix", "Placeholder", [], {}),
+        ("part", "Const", [], {"value": _string(part)}),
+        ("join", "StringJoin", ["prefix", "part"], {"separator": {"s": separator}}),
+        ("restore", "RestoreV2", ["join", "names", "slices"], {}),
+        ("all", "NoOp", ["^restore"], {}),
+    )
+
+
+def test_a_path_joined_from_the_prefix_stays_exempt_without_separators():
+    from python_producer.ops import RootGroup
+
+    restore = [RootGroup("restore", ("all",), frozenset({"prefix:0"}))]
+    assert _refusal(_restore_join(b"_temp"), restore) is None
+    for graph in (_restore_join(b"/../../etc/passwd"), _restore_join(b"x", b"/")):
+        assert "its file name (input 0)" in _refusal(graph, restore)
+    # The same prefix is not fed at init: a restore reached from the init op is refused.
+    both = [*restore, RootGroup("init", ("all",), frozenset())]
+    assert "its file name (input 0)" in _refusal(_restore_join(b"_temp"), both)
+
+
+def test_an_asset_variable_must_be_assigned_only_from_the_asset():
+    from python_producer.ops import RootGroup
+
+    def graph(extra_assign: bool, shared_twice: bool):
+        nodes = [
+            ("asset", "Placeholder", [], {}),
+            ("var", "VarHandleOp", [], {"shared_name": {"s": b"var"}}),
+            ("assign", "AssignVariableOp", ["var", "asset"], {}),
+            ("read", "ReadVariableOp", ["var", "^assign"], {}),
+            ("init", "InitializeTableFromTextFileV2", ["table", "read"], {}),
+        ]
+        if extra_assign:
+            nodes += [
+                ("path", "Const", [], {"value": _string(b"/etc/passwd")}),
+                ("assign2", "AssignVariableOp", ["var", "path"], {}),
+            ]
+        if shared_twice:
+            nodes.append(("twin", "VarHandleOp", [], {"shared_name": {"s": b"var"}}))
+        return _graph(*nodes)
+
+    init = [RootGroup("init", ("init",), frozenset({"asset:0"}))]
+    assert _refusal(graph(False, False), init) is None
+    assert "its file name (input 1)" in _refusal(graph(True, False), init)
+    assert "its file name (input 1)" in _refusal(graph(False, True), init)
+    # Reached from a signature too: nothing is fed when a request runs.
+    signature = [*init, RootGroup("signature", ("init",))]
+    assert "its file name (input 1)" in _refusal(graph(False, False), signature)
+
+
+def test_function_arguments_trace_through_calls_only():
+    from tensorflow.core.framework import attr_value_pb2, function_pb2, op_def_pb2
+
+    from python_producer.ops import RootGroup
+
+    def graph(op: str, attr: str):
+        g = _graph(
+            ("asset", "Placeholder", [], {}),
+            ("call", op, ["asset"], {attr: {"func": attr_value_pb2.NameAttrList(name="body")}}),
+        )
+        body = function_pb2.FunctionDef(signature=op_def_pb2.OpDef(name="body"))
+        body.signature.input_arg.add(name="path", type=7)
+        body.node_def.add(name="read", op="ReadFile", input=["path"])
+        g.library.function.append(body)
+        return g
+
+    init = [RootGroup("init", ("call",), frozenset({"asset:0"}))]
+    assert _refusal(graph("StatefulPartitionedCall", "f"), init) is None
+    assert _refusal(graph("While", "body"), init) == (
+        'op ReadFile (node "read" in function "body") is not allowed: its file name (input 0) '
+        "is not a path the loader feeds inside the version folder; pass --allow-op ReadFile to "
+        "accept it"
+    )
