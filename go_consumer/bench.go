@@ -58,7 +58,7 @@ func (b *benchFlags) check() ([]int64, time.Duration, model.Options, error) {
 			return nil, 0, model.Options{}, usagef("--intra-op-threads and --inter-op-threads apply to --path direct only")
 		}
 	default:
-		return nil, 0, model.Options{}, usagef("unknown --path %q; expected direct or graft", *b.path)
+		return nil, 0, model.Options{}, usagef("unknown --path %q; expected direct or graft", tfjson.Bound(*b.path))
 	}
 	d := time.Duration(math.Min(*b.seconds*1e9, math.MaxInt64/2))
 	return sizes, d, model.Options{IntraOpThreads: int32(*b.intra), InterOpThreads: int32(*b.inter)}, nil

@@ -218,7 +218,7 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "-h", "--help", "help":
 		return errHelp
 	default:
-		return usagef("unknown command %q; expected %s", cmd, commandList)
+		return usagef("unknown command %q; expected %s", tfjson.Bound(cmd), commandList)
 	}
 }
 
@@ -260,7 +260,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usagef("%s: %s", fs.Name(), singleDashFlag.ReplaceAllString(msg, "$1--$2"))
 	}
 	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+		return usagef("%s: unexpected argument %q", fs.Name(), tfjson.Bound(fs.Arg(0)))
 	}
 	return nil
 }
@@ -387,7 +387,7 @@ func (m *modelFlags) load() (*model.Info, error) {
 	if isSet(m.fs, "version") {
 		v, ok := model.ParseVersion(*m.version)
 		if !ok {
-			return nil, usagef("%s: invalid --version %q: expected a positive integer", m.fs.Name(), *m.version)
+			return nil, usagef("%s: invalid --version %q: expected a positive integer", m.fs.Name(), tfjson.Bound(*m.version))
 		}
 		version = v
 	}
@@ -466,7 +466,7 @@ func addMaxRequestBytes(fs *flag.FlagSet) maxRequestBytesFlag {
 func (f maxRequestBytesFlag) value(fs *flag.FlagSet) (int64, error) {
 	n, err := strconv.ParseInt(*f.text, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, usagef("%s: invalid --max-request-bytes %q: expected a positive integer", fs.Name(), *f.text)
+		return 0, usagef("%s: invalid --max-request-bytes %q: expected a positive integer", fs.Name(), tfjson.Bound(*f.text))
 	}
 	return n, nil
 }

@@ -309,7 +309,7 @@ func scalarFloat32(out map[string]*tfjson.Tensor, alias string) (float32, error)
 			return v[0], nil
 		}
 	}
-	return 0, &model.RunError{Msg: fmt.Sprintf("output %q is not a DT_FLOAT scalar", alias)}
+	return 0, &model.RunError{Msg: fmt.Sprintf("output %s is not a DT_FLOAT scalar", tfjson.Quote(alias))}
 }
 
 // scalarInt64 returns the DT_INT64 scalar output alias.
@@ -319,7 +319,7 @@ func scalarInt64(out map[string]*tfjson.Tensor, alias string) (int64, error) {
 			return v[0], nil
 		}
 	}
-	return 0, &model.RunError{Msg: fmt.Sprintf("output %q is not a DT_INT64 scalar", alias)}
+	return 0, &model.RunError{Msg: fmt.Sprintf("output %s is not a DT_INT64 scalar", tfjson.Quote(alias))}
 }
 
 // export publishes <model folder>/<highest complete version + 1>/ (tests/CONTRACT.md, "The

@@ -20,21 +20,35 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestUnsafeOpsMatchCases: the list embedded in the binary (model.UnsafeOps) is exactly
-// tests/cases/unsafe_ops.json's "ops", in order.
+// TestUnsafeOpsMatchCases: the lists embedded in the binary are exactly
+// tests/cases/unsafe_ops.json's: model.UnsafeOps its "ops" and model.PureOps its "pure_ops",
+// in order, and model.FileInputs its "file_inputs".
 func TestUnsafeOpsMatchCases(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(repoRoot, "tests", "cases", "unsafe_ops.json"))
 	if err != nil {
 		t.Fatalf("the shared list: %v", err)
 	}
 	var file struct {
-		Ops []string `json:"ops"`
+		Ops        []string         `json:"ops"`
+		FileInputs map[string][]int `json:"file_inputs"`
+		PureOps    []string         `json:"pure_ops"`
 	}
 	if err := json.Unmarshal(data, &file); err != nil {
 		t.Fatal(err)
 	}
 	if len(file.Ops) == 0 || !reflect.DeepEqual(model.UnsafeOps, file.Ops) {
 		t.Errorf("model.UnsafeOps differs from tests/cases/unsafe_ops.json:\n embedded %q\n     file %q", model.UnsafeOps, file.Ops)
+	}
+	if len(file.FileInputs) == 0 || !reflect.DeepEqual(model.FileInputs, file.FileInputs) {
+		t.Errorf("model.FileInputs differs from tests/cases/unsafe_ops.json:\n embedded %v\n     file %v", model.FileInputs, file.FileInputs)
+	}
+	if len(file.PureOps) == 0 || !reflect.DeepEqual(model.PureOps, file.PureOps) {
+		t.Errorf("model.PureOps differs from tests/cases/unsafe_ops.json:\n embedded %q\n     file %q", model.PureOps, file.PureOps)
+	}
+	for op := range file.FileInputs {
+		if !model.IsUnsafeOp(op) {
+			t.Errorf("file_inputs names %s, which is not in ops", op)
+		}
 	}
 }
 
@@ -118,7 +132,9 @@ func TestUnsafeOpsRefused(t *testing.T) {
 	dir := unsafeModel(t)
 	png := writePNG(t, t.TempDir(), "one.png", 8)
 	printRefusal := unsafeRefusal("PrintV2", "log")
-	readRefusal := unsafeRefusal("ReadFile", "read_file")
+	// ReadFile has a file_inputs entry: its path comes from the request, which the loader
+	// does not feed.
+	readRefusal := `op ReadFile (node "read_file" in the graph) is not allowed: its file name (input 0) is not a path the loader feeds inside the version folder; pass --allow-op ReadFile to accept it`
 	base := []string{"--model", dir, "--skip-verification"}
 	for _, c := range []struct {
 		args []string

@@ -188,7 +188,7 @@ func OpenDirect(info *Info, plan *Plan, opts Options) (*Direct, error) {
 	var def []byte
 	if plan.Format == FormatFrozen {
 		if def, err = os.ReadFile(plan.Graph); err != nil {
-			return nil, errorf("cannot read the frozen graph of signature %q: %v", plan.Key, err)
+			return nil, errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
 		}
 	}
 	status := C.TF_NewStatus()
@@ -265,7 +265,7 @@ func (d *Direct) Prepare(inputs map[string]*tfjson.Tensor) (*DirectCall, error) 
 		in := inputs[alias]
 		if in == nil {
 			call.Free()
-			return nil, errorf("missing input %q", alias)
+			return nil, errorf("missing input %s", tfjson.Quote(alias))
 		}
 		if in.DType != spec.DType {
 			call.Free()
@@ -304,10 +304,10 @@ func (d *Direct) lookup(spec tfjson.Spec) (*C.TF_Operation, int, error) {
 	defer C.free(unsafe.Pointer(cName))
 	op := C.TF_GraphOperationByName(d.graph, cName)
 	if op == nil || idx >= int(C.TF_OperationNumOutputs(op)) {
-		return nil, 0, errorf("tensor %q of %s is not in the graph", spec.Name, spec.Describe())
+		return nil, 0, errorf("tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
 	}
 	if got := tfjson.DType(C.TF_OperationOutputType(C.TF_Output{oper: op, index: C.int(idx)})); got != spec.DType {
-		return nil, 0, errorf("tensor %q of %s is %s in the graph", spec.Name, spec.Describe(), got)
+		return nil, 0, errorf("tensor %s of %s is %s in the graph", tfjson.Quote(spec.Name), spec.Describe(), got)
 	}
 	return op, idx, nil
 }
@@ -385,7 +385,7 @@ func (c *DirectCall) Run() error {
 }
 
 func runFailed(plan *Plan, msg string) error {
-	return &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %q: %s", plan.Key, oneLine(msg))}
+	return &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(msg))}
 }
 
 // Output returns a copy of the raw buffer of output alias from the last [DirectCall.Run]

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -134,10 +135,33 @@ func ReadInfo(dir string) (*Info, error) {
 		}
 		info.MetaGraphs = append(info.MetaGraphs, mg)
 		if info.Serve == nil && len(tags) == 1 && tags[0] == ServeTag {
+			if err := checkDTypes(m.GetSignatureDef()); err != nil {
+				return nil, err
+			}
 			info.Serve = mg
 		}
 	}
 	return info, nil
+}
+
+// checkDTypes refuses the first tensor of the signatures (by key, inputs before outputs, by
+// alias) whose dtype is not a value of TensorFlow's DataType enum.
+func checkDTypes(sigs map[string]*corepb.SignatureDef) error {
+	for _, key := range sortedKeys(sigs) {
+		for _, group := range []struct {
+			what    string
+			tensors map[string]*corepb.TensorInfo
+		}{{"input", sigs[key].GetInputs()}, {"output", sigs[key].GetOutputs()}} {
+			for _, alias := range sortedKeys(group.tensors) {
+				dt := group.tensors[alias].GetDtype()
+				if _, ok := typespb.DataType_name[int32(dt)]; !ok {
+					return errorf("signature %s %s %s has dtype %d, which is not a TensorFlow DataType this consumer handles",
+						tfjson.Quote(key), group.what, tfjson.Quote(alias), int32(dt))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func specsFromProto(m map[string]*corepb.TensorInfo) map[string]tfjson.Spec {
@@ -237,7 +261,7 @@ func ParseFormat(s string) (Format, error) {
 	case FormatSavedModel, FormatFrozen:
 		return Format(s), nil
 	}
-	return "", errorf("unknown --format %q; expected saved_model or frozen", s)
+	return "", errorf("unknown --format %q; expected saved_model or frozen", tfjson.Bound(s))
 }
 
 // Plan is what running one signature needs: the specs to decode inputs against, the specs
@@ -258,7 +282,11 @@ type Plan struct {
 func servable(key string) bool { return !strings.HasPrefix(key, "__") }
 
 func notFound(key string, available []string) error {
-	list := strings.Join(available, ", ")
+	bounded := make([]string, len(available))
+	for i, k := range available {
+		bounded[i] = tfjson.Bound(k)
+	}
+	list := strings.Join(bounded, ", ")
 	if list == "" {
 		list = "none"
 	}

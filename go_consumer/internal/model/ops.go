@@ -2,13 +2,15 @@ package model
 
 // Refusing unsafe ops (tests/CONTRACT.md, "Unsafe ops"). A SavedModel is a program: after
 // the version folder is verified and before any TensorFlow session is created, the ops
-// reachable from what a command will run are listed, and the first op of UnsafeOps that the
-// user did not accept with --allow-op is refused. ReachableOps is the walk itself, a pure
-// function over the GraphDef protos; CheckOps finds the graphs and roots of a command.
+// reachable from what a command and the loader will run are listed, and the first op of
+// UnsafeOps that the user did not accept with --allow-op and that the dataflow rule does not
+// exempt is refused. ReachableOps is the walk itself and UnsafeUses the rule (fileflow.go),
+// pure functions over the GraphDef protos; CheckOps finds the graphs and roots of a command.
 
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +51,21 @@ var UnsafeOps = []string{
 	"WriteScalarSummary", "WriteSummary",
 }
 
+// FileInputs are the file-reading ops of UnsafeOps the loader itself needs, each with the
+// indices of its data inputs (control inputs not counted) that name a file: such a node is
+// exempt when each of those inputs traces, through PureOps, to a tensor the loader feeds
+// (see UnsafeUses). It is tests/cases/unsafe_ops.json's "file_inputs".
+var FileInputs = map[string][]int{
+	"FixedLengthRecordDataset": {0}, "FixedLengthRecordDatasetV2": {0},
+	"InitializeTableFromTextFile": {1}, "InitializeTableFromTextFileV2": {1},
+	"ReadFile": {0}, "Restore": {0}, "RestoreSlice": {0}, "RestoreV2": {0},
+	"TextLineDataset": {0}, "TFRecordDataset": {0}, "TFRecordDatasetV2": {0},
+}
+
+// PureOps are the ops a file name traces through (see UnsafeUses). It is
+// tests/cases/unsafe_ops.json's "pure_ops", in that order.
+var PureOps = []string{"Identity", "ReadVariableOp", "ShardedFilename", "StringJoin"}
+
 var unsafeOpSet = func() map[string]bool {
 	set := make(map[string]bool, len(UnsafeOps))
 	for _, op := range UnsafeOps {
@@ -59,6 +76,9 @@ var unsafeOpSet = func() map[string]bool {
 
 // IsUnsafeOp reports whether op is one of UnsafeOps.
 func IsUnsafeOp(op string) bool { return unsafeOpSet[op] }
+
+// isPureOp reports whether op is one of PureOps.
+func isPureOp(op string) bool { return slices.Contains(PureOps, op) }
 
 // OpUse is one node reached by ReachableOps.
 type OpUse struct {
@@ -88,12 +108,16 @@ func (u OpUse) less(v OpUse) bool {
 //
 // with "in the graph" instead of `in function "<fn>"` for a node of the graph itself.
 func (u OpUse) Refusal() error {
-	where := "the graph"
-	if u.Function != "" {
-		where = "function " + tfjson.Quote(u.Function)
-	}
 	return errorf("op %s (node %s in %s) is not allowed: it can read or write files or reach outside the process; pass %s %s to accept it",
-		u.Op, tfjson.Quote(u.Node), where, AllowOpFlag, u.Op)
+		tfjson.Bound(u.Op), tfjson.Quote(u.Node), u.where(), AllowOpFlag, tfjson.Bound(u.Op))
+}
+
+// where names the use's graph in a refusal: "the graph" or `function "<fn>"`.
+func (u OpUse) where() string {
+	if u.Function == "" {
+		return "the graph"
+	}
+	return "function " + tfjson.Quote(u.Function)
 }
 
 // ReachableOps lists every node of graph that running the roots can execute, sorted by
@@ -222,26 +246,6 @@ func nodeName(input string) string {
 	return input
 }
 
-// FirstUnsafe returns the first use in uses (sorted as ReachableOps returns them) whose op
-// is one of UnsafeOps and not in allowed.
-func FirstUnsafe(uses []OpUse, allowed []string) (OpUse, bool) {
-	for _, u := range uses {
-		if IsUnsafeOp(u.Op) && !contains(allowed, u.Op) {
-			return u, true
-		}
-	}
-	return OpUse{}, false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // RunKeys returns the signature keys a request may name in format: for FormatSavedModel
 // every signature of the "serve" MetaGraphDef that does not start with "__", for
 // FormatFrozen every signature with a frozen graph in manifest.json. Sorted.
@@ -260,19 +264,37 @@ func (info *Info) RunKeys(format Format) []string {
 	return keys
 }
 
-// CheckOps refuses the first unsafe op that running the signatures keys in format can
-// execute, unless allowed names it (see ReachableOps and OpUse.Refusal). It reads the graphs
-// again from the version folder and creates no TensorFlow session.
+// Root groups of the unsafe-op scan (tests/CONTRACT.md, "Roots: what runs").
+const (
+	// GroupSignature roots the outputs of the signatures a command runs; nothing is fed.
+	GroupSignature = "signature"
+	// GroupInit roots what the loader runs as the init op; the asset tensors are fed.
+	GroupInit = "init"
+	// GroupRestore roots the saver's restore op; its filename tensor and the assets are fed.
+	GroupRestore = "restore"
+)
+
+// Collections whose nodes the loader runs as the init op, and the one holding AssetFileDefs
+// when the MetaGraphDef has no asset_file_def.
+const (
+	mainOpCollection       = "saved_model_main_op"
+	legacyInitOpCollection = "legacy_init_op"
+	assetsCollection       = "saved_model_assets"
+)
+
+// CheckOps refuses the first unsafe op that running the signatures keys in format (and,
+// for FormatSavedModel, what the loader runs first) can execute, unless allowed names it or
+// the dataflow rule exempts it (see RootGroups, UnsafeUses and UnsafeUse.Refusal). It reads
+// the graphs again from the version folder and creates no TensorFlow session.
 //
-// With FormatSavedModel the graph is the "serve" MetaGraphDef's and the roots are the
-// outputs of each key's SignatureDef plus those of the __saved_model_init_op signature
-// (run at load); the saver_def's ops are not roots. With FormatFrozen each key's frozen
-// GraphDef is walked from manifest.json's output tensor names. Keys without a signature
-// (or frozen graph) are skipped: planning them is refused elsewhere. Errors are *Error.
+// With FormatSavedModel the graph is the "serve" MetaGraphDef's, scanned from the three
+// groups of RootGroups. With FormatFrozen each key's frozen GraphDef is walked from
+// manifest.json's output tensor names (group signature, nothing fed), all graphs checked
+// together. Keys without a signature (or frozen graph) are skipped: planning them is refused
+// elsewhere. Errors are *Error.
 func CheckOps(info *Info, format Format, keys []string, allowed []string) error {
+	var uses []UnsafeUse
 	if format == FormatFrozen {
-		// All graphs are checked together: the op named is the first over all of them.
-		var uses []OpUse
 		for _, key := range keys {
 			f := info.Frozen[key]
 			if f == nil {
@@ -285,45 +307,114 @@ func CheckOps(info *Info, format Format, keys []string, allowed []string) error 
 			}
 			var graph graphpb.GraphDef
 			if err := proto.Unmarshal(data, &graph); err != nil {
-				return errorf("%s is not a GraphDef: %v", path, err)
+				return errorf("%s is not a GraphDef: %v", tfjson.Bound(path), err)
 			}
 			var roots []string
 			for _, alias := range sortedKeys(f.Outputs) {
 				roots = append(roots, f.Outputs[alias].Name)
 			}
-			uses = append(uses, ReachableOps(&graph, roots)...)
+			uses = append(uses, UnsafeUses(&graph, []RootGroup{{Name: GroupSignature, Roots: roots}})...)
 		}
-		sort.SliceStable(uses, func(i, j int) bool { return uses[i].less(uses[j]) })
-		if u, bad := FirstUnsafe(uses, allowed); bad {
-			return u.Refusal()
+	} else {
+		pbPath := filepath.Join(info.Dir, SavedModelFile)
+		data, err := os.ReadFile(pbPath)
+		if err != nil {
+			return errorf("cannot read %s: %v", tfjson.Bound(pbPath), err)
 		}
-		return nil
-	}
-
-	pbPath := filepath.Join(info.Dir, SavedModelFile)
-	data, err := os.ReadFile(pbPath)
-	if err != nil {
-		return errorf("cannot read %s: %v", pbPath, err)
-	}
-	var sm corepb.SavedModel
-	if err := proto.Unmarshal(data, &sm); err != nil {
-		return errorf("%s is not a SavedModel: %v", pbPath, err)
-	}
-	mg := serveMetaGraph(&sm)
-	if mg == nil {
-		return nil // nothing can be loaded; Plan and Open refuse it
-	}
-	var roots []string
-	for _, key := range append([]string{InitOpSignature}, keys...) {
-		sd := mg.GetSignatureDef()[key]
-		for _, alias := range sortedKeys(sd.GetOutputs()) {
-			roots = appendTensorNames(roots, sd.GetOutputs()[alias])
+		var sm corepb.SavedModel
+		if err := proto.Unmarshal(data, &sm); err != nil {
+			return errorf("%s is not a SavedModel: %v", tfjson.Bound(pbPath), err)
 		}
+		mg := serveMetaGraph(&sm)
+		if mg == nil {
+			return nil // nothing can be loaded; Plan and Open refuse it
+		}
+		uses = UnsafeUses(mg.GetGraphDef(), RootGroups(mg, keys))
 	}
-	if u, bad := FirstUnsafe(ReachableOps(mg.GetGraphDef(), roots), allowed); bad {
+	if u, bad := FirstRefused(uses, allowed); bad {
 		return u.Refusal()
 	}
 	return nil
+}
+
+// RootGroups returns the three root groups of a SavedModel's MetaGraphDef when the
+// signatures keys are run, each with the tensors the loader feeds while running it:
+//
+//   - GroupSignature: the outputs of the keys' SignatureDefs; nothing fed.
+//   - GroupInit: the outputs of the __saved_model_init_op signature and every node of the
+//     saved_model_main_op and legacy_init_op collections (node_list); the asset tensors fed.
+//   - GroupRestore: saver_def.restore_op_name; saver_def.filename_tensor_name and the asset
+//     tensors fed.
+//
+// All are taken whether or not a loader would run them. The asset tensors are those of
+// AssetTensors.
+func RootGroups(mg *corepb.MetaGraphDef, keys []string) []RootGroup {
+	sigOutputs := func(keys ...string) []string {
+		var roots []string
+		for _, key := range keys {
+			sd := mg.GetSignatureDef()[key]
+			for _, alias := range sortedKeys(sd.GetOutputs()) {
+				roots = appendTensorNames(roots, sd.GetOutputs()[alias])
+			}
+		}
+		return roots
+	}
+	assets := AssetTensors(mg)
+	init := sigOutputs(InitOpSignature)
+	for _, c := range []string{mainOpCollection, legacyInitOpCollection} {
+		init = append(init, mg.GetCollectionDef()[c].GetNodeList().GetValue()...)
+	}
+	var restoreRoots, restoreFed []string
+	if sd := mg.GetSaverDef(); sd != nil {
+		if sd.GetRestoreOpName() != "" {
+			restoreRoots = []string{sd.GetRestoreOpName()}
+		}
+		if sd.GetFilenameTensorName() != "" {
+			restoreFed = []string{sd.GetFilenameTensorName()}
+		}
+	}
+	return []RootGroup{
+		{Name: GroupSignature, Roots: sigOutputs(keys...)},
+		{Name: GroupInit, Roots: init, Fed: assets},
+		{Name: GroupRestore, Roots: restoreRoots, Fed: append(restoreFed, assets...)},
+	}
+}
+
+// AssetTensors returns the tensors the loader feeds with a path inside the version folder's
+// assets/: the tensor_info names of mg's asset_file_def entries or, when it has none, of the
+// AssetFileDefs packed as google.protobuf.Any in the saved_model_assets collection, keeping
+// only those whose filename is a clean relative path (see cleanRelative).
+func AssetTensors(mg *corepb.MetaGraphDef) []string {
+	defs := mg.GetAssetFileDef()
+	if len(defs) == 0 {
+		for _, a := range mg.GetCollectionDef()[assetsCollection].GetAnyList().GetValue() {
+			var def corepb.AssetFileDef
+			if a.MessageIs(&def) && a.UnmarshalTo(&def) == nil {
+				defs = append(defs, &def)
+			}
+		}
+	}
+	var names []string
+	for _, d := range defs {
+		if cleanRelative(d.GetFilename()) && d.GetTensorInfo().GetName() != "" {
+			names = append(names, d.GetTensorInfo().GetName())
+		}
+	}
+	return names
+}
+
+// cleanRelative reports whether name is a clean relative path: not empty, no leading '/',
+// no '\', and no empty, "." or ".." segment.
+func cleanRelative(name string) bool {
+	if name == "" || strings.ContainsRune(name, '\\') {
+		return false
+	}
+	for _, seg := range strings.Split(name, "/") { // a leading '/' gives an empty segment
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // serveMetaGraph returns the first MetaGraphDef tagged exactly {"serve"}, the one ReadInfo

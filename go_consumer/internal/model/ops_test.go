@@ -207,6 +207,7 @@ func TestReachableOpsOrder(t *testing.T) {
 		use("ReadFile", "", "z_read"),
 		use("ReadFile", "fn", "a_read"),
 	})
+	unsafe := UnsafeUses(g, []RootGroup{{Name: GroupSignature, Roots: []string{"call"}}})
 	for _, c := range []struct {
 		allowed []string
 		want    OpUse
@@ -217,9 +218,9 @@ func TestReachableOpsOrder(t *testing.T) {
 		{[]string{"ReadFile", "PrintV2"}, OpUse{}, false},
 		{[]string{"printv2", "Print"}, use("PrintV2", "", "a_print"), true}, // names are exact
 	} {
-		got, bad := FirstUnsafe(uses, c.allowed)
-		if got != c.want || bad != c.bad {
-			t.Errorf("FirstUnsafe(allowed %q) = %v, %v; want %v, %v", c.allowed, got, bad, c.want, c.bad)
+		got, bad := FirstRefused(unsafe, c.allowed)
+		if got.OpUse != c.want || bad != c.bad {
+			t.Errorf("FirstRefused(allowed %q) = %v, %v; want %v, %v", c.allowed, got, bad, c.want, c.bad)
 		}
 	}
 }
@@ -330,8 +331,8 @@ func checkOpsResult(t *testing.T, what string, err error, want string) {
 }
 
 // TestCheckOpsSavedModel: the roots are the outputs of the keys' signatures and of
-// __saved_model_init_op; the saver's restore and save ops are not roots; --allow-op
-// accepts an op by name.
+// __saved_model_init_op; the saver's restore op is a root, whose RestoreV2 of the fed
+// filename tensor is exempt, and its save op is not; --allow-op accepts an op by name.
 func TestCheckOpsSavedModel(t *testing.T) {
 	g := graph(
 		[]*nodepb.NodeDef{

@@ -59,7 +59,9 @@ func isFile(path string) bool {
 
 // CompleteVersions returns the complete versions under a model folder, ascending, with the
 // folder name of each: folders named by a positive decimal integer that hold saved_model.pb.
-// Other folders (such as a producer's .tmp-* staging folders) are ignored.
+// A name with leading zeros ("007") is the version of its value; of several folders naming
+// one version ("7", "07") the name that sorts last byte by byte wins (the canonical spelling
+// when present). Other folders (such as a producer's .tmp-* staging folders) are ignored.
 func CompleteVersions(root string) ([]int64, map[int64]string) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -73,8 +75,7 @@ func CompleteVersions(root string) ([]int64, map[int64]string) {
 			continue
 		}
 		if prev, dup := names[v]; dup {
-			// "1" and "01": prefer the canonical spelling.
-			if prev == strconv.FormatInt(v, 10) {
+			if prev > e.Name() {
 				continue
 			}
 		} else {

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,5 +91,28 @@ func TestParseVersion(t *testing.T) {
 		if got != want || ok != (want > 0) {
 			t.Errorf("ParseVersion(%q) = %d, %v", in, got, ok)
 		}
+	}
+}
+
+// TestCompleteVersionsLeadingZeros: "007" is version 7, loaded from "007"; of several folders
+// naming one version the name sorting last byte by byte wins ("7" over "07" over "007").
+func TestCompleteVersionsLeadingZeros(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"007", "07", "2", "002", "0009", "000"} {
+		touch(t, filepath.Join(root, name, SavedModelFile))
+	}
+	versions, names := CompleteVersions(root)
+	if want := []int64{2, 7, 9}; !slices.Equal(versions, want) {
+		t.Errorf("versions = %v; want %v", versions, want)
+	}
+	if want := map[int64]string{2: "2", 7: "07", 9: "0009"}; !maps.Equal(names, want) {
+		t.Errorf("names = %v; want %v", names, want)
+	}
+	if dir, err := ResolveVersionDir(root, 9); err != nil || dir != filepath.Join(root, "0009") {
+		t.Errorf("version 9 = %q, %v", dir, err)
+	}
+	touch(t, filepath.Join(root, "7", SavedModelFile))
+	if _, names := CompleteVersions(root); names[7] != "7" {
+		t.Errorf("with the canonical spelling: version 7 is %q", names[7])
 	}
 }

@@ -88,7 +88,7 @@ func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
 	}
 	def, err := os.ReadFile(plan.Graph)
 	if err != nil {
-		return nil, errorf("cannot read the frozen graph of signature %q: %v", plan.Key, err)
+		return nil, errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
 	}
 	graph := tf.NewGraph()
 	if err := graph.Import(def, ""); err != nil {
@@ -115,7 +115,7 @@ func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*
 		spec := plan.Inputs[alias]
 		in := inputs[alias]
 		if in == nil {
-			return nil, errorf("missing input %q", alias)
+			return nil, errorf("missing input %s", tfjson.Quote(alias))
 		}
 		out, err := lookup(gs.graph, spec)
 		if err != nil {
@@ -143,13 +143,13 @@ func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*
 	}
 	results, err := gs.session.Run(feeds, fetches, nil)
 	if err != nil {
-		return nil, &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %q: %s", plan.Key, oneLine(err.Error()))}
+		return nil, &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(err.Error()))}
 	}
 	outputs := make(map[string]*tfjson.Tensor, len(aliases))
 	for i, alias := range aliases {
 		t, err := fromTF(results[i])
 		if err != nil {
-			return nil, &RunError{Msg: fmt.Sprintf("output %q: %v", alias, err)}
+			return nil, &RunError{Msg: fmt.Sprintf("output %s: %v", tfjson.Quote(alias), err)}
 		}
 		outputs[alias] = t
 	}
@@ -163,7 +163,7 @@ func lookup(g *tf.Graph, spec tfjson.Spec) (tf.Output, error) {
 	}
 	op := g.Operation(name)
 	if op == nil || idx >= op.NumOutputs() {
-		return tf.Output{}, errorf("tensor %q of %s is not in the graph", spec.Name, spec.Describe())
+		return tf.Output{}, errorf("tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
 	}
 	return op.Output(idx), nil
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -38,7 +39,7 @@ func lookupName(g *tf.Graph, name, what string) (tf.Output, error) {
 	}
 	o := g.Operation(op)
 	if o == nil || idx >= o.NumOutputs() {
-		return tf.Output{}, errorf("%s %q is not in the graph", what, name)
+		return tf.Output{}, errorf("%s %s is not in the graph", what, tfjson.Quote(name))
 	}
 	return o.Output(idx), nil
 }
@@ -84,7 +85,7 @@ func (r *Runner) Restore(prefix string) error {
 	name := strings.TrimSuffix(s.RestoreOp, ":0") // an operation; tolerate a tensor-style name
 	op := gs.graph.Operation(name)
 	if op == nil {
-		return errorf("saver_def restore_op_name %q is not in the graph", s.RestoreOp)
+		return errorf("saver_def restore_op_name %s is not in the graph", tfjson.Quote(s.RestoreOp))
 	}
 	if _, err := gs.session.Run(feeds, nil, []*tf.Operation{op}); err != nil {
 		return &RunError{Msg: "TensorFlow failed to restore the checkpoint " + prefix + ": " + oneLine(err.Error())}

@@ -131,11 +131,11 @@ func specVersion(spec *apis.ModelSpec) (string, int64, error) {
 	}
 	switch v := spec.GetVersionChoice().(type) {
 	case *apis.ModelSpec_VersionLabel:
-		return "", 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", v.VersionLabel, name)}
+		return "", 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", tfjson.Bound(v.VersionLabel), tfjson.Bound(name))}
 	case *apis.ModelSpec_Version:
 		n := v.Version.GetValue()
 		if n <= 0 {
-			return "", 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", name, n)}
+			return "", 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", tfjson.Bound(name), n)}
 		}
 		return name, n, nil
 	}
@@ -229,7 +229,7 @@ func predictProto(h *Handle, req *apis.PredictRequest, note *RunNote) (*apis.Pre
 		for _, alias := range filter {
 			spec, ok := plan.Outputs[alias]
 			if !ok {
-				return nil, requestError("output tensor alias not found in signature: %s; outputs of signature %s: %s", alias, tfjson.Quote(plan.Key), expectedSpecs(plan.Outputs))
+				return nil, requestError("output tensor alias not found in signature: %s; outputs of signature %s: %s", tfjson.Bound(alias), tfjson.Quote(plan.Key), expectedSpecs(plan.Outputs))
 			}
 			if _, dup := outs[alias]; dup {
 				return nil, requestError("duplicate output tensor alias in output_filter: %s", alias)
@@ -251,7 +251,7 @@ func predictProto(h *Handle, req *apis.PredictRequest, note *RunNote) (*apis.Pre
 	for alias, t := range outputs {
 		tp, err := EncodeTensorProto(t)
 		if err != nil {
-			return nil, &model.RunError{Msg: fmt.Sprintf("output %q: %v", alias, err)}
+			return nil, &model.RunError{Msg: fmt.Sprintf("output %s: %v", tfjson.Quote(alias), err)}
 		}
 		resp.Outputs[alias] = tp
 	}
@@ -274,7 +274,7 @@ func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetM
 	}
 	for _, f := range fields {
 		if f != signatureDefField {
-			return nil, status.Errorf(codes.InvalidArgument, "Metadata field %s is not supported", f)
+			return nil, status.Errorf(codes.InvalidArgument, "Metadata field %s is not supported", tfjson.Bound(f))
 		}
 	}
 	h, err := p.g.Manager.Acquire(name, number)
@@ -285,7 +285,7 @@ func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetM
 	defs := &apis.SignatureDefMap{}
 	doc := append(append([]byte(`{"signature_def":`), h.Servable.SignatureDefs...), '}')
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(doc, defs); err != nil {
-		return nil, status.Errorf(codes.Internal, "the signatures of %s version %d cannot be read back: %v", name, h.Version, err)
+		return nil, status.Errorf(codes.Internal, "the signatures of %s version %d cannot be read back: %v", tfjson.Bound(name), h.Version, err)
 	}
 	packed, err := anypb.New(defs)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -109,14 +110,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(rec, r)
 }
 
+// route answers one request. The path patterns are matched on the raw (undecoded) path, as
+// TF Serving matches its URL regex, so a segment is delimited by the raw '/' alone and
+// percent-decoded only once captured (pathSegments): a name holding "%2F" is one unknown
+// model, never another model's path.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
+	path := r.URL.EscapedPath()
 	if m := predictPath.FindStringSubmatch(path); m != nil {
 		if r.Method != http.MethodPost {
 			s.writeError(w, malformed(r))
 			return
 		}
-		name, version, label, verb := m[1], m[2], m[3], m[4]
+		seg, ok := decodeSegments(m[1:])
+		if !ok {
+			s.writeError(w, malformed(r))
+			return
+		}
+		name, version, label, verb := seg[0], seg[1], seg[2], seg[3]
 		if verb != "predict" {
 			s.writeError(w, errorStatus(http.StatusNotImplemented, "%s is not supported: this server answers :predict", verb))
 			return
@@ -134,7 +144,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, malformed(r))
 			return
 		}
-		name, version, label, metadata := m[1], m[2], m[3], m[4] != ""
+		seg, ok := decodeSegments(m[1:])
+		if !ok {
+			s.writeError(w, malformed(r))
+			return
+		}
+		name, version, label, metadata := seg[0], seg[1], seg[2], seg[3] != ""
 		number, err := pathVersion(name, version, label)
 		if err != nil {
 			s.writeError(w, err)
@@ -154,25 +169,39 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, malformed(r))
 }
 
+// decodeSegments percent-decodes (RFC 3986 §2.4) the path segments captured from a raw
+// path; ok is false when one holds an invalid escape.
+func decodeSegments(raw []string) (decoded []string, ok bool) {
+	decoded = make([]string, len(raw))
+	for i, s := range raw {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, false
+		}
+		decoded[i] = d
+	}
+	return decoded, true
+}
+
 func malformed(r *http.Request) error {
 	status := http.StatusBadRequest
 	if len(r.URL.Path) < 4 || r.URL.Path[:4] != "/v1/" {
 		status = http.StatusNotFound
 	}
-	return errorStatus(status, "Malformed request: %s %s", r.Method, r.URL.Path)
+	return errorStatus(status, "Malformed request: %s %s", tfjson.Bound(r.Method), tfjson.Bound(r.URL.Path))
 }
 
 // pathVersion parses the version of a path (0 when absent).
 func pathVersion(name, version, label string) (int64, error) {
 	if label != "" {
-		return 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", label, name)}
+		return 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", tfjson.Bound(label), tfjson.Bound(name))}
 	}
 	if version == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(version, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %s)", name, version)}
+		return 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %s)", tfjson.Bound(name), tfjson.Bound(version))}
 	}
 	return n, nil
 }

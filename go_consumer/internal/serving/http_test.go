@@ -98,6 +98,11 @@ func TestRoutesAndErrors(t *testing.T) {
 		{"GET", "/v1/models/nope", "", 404, "Could not find any versions of model nope"},
 		{"GET", "/v1/models/linear/versions/9", "", 404, "Could not find version 9 of model linear"},
 		{"GET", "/v1/models/linear/versions/9/metadata", "", 404, "Specific(linear, 9)"},
+		// Routing is on the raw path: a decoded '/' stays inside the model name.
+		{"POST", "/v1/models/linear%2Fversions%2F1:predict", "[1]", 404, "Latest(linear/versions/1)"},
+		{"GET", "/v1/models/linear%2Fversions%2F1", "", 404, "Could not find any versions of model linear/versions/1"},
+		{"GET", "/v1/models/%6Cinear/versions/1", "", 200, ""},
+		{"POST", "/v1/models/" + strings.Repeat("m", 1<<20) + ":predict", "[1]", 404, "Latest(" + strings.Repeat("m", 200) + "... (1048576 characters))"},
 	} {
 		status, doc := do(t, s, c.method, c.path, c.body)
 		if status != c.status {
@@ -109,8 +114,8 @@ func TestRoutesAndErrors(t *testing.T) {
 			t.Errorf("%s %s %q: error %q, want it to contain %q", c.method, c.path, c.body, msg, c.errorContains)
 		}
 	}
-	if len(*lines) != 19 {
-		t.Fatalf("%d access lines for 19 requests", len(*lines))
+	if len(*lines) != 23 {
+		t.Fatalf("%d access lines for 23 requests", len(*lines))
 	}
 	if got := (*lines)[0]; !strings.HasPrefix(got, "access: POST /v1/models/linear:predict 200 16 ") || !strings.HasSuffix(got, "ms") {
 		t.Errorf("access line %q", got)

@@ -229,9 +229,9 @@ func (m *Manager) Acquire(name string, number int64) (*Handle, error) {
 	}
 	if v == nil {
 		if number == 0 {
-			return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Latest(%s)", name)}
+			return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Latest(%s)", tfjson.Bound(name))}
 		}
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", name, number)}
+		return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", tfjson.Bound(name), number)}
 	}
 	v.refs++
 	return &Handle{Model: name, Version: v.number, Servable: v.servable, m: m, v: v}, nil
@@ -263,7 +263,7 @@ func (m *Manager) Status(name string, number int64) ([]VersionStatus, error) {
 	defer m.mu.Unlock()
 	sm := m.models[name]
 	if sm == nil || len(sm.versions) == 0 {
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find any versions of model %s", name)}
+		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find any versions of model %s", tfjson.Bound(name))}
 	}
 	var out []VersionStatus
 	numbers := sm.sortedVersions()
@@ -279,7 +279,7 @@ func (m *Manager) Status(name string, number int64) ([]VersionStatus, error) {
 		out = append(out, st)
 	}
 	if len(out) == 0 {
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find version %d of model %s", number, name)}
+		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find version %d of model %s", number, tfjson.Bound(name))}
 	}
 	return out, nil
 }

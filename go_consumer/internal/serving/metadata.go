@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,7 +57,7 @@ func SignatureDefsJSON(dir string) ([]byte, error) {
 	for i, k := range keys {
 		text, err := protoJSON.Marshal(defs[k])
 		if err != nil {
-			return nil, &model.Error{Msg: fmt.Sprintf("signature %q of %s cannot be written as JSON: %v", k, path, err)}
+			return nil, &model.Error{Msg: fmt.Sprintf("signature %s of %s cannot be written as JSON: %v", tfjson.Quote(k), tfjson.Bound(path), err)}
 		}
 		if i > 0 {
 			b.WriteByte(',')

@@ -124,7 +124,7 @@ func (s Spec) ShapeString() string {
 
 // Describe returns "alias (DT_X, shape [..])" for error messages.
 func (s Spec) Describe() string {
-	return fmt.Sprintf("%s (%s, shape %s)", s.Alias, s.DType, s.ShapeString())
+	return fmt.Sprintf("%s (%s, shape %s)", Bound(s.Alias), s.DType, s.ShapeString())
 }
 
 // Tensor is a dense tensor held as a flat row-major slice.

@@ -2,6 +2,7 @@ package tfjson
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -222,9 +223,35 @@ func describe(v *Value) string {
 	return "a list"
 }
 
-// Quote returns s as a JSON string literal (invalid UTF-8 becomes U+FFFD).
+// Quote returns s as a message quotes it: Bound(s) as a JSON string literal (invalid UTF-8
+// becomes U+FFFD).
 func Quote(s string) string {
-	return string(appendString(nil, s))
+	return string(appendString(nil, Bound(s)))
+}
+
+// MaxEcho is the most characters (code points) of a value that a message quotes from the
+// request, the command line or the model (see Bound).
+const MaxEcho = 200
+
+// Bound returns s cut for a message: unchanged when it has at most MaxEcho code points
+// (invalid UTF-8 bytes count one each), else its first MaxEcho followed by
+// "... (N characters)", N its full length. A value is bounded before it is quoted or
+// escaped, so that no message is longer than a few kilobytes whatever the input.
+func Bound(s string) string {
+	if len(s) <= MaxEcho { // at most len(s) code points
+		return s
+	}
+	n, cut := 0, 0
+	for i := range s {
+		if n == MaxEcho {
+			cut = i
+		}
+		n++
+	}
+	if n <= MaxEcho {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d characters)", s[:cut], n)
 }
 
 // DecodeTensor builds the tensor for spec from nested JSON lists (rank = nesting depth),

@@ -2,6 +2,7 @@ package tfjson
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand"
 	"slices"
@@ -642,5 +643,67 @@ func TestBatchMismatch(t *testing.T) {
 	_, _, err := decode(t, `{"inputs": {"a": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "b": [1.0, 2.0, 3.0]}}`, matrix)
 	if want := `batch size mismatch: input "a" has 2 rows but input "b" has 3; inputs whose shape starts with -1 must have the same batch size`; err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+// TestLoneSurrogateEscapes: a \u escape of U+D800-U+DFFF that is not a high surrogate
+// followed at once by a low one is refused, in keys and values alike, naming the first
+// offending escape in upper-case hex; an escaped backslash before "ud800" is no escape.
+func TestLoneSurrogateEscapes(t *testing.T) {
+	const tail = "; a \\u escape of U+D800-U+DFFF must be a high surrogate followed by a low one"
+	for body, want := range map[string]string{
+		`{"inputs": ["\ud800"]}`:                        `\uD800`,
+		`{"inputs": ["a\udfffb"]}`:                      `\uDFFF`,
+		`{"inputs": ["\udc00\ud800"]}`:                  `\uDC00`, // reversed pair
+		`{"inputs": ["\ud800\ud800"]}`:                  `\uD800`, // high then high
+		`{"inputs": ["\ud83d"], "signature_name": "x"}`: `\uD83D`,
+		`{"\udbff": 1, "inputs": [1]}`:                  `\uDBFF`, // a key
+		`{"inputs": ["\u00e9", "\uDaBc", "\udc01"]}`:    `\uDABC`, // the first one
+		`{"inputs": ["\ud83d\ude00"]}`:                  "",       // a pair
+		`{"inputs": ["\\ud800"]}`:                       "",       // an escaped backslash
+		`{"inputs": ["\\\ud800"]}`:                      `\uD800`,
+	} {
+		_, err := ParseRequest([]byte(body))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if want != "" {
+			want = "invalid JSON: a string holds a lone surrogate escape " + want + tail
+		}
+		if got != want {
+			t.Errorf("ParseRequest(%s):\n got %q\nwant %q", body, got, want)
+		}
+	}
+}
+
+// TestBound: a value over MaxEcho code points is cut to its first MaxEcho followed by
+// "... (N characters)", before Quote escapes it.
+func TestBound(t *testing.T) {
+	long := strings.Repeat("é", 1_000_000)
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{strings.Repeat("a", 200), strings.Repeat("a", 200)},
+		{strings.Repeat("é", 200), strings.Repeat("é", 200)},
+		{strings.Repeat("a", 201), strings.Repeat("a", 200) + "... (201 characters)"},
+		{long, strings.Repeat("é", 200) + "... (1000000 characters)"},
+		{strings.Repeat("\xff", 300), strings.Repeat("\xff", 200) + "... (300 characters)"},
+	} {
+		if got := Bound(c.in); got != c.want {
+			t.Errorf("Bound(%d bytes) = %q; want %q", len(c.in), got, c.want)
+		}
+	}
+	if got, want := Quote(strings.Repeat(`"`, 300)), `"`+strings.Repeat(`\"`, 200)+`... (300 characters)"`; got != want {
+		t.Errorf("Quote = %s; want %s", got, want)
+	}
+	// An unknown input alias of 1 MB gives a short refusal.
+	body := `{"inputs": {"` + strings.Repeat("k", 1<<20) + `": [1]}}`
+	req, err := ParseRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = DecodeInputs(req, map[string]Spec{"x": {Alias: "x", DType: Float, Shape: Shape{-1}}}, "serving_default")
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "... (1048576 characters)") {
+		t.Errorf("1 MB alias: %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }

@@ -87,11 +87,12 @@ func Parse(data []byte) (*Value, error) {
 var bareTokens = []string{"NaN", "Infinity", "-Infinity"}
 
 // mark is what the pre-pass found in the string literal of its output that ends at a given
-// offset: the bare token that the literal stands for, or (bare == "") a lone UTF-16
-// surrogate escape at offset at, which encoding/json would silently decode as U+FFFD.
+// offset: the bare token that the literal stands for, or (bare == "") the first lone UTF-16
+// surrogate escape in it, of code unit unit, which encoding/json would silently decode as
+// U+FFFD.
 type mark struct {
 	bare string
-	at   int64
+	unit rune
 }
 
 // markTokens is the pre-pass before encoding/json. Outside string literals it replaces each
@@ -122,7 +123,7 @@ func markTokens(data []byte) (src []byte, marks map[int64]mark, tooDeep int) {
 				depth--
 			}
 		case '"':
-			lone := int64(-1)
+			lone := rune(-1)
 			for i++; i < len(data) && data[i] != '"'; i++ {
 				if data[i] != '\\' {
 					continue
@@ -131,13 +132,13 @@ func markTokens(data []byte) (src []byte, marks map[int64]mark, tooDeep int) {
 					if lo, ok := hex4(data, i+6); ok && hi < 0xDC00 && lo >= 0xDC00 && lo <= 0xDFFF {
 						i += 6 // a valid pair: skip the high half here, the low half below
 					} else if lone < 0 {
-						lone = int64(i)
+						lone = hi
 					}
 				}
 				i++ // the escaped byte
 			}
 			if lone >= 0 {
-				marks[int64(i+1)] = mark{at: lone}
+				marks[int64(i+1)] = mark{unit: lone}
 			}
 		case 'N', 'I', '-':
 			for _, tok := range bareTokens {
@@ -183,6 +184,13 @@ func invalidUTF8(data []byte) error {
 	}
 	line, col := position(data, int64(at))
 	return errorf("invalid JSON: body is not valid UTF-8 (byte 0x%02X at line %d column %d)", data[at], line, col)
+}
+
+// loneSurrogate is the refusal of a string holding the escape of code unit unit
+// (U+D800-U+DFFF) that is not the high half of a pair followed by its low half (RFC 8259
+// §8.2: it stands for no character).
+func loneSurrogate(unit rune) error {
+	return errorf(`invalid JSON: a string holds a lone surrogate escape \u%04X; a \u escape of U+D800-U+DFFF must be a high surrogate followed by a low one`, unit)
 }
 
 // position returns the 1-based line and column (in bytes) of offset at.
@@ -253,7 +261,7 @@ func (b *builder) token() (json.Token, error) {
 	if _, ok := tok.(string); ok {
 		if m, ok := b.marks[b.dec.InputOffset()]; ok {
 			if m.bare == "" {
-				return nil, b.fail(`lone UTF-16 surrogate in \u escape`, m.at)
+				return nil, loneSurrogate(m.unit)
 			}
 			return bareToken(m.bare), nil
 		}

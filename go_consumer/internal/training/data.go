@@ -3,6 +3,7 @@ package training
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"math"
 	"os"
 	"sort"
@@ -75,7 +76,7 @@ func ReadData(path string, columns []string) (*Data, error) {
 		}
 		lines := splitLines(string(raw))
 		if len(lines) == 0 || pyStrip(lines[0]) != header {
-			return nil, errorf("--data %s: line 1 must be the header %q", file, header)
+			return nil, errorf("--data %s: line 1 must be the header %q", tfjson.Bound(file), header)
 		}
 		rows := 0
 		for i, line := range lines[1:] {
