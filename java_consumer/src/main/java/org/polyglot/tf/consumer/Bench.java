@@ -123,8 +123,8 @@ public final class Bench {
             try {
                 v = Long.parseLong(p);
             } catch (NumberFormatException e) {
-                throw ConsumerException.refusal("--batch-sizes must be comma-separated positive integers; '" + p
-                        + "' in '" + text + "' is not one");
+                throw ConsumerException.refusal("--batch-sizes must be comma-separated positive integers; " + Echo.quotedSingle(p)
+                        + " in " + Echo.quotedSingle(text) + " is not one");
             }
             if (v <= 0) {
                 throw ConsumerException.refusal("--batch-sizes must be positive integers, not " + v);
@@ -165,11 +165,11 @@ public final class Bench {
             DType dt = spec.dtype();
             if (dt == null || dt == DType.STRING) {
                 throw ConsumerException.refusal("bench needs numeric or bool inputs; input " + spec.describe()
-                        + " of signature '" + sig.key() + "' is not");
+                        + " of signature " + Echo.quotedSingle(sig.key()) + " is not");
             }
             if (!spec.rankKnown()) {
                 throw ConsumerException.refusal("bench needs inputs of known rank; input " + spec.describe()
-                        + " of signature '" + sig.key() + "' has an unknown rank");
+                        + " of signature " + Echo.quotedSingle(sig.key()) + " has an unknown rank");
             }
         }
     }

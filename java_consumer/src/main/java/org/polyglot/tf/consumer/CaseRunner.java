@@ -101,7 +101,7 @@ final class CaseRunner {
         }
         for (String key : obj.members().keySet()) {
             if (!key.equals("argv") && !key.equals("stdin")) {
-                throw ConsumerException.refusal("unknown case field \"" + key + "\"; expected argv and stdin");
+                throw ConsumerException.refusal("unknown case field " + Echo.quoted(key) + "; expected argv and stdin");
             }
         }
         if (!(obj.get("argv") instanceof Json.Arr arr)) {

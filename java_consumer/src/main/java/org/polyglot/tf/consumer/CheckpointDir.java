@@ -293,7 +293,7 @@ public final class CheckpointDir {
                 case "model_checkpoint_path" -> latest = p.string();
                 case "all_model_checkpoint_paths" -> all.add(p.string());
                 case "all_model_checkpoint_timestamps", "last_preserved_timestamp" -> p.number();
-                default -> throw new IllegalArgumentException("unknown field '" + field + "'");
+                default -> throw new IllegalArgumentException("unknown field " + Echo.quotedSingle(field));
             }
             p.skipSpace();
             p.optional(';', ',');
@@ -340,7 +340,7 @@ public final class CheckpointDir {
 
         void expect(char c) {
             if (i >= s.length() || s.charAt(i) != c) {
-                throw new IllegalArgumentException("expected '" + c + "' at offset " + i);
+                throw new IllegalArgumentException("expected " + Echo.quotedSingle(c) + " at offset " + i);
             }
             i++;
         }

@@ -245,7 +245,7 @@ public final class Conveniences {
     }
 
     private static ConsumerException misfit(SignatureSpec sig, String needs, String why) {
-        return ConsumerException.refusal("signature '" + sig.key() + "' does not fit: " + needs + ", but " + why
+        return ConsumerException.refusal("signature " + Echo.quotedSingle(sig.key()) + " does not fit: " + needs + ", but " + why
                 + " (signature inputs: " + TensorSpec.describeAll(sig.inputs().values()) + "; outputs: "
                 + TensorSpec.describeAll(sig.outputs().values()) + ")");
     }
@@ -288,10 +288,10 @@ public final class Conveniences {
     /** An output that must be a list of {@code count} rows. */
     private static Json.Arr rows(Json.Value v, String alias, int count) {
         if (!(v instanceof Json.Arr a)) {
-            throw badOutput("output '" + alias + "' is not a list");
+            throw badOutput("output " + Echo.quotedSingle(alias) + " is not a list");
         }
         if (a.size() != count) {
-            throw badOutput("output '" + alias + "' has " + a.size() + " rows for " + count + " images");
+            throw badOutput("output " + Echo.quotedSingle(alias) + " has " + a.size() + " rows for " + count + " images");
         }
         return a;
     }

@@ -50,8 +50,8 @@ public final class FrozenGraphs {
         for (Map.Entry<String, String> e : new TreeMap<>(constants).entrySet()) {
             DType dt = dtypes.get(e.getKey());
             if (dt == null) {
-                throw ConsumerException.refusal(where + ": frozen_constants names '" + e.getKey()
-                        + "', which is no output of the variables signature");
+                throw ConsumerException.refusal(where + ": frozen_constants names " + Echo.quotedSingle(e.getKey())
+                        + ", which is no output of the variables signature");
             }
             requireConst(nodes.get(e.getValue()), e.getValue(), e.getKey(), dt, where);
         }
@@ -83,8 +83,8 @@ public final class FrozenGraphs {
             String nodeName = e.getValue();
             HostTensor value = values.get(variable);
             if (value == null || value.dtype() == DType.STRING) {
-                throw ConsumerException.refusal(where + ": frozen_constants names '" + variable
-                        + "', which is no numeric output of the variables signature");
+                throw ConsumerException.refusal(where + ": frozen_constants names " + Echo.quotedSingle(variable)
+                        + ", which is no numeric output of the variables signature");
             }
             Integer i = index.get(nodeName);
             requireConst(i == null ? null : g.getNode(i), nodeName, variable, value.dtype(), where);

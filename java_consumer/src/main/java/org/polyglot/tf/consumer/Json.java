@@ -1,5 +1,6 @@
 package org.polyglot.tf.consumer;
 
+import com.fasterxml.jackson.core.ErrorReportConfiguration;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -51,6 +52,10 @@ public final class Json {
                     .maxStringLength(Integer.MAX_VALUE)
                     .maxNumberLength(100_000)
                     .maxNestingDepth(MAX_DEPTH)
+                    .build())
+            // Jackson quotes at most this much of a bad token (bounded echoes, tests/CONTRACT.md, "Errors").
+            .errorReportConfiguration(ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(Echo.MAX_CODE_POINTS)
                     .build())
             .build();
 
@@ -344,7 +349,7 @@ public final class Json {
                 Map<String, Value> members = new LinkedHashMap<>();
                 JsonToken k;
                 while ((k = p.nextToken()) == JsonToken.FIELD_NAME) {
-                    String name = p.currentName();
+                    String name = checkSurrogates(p.currentName());
                     members.remove(name);
                     members.put(name, read(p, p.nextToken()));
                 }
@@ -365,14 +370,14 @@ public final class Json {
                 return new Arr(items);
             }
             case VALUE_STRING:
-                return new Str(p.getText());
+                return new Str(checkSurrogates(p.getText()));
             case VALUE_NUMBER_INT:
                 return new Num(p.getText(), true);
             case VALUE_NUMBER_FLOAT: {
                 String text = p.getText();
                 boolean token = !text.isEmpty() && !Character.isDigit(text.charAt(text.length() - 1));
                 if (token && !NON_FINITE_TOKENS.contains(text)) {
-                    throw ConsumerException.refusal("invalid JSON: '" + text + "' at " + location(p)
+                    throw ConsumerException.refusal("invalid JSON: " + Echo.quotedSingle(text) + " at " + location(p)
                             + " (only NaN, Infinity and -Infinity are accepted)");
                 }
                 return new Num(text, false);
@@ -386,6 +391,29 @@ public final class Json {
             default:
                 throw ConsumerException.refusal("invalid JSON: unexpected " + t + " at " + location(p));
         }
+    }
+
+    /**
+     * Refuses a decoded string holding an unpaired surrogate (tests/CONTRACT.md, "Limits"): the
+     * body is valid UTF-8, so such a char can only come from a {@code \\u} escape of
+     * U+D800-U+DFFF that is not a high surrogate followed at once by a low one.
+     *
+     * @param s a decoded key or string value
+     * @return {@code s}
+     * @throws ConsumerException (refusal) naming the first unpaired surrogate as {@code \\uXXXX}
+     */
+    static String checkSurrogates(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ConsumerException.refusal(String.format("invalid JSON: a string holds a lone surrogate escape "
+                        + "\\u%04X; a \\u escape of U+D800-U+DFFF must be a high surrogate followed by a low one",
+                        (int) c));
+            }
+        }
+        return s;
     }
 
     private static String location(JsonParser p) {

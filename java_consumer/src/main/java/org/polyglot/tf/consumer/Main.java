@@ -76,7 +76,7 @@ public final class Main implements Callable<Integer> {
             cl.setOut(new java.io.PrintWriter(out, true));
             cl.setErr(new java.io.PrintWriter(err, true));
             cl.setParameterExceptionHandler((ex, a) -> {
-                err.println(NAME + ": error: " + Json.oneLine(ex.getMessage()));
+                err.println(NAME + ": error: " + Json.oneLine(Echo.boundArguments(ex.getMessage(), a)));
                 return ConsumerException.REFUSAL;
             });
             cl.setExecutionExceptionHandler((ex, c, parsed) -> report(ex, err));
@@ -242,9 +242,9 @@ public final class Main implements Callable<Integer> {
         try (InputStream f = Files.newInputStream(Paths.get(input))) {
             return RequestBody.read(f, max);
         } catch (java.nio.file.NoSuchFileException e) {
-            throw ConsumerException.refusal("cannot read --input '" + input + "': no such file");
+            throw ConsumerException.refusal("cannot read --input " + Echo.quotedSingle(input) + ": no such file");
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("cannot read --input '" + input + "': " + e.getMessage());
+            throw ConsumerException.refusal("cannot read --input " + Echo.quotedSingle(input) + ": " + e.getMessage());
         }
     }
 
@@ -288,12 +288,12 @@ public final class Main implements Callable<Integer> {
             try {
                 p = Paths.get(output);
             } catch (java.nio.file.InvalidPathException e) {
-                throw ConsumerException.refusal("invalid --output '" + output + "': " + e.getMessage());
+                throw ConsumerException.refusal("invalid --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
             }
             try {
                 Files.write(p, bytes);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot write --output '" + output + "': " + e.getMessage());
+                throw ConsumerException.refusal("cannot write --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
             }
         }
     }
@@ -403,11 +403,11 @@ public final class Main implements Callable<Integer> {
             try {
                 return Files.readAllBytes(Paths.get(image));
             } catch (java.nio.file.NoSuchFileException e) {
-                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': no such file");
+                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": no such file");
             } catch (java.nio.file.AccessDeniedException e) {
-                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': permission denied");
+                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": permission denied");
             } catch (IOException | java.nio.file.InvalidPathException e) {
-                throw ConsumerException.refusal("cannot read IMAGE '" + image + "': " + e.getMessage());
+                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": " + e.getMessage());
             }
         }
     }

@@ -40,13 +40,13 @@ public final class Manifest {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read '" + f + "': " + e.getMessage());
+            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(f) + ": " + e.getMessage());
         }
         Json.Value root;
         try {
             root = Json.parse(bytes);
         } catch (ConsumerException e) {
-            throw ConsumerException.refusal("'" + f + "' is malformed: " + e.getMessage());
+            throw ConsumerException.refusal(Echo.quotedSingle(f) + " is malformed: " + e.getMessage());
         }
         if (!(root instanceof Json.Obj o)) {
             throw malformed(f, "the top level is not an object");
@@ -95,7 +95,7 @@ public final class Manifest {
             return null;
         }
         if (!(frozen.get("graph") instanceof Json.Str g)) {
-            throw malformed(file, "signatures['" + key + "'].frozen.graph is not a string");
+            throw malformed(file, "signatures[" + Echo.quotedSingle(key) + "].frozen.graph is not a string");
         }
         return g.value();
     }
@@ -126,26 +126,26 @@ public final class Manifest {
             return null;
         }
         if (!(s instanceof Json.Obj so)) {
-            throw malformed(file, "signatures['" + key + "'] is not an object");
+            throw malformed(file, "signatures[" + Echo.quotedSingle(key) + "] is not an object");
         }
         Json.Value f = so.get("frozen");
         if (f == null || f instanceof Json.Null) {
             return null;
         }
         if (!(f instanceof Json.Obj fo)) {
-            throw malformed(file, "signatures['" + key + "'].frozen is not an object");
+            throw malformed(file, "signatures[" + Echo.quotedSingle(key) + "].frozen is not an object");
         }
         return fo;
     }
 
     private SortedMap<String, TensorSpec> specs(String key, Json.Obj frozen, String which) {
-        String where = "signatures['" + key + "'].frozen." + which;
+        String where = "signatures[" + Echo.quotedSingle(key) + "].frozen." + which;
         if (!(frozen.get(which) instanceof Json.Obj o)) {
             throw malformed(file, where + " is not an object");
         }
         SortedMap<String, TensorSpec> m = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
         for (Map.Entry<String, Json.Value> e : o.members().entrySet()) {
-            String at = where + "['" + e.getKey() + "']";
+            String at = where + "[" + Echo.quotedSingle(e.getKey()) + "]";
             if (!(e.getValue() instanceof Json.Obj t)
                     || !(t.get("name") instanceof Json.Str name)
                     || !(t.get("dtype") instanceof Json.Str dtype)) {
@@ -178,6 +178,6 @@ public final class Manifest {
     }
 
     private static ConsumerException malformed(Path f, String what) {
-        return ConsumerException.refusal("'" + f + "' is malformed: " + what);
+        return ConsumerException.refusal(Echo.quotedSingle(f) + " is malformed: " + what);
     }
 }

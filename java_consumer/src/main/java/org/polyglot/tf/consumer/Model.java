@@ -53,7 +53,7 @@ public final class Model implements AutoCloseable {
                     return f;
                 }
             }
-            throw ConsumerException.refusal("--format must be saved_model or frozen, not '" + s + "'");
+            throw ConsumerException.refusal("--format must be saved_model or frozen, not " + Echo.quotedSingle(s));
         }
     }
 
@@ -146,23 +146,23 @@ public final class Model implements AutoCloseable {
             sigs.remove(INIT_OP_SIGNATURE);
             SignatureSpec s = sigs.get(key);
             if (s == null) {
-                throw ConsumerException.refusal("unknown signature '" + key + "'; the model's signatures are: "
-                        + String.join(", ", sigs.keySet()));
+                throw ConsumerException.refusal("unknown signature " + Echo.quotedSingle(key) + "; the model's signatures are: "
+                        + Echo.list(sigs.keySet()));
             }
             return s;
         }
         Manifest m = manifest();
         if (m == null) {
-            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in '" + location.dir()
-                    + "', which has none");
+            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in " + Echo.quotedSingle(location.dir())
+                    + ", which has none");
         }
         if (!m.hasSignature(key)) {
-            throw ConsumerException.refusal("unknown signature '" + key + "'; " + Manifest.FILE_NAME
-                    + " lists the signatures: " + String.join(", ", m.signatureKeys()));
+            throw ConsumerException.refusal("unknown signature " + Echo.quotedSingle(key) + "; " + Manifest.FILE_NAME
+                    + " lists the signatures: " + Echo.list(m.signatureKeys()));
         }
         SignatureSpec s = m.frozenSignature(key);
         if (s == null) {
-            throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
+            throw ConsumerException.refusal("signature " + Echo.quotedSingle(key) + " has no frozen graph in " + Manifest.FILE_NAME);
         }
         return s;
     }
@@ -220,7 +220,7 @@ public final class Model implements AutoCloseable {
         if (s == null) {
             String rel = manifest().frozenGraph(key);
             if (rel == null) {
-                throw ConsumerException.refusal("signature '" + key + "' has no frozen graph in " + Manifest.FILE_NAME);
+                throw ConsumerException.refusal("signature " + Echo.quotedSingle(key) + " has no frozen graph in " + Manifest.FILE_NAME);
             }
             Path graph = location.dir().resolve(rel).normalize();
             s = TfSession.loadFrozenGraph(graph, sessionConfig);

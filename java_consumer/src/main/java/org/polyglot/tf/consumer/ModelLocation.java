@@ -18,7 +18,9 @@ import java.util.stream.Stream;
  *
  * <p>{@code PATH} is either a version folder (it contains {@code saved_model.pb}) or a model
  * folder whose versions are sub-folders named by a positive decimal integer ({@code ^[0-9]+$},
- * value &gt; 0) that contain {@code saved_model.pb}; folders being written
+ * value &gt; 0) that contain {@code saved_model.pb}; a name with leading zeros ({@code 007}) is
+ * the version of its value, loaded from the folder of that name, and when several folders name
+ * the same version the name sorting last byte by byte wins; folders being written
  * ({@code .tmp-<version>-<pid>}) and incomplete versions are ignored. Without {@code --version}
  * the highest version is used.
  *
@@ -53,21 +55,21 @@ public record ModelLocation(Path dir, BigInteger version) {
         try {
             p = absolute(path);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid model path '" + path + "': " + e.getMessage());
+            throw ConsumerException.refusal("invalid model path " + Echo.quotedSingle(path) + ": " + e.getMessage());
         }
         if (!Files.exists(p)) {
-            throw ConsumerException.refusal("model path '" + path + "' does not exist");
+            throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " does not exist");
         }
         if (!Files.isDirectory(p)) {
-            throw ConsumerException.refusal("model path '" + path + "' is not a folder (expected a model folder "
+            throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " is not a folder (expected a model folder "
                     + "with version sub-folders, or a version folder containing " + SAVED_MODEL_PB + ")");
         }
         if (Files.isRegularFile(p.resolve(SAVED_MODEL_PB))) {
             String name = p.getFileName() == null ? "" : p.getFileName().toString();
             BigInteger v = parseVersion(name);
             if (requested != null && (v == null || !v.equals(BigInteger.valueOf(requested)))) {
-                throw ConsumerException.refusal("model path '" + path + "' is the version folder '" + name
-                        + "', which is not version " + requested);
+                throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " is the version folder " + Echo.quotedSingle(name)
+                        + ", which is not version " + requested);
             }
             return new ModelLocation(p, v);
         }
@@ -76,15 +78,18 @@ public record ModelLocation(Path dir, BigInteger version) {
             for (Path c : (Iterable<Path>) children::iterator) {
                 BigInteger v = parseVersion(c.getFileName().toString());
                 if (v != null && Files.isDirectory(c) && Files.isRegularFile(c.resolve(SAVED_MODEL_PB))) {
+                    // Several spellings of one version (7, 07): the name sorting last byte by byte
+                    // (the fewest leading zeros) is that version. Names are ASCII digits, so
+                    // String order is byte order.
                     versions.merge(v, c, (a, b) -> a.getFileName().toString()
-                            .compareTo(b.getFileName().toString()) <= 0 ? a : b);
+                            .compareTo(b.getFileName().toString()) >= 0 ? a : b);
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot list model folder '" + path + "': " + e.getMessage());
+            throw ConsumerException.refusal("cannot list model folder " + Echo.quotedSingle(path) + ": " + e.getMessage());
         }
         if (versions.isEmpty()) {
-            throw ConsumerException.refusal("'" + path + "' is not a model: it has no " + SAVED_MODEL_PB
+            throw ConsumerException.refusal(Echo.quotedSingle(path) + " is not a model: it has no " + SAVED_MODEL_PB
                     + " and no version sub-folder (a positive integer name) containing " + SAVED_MODEL_PB);
         }
         if (requested == null) {
@@ -95,7 +100,7 @@ public record ModelLocation(Path dir, BigInteger version) {
         if (dir == null) {
             List<String> have = new ArrayList<>();
             versions.keySet().forEach(v -> have.add(v.toString()));
-            throw ConsumerException.refusal("model '" + path + "' has no version " + requested
+            throw ConsumerException.refusal("model " + Echo.quotedSingle(path) + " has no version " + requested
                     + " (available versions: " + have.stream().collect(Collectors.joining(", ")) + ")");
         }
         return new ModelLocation(dir, BigInteger.valueOf(requested));

@@ -47,8 +47,8 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
         }
         for (String k : o.members().keySet()) {
             if (!KEYS.contains(k)) {
-                throw ConsumerException.refusal("unknown top-level key '" + k
-                        + "' in the request (allowed: signature_name, instances, inputs)");
+                throw ConsumerException.refusal("unknown top-level key " + Echo.quotedSingle(k)
+                        + " in the request (allowed: signature_name, instances, inputs)");
             }
         }
         Json.Value instances = o.get("instances");
@@ -164,8 +164,8 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
                 first = spec.alias();
                 rows = n;
             } else if (n != rows) {
-                throw ConsumerException.refusal("batch size mismatch: input \"" + first + "\" has " + rows
-                        + " rows but input \"" + spec.alias() + "\" has " + n
+                throw ConsumerException.refusal("batch size mismatch: input " + Echo.quoted(first) + " has " + rows
+                        + " rows but input " + Echo.quoted(spec.alias()) + " has " + n
                         + "; inputs whose shape starts with -1 must have the same batch size");
             }
         }
@@ -181,7 +181,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
         Collection<TensorSpec> all = specs.values();
         for (String k : o.members().keySet()) {
             if (!specs.containsKey(k)) {
-                throw ConsumerException.refusal(where + " has unknown input alias '" + k + "'; signature inputs: "
+                throw ConsumerException.refusal(where + " has unknown input alias " + Echo.quotedSingle(k) + "; signature inputs: "
                         + TensorSpec.describeAll(all));
             }
         }

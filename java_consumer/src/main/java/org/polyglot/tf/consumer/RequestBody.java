@@ -208,7 +208,7 @@ public final class RequestBody {
         @Override
         public Long convert(String value) {
             if (value == null || !value.matches("[0-9]+") || new BigInteger(value).signum() <= 0) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a positive integer (a size in "
+                throw new CommandLine.TypeConversionException(Echo.quotedSingle(value) + " is not a positive integer (a size in "
                         + "bytes)");
             }
             BigInteger v = new BigInteger(value);

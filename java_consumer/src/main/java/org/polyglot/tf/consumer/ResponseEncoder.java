@@ -99,11 +99,11 @@ public final class ResponseEncoder {
         for (String alias : outputs.keySet()) {
             HostTensor t = values.get(alias);
             if (t.rank() == 0) {
-                throw ConsumerException.refusal("output '" + alias + "' is a scalar; the row format (\"instances\") "
+                throw ConsumerException.refusal("output " + Echo.quotedSingle(alias) + " is a scalar; the row format (\"instances\") "
                         + "needs a batch dimension, use the columnar \"inputs\" format");
             }
             if (batch >= 0 && t.dim(0) != batch) {
-                throw ConsumerException.refusal("outputs do not share a batch dimension (output '" + alias + "' has shape "
+                throw ConsumerException.refusal("outputs do not share a batch dimension (output " + Echo.quotedSingle(alias) + " has shape "
                         + TensorSpec.formatShape(t.shape()) + "); use the columnar \"inputs\" format");
             }
             batch = t.dim(0);

@@ -53,9 +53,9 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
         try {
             sm = SavedModel.parseFrom(Files.readAllBytes(pb));
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal("'" + pb + "' is not a valid SavedModel: " + e.getMessage());
+            throw ConsumerException.refusal(Echo.quotedSingle(pb) + " is not a valid SavedModel: " + e.getMessage());
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read '" + pb + "': " + e.getMessage());
+            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(pb) + ": " + e.getMessage());
         }
         return sm;
     }
@@ -122,17 +122,42 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     }
 
     private static SignatureSpec toSpec(String key, SignatureDef def) {
-        return new SignatureSpec(key, def.getMethodName(), toSpecs(def.getInputsMap()), toSpecs(def.getOutputsMap()));
+        return new SignatureSpec(key, def.getMethodName(), toSpecs(key, "input", def.getInputsMap()),
+                toSpecs(key, "output", def.getOutputsMap()));
     }
 
-    private static SortedMap<String, TensorSpec> toSpecs(Map<String, TensorInfo> infos) {
+    /**
+     * Converts a SignatureDef's inputs or outputs.
+     *
+     * @throws ConsumerException (refusal) when a dtype is no {@code DataType} enum value
+     *     (tests/CONTRACT.md, "Errors")
+     */
+    private static SortedMap<String, TensorSpec> toSpecs(String key, String role, Map<String, TensorInfo> infos) {
         SortedMap<String, TensorSpec> m = SignatureSpec.newSpecMap();
         for (Map.Entry<String, TensorInfo> e : infos.entrySet()) {
             TensorInfo ti = e.getValue();
+            if (DataType.forNumber(ti.getDtypeValue()) == null) {
+                throw invalidDtype(key, role, e.getKey(), ti.getDtypeValue());
+            }
             m.put(e.getKey(), new TensorSpec(e.getKey(), ti.getName(), dtypeName(ti.getDtypeValue()),
                     shape(ti.getTensorShape())));
         }
         return m;
+    }
+
+    /**
+     * Returns the refusal for a SignatureDef dtype that is no {@code DataType} enum value.
+     *
+     * @param key the signature key
+     * @param role {@code input} or {@code output}
+     * @param alias the input or output alias
+     * @param dtype the number
+     * @return {@code signature "<key>" <role> "<alias>" has dtype <N>, which is not a TensorFlow
+     *     DataType this consumer handles}
+     */
+    static ConsumerException invalidDtype(String key, String role, String alias, int dtype) {
+        return ConsumerException.refusal("signature " + Echo.quoted(key) + " " + role + " " + Echo.quoted(alias)
+                + " has dtype " + dtype + ", which is not a TensorFlow DataType this consumer handles");
     }
 
     /**

@@ -54,15 +54,15 @@ public final class Saver implements CheckpointDir.Writer {
                 SaverDef d = mg.getSaverDef();
                 if (d.getFilenameTensorName().isEmpty() || d.getSaveTensorName().isEmpty()
                         || d.getRestoreOpName().isEmpty()) {
-                    throw ConsumerException.refusal("the SavedModel in '" + versionDir + "' has no usable saver_def "
+                    throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(versionDir) + " has no usable saver_def "
                             + "(filename_tensor_name, save_tensor_name and restore_op_name are needed to save and "
                             + "restore its variables)");
                 }
                 return d;
             }
         }
-        throw ConsumerException.refusal("the SavedModel in '" + versionDir
-                + "' has no MetaGraphDef with tag-set {'serve'}");
+        throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(versionDir)
+                + " has no MetaGraphDef with tag-set {'serve'}");
     }
 
     /**

@@ -56,7 +56,7 @@ public final class TensorDecoder {
     public static HostTensor decode(Json.Value value, TensorSpec spec, boolean rows) {
         DType dtype = spec.dtype();
         if (dtype == null) {
-            throw ConsumerException.refusal("input '" + spec.alias() + "' has dtype " + spec.dtypeName()
+            throw ConsumerException.refusal("input " + Echo.quotedSingle(spec.alias()) + " has dtype " + spec.dtypeName()
                     + ", which java_consumer cannot feed from JSON; signature input " + spec.describe());
         }
         return new TensorDecoder(spec, dtype, rows).run(value);
@@ -148,7 +148,7 @@ public final class TensorDecoder {
                 default -> buf.putShort(i * 2, Numbers.parseHalf(num.text()));
             }
         } catch (Numbers.OverflowException e) {
-            throw refuse("has " + num.text() + at(path) + ", which overflows " + dtype.tfName());
+            throw refuse("has " + Echo.bound(num.text()) + at(path) + ", which overflows " + dtype.tfName());
         } catch (NumberFormatException e) {
             throw badElement(v, path, "numbers");
         }
@@ -163,6 +163,9 @@ public final class TensorDecoder {
         BigInteger big = null;
         if (text.length() <= 18) {
             x = Long.parseLong(text);
+        } else if (text.length() - (text.startsWith("-") ? 1 : 0) > 20) {
+            // More digits than any 64-bit value (JSON has no leading zeros): out of range, unconverted.
+            throw outOfRange(text, path);
         } else {
             big = new BigInteger(text);
             x = big.longValue();
@@ -177,8 +180,7 @@ public final class TensorDecoder {
                     && (max.compareTo(LONG_MAX) >= 0 || x <= max.longValue());
         }
         if (!inRange) {
-            throw refuse("has " + text + at(path) + ", which is out of range for " + dtype.tfName() + " ["
-                    + min + ", " + max + "]");
+            throw outOfRange(text, path);
         }
         switch (dtype.byteSize()) {
             case 1 -> buf.put(i, (byte) x);
@@ -186,6 +188,11 @@ public final class TensorDecoder {
             case 4 -> buf.putInt(i * 4, (int) x);
             default -> buf.putLong(i * 8, x);
         }
+    }
+
+    private ConsumerException outOfRange(String literal, StringBuilder path) {
+        return refuse("has " + Echo.bound(literal) + at(path) + ", which is out of range for " + dtype.tfName() + " ["
+                + dtype.minValue() + ", " + dtype.maxValue() + "]");
     }
 
     private byte[] stringBytes(Json.Value v, StringBuilder path) {
@@ -244,7 +251,7 @@ public final class TensorDecoder {
     }
 
     private ConsumerException refuse(String what) {
-        return ConsumerException.refusal("input '" + spec.alias() + "' " + what + "; signature input "
+        return ConsumerException.refusal("input " + Echo.quotedSingle(spec.alias()) + " " + what + "; signature input "
                 + spec.describe());
     }
 
@@ -256,12 +263,10 @@ public final class TensorDecoder {
      */
     static String describeValue(Json.Value v) {
         if (v instanceof Json.Str s) {
-            String t = s.value();
-            return "string \"" + (t.length() > 40 ? t.substring(0, 40) + "..." : t) + "\"";
+            return "string " + Echo.quoted(s.value());
         }
         if (v instanceof Json.Num n) {
-            String t = n.text();
-            return "number " + (t.length() > 40 ? t.substring(0, 40) + "..." : t);
+            return "number " + Echo.bound(n.text());
         }
         if (v instanceof Json.Bool b) {
             return "boolean " + b.value();

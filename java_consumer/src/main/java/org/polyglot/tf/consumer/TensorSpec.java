@@ -39,7 +39,7 @@ public record TensorSpec(String alias, String tensorName, String dtypeName, long
      * @return the description
      */
     public String describe() {
-        return "'" + alias + "' (" + dtypeName + ", shape " + formatShape(shape) + ")";
+        return Echo.quotedSingle(alias) + " (" + dtypeName + ", shape " + formatShape(shape) + ")";
     }
 
     /**

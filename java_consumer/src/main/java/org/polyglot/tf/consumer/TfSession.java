@@ -128,7 +128,7 @@ public final class TfSession implements AutoCloseable {
             configure(opts, config, status);
             session = TF_LoadSessionFromSavedModel(opts, (TF_Buffer) null, dir, tags, 1, graph, (TF_Buffer) null, status);
             if (TF_GetCode(status) != TF_OK || session == null || session.isNull()) {
-                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in '" + versionDir + "': "
+                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in " + Echo.quotedSingle(versionDir) + ": "
                         + TF_Message(status).getString());
             }
             TfSession s = new TfSession(graph, session);
@@ -169,7 +169,7 @@ public final class TfSession implements AutoCloseable {
         try {
             bytes = Files.readAllBytes(graphFile);
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read frozen graph '" + graphFile + "': " + e.getMessage());
+            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(graphFile) + ": " + e.getMessage());
         }
         TF_Status status = TF_NewStatus();
         TF_Graph graph = TF_NewGraph();
@@ -185,7 +185,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteImportGraphDefOptions(importOpts);
             }
-            check(status, true, "TensorFlow cannot import the frozen graph '" + graphFile + "'");
+            check(status, true, "TensorFlow cannot import the frozen graph " + Echo.quotedSingle(graphFile));
             TF_SessionOptions opts = TF_NewSessionOptions();
             TF_Session session;
             try {
@@ -194,7 +194,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteSessionOptions(opts);
             }
-            check(status, true, "TensorFlow cannot open a session on '" + graphFile + "'");
+            check(status, true, "TensorFlow cannot open a session on " + Echo.quotedSingle(graphFile));
             TfSession s = new TfSession(graph, session);
             graph = null;
             return s;
@@ -502,15 +502,15 @@ public final class TfSession implements AutoCloseable {
             try {
                 index = Integer.parseInt(name.substring(colon + 1));
             } catch (NumberFormatException e) {
-                throw ConsumerException.failure("bad tensor name '" + name + "'");
+                throw ConsumerException.failure("bad tensor name " + Echo.quotedSingle(name));
             }
         }
         TF_Operation oper = TF_GraphOperationByName(graph, op);
         if (oper == null || oper.isNull()) {
-            throw ConsumerException.failure("the graph has no operation '" + op + "' (tensor '" + name + "')");
+            throw ConsumerException.failure("the graph has no operation " + Echo.quotedSingle(op) + " (tensor " + Echo.quotedSingle(name) + ")");
         }
         if (index >= TF_OperationNumOutputs(oper)) {
-            throw ConsumerException.failure("operation '" + op + "' has no output " + index + " (tensor '" + name + "')");
+            throw ConsumerException.failure("operation " + Echo.quotedSingle(op) + " has no output " + index + " (tensor " + Echo.quotedSingle(name) + ")");
         }
         array.position(i).oper(oper).index(index);
         array.position(0);
@@ -523,7 +523,7 @@ public final class TfSession implements AutoCloseable {
                 ? name.substring(0, colon) : name;
         TF_Operation oper = TF_GraphOperationByName(graph, op);
         if (oper == null || oper.isNull()) {
-            throw ConsumerException.failure("the graph has no operation '" + op + "'");
+            throw ConsumerException.failure("the graph has no operation " + Echo.quotedSingle(op));
         }
         return oper;
     }
@@ -603,12 +603,12 @@ public final class TfSession implements AutoCloseable {
     /** Copies a fetched TF_Tensor into Java memory. */
     private static HostTensor fromNative(TF_Tensor t, String name) {
         if (t == null || t.isNull()) {
-            throw ConsumerException.failure("TensorFlow returned no value for '" + name + "'");
+            throw ConsumerException.failure("TensorFlow returned no value for " + Echo.quotedSingle(name));
         }
         int code = TF_TensorType(t);
         DType dt = DType.fromCode(code);
         if (dt == null) {
-            throw ConsumerException.failure("output tensor '" + name + "' has dtype "
+            throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " has dtype "
                     + SavedModelInfo.dtypeName(code) + ", which java_consumer cannot write as JSON");
         }
         int rank = TF_NumDims(t);
@@ -619,7 +619,7 @@ public final class TfSession implements AutoCloseable {
         long n = HostTensor.numElements(dims);
         if (dt == DType.STRING) {
             if (n > Integer.MAX_VALUE - 8) {
-                throw ConsumerException.failure("output tensor '" + name + "' is too large");
+                throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " is too large");
             }
             byte[][] strs = new byte[(int) n][];
             TF_TString elems = new TF_TString(TF_TensorData(t));
@@ -636,7 +636,7 @@ public final class TfSession implements AutoCloseable {
         }
         long bytes = TF_TensorByteSize(t);
         if (bytes != n * dt.byteSize()) {
-            throw ConsumerException.failure("output tensor '" + name + "' has " + bytes + " bytes for " + n + " "
+            throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " has " + bytes + " bytes for " + n + " "
                     + dt.tfName() + " elements");
         }
         ByteBuffer copy = HostTensor.allocate(dt, dims);

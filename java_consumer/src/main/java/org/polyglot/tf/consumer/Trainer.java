@@ -166,7 +166,7 @@ public final class Trainer {
             return t.startsWith("-") ? -v : v;
         }
         if (!DECIMAL.matcher(t).matches()) {
-            throw ConsumerException.refusal("--learning-rate: invalid float value: '" + text + "'");
+            throw ConsumerException.refusal("--learning-rate: invalid float value: " + Echo.quotedSingle(text));
         }
         return Double.parseDouble(t.replace("_", ""));
     }
@@ -403,7 +403,7 @@ public final class Trainer {
         try {
             return ModelLocation.absolute(path);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid --checkpoint-dir '" + path + "': " + e.getMessage());
+            throw ConsumerException.refusal("invalid --checkpoint-dir " + Echo.quotedSingle(path) + ": " + e.getMessage());
         }
     }
 
@@ -453,7 +453,7 @@ public final class Trainer {
             try {
                 bytes = Files.readAllBytes(file);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot read frozen graph '" + file + "': " + e.getMessage());
+                throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(file) + ": " + e.getMessage());
             }
             FrozenGraphs.check(bytes, section.frozenConstants().getOrDefault(key, Map.of()),
                     section.variableDtypes(), file.toString());
@@ -468,7 +468,7 @@ public final class Trainer {
                 && f.get("graph_text") instanceof Json.Str t) {
             return t.value();
         }
-        throw ConsumerException.refusal("manifest.json: signatures['" + key + "'].frozen has no graph_text path");
+        throw ConsumerException.refusal("manifest.json: signatures[" + Echo.quotedSingle(key) + "].frozen has no graph_text path");
     }
 
     /**

@@ -125,7 +125,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
             }
             List<String> lines = splitLines(text);
             if (lines.isEmpty() || !strip(lines.get(0)).equals(header)) {
-                throw ConsumerException.refusal("--data " + file + ": line 1 must be the header \"" + header + "\"");
+                throw ConsumerException.refusal("--data " + file + ": line 1 must be the header " + Echo.quoted(header));
             }
             long rows = 0;
             for (int n = 1; n < lines.size(); n++) {

@@ -63,21 +63,21 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         }
         require(trainSig.inputs(), rate, DType.FLOAT, 0, "input", train, where + ".learning_rate_input");
         if (trainSig.inputs().size() != columns.size() + 1 || columns.contains(rate)) {
-            throw ConsumerException.refusal(where + ": signature '" + train + "' must have exactly the inputs "
+            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(train) + " must have exactly the inputs "
                     + String.join(", ", columns) + " and " + rate + "; it has "
                     + TensorSpec.describeAll(trainSig.inputs().values()));
         }
         require(trainSig.outputs(), loss, DType.FLOAT, 0, "output", train, where + ".loss_output");
         require(trainSig.outputs(), step, DType.INT64, 0, "output", train, where + ".step_output");
         if (!varsSig.inputs().isEmpty()) {
-            throw ConsumerException.refusal(where + ": signature '" + vars + "' must have no inputs; it has "
+            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(vars) + " must have no inputs; it has "
                     + TensorSpec.describeAll(varsSig.inputs().values()));
         }
         require(varsSig.outputs(), step, DType.INT64, 0, "output", vars, where + ".step_output");
         for (TensorSpec out : varsSig.outputs().values()) {
             if (out.dtype() == null || out.dtype() == DType.STRING || !out.rankKnown()) {
-                throw ConsumerException.refusal(where + ": variable " + out.describe() + " of signature '" + vars
-                        + "' must have a numeric or boolean dtype and a known rank");
+                throw ConsumerException.refusal(where + ": variable " + out.describe() + " of signature " + Echo.quotedSingle(vars)
+                        + " must have a numeric or boolean dtype and a known rank");
             }
         }
         Map<String, Map<String, String>> frozen = new LinkedHashMap<>();
@@ -88,17 +88,17 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
             }
             for (Map.Entry<String, Json.Value> e : fo.members().entrySet()) {
                 if (!(e.getValue() instanceof Json.Obj m)) {
-                    throw ConsumerException.refusal(where + ".frozen_constants['" + e.getKey() + "'] must be an object");
+                    throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] must be an object");
                 }
                 Map<String, String> byVariable = new LinkedHashMap<>();
                 for (Map.Entry<String, Json.Value> v : m.members().entrySet()) {
                     if (!(v.getValue() instanceof Json.Str node)) {
-                        throw ConsumerException.refusal(where + ".frozen_constants['" + e.getKey() + "']['"
+                        throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "]['"
                                 + v.getKey() + "'] must be a node name (string)");
                     }
                     if (!varsSig.outputs().containsKey(v.getKey())) {
-                        throw ConsumerException.refusal(where + ".frozen_constants['" + e.getKey() + "'] names '"
-                                + v.getKey() + "', which is no output of signature '" + vars + "' (outputs: "
+                        throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] names '"
+                                + v.getKey() + "', which is no output of signature " + Echo.quotedSingle(vars) + " (outputs: "
                                 + String.join(", ", varsSig.outputs().keySet()) + ")");
                     }
                     byVariable.put(v.getKey(), node.value());
@@ -133,8 +133,8 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         if (s == null || key.equals(Model.INIT_OP_SIGNATURE)) {
             List<String> have = new ArrayList<>(signatures.keySet());
             have.remove(Model.INIT_OP_SIGNATURE);
-            throw ConsumerException.refusal(where + " names the signature '" + key
-                    + "', which the SavedModel does not have (it has: " + String.join(", ", have) + ")");
+            throw ConsumerException.refusal(where + " names the signature " + Echo.quotedSingle(key)
+                    + ", which the SavedModel does not have (it has: " + Echo.list(have) + ")");
         }
         return s;
     }
@@ -142,14 +142,14 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
     private static void require(SortedMap<String, TensorSpec> specs, String alias, DType dtype, int rank,
             String kind, String signature, String where) {
         TensorSpec t = specs.get(alias);
-        String wanted = "'" + alias + "' (" + dtype.tfName() + ", " + (rank == 0 ? "a scalar" : "rank " + rank) + ")";
+        String wanted = Echo.quotedSingle(alias) + " (" + dtype.tfName() + ", " + (rank == 0 ? "a scalar" : "rank " + rank) + ")";
         if (t == null) {
-            throw ConsumerException.refusal(where + ": signature '" + signature + "' has no " + kind + " " + wanted
+            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(signature) + " has no " + kind + " " + wanted
                     + "; its " + kind + "s are " + TensorSpec.describeAll(specs.values()));
         }
         if (t.dtype() != dtype || !t.rankKnown() || t.shape().length != rank) {
-            throw ConsumerException.refusal(where + ": " + kind + " " + t.describe() + " of signature '" + signature
-                    + "' must be " + wanted);
+            throw ConsumerException.refusal(where + ": " + kind + " " + t.describe() + " of signature " + Echo.quotedSingle(signature)
+                    + " must be " + wanted);
         }
     }
 }

@@ -45,6 +45,26 @@ class ModelLocationTest {
     }
 
     @Test
+    void leadingZerosNameTheVersionOfTheirValueAndTheFewestWin() throws IOException {
+        version("007", true);
+        version("0003", true);
+        version("03", true);
+        version("3", false);
+        version("00", true);
+        String m = temp.resolve("m").toString();
+        ModelLocation latest = ModelLocation.resolve(m, null);
+        assertEquals(BigInteger.valueOf(7), latest.version());
+        assertEquals(temp.resolve("m/007"), latest.dir(), "loaded from the folder of that exact name");
+        ModelLocation three = ModelLocation.resolve(m, 3L);
+        assertEquals(temp.resolve("m/03"), three.dir(), "03 sorts after 0003; 3 is incomplete");
+        version("3", true);
+        assertEquals(temp.resolve("m/3"), ModelLocation.resolve(m, 3L).dir(), "the canonical spelling when present");
+        assertEquals(BigInteger.valueOf(7), ModelLocation.resolve(temp.resolve("m/007").toString(), 7L).version());
+        String msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(m, 5L)).getMessage();
+        assertTrue(msg.contains("(available versions: 3, 7)"), msg);
+    }
+
+    @Test
     void acceptsAVersionFolder() throws IOException {
         Path v = version("3", true);
         assertEquals(BigInteger.valueOf(3), ModelLocation.resolve(v.toString(), null).version());

@@ -10,14 +10,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import com.google.protobuf.ByteString;
+import org.tensorflow.proto.AssetFileDef;
 import org.tensorflow.proto.AttrValue;
+import org.tensorflow.proto.CollectionDef;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.FunctionDefLibrary;
@@ -27,8 +32,10 @@ import org.tensorflow.proto.NameAttrList;
 import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.OpDef;
 import org.tensorflow.proto.SavedModel;
+import org.tensorflow.proto.SaverDef;
 import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.proto.TensorProto;
 import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.proto.VersionDef;
 
@@ -37,6 +44,9 @@ class OpScannerTest {
 
     private static final String TAIL = " is not allowed: it can read or write files or reach outside the process; "
             + "pass --allow-op ";
+
+    private static final String FILE_TAIL = " is not allowed: its file name (input 0) is not a path the loader feeds "
+            + "inside the version folder; pass --allow-op ";
 
     // ---- building blocks ----
 
@@ -93,6 +103,23 @@ class OpScannerTest {
         assertEquals(OpScanner.UNSAFE_OPS.size(), new HashSet<>(OpScanner.UNSAFE_OPS).size());
         assertEquals(new TreeSet<>(ops), new TreeSet<>(OpScanner.UNSAFE_OPS));
         assertEquals(ops, OpScanner.UNSAFE_OPS, "same ops, same order as the file");
+
+        Map<String, List<Integer>> fileInputs = new HashMap<>();
+        for (Map.Entry<String, Json.Value> e : ((Json.Obj) root.get("file_inputs")).members().entrySet()) {
+            List<Integer> indices = new ArrayList<>();
+            for (Json.Value v : ((Json.Arr) e.getValue()).items()) {
+                indices.add(Integer.parseInt(((Json.Num) v).text()));
+            }
+            fileInputs.put(e.getKey(), indices);
+        }
+        assertEquals(fileInputs, OpScanner.FILE_INPUTS);
+        assertTrue(OpScanner.UNSAFE_OPS.containsAll(OpScanner.FILE_INPUTS.keySet()), "file ops are unsafe ops");
+
+        List<String> pure = new ArrayList<>();
+        for (Json.Value v : ((Json.Arr) root.get("pure_ops")).items()) {
+            pure.add(((Json.Str) v).value());
+        }
+        assertEquals(pure, OpScanner.PURE_OPS, "same pure ops, same order as the file");
     }
 
     // ---- the walk ----
@@ -112,7 +139,7 @@ class OpScannerTest {
         assertEquals(Set.of("dangling=Identity"), names(OpScanner.reachable(g, List.of("dangling"))),
                 "an input naming no node is skipped");
         assertTrue(OpScanner.firstUnsafe(g, List.of("y:0"), Set.of()).isEmpty());
-        assertEquals("ReadFile", OpScanner.firstUnsafe(g, List.of("y:0", "unused:0"), Set.of()).get().op());
+        assertEquals("ReadFile", OpScanner.firstUnsafe(g, List.of("y:0", "unused:0"), Set.of()).get().node().op());
     }
 
     @Test
@@ -167,7 +194,7 @@ class OpScannerTest {
         // SaveV2 < TFRecordDataset
         assertEquals("op SaveV2 (node \"sv\" in function \"branch1\")" + TAIL + "SaveV2 to accept it",
                 refusal(g, List.of("y"), Set.of()));
-        assertEquals("op TFRecordDataset (node \"tf\" in function \"body\")" + TAIL
+        assertEquals("op TFRecordDataset (node \"tf\" in function \"body\")" + FILE_TAIL
                 + "TFRecordDataset to accept it", refusal(g, List.of("y"), Set.of("SaveV2")));
         OpScanner.refuse(g, List.of("y"), Set.of("SaveV2", "TFRecordDataset"));
     }
@@ -223,11 +250,11 @@ class OpScannerTest {
         assertEquals("op MatchingFiles (node \"m\" in function \"b\")" + TAIL + "MatchingFiles to accept it",
                 refusal(g, List.of("root"), Set.of()));
         Set<String> allowMatching = Set.of("MatchingFiles");
-        assertEquals("op ReadFile (node \"r1\" in the graph)" + TAIL + "ReadFile to accept it",
+        assertEquals("op ReadFile (node \"r1\" in the graph)" + FILE_TAIL + "ReadFile to accept it",
                 refusal(g, List.of("root"), allowMatching));
         GraphDef noGraphRead = graph(List.of(
                 withFunc(withFunc(node("root", "PartitionedCall"), "f", "b"), "g", "a")), a, b);
-        assertEquals("op ReadFile (node \"b\" in function \"a\")" + TAIL + "ReadFile to accept it",
+        assertEquals("op ReadFile (node \"b\" in function \"a\")" + FILE_TAIL + "ReadFile to accept it",
                 refusal(noGraphRead, List.of("root"), allowMatching));
         assertEquals(Optional.empty(), OpScanner.firstUnsafe(g, List.of("root"), Set.of("MatchingFiles", "ReadFile")));
     }
@@ -237,7 +264,7 @@ class OpScannerTest {
         // U+FF5E sorts before U+1F600 by code point, after it by UTF-16 unit.
         GraphDef g = graph(List.of(node("root", "NoOp", "^\uD83D\uDE00", "^\uFF5E"),
                 node("\uD83D\uDE00", "Print"), node("\uFF5E", "Print")));
-        assertEquals("\uFF5E", OpScanner.firstUnsafe(g, List.of("root"), Set.of()).get().node());
+        assertEquals("\uFF5E", OpScanner.firstUnsafe(g, List.of("root"), Set.of()).get().node().node());
     }
 
     @Test
@@ -259,10 +286,11 @@ class OpScannerTest {
     void messageText() {
         assertEquals("op ReadFile (node \"map/while/ReadFile\" in function \"map_while_body_28\") is not allowed: "
                 + "it can read or write files or reach outside the process; pass --allow-op ReadFile to accept it",
-                OpScanner.message(new OpScanner.Found("ReadFile", "map_while_body_28", "map/while/ReadFile")));
+                new OpScanner.Refused(new OpScanner.Found("ReadFile", "map_while_body_28", "map/while/ReadFile"), -1)
+                        .message());
         assertEquals("op PrintV2 (node \"p\" in the graph) is not allowed: it can read or write files or reach "
                 + "outside the process; pass --allow-op PrintV2 to accept it",
-                OpScanner.message(new OpScanner.Found("PrintV2", "", "p")));
+                new OpScanner.Refused(new OpScanner.Found("PrintV2", "", "p"), -1).message());
     }
 
     @Test
@@ -309,9 +337,13 @@ class OpScannerTest {
     }
 
     @Test
-    void savedModelRootsAreTheSignaturesOutputsAndTheInitOp() {
+    void savedModelGroupsAreTheSignaturesTheInitOpAndTheRestoreOp() {
         MetaGraphDef mg = metaGraph(false);
-        assertEquals(List.of("y:0", "NoOp"), OpScanner.savedModelRoots(mg, List.of("serving_default", "unknown")));
+        List<OpScanner.RootGroup> groups = OpScanner.savedModelGroups(mg, List.of("serving_default", "unknown"));
+        assertEquals(List.of("signature", "init", "restore"), groups.stream().map(OpScanner.RootGroup::name).toList());
+        assertEquals(List.of("y:0"), groups.get(0).roots());
+        assertEquals(List.of("NoOp"), groups.get(1).roots());
+        assertEquals(List.of(), groups.get(2).roots(), "no saver_def");
         OpScanner.checkSavedModel(mg, List.of("serving_default"), Set.of());
         assertTrue(assertThrows(ConsumerException.class,
                 () -> OpScanner.checkSavedModel(mg, List.of("serving_default", "read"), Set.of()))
@@ -329,6 +361,256 @@ class OpScannerTest {
         assertEquals(List.of("k"), OpScanner.runKeys(List.of("k"), false, List.of("b", "a")));
     }
 
+    // ---- the loader's roots and the dataflow rule ----
+
+    private static NodeDef constString(String name, String value) {
+        return NodeDef.newBuilder().setName(name).setOp("Const")
+                .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_STRING).build())
+                .putAttr("value", AttrValue.newBuilder().setTensor(TensorProto.newBuilder()
+                        .setDtype(DataType.DT_STRING).setTensorShape(TensorShapeProto.newBuilder())
+                        .addStringVal(ByteString.copyFromUtf8(value))).build())
+                .build();
+    }
+
+    private static NodeDef withString(NodeDef n, String attr, String value) {
+        return n.toBuilder().putAttr(attr, AttrValue.newBuilder().setS(ByteString.copyFromUtf8(value)).build()).build();
+    }
+
+    private static FunctionDef function(String name, List<String> args, NodeDef... nodes) {
+        OpDef.Builder sig = OpDef.newBuilder().setName(name);
+        args.forEach(a -> sig.addInputArg(OpDef.ArgDef.newBuilder().setName(a)));
+        return FunctionDef.newBuilder().setSignature(sig).addAllNodeDef(List.of(nodes)).build();
+    }
+
+    private static CollectionDef nodeList(String... names) {
+        return CollectionDef.newBuilder().setNodeList(CollectionDef.NodeList.newBuilder().addAllValue(List.of(names)))
+                .build();
+    }
+
+    private static AssetFileDef asset(String tensor, String filename) {
+        return AssetFileDef.newBuilder().setTensorInfo(TensorInfo.newBuilder().setName(tensor))
+                .setFilename(filename).build();
+    }
+
+    private static MetaGraphDef.Builder loaderGraph(GraphDef g) {
+        return MetaGraphDef.newBuilder().setMetaInfoDef(MetaGraphDef.MetaInfoDef.newBuilder().addTags("serve"))
+                .setGraphDef(g).putSignatureDef("serving_default", sig("y:0"));
+    }
+
+    private static String savedModelRefusal(MetaGraphDef mg) {
+        return assertThrows(ConsumerException.class,
+                () -> OpScanner.checkSavedModel(mg, List.of("serving_default"), Set.of())).getMessage();
+    }
+
+    private static final NodeDef X = node("x", "Placeholder");
+    private static final NodeDef Y = node("y", "Identity", "x");
+
+    @Test
+    void mainOpCollectionNodesAreRoots() {
+        GraphDef g = graph(List.of(X, Y, node("w", "WriteFile", "x", "x"), node("main_op", "NoOp", "^w")));
+        MetaGraphDef mg = loaderGraph(g).putCollectionDef(OpScanner.MAIN_OP_COLLECTION, nodeList("main_op:0"))
+                .addAssetFileDef(asset("x:0", "vocab.txt")).build();
+        assertEquals(List.of("main_op:0"), OpScanner.savedModelGroups(mg, List.of()).get(1).roots());
+        assertEquals(Set.of("x:0"), OpScanner.savedModelGroups(mg, List.of()).get(1).fed());
+        assertEquals("op WriteFile (node \"w\" in the graph)" + TAIL + "WriteFile to accept it", savedModelRefusal(mg),
+                "writing is never exempt, not even to a fed path");
+        MetaGraphDef otherKind = loaderGraph(g).putCollectionDef(OpScanner.MAIN_OP_COLLECTION, CollectionDef
+                .newBuilder().setBytesList(CollectionDef.BytesList.newBuilder().addValue(ByteString.copyFromUtf8("w")))
+                .build()).build();
+        OpScanner.checkSavedModel(otherKind, List.of("serving_default"), Set.of());
+    }
+
+    @Test
+    void legacyInitOpReadingAConstPathIsRefusedAndAnAssetIsNot() {
+        GraphDef g = graph(List.of(X, Y,
+                constString("path", "/etc/passwd"),
+                node("asset", "Placeholder"),
+                node("asset_id", "Identity", "asset"),
+                node("sharded", "ShardedFilename", "asset_id", "shard", "count"),
+                node("read_const", "ReadFile", "path"),
+                node("read_asset", "ReadFile", "^x", "sharded"),
+                node("legacy", "NoOp", "^read_const", "^read_asset")));
+        MetaGraphDef.Builder mg = loaderGraph(g).putCollectionDef(OpScanner.LEGACY_INIT_OP_COLLECTION,
+                nodeList("legacy")).addAssetFileDef(asset("asset", "vocab.txt"));
+        assertEquals("op ReadFile (node \"read_const\" in the graph)" + FILE_TAIL + "ReadFile to accept it",
+                savedModelRefusal(mg.build()));
+        GraphDef onlyAsset = g.toBuilder().setNode(g.getNodeCount() - 1, node("legacy", "NoOp", "^read_asset"))
+                .build();
+        OpScanner.checkSavedModel(mg.setGraphDef(onlyAsset).build(), List.of("serving_default"), Set.of());
+        MetaGraphDef unclean = mg.setAssetFileDef(0, asset("asset", "../vocab.txt")).build();
+        assertEquals("op ReadFile (node \"read_asset\" in the graph)" + FILE_TAIL + "ReadFile to accept it",
+                savedModelRefusal(unclean), "an asset outside assets/ is fed no path inside the folder");
+    }
+
+    @Test
+    void cleanRelativePaths() {
+        for (String ok : List.of("vocab.txt", "a/b.txt", "..a", "a..")) {
+            assertTrue(OpScanner.isCleanRelativePath(ok), ok);
+        }
+        for (String bad : List.of("", "/etc/passwd", "a\\b", "a//b", "a/", "./a", "a/../b", "..", ".")) {
+            assertFalse(OpScanner.isCleanRelativePath(bad), bad);
+        }
+    }
+
+    /** A TF1 saver: restore_all -> (control) assign <- RestoreV2(save/Const, names, slices). */
+    private static MetaGraphDef tf1Restore(boolean write, boolean fromSignature) {
+        GraphDef g = graph(List.of(X,
+                fromSignature ? node("y", "Identity", "save/RestoreV2") : Y,
+                node("save/Const", "Placeholder"),
+                constString("save/names", "w"),
+                constString("save/slices", ""),
+                node("save/RestoreV2", "RestoreV2", "^x", "save/Const", "save/names", "save/slices"),
+                node("save/Assign", "AssignVariableOp", "w", "save/RestoreV2"),
+                node("w", "VarHandleOp"),
+                node("save/w", "WriteFile", "save/Const", "save/names"),
+                write ? node("save/restore_all", "NoOp", "^save/Assign", "^save/w")
+                        : node("save/restore_all", "NoOp", "^save/Assign")));
+        return loaderGraph(g).setSaverDef(SaverDef.newBuilder().setFilenameTensorName("save/Const:0")
+                .setRestoreOpName("save/restore_all").setSaveTensorName("save/w")).build();
+    }
+
+    @Test
+    void theRestoreOpMayReadTheCheckpointButNotWrite() {
+        OpScanner.checkSavedModel(tf1Restore(false, false), List.of("serving_default"), Set.of());
+        assertEquals("op WriteFile (node \"save/w\" in the graph)" + TAIL + "WriteFile to accept it",
+                savedModelRefusal(tf1Restore(true, false)));
+        OpScanner.checkSavedModel(tf1Restore(true, false), List.of("serving_default"), Set.of("WriteFile"));
+        assertEquals("op RestoreV2 (node \"save/RestoreV2\" in the graph)" + FILE_TAIL + "RestoreV2 to accept it",
+                savedModelRefusal(tf1Restore(false, true)), "a signature reaching the reader feeds nothing");
+    }
+
+    /**
+     * The shape tf.saved_model.save gives an asset: asset_path_initializer assigned to a variable
+     * that the init function reads and passes to a table initialiser.
+     */
+    private static List<NodeDef> tf2InitNodes() {
+        return List.of(X, Y,
+                node("asset_path_initializer", "Placeholder"),
+                withString(node("Variable", "VarHandleOp"), "shared_name", "Variable"),
+                node("Variable/Assign", "AssignVariableOp", "Variable", "asset_path_initializer"),
+                node("Variable/IsInitialized", "VarIsInitializedOp", "Variable"),
+                node("hash_table", "HashTableV2"),
+                node("ReadVariableOp", "ReadVariableOp", "Variable", "^Variable/Assign"),
+                withFunc(node("StatefulPartitionedCall", "StatefulPartitionedCall", "hash_table", "ReadVariableOp"),
+                        "f", "__inference__initializer"),
+                node("NoOp", "NoOp", "^StatefulPartitionedCall"));
+    }
+
+    private static final FunctionDef INITIALIZER = function("__inference__initializer",
+            List.of("handle_arg", "filepath_arg"),
+            node("InitializeTableFromTextFileV2", "InitializeTableFromTextFileV2", "handle_arg", "filepath_arg"),
+            node("Const", "Const"));
+
+    private static MetaGraphDef.Builder tf2Init(List<NodeDef> nodes) {
+        return loaderGraph(graph(nodes, INITIALIZER)).putSignatureDef(Model.INIT_OP_SIGNATURE, sig("NoOp"))
+                .addAssetFileDef(asset("asset_path_initializer:0", "vocab.txt"));
+    }
+
+    private static final String TABLE_REFUSAL = "op InitializeTableFromTextFileV2 (node "
+            + "\"InitializeTableFromTextFileV2\" in function \"__inference__initializer\") is not allowed: its file "
+            + "name (input 1) is not a path the loader feeds inside the version folder; pass --allow-op "
+            + "InitializeTableFromTextFileV2 to accept it";
+
+    @Test
+    void tf2AssetInitialiserIsExempt() {
+        OpScanner.checkSavedModel(tf2Init(tf2InitNodes()).build(), List.of("serving_default"), Set.of());
+        // the assets packed in the saved_model_assets collection count when asset_file_def is empty
+        MetaGraphDef packed = tf2Init(tf2InitNodes()).clearAssetFileDef()
+                .putCollectionDef(OpScanner.ASSETS_COLLECTION, CollectionDef.newBuilder().setAnyList(
+                        CollectionDef.AnyList.newBuilder().addValue(com.google.protobuf.Any.pack(
+                                asset("asset_path_initializer:0", "vocab.txt")))).build()).build();
+        OpScanner.checkSavedModel(packed, List.of("serving_default"), Set.of());
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(tf2InitNodes()).clearAssetFileDef().build()),
+                "without the asset nothing is fed");
+    }
+
+    @Test
+    void tf2AssetInitialiserReachedFromASignatureIsRefused() {
+        List<NodeDef> nodes = new ArrayList<>(tf2InitNodes());
+        nodes.set(1, withFunc(node("y", "StatefulPartitionedCall", "hash_table", "ReadVariableOp"), "f",
+                "__inference__initializer"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(nodes).build()));
+    }
+
+    @Test
+    void theAssetVariableMustBeUsedOnlyByReadsAndAssignmentsOfTheAsset() {
+        List<NodeDef> other = new ArrayList<>(tf2InitNodes());
+        other.add(node("Variable/Assign2", "AssignVariableOp", "Variable", "x"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(other).build()), "an assignment of another value");
+        List<NodeDef> leaked = new ArrayList<>(tf2InitNodes());
+        leaked.add(node("handle_copy", "Identity", "Variable"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(leaked).build()), "another data use");
+        List<NodeDef> shared = new ArrayList<>(tf2InitNodes());
+        shared.add(withString(node("Variable_1", "VarHandleOp"), "shared_name", "Variable"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(shared).build()), "a shared name used twice");
+        List<NodeDef> unassigned = new ArrayList<>(tf2InitNodes());
+        unassigned.set(4, node("Variable/Assign", "NoOp"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(unassigned).build()), "no assignment");
+        List<NodeDef> nonCall = new ArrayList<>(tf2InitNodes());
+        nonCall.add(withFunc(node("loop", "While", "x"), "body", "__inference__initializer"));
+        nonCall.set(nonCall.size() - 2, node("NoOp", "NoOp", "^StatefulPartitionedCall", "^loop"));
+        assertEquals(TABLE_REFUSAL, savedModelRefusal(tf2Init(nonCall).build()),
+                "a function referred to as a While body has arguments that trace to nothing");
+    }
+
+    /** The shape of tf.saved_model.save's restore: StatefulPartitionedCall_2(saver_filename, ...). */
+    private static MetaGraphDef tf2Restore(NodeDef... restoreBody) {
+        List<NodeDef> body = new ArrayList<>(List.of(
+                constString("RestoreV2/tensor_names", "w"),
+                constString("RestoreV2/shape_and_slices", ""),
+                node("Identity", "Identity", "RestoreV2:tensors:0")));
+        body.addAll(List.of(restoreBody));
+        FunctionDef restore = function("__inference__traced_restore", List.of("file_prefix", "variable"),
+                body.toArray(new NodeDef[0]));
+        GraphDef g = graph(List.of(X, Y,
+                node("saver_filename", "Placeholder"),
+                node("Variable", "VarHandleOp"),
+                withFunc(node("StatefulPartitionedCall_2", "StatefulPartitionedCall", "saver_filename", "Variable"),
+                        "f", "__inference__traced_restore")), restore);
+        return loaderGraph(g).setSaverDef(SaverDef.newBuilder().setFilenameTensorName("saver_filename:0")
+                .setRestoreOpName("StatefulPartitionedCall_2")).build();
+    }
+
+    @Test
+    void tf2RestoreFunctionReadingItsPrefixArgumentIsExempt() {
+        MetaGraphDef mg = tf2Restore(node("RestoreV2", "RestoreV2", "file_prefix",
+                "RestoreV2/tensor_names:output:0", "RestoreV2/shape_and_slices:output:0"));
+        OpScanner.checkSavedModel(mg, List.of("serving_default"), Set.of());
+        OpScanner.checkSavedModel(tf2Restore(
+                constString("suffix", ".data"),
+                withString(node("join", "StringJoin", "file_prefix", "suffix:output:0"), "separator", ""),
+                node("RestoreV2", "RestoreV2", "join:output:0", "RestoreV2/tensor_names:output:0",
+                        "RestoreV2/shape_and_slices:output:0")), List.of("serving_default"), Set.of());
+        String refused = "op RestoreV2 (node \"RestoreV2\" in function \"__inference__traced_restore\")" + FILE_TAIL
+                + "RestoreV2 to accept it";
+        assertEquals(refused, savedModelRefusal(tf2Restore(
+                constString("suffix", "/../../etc"),
+                node("join", "StringJoin", "file_prefix", "suffix:output:0"),
+                node("RestoreV2", "RestoreV2", "join:output:0", "RestoreV2/tensor_names:output:0",
+                        "RestoreV2/shape_and_slices:output:0"))), "a joined part with a slash");
+        assertEquals(refused, savedModelRefusal(tf2Restore(
+                constString("suffix", "x"),
+                withString(node("join", "StringJoin", "file_prefix", "suffix:output:0"), "separator", "/"),
+                node("RestoreV2", "RestoreV2", "join:output:0", "RestoreV2/tensor_names:output:0",
+                        "RestoreV2/shape_and_slices:output:0"))), "a separator with a slash");
+        assertEquals(refused, savedModelRefusal(tf2Restore(node("RestoreV2", "RestoreV2", "variable",
+                "RestoreV2/tensor_names:output:0", "RestoreV2/shape_and_slices:output:0"))), "another argument");
+        assertEquals(refused, savedModelRefusal(tf2Restore(
+                node("a", "Identity", "b:output:0"), node("b", "Identity", "a:output:0"),
+                node("RestoreV2", "RestoreV2", "a:output:0", "RestoreV2/tensor_names:output:0",
+                        "RestoreV2/shape_and_slices:output:0"))), "a cycle traces to nothing");
+    }
+
+    @Test
+    void everyGroupReachingAFileOpMustFeedItsPath() {
+        // the restore function also called from a signature: the signature feeds nothing
+        MetaGraphDef mg = tf2Restore(node("RestoreV2", "RestoreV2", "file_prefix",
+                "RestoreV2/tensor_names:output:0", "RestoreV2/shape_and_slices:output:0"));
+        GraphDef g = mg.getGraphDef().toBuilder().setNode(1, withFunc(node("y", "StatefulPartitionedCall",
+                "saver_filename", "Variable"), "f", "__inference__traced_restore")).build();
+        assertTrue(savedModelRefusal(mg.toBuilder().setGraphDef(g).build()).startsWith("op RestoreV2 "));
+    }
+
     // ---- through the command line (refusals come before any session) ----
 
     private static Path writeSavedModel(Path dir, MetaGraphDef mg) throws IOException {
@@ -342,7 +624,7 @@ class OpScannerTest {
     @Test
     void commandsRefuseWithOneLine(@TempDir Path tmp) throws IOException {
         Path v = writeSavedModel(tmp, metaGraph(false));
-        String readRefusal = "java_consumer: error: op ReadFile (node \"r\" in the graph)" + TAIL
+        String readRefusal = "java_consumer: error: op ReadFile (node \"r\" in the graph)" + FILE_TAIL
                 + "ReadFile to accept it\n";
         // predict and serve-stdio check every signature a request may name ("__hidden" is not one).
         for (String cmd : List.of("predict", "serve-stdio")) {
@@ -438,7 +720,7 @@ class OpScannerTest {
         Model.Format frozen = Model.Format.FROZEN;
         try (Model m = new Model(new ModelLocation(v, java.math.BigInteger.ONE), frozen)) {
             m.refuseUnsafeOps(List.of("serving_default"), false, Set.of());
-            assertEquals("op TextLineDataset (node \"t\" in the graph)" + TAIL + "TextLineDataset to accept it",
+            assertEquals("op TextLineDataset (node \"t\" in the graph)" + FILE_TAIL + "TextLineDataset to accept it",
                     assertThrows(ConsumerException.class,
                             () -> m.refuseUnsafeOps(List.of("serving_default"), true, Set.of())).getMessage());
             m.refuseUnsafeOps(List.of("serving_default"), true, Set.of("TextLineDataset"));
@@ -447,7 +729,7 @@ class OpScannerTest {
         TestSupport.Run r = TestSupport.run(new byte[0], "serve-stdio", "--model", v.toString(),
                 "--skip-verification", "--format", "frozen");
         assertEquals(2, r.status());
-        assertEquals("java_consumer: error: op TextLineDataset (node \"t\" in the graph)" + TAIL
+        assertEquals("java_consumer: error: op TextLineDataset (node \"t\" in the graph)" + FILE_TAIL
                 + "TextLineDataset to accept it\n", r.stderr());
     }
 }
