@@ -184,11 +184,9 @@ def tf1_table_from_own_asset(dest: Path, secret: Path, target: Path) -> Path:
     vocab = _vocab_file(dest)
 
     def build(tf):
-        v1 = tf.compat.v1
-        asset = tf.constant(str(vocab), name="vocab_path")
-        v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
-        inputs, outputs = _v1_table(tf, asset)
-        return inputs, outputs, v1.tables_initializer()
+        # TextFileInitializer adds a string-constant file name to ASSET_FILEPATHS itself.
+        inputs, outputs = _v1_table(tf, tf.constant(str(vocab), name="vocab_path"))
+        return inputs, outputs, tf.compat.v1.tables_initializer()
 
     return _v1_model(dest, build, assets=True)
 
