@@ -131,6 +131,19 @@ def _too_deep() -> RequestError:
     return RequestError(f"invalid JSON: nesting deeper than {MAX_DEPTH} levels")
 
 
+#: The longest number literal a body may hold (tests/CONTRACT.md, "Limits").
+MAX_NUMBER_CHARS = 100_000
+
+
+def _number(literal: str) -> JsonNumber:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise RequestError(
+            f"invalid JSON: a number literal of {len(literal)} characters is longer than the "
+            f"limit of {MAX_NUMBER_CHARS}"
+        )
+    return JsonNumber(literal)
+
+
 def loads(text: str | bytes) -> object:
     """Parse JSON keeping every number as a :class:`JsonNumber` literal.
 
@@ -152,8 +165,8 @@ def loads(text: str | bytes) -> object:
     try:
         doc = json.loads(
             text,
-            parse_float=JsonNumber,
-            parse_int=JsonNumber,
+            parse_float=_number,
+            parse_int=_number,
             parse_constant=JsonNumber,
         )
     except json.JSONDecodeError as exc:

@@ -214,7 +214,7 @@ func describe(v *Value) string {
 	case KindBool:
 		return "a boolean"
 	case KindNumber:
-		return "the number " + v.Text
+		return "the number " + Bound(v.Text)
 	case KindString:
 		return "a string"
 	case KindObject:
@@ -377,7 +377,7 @@ func wrongValue(v *Value, spec Spec) error {
 }
 
 func outOfRange(v *Value, spec Spec) error {
-	return errorf("input %s: number %s is out of range for %s", spec.Describe(), v.Text, spec.DType)
+	return errorf("input %s: number %s is out of range for %s", spec.Describe(), Bound(v.Text), spec.DType)
 }
 
 func nonFinite(text string) (float64, bool) {
@@ -399,7 +399,7 @@ func leafFloat64(v *Value, spec Spec) (float64, error) {
 	if f, ok := nonFinite(v.Text); ok {
 		return f, nil
 	}
-	f, err := strconv.ParseFloat(v.Text, 64)
+	f, err := strconv.ParseFloat(BoundedLiteral(v.Text), 64)
 	if err != nil {
 		return 0, outOfRange(v, spec) // ErrRange: a finite literal beyond the float64 range
 	}
@@ -413,7 +413,7 @@ func leafFloat32(v *Value, spec Spec) (float32, error) {
 	if f, ok := nonFinite(v.Text); ok {
 		return float32(f), nil
 	}
-	f, err := strconv.ParseFloat(v.Text, 32) // rounds the decimal directly to float32
+	f, err := strconv.ParseFloat(BoundedLiteral(v.Text), 32) // rounds the decimal directly to float32
 	if err != nil {
 		return 0, outOfRange(v, spec)
 	}
@@ -424,7 +424,7 @@ func leafFloat16(v *Value, spec Spec) (Float16, error) {
 	if v.Kind != KindNumber {
 		return 0, wrongValue(v, spec)
 	}
-	h, ok := ParseFloat16(v.Text)
+	h, ok := ParseFloat16(BoundedLiteral(v.Text))
 	if !ok {
 		return 0, outOfRange(v, spec)
 	}
@@ -447,7 +447,7 @@ func integerLiteral(text string) bool {
 }
 
 func intRangeError(v *Value, spec Spec, lo, hi string) error {
-	return errorf("input %s: integer %s is out of range for %s [%s, %s]", spec.Describe(), v.Text, spec.DType, lo, hi)
+	return errorf("input %s: integer %s is out of range for %s [%s, %s]", spec.Describe(), Bound(v.Text), spec.DType, lo, hi)
 }
 
 func integerLeaf(v *Value, spec Spec) error {
@@ -458,7 +458,7 @@ func integerLeaf(v *Value, spec Spec) error {
 		return wrongValue(v, spec)
 	}
 	if !integerLiteral(v.Text) {
-		return errorf("input %s: expected a %s integer value, got the non-integer number %s", spec.Describe(), spec.DType, v.Text)
+		return errorf("input %s: expected a %s integer value, got the non-integer number %s", spec.Describe(), spec.DType, Bound(v.Text))
 	}
 	return nil
 }

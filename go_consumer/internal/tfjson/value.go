@@ -164,6 +164,10 @@ func markTokens(data []byte) (src []byte, marks map[int64]mark, tooDeep int) {
 
 // nestingError is the refusal of a body whose '[' or '{' at offset at opens level
 // MaxDepth+1.
+// MaxNumberChars is the longest number literal a body may hold (tests/CONTRACT.md,
+// "Limits"); a number literal is ASCII, so bytes are characters.
+const MaxNumberChars = 100_000
+
 func nestingError(data []byte, at int) error {
 	line, col := position(data, int64(at))
 	return errorf("invalid JSON: nesting deeper than %d levels at line %d column %d", MaxDepth, line, col)
@@ -287,6 +291,9 @@ func (b *builder) value(v *Value, depth int) error {
 	case bool:
 		*v = Value{Kind: KindBool, Bool: t}
 	case json.Number:
+		if len(t) > MaxNumberChars {
+			return errorf("invalid JSON: a number literal of %d characters is longer than the limit of %d", len(t), MaxNumberChars)
+		}
 		*v = Value{Kind: KindNumber, Text: string(t)}
 	case bareToken:
 		*v = Value{Kind: KindNumber, Text: string(t)}

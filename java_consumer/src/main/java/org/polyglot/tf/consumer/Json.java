@@ -42,6 +42,9 @@ public final class Json {
     /** Deepest nesting accepted (Jackson's default; Python's json stops near 1000 too). */
     public static final int MAX_DEPTH = 1000;
 
+    /** The longest number literal a body may hold (tests/CONTRACT.md, "Limits"). */
+    public static final int MAX_NUMBER_CHARS = 100_000;
+
     private static final Set<String> NON_FINITE_TOKENS = Set.of("NaN", "Infinity", "-Infinity");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
@@ -50,7 +53,8 @@ public final class Json {
             .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength(Integer.MAX_VALUE)
-                    .maxNumberLength(100_000)
+                    .maxNameLength(Integer.MAX_VALUE)
+                    .maxNumberLength(Integer.MAX_VALUE) // MAX_NUMBER_CHARS is checked in read()
                     .maxNestingDepth(MAX_DEPTH)
                     .build())
             // Jackson quotes at most this much of a bad token (bounded echoes, tests/CONTRACT.md, "Errors").
@@ -372,9 +376,9 @@ public final class Json {
             case VALUE_STRING:
                 return new Str(checkSurrogates(p.getText()));
             case VALUE_NUMBER_INT:
-                return new Num(p.getText(), true);
+                return new Num(numberText(p), true);
             case VALUE_NUMBER_FLOAT: {
-                String text = p.getText();
+                String text = numberText(p);
                 boolean token = !text.isEmpty() && !Character.isDigit(text.charAt(text.length() - 1));
                 if (token && !NON_FINITE_TOKENS.contains(text)) {
                     throw ConsumerException.refusal("invalid JSON: " + Echo.quotedSingle(text) + " at " + location(p)
@@ -391,6 +395,23 @@ public final class Json {
             default:
                 throw ConsumerException.refusal("invalid JSON: unexpected " + t + " at " + location(p));
         }
+    }
+
+    /**
+     * Returns the current number token's literal, refusing one longer than
+     * {@link #MAX_NUMBER_CHARS} (tests/CONTRACT.md, "Limits").
+     *
+     * @param p the parser, at a number token
+     * @return the literal
+     * @throws IOException when the parser cannot read the token
+     */
+    private static String numberText(JsonParser p) throws IOException {
+        String text = p.getText();
+        if (text.length() > MAX_NUMBER_CHARS) {
+            throw ConsumerException.refusal("invalid JSON: a number literal of " + text.length()
+                    + " characters is longer than the limit of " + MAX_NUMBER_CHARS);
+        }
+        return text;
     }
 
     /**
