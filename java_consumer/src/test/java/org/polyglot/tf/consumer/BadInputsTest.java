@@ -112,8 +112,8 @@ class BadInputsTest {
         TestSupport.Run tooLong = TestSupport.run(TestSupport.utf8("{\"inputs\": {\"x\": " + "1".repeat(100_008)
                 + "}}"), "predict", "--model", v.toString(), "--skip-verification");
         assertEquals(2, tooLong.status());
-        assertTrue(tooLong.stderr().startsWith("java_consumer: error: invalid JSON: Number value length (100008) "
-                + "exceeds the maximum allowed"), tooLong.stderr());
+        assertEquals("java_consumer: error: invalid JSON: a number literal of 100008 characters is longer than the "
+                + "limit of " + Json.MAX_NUMBER_CHARS, tooLong.stderr().strip());
     }
 
     // ---- invalid dtype enums ----
