@@ -13,6 +13,7 @@ name is, by dataflow, exactly a tensor the loader feeds with a path inside the v
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from python_producer.model_dir import ModelError
@@ -111,6 +112,7 @@ def reachable(graph_def, roots: list[str]) -> list[Found]:
     """
     nodes = {n.name: n for n in graph_def.node}
     library = {f.signature.name: f for f in graph_def.library.function}
+    library_names = set(library)
     found: list[Found] = []
     seen_nodes: set[str] = set()
     pending_functions: list[str] = []
@@ -123,7 +125,7 @@ def reachable(graph_def, roots: list[str]) -> list[Found]:
         node = nodes[name]
         found.append(Found(node.op, "", node.name))
         stack.extend(_node_name(i) for i in node.input)
-        pending_functions.extend(_functions_of(node, set(library)))
+        pending_functions.extend(_functions_of(node, library_names))
     seen_functions: set[str] = set()
     while pending_functions:
         fname = pending_functions.pop()
@@ -132,7 +134,7 @@ def reachable(graph_def, roots: list[str]) -> list[Found]:
         seen_functions.add(fname)
         for node in library[fname].node_def:
             found.append(Found(node.op, fname, node.name))
-            pending_functions.extend(_functions_of(node, set(library)))
+            pending_functions.extend(_functions_of(node, library_names))
     return found
 
 
@@ -151,6 +153,11 @@ class RootGroup:
     fed: frozenset[str] = frozenset()
 
 
+def _shared_name(var_handle) -> bytes:
+    """The resource a ``VarHandleOp`` names: its ``shared_name``, else its node name."""
+    return var_handle.attr["shared_name"].s or var_handle.name.encode()
+
+
 def _tensor(name: str) -> str:
     return name if ":" in name else f"{name}:0"
 
@@ -167,6 +174,12 @@ class _Dataflow:
             name: {n.name: n for n in f.node_def} for name, f in self.library.items()
         }
         self.graph_def = graph_def
+        # How many VarHandleOps of the graph and its functions share each shared_name.
+        self.shared_names = Counter(
+            _shared_name(n)
+            for n in [*graph_def.node, *(n for f in self.library.values() for n in f.node_def)]
+            if n.op == "VarHandleOp"
+        )
         # Function name -> [(caller context, caller node, is a call)] over the reached nodes.
         self.referrers: dict[str, list[tuple[str, object, bool]]] = {}
         for found in reached:
@@ -255,20 +268,16 @@ class _Dataflow:
         var = self.nodes.get(_node_name(handle))
         if var is None or var.op != "VarHandleOp":
             return False
-        shared = var.attr["shared_name"].s or var.name.encode()
-        handles = [n for n in self.graph_def.node if n.op == "VarHandleOp"]
-        for f in self.library.values():
-            handles.extend(n for n in f.node_def if n.op == "VarHandleOp")
-        if sum((n.attr["shared_name"].s or n.name.encode()) == shared for n in handles) != 1:
+        if self.shared_names[_shared_name(var)] != 1:
             return False
         assigned = False
         for node in self.graph_def.node:
-            for index, value in enumerate(_data_inputs(node)):
+            inputs = _data_inputs(node)
+            for index, value in enumerate(inputs):
                 if _node_name(value) != var.name:
                     continue
                 if index == 0 and node.op in ("ReadVariableOp", "VarIsInitializedOp"):
                     continue
-                inputs = _data_inputs(node)
                 if (
                     index == 0
                     and node.op == "AssignVariableOp"

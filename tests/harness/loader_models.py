@@ -40,6 +40,20 @@ def _edit_meta_graph(version: Path, edit: Callable) -> None:
     pb.write_bytes(model.SerializeToString())
 
 
+def _as_legacy_init_op(version: Path) -> Path:
+    """Move the ``saved_model_main_op`` collection to ``legacy_init_op``, which the loader runs
+    when there is neither an init-op signature nor a main op (``loader_util.cc`` ``GetInitOp``)."""
+
+    def edit(meta_graph):
+        meta_graph.collection_def["legacy_init_op"].CopyFrom(
+            meta_graph.collection_def["saved_model_main_op"]
+        )
+        del meta_graph.collection_def["saved_model_main_op"]
+
+    _edit_meta_graph(version, edit)
+    return version
+
+
 def _v1_model(dest: Path, build: Callable, assets: bool = False) -> Path:
     """A TF1 SavedModel: ``build(tf)`` adds ops to a fresh graph and returns the ``inputs`` and
     ``outputs`` dicts of ``serving_default`` and the ``main_op`` (or ``None``); variables are
@@ -91,16 +105,7 @@ def main_op_writes(dest: Path, secret: Path, target: Path) -> Path:
 def legacy_init_op_writes(dest: Path, secret: Path, target: Path) -> Path:
     """The same ``main_op`` moved to the ``legacy_init_op`` collection, which the loader runs
     when there is neither an init-op signature nor a ``saved_model_main_op``."""
-    version = main_op_writes(dest, secret, target)
-
-    def edit(meta_graph):
-        meta_graph.collection_def["legacy_init_op"].CopyFrom(
-            meta_graph.collection_def["saved_model_main_op"]
-        )
-        del meta_graph.collection_def["saved_model_main_op"]
-
-    _edit_meta_graph(version, edit)
-    return version
+    return _as_legacy_init_op(main_op_writes(dest, secret, target))
 
 
 def legacy_init_op_reads_path(dest: Path, secret: Path, target: Path) -> Path:
@@ -115,16 +120,7 @@ def legacy_init_op_reads_path(dest: Path, secret: Path, target: Path) -> Path:
         outputs["leaked"] = tf.identity(leaked.read_value())
         return inputs, outputs, tf.group(read, name="init_read")
 
-    version = _v1_model(dest, build)
-
-    def edit(meta_graph):
-        meta_graph.collection_def["legacy_init_op"].CopyFrom(
-            meta_graph.collection_def["saved_model_main_op"]
-        )
-        del meta_graph.collection_def["saved_model_main_op"]
-
-    _edit_meta_graph(version, edit)
-    return version
+    return _as_legacy_init_op(_v1_model(dest, build))
 
 
 def restore_redirected(dest: Path, secret: Path, target: Path) -> Path:
