@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import org.tensorflow.proto.ConfigProto;
 
 /**
  * {@code bench}: times the consumer's own predict loop in-process ({@code tests/CONTRACT.md},
@@ -135,22 +134,17 @@ public final class Bench {
     }
 
     /**
-     * Serializes the session configuration for the thread flags.
+     * Serializes the session configuration for the thread flags: the contract's
+     * {@code ConfigProto} ({@link SessionConfig#serialized(int, int)}: Grappler's constant folding
+     * off, tests/CONTRACT.md "Numeric configuration") with these thread counts.
      *
-     * @param intraOpThreads {@code intra_op_parallelism_threads}
-     * @param interOpThreads {@code inter_op_parallelism_threads}
-     * @return a serialized {@code tensorflow.ConfigProto}, or {@code null} when both are 0
-     *     (TensorFlow's defaults, exactly as the other commands run)
+     * @param intraOpThreads {@code intra_op_parallelism_threads} (0: TensorFlow's choice)
+     * @param interOpThreads {@code inter_op_parallelism_threads} (0: TensorFlow's choice)
+     * @return a serialized {@code tensorflow.ConfigProto}, never null; with both 0 it is exactly
+     *     the configuration of the other commands ({@link SessionConfig#contract()})
      */
     public static byte[] sessionConfig(int intraOpThreads, int interOpThreads) {
-        if (intraOpThreads == 0 && interOpThreads == 0) {
-            return null;
-        }
-        return ConfigProto.newBuilder()
-                .setIntraOpParallelismThreads(intraOpThreads)
-                .setInterOpParallelismThreads(interOpThreads)
-                .build()
-                .toByteArray();
+        return SessionConfig.serialized(intraOpThreads, interOpThreads);
     }
 
     /**

@@ -73,13 +73,15 @@ public final class Model implements AutoCloseable {
     private final Map<String, TfSession> frozenSessions = new HashMap<>();
 
     /**
-     * Opens a model version (reads no TensorFlow state yet).
+     * Opens a model version (reads no TensorFlow state yet) whose sessions get the contract's
+     * configuration ({@link SessionConfig#contract()}: constant folding off, TensorFlow's thread
+     * pools; tests/CONTRACT.md "Numeric configuration").
      *
      * @param location the version folder
      * @param format the artefact to run
      */
     public Model(ModelLocation location, Format format) {
-        this(location, format, null);
+        this(location, format, SessionConfig.contract());
     }
 
     /**
@@ -89,12 +91,17 @@ public final class Model implements AutoCloseable {
      * @param location the version folder
      * @param format the artefact to run
      * @param sessionConfig a serialized {@code tensorflow.ConfigProto} passed to every session this
-     *     model creates, or {@code null} for TensorFlow's defaults
+     *     model creates, built by {@link SessionConfig} (constant folding off, tests/CONTRACT.md
+     *     "Numeric configuration"); never null
+     * @throws NullPointerException when {@code sessionConfig} is null
+     * @throws IllegalArgumentException when {@code sessionConfig} does not turn constant folding off
+     * @throws ConsumerException (refusal) when {@code sessionConfig} is not a {@code ConfigProto}
      */
     public Model(ModelLocation location, Format format, byte[] sessionConfig) {
+        SessionConfig.check(sessionConfig);
         this.location = location;
         this.format = format;
-        this.sessionConfig = sessionConfig == null ? null : sessionConfig.clone();
+        this.sessionConfig = sessionConfig.clone();
     }
 
     /**

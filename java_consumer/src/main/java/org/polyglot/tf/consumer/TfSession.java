@@ -65,6 +65,10 @@ import org.tensorflow.internal.c_api.TF_Tensor;
  * within the call that creates them, the graph and session by {@link #close()}. Referencing this
  * class loads the TensorFlow native library (JavaCPP extracts it to {@code ~/.javacpp/cache} on
  * first use).
+ *
+ * <p>Every session gets a {@code ConfigProto} built by {@link SessionConfig} (Grappler's constant
+ * folding off, tests/CONTRACT.md "Numeric configuration"), applied with {@code TF_SetConfig}; a
+ * null configuration is an error, not TensorFlow's defaults.
  */
 public final class TfSession implements AutoCloseable {
 
@@ -96,27 +100,34 @@ public final class TfSession implements AutoCloseable {
 
     /**
      * Loads a SavedModel's MetaGraphDef with tag-set {@code {"serve"}} and restores its variables
-     * ({@code TF_LoadSessionFromSavedModel}).
+     * ({@code TF_LoadSessionFromSavedModel}), with the contract's session configuration
+     * ({@link SessionConfig#contract()}: constant folding off, tests/CONTRACT.md "Numeric
+     * configuration").
      *
      * @param versionDir the version folder
      * @return the session
      * @throws ConsumerException (refusal) when TensorFlow cannot load the model
      */
     public static TfSession loadSavedModel(Path versionDir) {
-        return loadSavedModel(versionDir, null);
+        return loadSavedModel(versionDir, SessionConfig.contract());
     }
 
     /**
-     * Loads a SavedModel like {@link #loadSavedModel(Path)}, with a session configuration.
+     * Loads a SavedModel like {@link #loadSavedModel(Path)}, with a session configuration built by
+     * {@link SessionConfig} (e.g. with thread counts).
      *
      * @param versionDir the version folder
      * @param config a serialized {@code tensorflow.ConfigProto} for the session
-     *     ({@code TF_SetConfig}), or {@code null} for TensorFlow's defaults
+     *     ({@code TF_SetConfig}); never null, and its constant folding must be {@code OFF}
+     *     (tests/CONTRACT.md, "Numeric configuration"; {@link SessionConfig#check(byte[])})
      * @return the session
      * @throws ConsumerException (refusal) when TensorFlow cannot load the model or rejects the
      *     configuration
+     * @throws NullPointerException when {@code config} is null
+     * @throws IllegalArgumentException when {@code config} does not turn constant folding off
      */
     public static TfSession loadSavedModel(Path versionDir, byte[] config) {
+        SessionConfig.check(config);
         TF_Status status = TF_NewStatus();
         TF_SessionOptions opts = TF_NewSessionOptions();
         TF_Graph graph = TF_NewGraph();
@@ -144,27 +155,34 @@ public final class TfSession implements AutoCloseable {
     }
 
     /**
-     * Imports a frozen (binary) GraphDef and opens a session on it.
+     * Imports a frozen (binary) GraphDef and opens a session on it, with the contract's session
+     * configuration ({@link SessionConfig#contract()}: constant folding off, tests/CONTRACT.md
+     * "Numeric configuration").
      *
      * @param graphFile the {@code .pb} file
      * @return the session
      * @throws ConsumerException (refusal) when the file cannot be read or imported
      */
     public static TfSession loadFrozenGraph(Path graphFile) {
-        return loadFrozenGraph(graphFile, null);
+        return loadFrozenGraph(graphFile, SessionConfig.contract());
     }
 
     /**
-     * Imports a frozen graph like {@link #loadFrozenGraph(Path)}, with a session configuration.
+     * Imports a frozen graph like {@link #loadFrozenGraph(Path)}, with a session configuration
+     * built by {@link SessionConfig} (e.g. with thread counts).
      *
      * @param graphFile the {@code .pb} file
      * @param config a serialized {@code tensorflow.ConfigProto} for the session
-     *     ({@code TF_SetConfig}), or {@code null} for TensorFlow's defaults
+     *     ({@code TF_SetConfig}); never null, and its constant folding must be {@code OFF}
+     *     (tests/CONTRACT.md, "Numeric configuration"; {@link SessionConfig#check(byte[])})
      * @return the session
      * @throws ConsumerException (refusal) when the file cannot be read or imported, or TensorFlow
      *     rejects the configuration
+     * @throws NullPointerException when {@code config} is null
+     * @throws IllegalArgumentException when {@code config} does not turn constant folding off
      */
     public static TfSession loadFrozenGraph(Path graphFile, byte[] config) {
+        SessionConfig.check(config);
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(graphFile);
@@ -206,11 +224,12 @@ public final class TfSession implements AutoCloseable {
         }
     }
 
-    /** Applies a serialized ConfigProto to session options ({@code TF_SetConfig}); null: nothing. */
+    /**
+     * Applies a serialized ConfigProto, checked by {@link SessionConfig#check(byte[])}, to session
+     * options ({@code TF_SetConfig}); every session is configured, none runs with TensorFlow's
+     * default configuration.
+     */
     private static void configure(TF_SessionOptions opts, byte[] config, TF_Status status) {
-        if (config == null) {
-            return;
-        }
         try (BytePointer proto = new BytePointer(config)) {
             TF_SetConfig(opts, proto, config.length, status);
         }

@@ -229,7 +229,7 @@ public final class Trainer {
                     + "to continue it or --checkpoint-dir for a new run");
         }
 
-        try (TfSession session = TfSession.loadSavedModel(dir)) {
+        try (TfSession session = TfSession.loadSavedModel(dir, SessionConfig.contract())) {
             Saver saver = new Saver(session, saverDef);
             if (resumeFrom != null) {
                 saver.restore(resumeFrom);

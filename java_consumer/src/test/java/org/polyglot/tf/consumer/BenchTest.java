@@ -3,7 +3,7 @@ package org.polyglot.tf.consumer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,6 +21,7 @@ import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.NodeDef;
+import org.tensorflow.proto.RewriterConfig;
 
 /** {@code bench}: flags, generated inputs, nearest-rank percentiles, JSON, and a short run. */
 class BenchTest {
@@ -92,10 +93,19 @@ class BenchTest {
 
     @Test
     void threadFlagsBecomeAConfigProto() throws Exception {
-        assertNull(Bench.sessionConfig(0, 0), "0/0 keeps TensorFlow's defaults");
         ConfigProto c = ConfigProto.parseFrom(Bench.sessionConfig(3, 2));
         assertEquals(3, c.getIntraOpParallelismThreads());
         assertEquals(2, c.getInterOpParallelismThreads());
+        assertEquals(RewriterConfig.Toggle.OFF, c.getGraphOptions().getRewriteOptions().getConstantFolding(),
+                "tests/CONTRACT.md, \"Numeric configuration\": constant folding is off");
+        assertEquals(SessionConfig.proto(3, 2), c, "built by the one SessionConfig function");
+        byte[] none = Bench.sessionConfig(0, 0);
+        assertNotNull(none, "0/0 is no longer TensorFlow's default config");
+        assertArrayEquals(SessionConfig.contract(), none, "0/0 is exactly the other commands' config");
+        ConfigProto z = ConfigProto.parseFrom(none);
+        assertEquals(0, z.getIntraOpParallelismThreads());
+        assertEquals(0, z.getInterOpParallelismThreads());
+        assertEquals(RewriterConfig.Toggle.OFF, z.getGraphOptions().getRewriteOptions().getConstantFolding());
     }
 
     // ---- inputs ----
