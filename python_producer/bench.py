@@ -143,10 +143,7 @@ def bench(
     else:
         runtime = "python_session"
         _, graph = predictor.frozen_session(signature)
-        config = tf.compat.v1.ConfigProto(
-            intra_op_parallelism_threads=intra_op_threads,
-            inter_op_parallelism_threads=inter_op_threads,
-        )
+        config = tf_runtime.session_config(intra_op_threads, inter_op_threads)
         with tf.compat.v1.Session(graph=graph, config=config) as session:
             aliases = sorted(in_specs)
             run = session.make_callable(

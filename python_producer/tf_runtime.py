@@ -52,7 +52,31 @@ def tf():
     import tensorflow
 
     tensorflow.get_logger().setLevel("ERROR")
+    # The contract's numeric configuration for function calls (tests/CONTRACT.md, "Runtime").
+    tensorflow.config.optimizer.set_experimental_options({"constant_folding": False})
     return tensorflow
+
+
+def session_config(intra_op_threads: int = 0, inter_op_threads: int = 0):
+    """Return the ``tf.compat.v1.ConfigProto`` every session of this project is made with.
+
+    Grappler's constant folding is off (tests/CONTRACT.md, "Runtime": it rewrites ``x / c``
+    into ``x * (1 / c)`` where ``c`` is constant, which differs between a function call, a
+    SavedModel session and a frozen graph); every other option is TensorFlow's default.
+
+    Args:
+        intra_op_threads, inter_op_threads: ``intra_op_parallelism_threads`` and
+            ``inter_op_parallelism_threads``; 0 leaves the choice to TensorFlow.
+    """
+    tensorflow = tf()
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    config = tensorflow.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=intra_op_threads,
+        inter_op_parallelism_threads=inter_op_threads,
+    )
+    config.graph_options.rewrite_options.constant_folding = rewriter_config_pb2.RewriterConfig.OFF
+    return config
 
 
 def tf_version() -> str:
@@ -64,6 +88,14 @@ def saved_model_pb2():
     """Return ``tensorflow.core.protobuf.saved_model_pb2`` (SavedModel, MetaGraphDef protos)."""
     tf()
     from tensorflow.core.protobuf import saved_model_pb2 as module
+
+    return module
+
+
+def meta_graph_pb2():
+    """Return ``tensorflow.core.protobuf.meta_graph_pb2`` (MetaGraphDef, SignatureDef protos)."""
+    tf()
+    from tensorflow.core.protobuf import meta_graph_pb2 as module
 
     return module
 
