@@ -2,6 +2,7 @@
 #
 #   make all    set up what is missing, train and export, build both consumers, parity table
 #   make test   the pytest suite (sets up, trains and builds first)
+#   make check MODELS=DIR   the parity table for your own models (python -m python_producer import)
 #   make help   list the targets
 #
 # Re-running is incremental: the venv, the models and both builds are only redone when their
@@ -18,7 +19,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 MODELS := models
 
-.PHONY: all setup models build go java floor bench parity test test-fast test-python test-go test-java lint \
+.PHONY: all setup models build go java floor bench parity check test test-fast test-python test-go test-java lint \
 	clean distclean help
 
 all: setup models build parity ## set up, train and export, build Go and Java, print the parity table
@@ -69,8 +70,14 @@ bench: setup models build floor ## time every runtime side by side (bench/result
 	$(PY) -m tests.harness.loadtest --models $(MODELS) --out bench
 
 parity: $(STAMPS)/venv ## every golden request through every language and format, then train in each
-	$(PY) -m tests.harness.parity --models $(MODELS)
+	$(PY) -m tests.harness.parity --models $(MODELS) --tolerances tests/tolerances.json --latest
 	$(PY) -m tests.harness.training --models $(MODELS)
+
+# The cross-language check on any model folder (what a team puts in its CI): every version and
+# signature under MODELS through every language and format; MODELS/tolerances.json, if there,
+# grants per-cell tolerances.  make check MODELS=path/to/models
+check: setup build ## parity table of every version under MODELS=DIR (yours: python -m python_producer import), non-zero on any difference
+	$(PY) -m tests.harness.parity --models $(MODELS)
 
 test: setup models build floor test-go test-java ## go test, JUnit 5, then the pytest suite (all languages)
 	$(PY) -m pytest tests

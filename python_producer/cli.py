@@ -17,6 +17,11 @@
     python -m python_producer bench --model PATH [--version N] [--signature KEY] [--format ...]
                                     [--batch-sizes 1,8,64,512,4096] [--seconds S]
                                     [--intra-op-threads N] [--inter-op-threads N]
+    python -m python_producer import --name NAME [--models DIR] SOURCE [--requests FILE ...]
+    python -m python_producer import --name NAME [--models DIR] --meta-graph FILE
+                                     --checkpoint PREFIX
+                                     (--inputs-collection C | --input ALIAS=TENSOR ...)
+                                     (--outputs-collection C | --output ALIAS=TENSOR ...)
     python -m python_producer version
     python -m python_producer run-cases
 
@@ -148,6 +153,23 @@ def _build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--input", default="-", help="request file, - for stdin")
     soak.add_argument("--predictions", type=_positive_int("--predictions"), default=100_000)
     soak.add_argument("--load-cycles", type=_positive_int("--load-cycles"), default=200)
+    imp = sub.add_parser(
+        "import", allow_abbrev=False, help="import a model made elsewhere as a new version"
+    )
+    imp.add_argument("source", nargs="?", help="a SavedModel folder, a .keras file or a .pb")
+    imp.add_argument("--name", required=True, help="the model's folder name under --models")
+    imp.add_argument("--models", default="models", help="base folder (default: models)")
+    imp.add_argument(
+        "--requests", nargs="+", default=[], metavar="FILE", help="example predict requests"
+    )
+    imp.add_argument("--meta-graph", help="a TF1 MetaGraph (.meta) written by a Saver")
+    imp.add_argument("--checkpoint", help="the Saver's checkpoint prefix for --meta-graph")
+    imp.add_argument("--inputs-collection", help="graph collection holding the input tensors")
+    imp.add_argument("--outputs-collection", help="graph collection holding the output tensors")
+    imp.add_argument("--input", action="append", default=[], metavar="ALIAS=TENSOR")
+    imp.add_argument("--output", action="append", default=[], metavar="ALIAS=TENSOR")
+    imp.add_argument("--seed", type=int, default=1, help="seed of the generated requests")
+    imp.add_argument("--allow-op", action="append", default=[], metavar="NAME")
     sub.add_parser("version", allow_abbrev=False, help="print the consumer and TensorFlow versions")
     sub.add_parser(
         "run-cases", allow_abbrev=False, help="test mode: one JSON case per line (CONTRACT.md)"
@@ -250,6 +272,8 @@ def _run(args) -> int:
     if args.command == "version":
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
         return 0
+    if args.command == "import":
+        return _import(args)
     if args.command == "train" and args.model is not None:
         return _train_loop(args)
     if args.command == "train":
@@ -381,6 +405,27 @@ def _train_loop(args) -> int:
 
 
 _TF_FRAMING = ("Graph execution error:", "Detected at node", "<stack traces unavailable>")
+
+
+def _import(args) -> int:
+    from python_producer import importer
+
+    source = importer.resolve_source(
+        args.source,
+        args.meta_graph,
+        args.checkpoint,
+        args.input,
+        args.output,
+        args.inputs_collection,
+        args.outputs_collection,
+    )
+    path, lines = importer.import_model(
+        Path(args.models), args.name, source, args.requests, args.seed, frozenset(args.allow_op)
+    )
+    print(f"imported {source.path} -> {path} (TensorFlow {tf_runtime.tf_version()})")
+    for line in lines:
+        print(line)
+    return 0
 
 
 def _one_line(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG, complete_versions
 from python_producer.reference import Predictor
-from python_producer.tfjson import TensorSpec
+from python_producer.tfjson import TensorSpec, excerpt
 
 #: What ``golden/commands.json`` writes in place of the version folder's path (tests/CONTRACT.md,
 #: "Model layout"): a consumer given the real path must print the recorded text with it there.
@@ -44,6 +44,33 @@ def _tensor_entry(tensor, signature_shape=None) -> dict:
         if shape.rank is None
         else tuple(-1 if d is None else d for d in shape.as_list()),
     ).to_json()
+
+
+def _frozen_function(fn, input_count: int):
+    """Freeze ``fn`` with ``convert_variables_to_constants_v2``: ``(function, None)``, or
+    ``(None, reason)`` when TensorFlow cannot make a frozen graph that runs on its own.
+
+    A resource that is not a variable (a lookup table, an iterator) stays an input of the frozen
+    function, which could then not run: that counts as cannot.
+    """
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    try:
+        frozen = convert_variables_to_constants_v2(fn)
+    except Exception as exc:  # noqa: BLE001 - TensorFlow raises several types here
+        lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+        detail = lines[0] if lines else type(exc).__name__
+        return None, f"convert_variables_to_constants_v2 failed: {excerpt(detail)}"
+    extra = list(frozen.inputs[input_count:])
+    if extra:
+        kinds = ", ".join(f"{t.name} ({t.dtype.name})" for t in extra)
+        return None, (
+            f"convert_variables_to_constants_v2 left inputs that are not signature inputs: "
+            f"{kinds}, a resource such as a lookup table that cannot become a constant"
+        )
+    return frozen, None
 
 
 def sha256_of(path: Path) -> str:
@@ -119,36 +146,49 @@ class VersionWriter:
         self.freeze(signatures)
         self.save_checkpoint(checkpoint_objects)
 
-    def freeze(self, signatures: dict) -> None:
+    def freeze(self, signatures: dict, unavailable_ok: bool = False) -> dict[str, str]:
         """Write ``frozen/<key>.pb`` and ``.pbtxt`` for each signature's concrete function.
 
         Uses ``convert_variables_to_constants_v2`` (variables become ``Const`` nodes, functional
         control flow is lowered to TF1 frames); the tensor names go into the manifest.
+
+        Args:
+            signatures: signature key -> concrete function.
+            unavailable_ok: record a signature that cannot be frozen (the manifest's
+                ``frozen_unavailable`` says why) instead of raising.
+
+        Returns:
+            ``{key: reason}`` for every signature left without a frozen graph.
+
+        Raises:
+            ValueError: a signature cannot be frozen and ``unavailable_ok`` is false.
         """
         tf = tf_runtime.tf()
-        from tensorflow.python.framework.convert_to_constants import (
-            convert_variables_to_constants_v2,
-        )
-
         frozen_dir = self.path / "frozen"
         frozen_dir.mkdir()
+        unavailable = {}
         for key, fn in signatures.items():
-            frozen = convert_variables_to_constants_v2(fn)
-            graph_def = frozen.graph.as_graph_def()
-            (frozen_dir / f"{key}.pb").write_bytes(graph_def.SerializeToString(deterministic=True))
-            tf.io.write_graph(graph_def, str(frozen_dir), f"{key}.pbtxt", as_text=True)
             input_specs = {
                 spec.name: spec for spec in tf.nest.flatten(fn.structured_input_signature)
             }
-            by_name = {t.name.split(":")[0]: t for t in frozen.inputs}
+            frozen, reason = _frozen_function(fn, len(input_specs))
+            if frozen is None:
+                if not unavailable_ok:
+                    raise ValueError(f'signature "{key}" cannot be frozen: {reason}')
+                unavailable[key] = reason
+                self._signatures[key] = {"frozen_unavailable": reason}
+                continue
+            graph_def = frozen.graph.as_graph_def()
+            (frozen_dir / f"{key}.pb").write_bytes(graph_def.SerializeToString(deterministic=True))
+            tf.io.write_graph(graph_def, str(frozen_dir), f"{key}.pbtxt", as_text=True)
+            # The frozen function keeps the concrete function's inputs in order: the flattened
+            # structured inputs first (a TF1 signature's are named by alias, not by tensor).
+            frozen_inputs = dict(zip(input_specs, frozen.inputs, strict=False))
             self._signatures[key] = {
                 "frozen": {
                     "graph": f"frozen/{key}.pb",
                     "graph_text": f"frozen/{key}.pbtxt",
-                    "inputs": {
-                        alias: _tensor_entry(by_name[spec.name])
-                        for alias, spec in input_specs.items()
-                    },
+                    "inputs": {alias: _tensor_entry(frozen_inputs[alias]) for alias in input_specs},
                     # convert_variables_to_constants_v2 keeps the outputs in tf.nest order,
                     # which for a dict is sorted by key.
                     "outputs": {
@@ -159,6 +199,7 @@ class VersionWriter:
                     },
                 },
             }
+        return unavailable
 
     def save_checkpoint(self, checkpoint_objects: dict) -> None:
         """Save ``checkpoint_objects`` (name -> trackable) under ``checkpoint/``."""
@@ -168,16 +209,19 @@ class VersionWriter:
         )
         manager.save()
 
-    def write_golden(self, requests: dict[str, dict | str]) -> None:
+    def write_golden(
+        self, requests: dict[str, dict | str], allowed_ops: frozenset[str] = frozenset()
+    ) -> None:
         """Write ``golden/<case>.request.json`` and the Python reference's response for each.
 
         Args:
             requests: case name -> request (a JSON-able dict, or raw JSON text for values such
                 as ``NaN`` that a dict cannot carry).
+            allowed_ops: unsafe ops accepted knowingly (``--allow-op``).
         """
         golden = self.path / "golden"
         golden.mkdir()
-        predictor = Predictor(self.path, "saved_model")
+        predictor = Predictor(self.path, "saved_model", allowed_ops)
         for case, request in sorted(requests.items()):
             text = request if isinstance(request, str) else json.dumps(request)
             (golden / f"{case}.request.json").write_text(text + "\n", encoding="utf-8")
@@ -248,8 +292,7 @@ class VersionWriter:
                     "outputs": {a: s.to_json() for a, s in sorted(sig.outputs.items())},
                 },
             }
-            if key in self._signatures:
-                entry["frozen"] = self._signatures[key]["frozen"]
+            entry.update(self._signatures.get(key, {}))
             signatures[key] = entry
         return signatures
 

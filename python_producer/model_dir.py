@@ -136,3 +136,12 @@ def signature_not_found(key: str, available: list[str]) -> ModelError:
         f'signature "{excerpt(key)}" not found; available signatures: '
         + ", ".join(sorted(available))
     )
+
+
+def no_frozen_graph(key: str, reason: str | None) -> ModelError:
+    """Return the error for ``--format frozen`` on a signature without a frozen graph
+    (tests/CONTRACT.md, "manifest.json"): the manifest's ``frozen_unavailable`` reason, if any."""
+    why = f" ({excerpt(reason)})" if reason else ""
+    return ModelError(
+        f'signature "{excerpt(key)}" has no frozen graph{why}; use --format saved_model'
+    )

@@ -18,6 +18,7 @@ from python_producer.model_dir import (
     SERVE_TAG,
     ModelError,
     SignatureInfo,
+    no_frozen_graph,
     read_manifest,
     signature_not_found,
     specs_from_manifest,
@@ -186,6 +187,9 @@ class Predictor:
             k: v["frozen"] for k, v in self.manifest["signatures"].items() if "frozen" in v
         }
         if key not in frozen_sigs:
+            entry = self.manifest["signatures"].get(key)
+            if isinstance(entry, dict) and "saved_model" in entry:
+                raise no_frozen_graph(key, entry.get("frozen_unavailable"))
             raise signature_not_found(key, list(frozen_sigs))
         entry = frozen_sigs[key]
         return specs_from_manifest(entry["inputs"]), specs_from_manifest(entry["outputs"])
@@ -240,7 +244,10 @@ class Predictor:
             graph = tf.Graph()
             with graph.as_default():
                 tf.graph_util.import_graph_def(graph_def, name="")
-            self._frozen[key] = (tf.compat.v1.Session(graph=graph), graph)
+            self._frozen[key] = (
+                tf.compat.v1.Session(graph=graph, config=tf_runtime.session_config()),
+                graph,
+            )
         return self._frozen[key]
 
     def predict(self, body: str | bytes, default_signature: str = "serving_default") -> str:

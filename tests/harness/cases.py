@@ -15,6 +15,8 @@ from tests.harness.consumers import MODELS, ROOT
 CASES_DIR = ROOT / "tests" / "cases"
 #: tests/cases/bad_requests.json's cases (its "description" says what each field means).
 BAD_REQUESTS: list[dict] = json.loads((CASES_DIR / "bad_requests.json").read_text())["cases"]
+#: tests/cases/bad_imports.json's cases: refusals of ``python -m python_producer import``.
+BAD_IMPORTS: list[dict] = json.loads((CASES_DIR / "bad_imports.json").read_text())["cases"]
 
 
 def bad_request_model(case: dict, tmp_path: Path) -> str:

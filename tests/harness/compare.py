@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from python_producer.model_dir import specs_from_manifest
-from python_producer.tfjson import RequestError, TensorSpec, decode_response
+from python_producer.tfjson import RequestError, TensorSpec, decode_response, format_float
 
 _INT_VIEW = {2: np.int16, 4: np.int32, 8: np.int64}
 
@@ -59,6 +59,25 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(max(abs(x - y) for x, y in zip(oa, ob, strict=True)))
 
 
+def _first(got: np.ndarray, want: np.ndarray) -> str:
+    """``; first difference at [i, j]: got X, want Y (N ULP)`` for two same-shape arrays."""
+    for index in np.ndindex(want.shape):
+        g, w = got[index], want[index]
+        if want.dtype.kind == "f":
+            if (np.isnan(g) and np.isnan(w)) or g.tobytes() == w.tobytes():
+                continue
+            ulp = ulp_distance(np.array([g]), np.array([w]))
+            where = ", ".join(str(i) for i in index)
+            return (
+                f"; first difference at [{where}]: got {format_float(g)}, "
+                f"want {format_float(w)} ({ulp:g} ULP)"
+            )
+        if g != w:
+            where = ", ".join(str(i) for i in index)
+            return f"; first difference at [{where}]: got {g!r}, want {w!r}"
+    return ""
+
+
 def compare_tensors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> Comparison:
     """Compare two ``{alias: array}`` maps bit for bit."""
     if set(got) != set(want):
@@ -70,7 +89,7 @@ def compare_tensors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> 
             return Comparison(False, math.inf, f"{alias}: {g.dtype}{g.shape} != {w.dtype}{w.shape}")
         if w.dtype == object:
             if list(g.ravel()) != list(w.ravel()):
-                return Comparison(False, math.inf, f"{alias}: strings differ")
+                return Comparison(False, math.inf, f"{alias}: strings differ{_first(g, w)}")
             continue
         same = g.tobytes() == w.tobytes() or (
             w.dtype.kind == "f"
@@ -81,9 +100,9 @@ def compare_tensors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> 
             ulp = ulp_distance(g, w)
             worst = max(worst, ulp)
             if not same:
-                details.append(f"{alias}: max {ulp:g} ULP")
+                details.append(f"{alias}: max {ulp:g} ULP{_first(g, w)}")
         elif not same:
-            return Comparison(False, math.inf, f"{alias}: values differ")
+            return Comparison(False, math.inf, f"{alias}: values differ{_first(g, w)}")
     return Comparison(not details, worst, "; ".join(details))
 
 
