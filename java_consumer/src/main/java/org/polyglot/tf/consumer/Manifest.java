@@ -101,6 +101,22 @@ public final class Manifest {
     }
 
     /**
+     * Returns {@code signatures[key].frozen_unavailable}, why the signature has no frozen graph
+     * (written by the producer's {@code import}; tests/CONTRACT.md, "manifest.json").
+     *
+     * @param key the signature key
+     * @return the reason, or {@code null} when the signature is absent or gives no reason (the
+     *     member absent, not a string, or empty)
+     */
+    public String frozenUnavailable(String key) {
+        if (signatures.get(key) instanceof Json.Obj s && s.get("frozen_unavailable") instanceof Json.Str r
+                && !r.value().isEmpty()) {
+            return r.value();
+        }
+        return null;
+    }
+
+    /**
      * Returns the frozen graph's signature: {@code signatures[key].frozen.inputs/outputs}.
      *
      * @param key the signature key

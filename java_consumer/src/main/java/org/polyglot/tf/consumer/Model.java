@@ -169,9 +169,26 @@ public final class Model implements AutoCloseable {
         }
         SignatureSpec s = m.frozenSignature(key);
         if (s == null) {
-            throw ConsumerException.refusal("signature " + Echo.quotedSingle(key) + " has no frozen graph in " + Manifest.FILE_NAME);
+            throw noFrozenGraph(m, key);
         }
         return s;
+    }
+
+    /**
+     * The refusal for {@code --format frozen} on a signature the manifest lists without a
+     * {@code frozen} entry (tests/CONTRACT.md, "manifest.json"):
+     * {@code signature "KEY" has no frozen graph (REASON); use --format saved_model}, REASON the
+     * manifest's {@code frozen_unavailable} (bounded like every echoed value), the parenthesis
+     * left out when there is none.
+     *
+     * @param m the manifest
+     * @param key the signature key
+     * @return the refusal
+     */
+    static ConsumerException noFrozenGraph(Manifest m, String key) {
+        String reason = m == null ? null : m.frozenUnavailable(key);
+        return ConsumerException.refusal("signature " + Echo.quoted(key) + " has no frozen graph"
+                + (reason == null ? "" : " (" + Echo.bound(reason) + ")") + "; use --format saved_model");
     }
 
     /**
@@ -225,9 +242,10 @@ public final class Model implements AutoCloseable {
         }
         TfSession s = frozenSessions.get(key);
         if (s == null) {
-            String rel = manifest().frozenGraph(key);
+            String rel = manifest() == null ? null : manifest().frozenGraph(key);
             if (rel == null) {
-                throw ConsumerException.refusal("signature " + Echo.quotedSingle(key) + " has no frozen graph in " + Manifest.FILE_NAME);
+                signature(key); // refuses an unknown key, or a missing manifest, with its own message
+                throw noFrozenGraph(manifest(), key);
             }
             Path graph = location.dir().resolve(rel).normalize();
             s = TfSession.loadFrozenGraph(graph, sessionConfig);
