@@ -106,9 +106,12 @@ static TF_Tensor *direct_tensor(TF_DataType dt, const int64_t *dims, int ndims, 
 	return t;
 }
 
+// direct_options makes session options carrying config, the serialized ConfigProto of
+// Options.Config (the contract's: constant folding off, tests/CONTRACT.md "Numeric
+// configuration").
 static TF_SessionOptions *direct_options(const void *config, size_t len, TF_Status *st) {
 	TF_SessionOptions *opts = TF_NewSessionOptions();
-	if (len > 0) TF_SetConfig(opts, config, len, st);
+	TF_SetConfig(opts, config, len, st);
 	return opts;
 }
 
@@ -145,28 +148,21 @@ import (
 	"unsafe"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
-	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
-	"google.golang.org/protobuf/proto"
 )
 
-// Options configures the TensorFlow session of a [Direct] model. The zero value is
-// TensorFlow's defaults.
+// Options configures the TensorFlow session of a [Direct] model. The zero value is the
+// contract's configuration with TensorFlow's thread counts, the one every other session gets.
 type Options struct {
 	// IntraOpThreads and InterOpThreads set ConfigProto.intra_op_parallelism_threads and
 	// inter_op_parallelism_threads; 0 leaves the choice to TensorFlow (the number of cores).
 	IntraOpThreads, InterOpThreads int32
 }
 
-// Config returns the serialized ConfigProto of o; empty for the zero value (then no
-// ConfigProto is set at all).
+// Config returns the serialized ConfigProto of o: [SessionConfig] with o's thread counts,
+// so Grappler's constant folding is off whatever the thread counts (tests/CONTRACT.md,
+// "Numeric configuration"). It is never empty.
 func (o Options) Config() ([]byte, error) {
-	if o.IntraOpThreads < 0 || o.InterOpThreads < 0 {
-		return nil, errorf("thread counts must be 0 or more, got intra-op %d and inter-op %d", o.IntraOpThreads, o.InterOpThreads)
-	}
-	return proto.Marshal(&corepb.ConfigProto{
-		IntraOpParallelismThreads: o.IntraOpThreads,
-		InterOpParallelismThreads: o.InterOpThreads,
-	})
+	return SessionConfig(o.IntraOpThreads, o.InterOpThreads)
 }
 
 // Direct is one signature plan's model loaded through the TensorFlow C API directly, for
@@ -179,7 +175,8 @@ type Direct struct {
 }
 
 // OpenDirect loads the model that plan runs: the SavedModel with tags {"serve"}, or the
-// plan's frozen GraphDef, in a session configured by opts.
+// plan's frozen GraphDef, in a session configured by opts ([Options.Config]: the contract's
+// ConfigProto, set with TF_SetConfig).
 func OpenDirect(info *Info, plan *Plan, opts Options) (*Direct, error) {
 	config, err := opts.Config()
 	if err != nil {

@@ -19,6 +19,7 @@ func TFVersion() string { return tf.Version() }
 type Runner struct {
 	info   *Info
 	format Format
+	opts   *tf.SessionOptions       // of every session: sessionOptions()
 	saved  *graphSession            // FormatSavedModel
 	frozen map[string]*graphSession // FormatFrozen, by GraphDef path
 }
@@ -30,11 +31,18 @@ type graphSession struct {
 	castIn  tf.Output
 }
 
-// Open prepares a Runner. The SavedModel is loaded now; frozen graphs on first use.
+// Open prepares a Runner. The SavedModel is loaded now; frozen graphs on first use. Every
+// session it creates gets the contract's ConfigProto ([SessionConfig] with TensorFlow's
+// thread counts: Grappler's constant folding off, tests/CONTRACT.md "Numeric
+// configuration").
 func Open(info *Info, format Format) (*Runner, error) {
-	r := &Runner{info: info, format: format, frozen: map[string]*graphSession{}}
+	opts, err := sessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{info: info, format: format, opts: opts, frozen: map[string]*graphSession{}}
 	if format == FormatSavedModel {
-		m, err := tf.LoadSavedModel(info.Dir, []string{ServeTag}, nil)
+		m, err := tf.LoadSavedModel(info.Dir, []string{ServeTag}, opts)
 		if err != nil {
 			return nil, errorf("cannot load the SavedModel in %s: %s", info.Dir, oneLine(err.Error()))
 		}
@@ -94,7 +102,7 @@ func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
 	if err := graph.Import(def, ""); err != nil {
 		return nil, errorf("cannot import the frozen graph %s: %s", plan.Graph, oneLine(err.Error()))
 	}
-	session, err := tf.NewSession(graph, nil)
+	session, err := tf.NewSession(graph, r.opts)
 	if err != nil {
 		return nil, &RunError{Msg: "cannot create a TensorFlow session: " + oneLine(err.Error())}
 	}

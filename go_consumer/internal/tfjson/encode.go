@@ -156,7 +156,14 @@ func (w *writer) leaf(b []byte, i int) []byte {
 }
 
 // appendFloat writes the shortest decimal that round-trips at the given width, or one of
-// the bare tokens NaN, Infinity, -Infinity. -0 keeps its sign.
+// the bare tokens NaN, Infinity, -Infinity.
+//
+// A negative zero is written "-0.0", as the Python reference, the Java consumer and
+// TensorFlow Serving write it, never strconv's "-0": "-0" is a JSON integer token, and
+// readers that type numbers by their token (Python's json module, Jackson) read it as the
+// integer 0, so the value arrives as +0.0 (tests/CONTRACT.md, "Values": -0.0 keeps its sign).
+// Every other value keeps strconv's shortest form, since reading it as an integer does not
+// change its value.
 func appendFloat(b []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -165,6 +172,8 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 		return append(b, "Infinity"...)
 	case math.IsInf(f, -1):
 		return append(b, "-Infinity"...)
+	case f == 0 && math.Signbit(f):
+		return append(b, "-0.0"...)
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }

@@ -119,7 +119,7 @@ func TestShortestFloatsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if got := string(appendFloat(nil, math.Copysign(0, -1), 64)); got != "-0" {
+	if got := string(appendFloat(nil, math.Copysign(0, -1), 64)); got != "-0.0" {
 		t.Errorf("-0 written as %q", got)
 	}
 	if got := string(appendFloat(nil, 0.1, 32)); got != "0.1" {
@@ -154,7 +154,7 @@ func TestNonFiniteTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"predictions": [[NaN, Infinity, -Infinity, -0]]}`; string(body) != want {
+	if want := `{"predictions": [[NaN, Infinity, -Infinity, -0.0]]}`; string(body) != want {
 		t.Errorf("encoded %s, want %s", body, want)
 	}
 	for _, lit := range []string{"1e999", "-1e400"} {
