@@ -246,3 +246,20 @@ def test_import_refusals_are_one_line_and_exit_2(case, sources, scratch, tmp_pat
 
 def test_every_source_builder_is_imported():
     assert set(SOURCES) == set(SIGNATURES)
+
+
+def test_frozen_format_of_a_signature_without_one_says_why(consumer, imported):
+    """``--format frozen`` on a signature the manifest records as unfrozen is refused with the
+    manifest's reason, in every consumer (tests/CONTRACT.md, "manifest.json")."""
+    models, _ = imported
+    version = models / "lookup" / "1"
+    manifest = json.loads((version / "manifest.json").read_text())
+    reason = manifest["signatures"]["serving_default"]["frozen_unavailable"]
+    done = consumer.run(
+        ["predict", "--model", str(version), "--format", "frozen"], b'{"instances": ["apple"]}'
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        f'{consumer.prog}: error: signature "serving_default" has no frozen graph ({reason}); '
+        "use --format saved_model\n"
+    )

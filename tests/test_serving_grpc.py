@@ -443,8 +443,8 @@ def served_version(channel, name: str) -> int:
 def test_every_golden_request_of_every_zoo_model(zoo):
     """Strings and bytes (charlm, digits' PNGs, dtypes), scalars, unknown rank: every golden
     request of every model, pinned to the served version, gives the golden bits (within what
-    tests/tolerances.json grants the Go SavedModel cell: keras_mlp), and exactly the bits of the
-    same server's REST answer."""
+    tests/tolerances.json grants the Go SavedModel cell, if anything), and exactly the bits of
+    the same server's REST answer."""
     server, channel = zoo
     counts = {}
     for name in sorted(ZOO):

@@ -87,6 +87,10 @@ type Info struct {
 	Serve      *MetaGraph
 	// Frozen holds manifest.json's frozen graphs by signature key.
 	Frozen map[string]*Frozen
+	// FrozenUnavailable holds, by key, each signature that manifest.json lists (with a
+	// "saved_model" entry) without a frozen graph: its "frozen_unavailable" reason, "" when
+	// the manifest gives none (absent, not a string or empty).
+	FrozenUnavailable map[string]string
 	// HasManifest reports whether manifest.json was present.
 	HasManifest bool
 }
@@ -102,7 +106,7 @@ func ReadInfo(dir string) (*Info, error) {
 	if err := proto.Unmarshal(data, &sm); err != nil {
 		return nil, errorf("%s is not a SavedModel: %v", pbPath, err)
 	}
-	info := &Info{Dir: dir, Frozen: map[string]*Frozen{}}
+	info := &Info{Dir: dir, Frozen: map[string]*Frozen{}, FrozenUnavailable: map[string]string{}}
 	if name := filepath.Base(dir); strings.Trim(name, "0123456789") == "" {
 		info.Version, err = strconv.ParseInt(name, 10, 64)
 		info.HasVersion = err == nil
@@ -189,6 +193,10 @@ type manifest struct {
 			Inputs  map[string]manifestEntry `json:"inputs"`
 			Outputs map[string]manifestEntry `json:"outputs"`
 		} `json:"frozen"`
+		// SavedModel and FrozenUnavailable are kept raw: only their presence (a
+		// "saved_model" member, even null) and a string reason matter here.
+		SavedModel        json.RawMessage `json:"saved_model"`
+		FrozenUnavailable json.RawMessage `json:"frozen_unavailable"`
 	} `json:"signatures"`
 }
 
@@ -214,6 +222,13 @@ func (info *Info) readManifest() error {
 	}
 	for key, entry := range m.Signatures {
 		if entry.Frozen == nil {
+			if len(entry.SavedModel) > 0 {
+				var reason string
+				if json.Unmarshal(entry.FrozenUnavailable, &reason) != nil {
+					reason = "" // absent or not a string: no reason
+				}
+				info.FrozenUnavailable[key] = reason
+			}
 			continue
 		}
 		f := &Frozen{Graph: entry.Frozen.Graph}
@@ -293,6 +308,17 @@ func notFound(key string, available []string) error {
 	return &Error{Msg: fmt.Sprintf("signature %s not found; available signatures: %s", tfjson.Quote(key), list), NotFound: true}
 }
 
+// noFrozenGraph is the refusal for --format frozen on a signature that manifest.json lists
+// without a frozen graph (tests/CONTRACT.md, "manifest.json"), refused like an unknown
+// signature: the manifest's frozen_unavailable reason in parentheses when it gives one.
+func noFrozenGraph(key, reason string) error {
+	why := ""
+	if reason != "" {
+		why = " (" + tfjson.Bound(reason) + ")"
+	}
+	return &Error{Msg: fmt.Sprintf("signature %s has no frozen graph%s; use --format saved_model", tfjson.Quote(key), why), NotFound: true}
+}
+
 // Plan resolves a signature key for a format and checks that it can be served: every
 // tensor has a graph name and a dtype the JSON codec supports. For FormatSavedModel the
 // SignatureDef of the "serve" MetaGraphDef is used; for FormatFrozen the manifest's entry.
@@ -304,6 +330,9 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 		}
 		f := info.Frozen[key]
 		if f == nil {
+			if reason, ok := info.FrozenUnavailable[key]; ok {
+				return nil, noFrozenGraph(key, reason)
+			}
 			return nil, notFound(key, sortedKeys(info.Frozen))
 		}
 		plan.Inputs, plan.Outputs = f.Inputs, f.Outputs
