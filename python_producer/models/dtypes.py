@@ -163,6 +163,32 @@ def golden_requests() -> dict[str, dict | str]:
             "signature_name": "half_matrix",
             "instances": [[1.0, 0.5], [0.1, 0.2], [1000.0, 10000.0], [-0.0, 6e-08]],
         },
+        # Signed zeros in every float dtype, as inputs and as computed outputs: x * -2 turns
+        # 0.0 into -0.0 and -0.0 into 0.0; a negative row times a zero is -0.0, and so is the
+        # sum of such a row (reduce_sum(a * b) with b = 0); -0.0 @ M is -0.0.
+        "signed_zeros": {
+            "inputs": {
+                "f16": [-0.0, 0.0, -6e-08, 1.0],
+                "f32": [-0.0, 0.0, -1e-45, 1.0],
+                "f64": [-0.0, 0.0, -5e-324, 1.0],
+                **{a: [0, 0, 0, 0] for a in ("i8", "i16", "i32", "i64", "u8", "u16")},
+                "flag": [False, False, False, False],
+                "text": ["", "", "", ""],
+            }
+        },
+        "matrix_signed_zeros": {
+            "signature_name": "matrix",
+            "instances": [
+                {"a": [-0.73645407, -0.16290995, -0.48211932], "b": 0.0},
+                {"a": [0.88253897, 0.58035004, -1.4628890], "b": -0.0},
+                {"a": [-0.0, 0.0, -0.0], "b": -1.0},
+                {"a": [-0.0, -0.0, -0.0], "b": 2.0},
+            ],
+        },
+        "half_matrix_signed_zeros": {
+            "signature_name": "half_matrix",
+            "inputs": {"x": [[-0.0, -0.0], [0.0, -0.0], [-6e-08, 0.0]]},
+        },
     }
 
 
