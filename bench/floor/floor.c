@@ -9,7 +9,8 @@
 //   floor --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]
 //         [--input NAME:DTYPE:SHAPE ...] --output NAME [--output NAME ...]
 //         [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]
-//         [--inter-op-threads N] [--label TEXT]
+//         [--inter-op-threads N] [--constant-folding off|on] [--label TEXT]
+//   floor --print-config [--intra-op-threads N] [--inter-op-threads N] [--constant-folding off|on]
 //
 // To stay free of a protobuf parser, floor does not read the SignatureDef: the caller (the
 // bench harness) passes the signature's tensors as the manifest gives them, e.g.
@@ -21,10 +22,18 @@
 // PATH is a version folder (contains saved_model.pb) or a model folder models/<name>, of
 // which the highest complete version (or --version N) is used, as for the consumers.
 //
+// The session's ConfigProto is the contract's ("Numeric configuration"): Grappler's constant
+// folding off (graph_options.rewrite_options.constant_folding = OFF) and the thread counts
+// given. --constant-folding on leaves RewriterConfig unset (TensorFlow's default, folding on),
+// so that the cost of the contract's configuration can be measured on the same loop.
+// --print-config prints the serialized ConfigProto in lowercase hex (an empty line for an
+// empty message) and exits without loading a model.
+//
 // Inputs, warm-up, timing loop, statistics and the JSON line on stdout follow the contract,
-// with "runtime": "c_floor" (and "label": TEXT after it when --label is given). Errors are
-// one line "floor: error: ..." on stderr: exit status 2 for bad flags or a missing model,
-// 1 when TensorFlow fails to load or run it.
+// with "runtime": "c_floor" (or "c_floor_folding_on" with --constant-folding on), then
+// "label": TEXT when --label is given, and "constant_folding": "off" or "on" after "format".
+// Errors are one line "floor: error: ..." on stderr: exit status 2 for bad flags or a missing
+// model, 1 when TensorFlow fails to load or run it.
 //
 // TensorFlow's logging is silenced (TF_CPP_MIN_LOG_LEVEL=3) and oneDNN's fused kernels are
 // off (TF_ENABLE_ONEDNN_OPTS=0) unless the user set those variables, as in the consumers.
@@ -174,13 +183,17 @@ typedef struct {
 	int n_batch_sizes;
 	double seconds;
 	int64_t intra, inter;
+	int constant_folding; // 0: off (the contract's configuration, the default); 1: on
+	int print_config;
 } Options;
 
 static const char usage[] =
 	"usage: floor --model PATH [--version N] [--signature KEY] [--format saved_model|frozen]\n"
 	"             [--input NAME:DTYPE:SHAPE ...] --output NAME [--output NAME ...]\n"
 	"             [--batch-sizes 1,8,64,512,4096] [--seconds S] [--intra-op-threads N]\n"
-	"             [--inter-op-threads N] [--label TEXT]\n";
+	"             [--inter-op-threads N] [--constant-folding off|on] [--label TEXT]\n"
+	"       floor --print-config [--intra-op-threads N] [--inter-op-threads N]\n"
+	"             [--constant-folding off|on]\n";
 
 // parse_int64 parses a whole decimal integer; 0 on failure.
 static int parse_int64(const char *s, int64_t *out) {
@@ -297,6 +310,10 @@ static void parse_flags(int argc, char **argv, Options *o) {
 			exit(0);
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') die(EXIT_USAGE, "unexpected argument \"%s\"", arg);
+		if (strcmp(arg, "--print-config") == 0) { // the one flag without a value
+			o->print_config = 1;
+			continue;
+		}
 		// --flag=value or --flag value
 		char flag[64];
 		const char *value;
@@ -311,10 +328,11 @@ static void parse_flags(int argc, char **argv, Options *o) {
 			snprintf(flag, sizeof flag, "%s", arg);
 			value = NULL;
 		}
-		static const char *const known[] = {"--model", "--version", "--signature", "--format", "--input", "--output", "--batch-sizes", "--seconds", "--intra-op-threads", "--inter-op-threads", "--label"};
+		if (strcmp(flag, "--print-config") == 0) die(EXIT_USAGE, "--print-config takes no value");
+		static const char *const known[] = {"--model", "--version", "--signature", "--format", "--input", "--output", "--batch-sizes", "--seconds", "--intra-op-threads", "--inter-op-threads", "--constant-folding", "--label"};
 		int found = 0;
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) found |= strcmp(flag, known[k]) == 0;
-		if (!found) die(EXIT_USAGE, "unknown flag %s; flags: --model, --version, --signature, --format, --input, --output, --batch-sizes, --seconds, --intra-op-threads, --inter-op-threads, --label", flag);
+		if (!found) die(EXIT_USAGE, "unknown flag %s; flags: --model, --version, --signature, --format, --input, --output, --batch-sizes, --seconds, --intra-op-threads, --inter-op-threads, --constant-folding, --label, --print-config", flag);
 		if (value == NULL) {
 			if (i + 1 >= argc) die(EXIT_USAGE, "flag %s needs a value", flag);
 			value = argv[++i];
@@ -347,10 +365,15 @@ static void parse_flags(int argc, char **argv, Options *o) {
 			o->intra = parse_threads(flag, value);
 		} else if (strcmp(flag, "--inter-op-threads") == 0) {
 			o->inter = parse_threads(flag, value);
+		} else if (strcmp(flag, "--constant-folding") == 0) {
+			if (strcmp(value, "off") == 0) o->constant_folding = 0;
+			else if (strcmp(value, "on") == 0) o->constant_folding = 1;
+			else die(EXIT_USAGE, "--constant-folding \"%s\": expected off (the contract's configuration) or on (TensorFlow's default)", value);
 		} else if (strcmp(flag, "--label") == 0) {
 			o->label = value;
 		}
 	}
+	if (o->print_config) return; // needs no model
 	if (o->model == NULL || *o->model == '\0') die(EXIT_USAGE, "--model PATH is required");
 	if (o->n_outputs == 0) die(EXIT_USAGE, "at least one --output NAME is required (the signature's output tensors)");
 	if (o->version != NULL) {
@@ -434,21 +457,46 @@ static size_t append_varint(unsigned char *buf, size_t n, uint64_t v) {
 	return n;
 }
 
-// session_options sets ConfigProto.intra_op_parallelism_threads (field 2) and
-// inter_op_parallelism_threads (field 5), both varints; zero fields are left out, as a
-// proto3 serializer does (no config at all when both are 0, TensorFlow's defaults).
-static TF_SessionOptions *session_options(const Options *o, TF_Status *st) {
-	TF_SessionOptions *opts = TF_NewSessionOptions();
-	unsigned char config[32];
+// config_proto serializes the session's ConfigProto (tensorflow/core/protobuf/config.proto)
+// into buf (at least CONFIG_MAX bytes) and returns its length. Fields in field-number order,
+// zero fields left out, as a proto3 serializer writes them (so the bytes equal Python's
+// ConfigProto(...).SerializeToString(); tests/test_bench.py checks that):
+//   2  intra_op_parallelism_threads  varint
+//   5  inter_op_parallelism_threads  varint
+//   10 graph_options (GraphOptions), unless --constant-folding on:
+//        10 rewrite_options (RewriterConfig, rewriter_config.proto):
+//             3 constant_folding (enum Toggle) = OFF (2)
+// With --constant-folding on and both thread counts 0 the message is empty (TensorFlow's
+// defaults).
+#define CONFIG_MAX 32
+static size_t config_proto(const Options *o, unsigned char *buf) {
 	size_t n = 0;
 	if (o->intra > 0) {
-		config[n++] = (2 << 3) | 0;
-		n = append_varint(config, n, (uint64_t)o->intra);
+		buf[n++] = (2 << 3) | 0;
+		n = append_varint(buf, n, (uint64_t)o->intra);
 	}
 	if (o->inter > 0) {
-		config[n++] = (5 << 3) | 0;
-		n = append_varint(config, n, (uint64_t)o->inter);
+		buf[n++] = (5 << 3) | 0;
+		n = append_varint(buf, n, (uint64_t)o->inter);
 	}
+	if (!o->constant_folding) {
+		static const unsigned char graph_options[] = {
+			(10 << 3) | 2, 4,     // ConfigProto.graph_options, 4 bytes
+			(10 << 3) | 2, 2,     // GraphOptions.rewrite_options, 2 bytes
+			(3 << 3) | 0, 2,      // RewriterConfig.constant_folding = Toggle.OFF
+		};
+		memcpy(buf + n, graph_options, sizeof graph_options);
+		n += sizeof graph_options;
+	}
+	return n;
+}
+
+// session_options returns session options carrying config_proto's ConfigProto (none at all
+// when it is empty).
+static TF_SessionOptions *session_options(const Options *o, TF_Status *st) {
+	TF_SessionOptions *opts = TF_NewSessionOptions();
+	unsigned char config[CONFIG_MAX];
+	size_t n = config_proto(o, config);
 	if (n > 0) {
 		TF_SetConfig(opts, config, n, st);
 		check(st, "invalid ConfigProto");
@@ -606,6 +654,13 @@ static void put_number(double v) {
 int main(int argc, char **argv) {
 	Options o;
 	parse_flags(argc, argv, &o);
+	if (o.print_config) {
+		unsigned char config[CONFIG_MAX];
+		size_t n = config_proto(&o, config);
+		for (size_t i = 0; i < n; i++) printf("%02x", config[i]);
+		putchar('\n');
+		return fflush(stdout) == 0 ? 0 : EXIT_TF;
+	}
 	char *dir = resolve_version_dir(o.model, o.version);
 
 	TF_Status *st = TF_NewStatus();
@@ -654,7 +709,7 @@ int main(int argc, char **argv) {
 		for (int i = 0; i < o.n_inputs; i++) TF_DeleteTensor(c.feed_tensors[i]);
 	}
 
-	printf("{\"runtime\": \"c_floor\", ");
+	printf("{\"runtime\": \"%s\", ", o.constant_folding ? "c_floor_folding_on" : "c_floor");
 	if (o.label != NULL) {
 		printf("\"label\": ");
 		put_json_string(o.label);
@@ -668,6 +723,7 @@ int main(int argc, char **argv) {
 	put_json_string(o.signature);
 	printf(", \"format\": ");
 	put_json_string(o.format);
+	printf(", \"constant_folding\": \"%s\"", o.constant_folding ? "on" : "off");
 	printf(", \"intra_op_threads\": %lld, \"inter_op_threads\": %lld, \"results\": [", (long long)o.intra, (long long)o.inter);
 	for (int b = 0; b < o.n_batch_sizes; b++) {
 		const Result *r = &results[b];

@@ -1,15 +1,19 @@
 """``make bench``: every runtime on the same model and inputs, side by side (tests/CONTRACT.md).
 
-Runtimes: ``c_floor`` (``bench/floor/bin/floor``, a C loop over ``TF_SessionRun``), ``go``
-(the Go consumer's direct C-API path), ``go_graft`` (graft's ``Session.Run``, the path ``predict``
-takes), ``java``, ``python_signature`` and ``python_session`` — each runs its own ``bench`` loop
-in-process and prints one JSON object.  Runs are made in rounds, the runtimes in a rotated order
-each round, and the median over rounds of each runtime's median is reported, because this
-machine is noisy.  Cold start (process start to first prediction, i.e. to the exit of one
-``predict``) is timed for the three consumers.
+Runtimes: ``c_floor`` (``bench/floor/bin/floor``, a C loop over ``TF_SessionRun`` with the
+contract's ConfigProto, Grappler's constant folding off), ``c_floor_folding_on`` (the same loop
+with ``--constant-folding on``, TensorFlow's default), ``go`` (the Go consumer's direct C-API
+path), ``go_graft`` (graft's ``Session.Run``, the path ``predict`` takes), ``java``,
+``python_signature`` and ``python_session`` — each runs its own ``bench`` loop in-process and
+prints one JSON object.  Runs are made in rounds, the runtimes in a rotated order each round,
+and the median over rounds of each runtime's median is reported, because this machine is noisy.
+Cold start (process start to first prediction, i.e. to the exit of one ``predict``) is timed
+for the three consumers.  ``c_floor`` / ``c_floor_folding_on`` (median µs per call, per model
+and batch size) is reported as the cost of the contract's numeric configuration; it is a
+figure, not a target.
 
-Writes ``bench/results.json`` (every run), ``bench/results.md`` (tables and targets) and
-``bench/latency.png`` (latency and throughput against batch size, one line per runtime).
+Writes ``bench/results.json`` (every run), ``bench/results.md`` (tables, that cost and targets)
+and ``bench/latency.png`` (latency and throughput against batch size, one line per runtime).
 """
 
 from __future__ import annotations
@@ -29,8 +33,13 @@ from tests.harness.consumers import CONSUMERS, MODELS, ROOT, by_name
 from tests.harness.parity import latest_versions
 
 FLOOR = ROOT / "bench" / "floor" / "bin" / "floor"
+#: c_floor: the C floor with the contract's ConfigProto (constant folding off);
+#: c_floor_folding_on: the same with TensorFlow's default (on), to measure what that costs;
 #: go: the Go consumer's direct C-API call path; go_graft: graft's Session.Run, which predict uses.
-RUNTIMES = ("c_floor", "go", "go_graft", "java", "python_signature", "python_session")
+RUNTIMES = (
+    "c_floor", "c_floor_folding_on", "go", "go_graft", "java", "python_signature",
+    "python_session",
+)  # fmt: skip
 FULL_BATCHES = (1, 8, 64, 512, 4096)
 QUICK_BATCHES = (1, 64)
 NUMERIC = {
@@ -130,8 +139,9 @@ def command(runtime: str, target: Target) -> list[str]:
         "--seconds",
         str(target.seconds),
     ]
-    if runtime == "c_floor":
-        return [str(FLOOR), *floor_args(target), *common]
+    if runtime in ("c_floor", "c_floor_folding_on"):
+        folding = "on" if runtime == "c_floor_folding_on" else "off"
+        return [str(FLOOR), *floor_args(target), "--constant-folding", folding, *common]
     consumer = by_name(runtime.split("_")[0])
     model_format = "frozen" if runtime == "python_session" else "saved_model"
     if runtime.startswith("go"):
@@ -215,6 +225,22 @@ def ratio(table, model: str, a: str, b: str, batch: int, field: str) -> float | 
     return table[(model, a, batch)][field] / table[(model, b, batch)][field]
 
 
+def folding_cost(table, plan_targets: list[Target]) -> list[dict]:
+    """The cost of the contract's numeric configuration: c_floor (constant folding off) /
+    c_floor_folding_on (TensorFlow's default), median µs per call, per model and batch size
+    (> 1: slower with folding off).  A reported figure, not a target."""
+    return [
+        {
+            "model": t.name,
+            "signature": t.signature,
+            "batch_size": b,
+            "ratio": ratio(table, t.name, "c_floor", "c_floor_folding_on", b, "median_us"),
+        }
+        for t in plan_targets
+        for b in t.batch_sizes
+    ]
+
+
 def evaluate_targets(table, cold: dict[str, list[float]], largest: str) -> list[dict]:
     """The issue's targets: measured ratio, the bound, pass or miss."""
     cold_median = {k: statistics.median(v) for k, v in cold.items() if v}
@@ -286,7 +312,25 @@ def render_markdown(table, targets_met, cold, plan_targets, tf_version: str) -> 
                 )
             lines.append(f"| {runtime} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Cold start (process start to first prediction, linear, median)", ""]
+    batches = sorted({b for t in plan_targets for b in t.batch_sizes})
+    cost = {(c["model"], c["batch_size"]): c["ratio"] for c in folding_cost(table, plan_targets)}
+    lines += [
+        "## Cost of constant folding off (the contract's numeric configuration)",
+        "",
+        "c_floor (constant folding off) / c_floor_folding_on (TensorFlow's default, on): median µs "
+        "per call; > 1 = slower with folding off. A reported figure, not a target.",
+        "",
+        "| model / signature | " + " | ".join(f"batch {b}" for b in batches) + " |",
+        "|---|" + "---|" * len(batches),
+    ]
+    for target in plan_targets:
+        cells = [cost.get((target.name, b)) for b in batches]
+        lines.append(
+            f"| {target.name} / {target.signature} | "
+            + " | ".join("—" if c is None else f"{c:.2f}" for c in cells)
+            + " |"
+        )
+    lines += ["", "## Cold start (process start to first prediction, linear, median)", ""]
     lines += [
         f"- {name}: {statistics.median(v):.3f} s ({len(v)} runs)" for name, v in cold.items() if v
     ]
@@ -362,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": runs,
                 "cold_start_seconds": cold,
                 "targets": checks,
+                "constant_folding_off_cost": folding_cost(table, targets),
                 "elapsed_seconds": time.perf_counter() - started,
             },
             indent=2,
