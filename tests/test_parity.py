@@ -92,3 +92,32 @@ def test_golden_requests_cover_both_formats(linear_dir):
     keys = {k for b in bodies if b for k in b}
     assert {"instances", "inputs"} <= keys
     assert all(request_signature(r) == "serving_default" for _, r, _ in golden_cases(linear_dir))
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key])
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+@pytest.mark.parametrize("case", ["signed_zeros", "matrix_signed_zeros"])
+def test_signed_zeros_survive_a_token_typed_json_reader(consumer, case):
+    """A negative zero is written ``-0.0`` (tests/CONTRACT.md, "Request and response bodies"):
+    read with Python's ``json`` (which types ``-0`` as the integer 0), every float zero of every
+    consumer's answer keeps the golden's sign; both cases compute negative zeros."""
+    version_dir = latest("dtypes")
+    golden_dir = version_dir / "golden"
+    request = (golden_dir / f"{case}.request.json").read_bytes()
+    golden = list(_leaves(json.loads((golden_dir / f"{case}.response.json").read_text())))
+    (answer,) = consumer.serve_stdio(version_dir, [request], "saved_model")
+    got = list(_leaves(json.loads(answer)))
+    assert len(got) == len(golden), answer
+    zeros = [i for i, v in enumerate(golden) if isinstance(v, float) and v == 0]
+    assert any(np.signbit(golden[i]) for i in zeros), f"{case} computes no negative zero"
+    signs = [bool(np.signbit(float(got[i]))) for i in zeros]
+    assert signs == [bool(np.signbit(golden[i])) for i in zeros], answer
