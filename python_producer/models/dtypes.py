@@ -164,8 +164,9 @@ def golden_requests() -> dict[str, dict | str]:
             "instances": [[1.0, 0.5], [0.1, 0.2], [1000.0, 10000.0], [-0.0, 6e-08]],
         },
         # Signed zeros in every float dtype, as inputs and as computed outputs: x * -2 turns
-        # 0.0 into -0.0 and -0.0 into 0.0; a negative row times a zero is -0.0, and so is the
-        # sum of such a row (reduce_sum(a * b) with b = 0); -0.0 @ M is -0.0.
+        # 0.0 into -0.0 and -0.0 into 0.0; a negative row times a zero is -0.0 (float64), while
+        # TensorFlow's sum of such a row, and -0.0 @ M in float16, are +0.0 (the reduction
+        # starts from +0.0).
         "signed_zeros": {
             "inputs": {
                 "f16": [-0.0, 0.0, -6e-08, 1.0],
