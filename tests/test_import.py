@@ -11,10 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from python_producer.export import file_hashes
+from python_producer.tfjson import format_float
 from tests.harness.cases import BAD_IMPORTS
+from tests.harness.compare import ulp_distance
 from tests.harness.import_sources import SOURCES, build_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,8 +150,8 @@ def test_make_check_passes_on_the_imported_models(imported):
     assert f"{len(expected)} cells, 0 failures, {na} not available" in done.stdout
 
 
-def _change_first_number(path: Path) -> None:
-    """Change the last digit of the response's first number (a different float, same length)."""
+def _change_first_number(path: Path) -> tuple[str, str]:
+    """Change the last digit of the response's first number; return (old, new) literal."""
     text = path.read_text()
     start = text.index("[") + 1
     while not text[start].isdigit():
@@ -160,7 +163,9 @@ def _change_first_number(path: Path) -> None:
     while not text[last].isdigit():
         last -= 1
     digit = "1" if text[last] != "1" else "2"
-    path.write_text(text[:last] + digit + text[last + 1 :])
+    changed = text[:last] + digit + text[last + 1 :]
+    path.write_text(changed)
+    return text[start:end], changed[start:end]
 
 
 def test_a_changed_golden_byte_fails_the_check(imported, tmp_path):
@@ -173,7 +178,10 @@ def test_a_changed_golden_byte_fails_the_check(imported, tmp_path):
     shutil.copytree(models / "frozen_pb", rehashed / "frozen_pb")
     version = rehashed / "frozen_pb" / "1"
     case = "generated_serving_default_batch_4"
-    _change_first_number(version / "golden" / f"{case}.response.json")
+    old, new = _change_first_number(version / "golden" / f"{case}.response.json")
+    got, want = np.float32(old), np.float32(new)
+    ulp = ulp_distance(np.array([got]), np.array([want]))
+    assert ulp > 0
     manifest = json.loads((version / "manifest.json").read_text())
     manifest["files"] = file_hashes(version)
     (version / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -184,8 +192,10 @@ def test_a_changed_golden_byte_fails_the_check(imported, tmp_path):
             header = f"{language} consuming frozen_pb/1 serving_default ({model_format}):"
             assert header in done.stdout, done.stdout[-3000:]
             block = done.stdout.split(header, 1)[1].split("\n\n", 1)[0]
-            assert f"- {case}: scores: max 1 ULP; first difference at [0, 0]: got " in block
-            assert ", want " in block and "(1 ULP)" in block
+            assert (
+                f"- {case}: scores: max {ulp:g} ULP; first difference at [0, 0]: "
+                f"got {format_float(got)}, want {format_float(want)} ({ulp:g} ULP)"
+            ) in block
     assert "6 failures" in done.stdout
 
     tampered = tmp_path / "tampered"
