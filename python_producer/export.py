@@ -19,7 +19,7 @@ from pathlib import Path
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG, complete_versions
 from python_producer.reference import Predictor
-from python_producer.tfjson import TensorSpec, excerpt
+from python_producer.tfjson import TensorSpec, excerpt, first_line
 
 #: What ``golden/commands.json`` writes in place of the version folder's path (tests/CONTRACT.md,
 #: "Model layout"): a consumer given the real path must print the recorded text with it there.
@@ -60,9 +60,7 @@ def _frozen_function(fn, input_count: int):
     try:
         frozen = convert_variables_to_constants_v2(fn)
     except Exception as exc:  # noqa: BLE001 - TensorFlow raises several types here
-        lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
-        detail = lines[0] if lines else type(exc).__name__
-        return None, f"convert_variables_to_constants_v2 failed: {excerpt(detail)}"
+        return None, f"convert_variables_to_constants_v2 failed: {excerpt(first_line(exc))}"
     extra = list(frozen.inputs[input_count:])
     if extra:
         kinds = ", ".join(f"{t.name} ({t.dtype.name})" for t in extra)
@@ -210,7 +208,10 @@ class VersionWriter:
         manager.save()
 
     def write_golden(
-        self, requests: dict[str, dict | str], allowed_ops: frozenset[str] = frozenset()
+        self,
+        requests: dict[str, dict | str],
+        allowed_ops: frozenset[str] = frozenset(),
+        predictor: Predictor | None = None,
     ) -> None:
         """Write ``golden/<case>.request.json`` and the Python reference's response for each.
 
@@ -218,16 +219,21 @@ class VersionWriter:
             requests: case name -> request (a JSON-able dict, or raw JSON text for values such
                 as ``NaN`` that a dict cannot carry).
             allowed_ops: unsafe ops accepted knowingly (``--allow-op``).
+            predictor: a reference :class:`Predictor` already loaded on the staged SavedModel
+                (left open), instead of loading one here.
         """
         golden = self.path / "golden"
         golden.mkdir()
-        predictor = Predictor(self.path, "saved_model", allowed_ops)
+        owned = predictor is None
+        if owned:
+            predictor = Predictor(self.path, "saved_model", allowed_ops)
         for case, request in sorted(requests.items()):
             text = request if isinstance(request, str) else json.dumps(request)
             (golden / f"{case}.request.json").write_text(text + "\n", encoding="utf-8")
             response = predictor.predict(text)
             (golden / f"{case}.response.json").write_text(response + "\n", encoding="utf-8")
-        predictor.close()
+        if owned:
+            predictor.close()
 
     def expect_command(self, case: str, argv: list[str]) -> None:
         """Record the output of a command line in ``golden/commands.json`` when publishing.

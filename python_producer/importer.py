@@ -26,7 +26,7 @@ from pathlib import Path
 
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG
-from python_producer.tfjson import RequestError, excerpt, parse_request
+from python_producer.tfjson import RequestError, excerpt, first_line, parse_request
 
 #: The files and folders of a SavedModel (TensorFlow's ``saved_model/constants.py``) that an
 #: import copies; anything else in the source folder is not part of the model.
@@ -171,8 +171,7 @@ def resolve_source(
 
 
 def _one_line(exc: BaseException) -> str:
-    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
-    return excerpt(lines[0]) if lines else type(exc).__name__
+    return excerpt(first_line(exc))
 
 
 def _read_proto(path: Path, message, what: str):
@@ -381,6 +380,11 @@ def read_requests(files: list[str]) -> dict[str, str]:
     return found
 
 
+def _signature_of(body: str) -> str:
+    """The signature key a predict request body names (``serving_default`` when none)."""
+    return parse_request(body).signature_name or DEFAULT_SIGNATURE
+
+
 def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[str, str], list]:
     """Choose the golden requests: the user's where they name a signature, else generated.
 
@@ -404,7 +408,7 @@ def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[st
                 f"--requests case {case}: the model refuses it: {_one_line(exc)}"
             ) from None
         chosen[case] = body
-    covered = {parse_request(b).signature_name or DEFAULT_SIGNATURE for b in user.values()}
+    covered = {_signature_of(b) for b in user.values()}
     notes = []
     for number, key in enumerate(keys):
         if key in covered:
@@ -465,15 +469,11 @@ def import_model(
         }
         unfrozen = writer.freeze(signatures, unavailable_ok=True)
         requests, notes = golden_requests(predictor, user, seed)
+        writer.write_golden(requests, allowed_ops, predictor)
         predictor.close()
-        writer.write_golden(requests, allowed_ops)
         lines = []
         for key in sorted(signatures):
-            cases = sorted(
-                c
-                for c, b in requests.items()
-                if (parse_request(b).signature_name or DEFAULT_SIGNATURE) == key
-            )
+            cases = sorted(c for c, b in requests.items() if _signature_of(b) == key)
             frozen = f"no frozen graph ({unfrozen[key]})" if key in unfrozen else f"frozen/{key}.pb"
             lines.append(f"  signature {key}: {frozen}; golden cases: {', '.join(cases)}")
         published = writer.publish(

@@ -29,6 +29,7 @@ from python_producer.tfjson import (
     decode_inputs,
     encode_response,
     excerpt,
+    first_line,
     parse_request,
 )
 
@@ -151,9 +152,9 @@ class Predictor:
             try:
                 self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
             except Exception as exc:  # noqa: BLE001 - any load failure is an invalid model
-                lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
-                detail = lines[0] if lines else type(exc).__name__
-                raise ModelError(f"cannot load the SavedModel in {version_dir}: {detail}") from None
+                raise ModelError(
+                    f"cannot load the SavedModel in {version_dir}: {first_line(exc)}"
+                ) from None
         elif self.manifest is None:
             raise ModelError(
                 f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"

@@ -81,6 +81,12 @@ class JsonNumber(str):
 EXCERPT_CHARS = 200
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's text, stripped; its type's name if none."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def excerpt(value: str) -> str:
     """Bound a value quoted in a message: its first :data:`EXCERPT_CHARS` code points and
     ``... (N characters)`` when it is longer (tests/CONTRACT.md, "Errors")."""
