@@ -11,13 +11,10 @@ import (
 	"github.com/polyglot-tf/go_consumer/internal/model"
 )
 
-// withoutFrozen copies models/linear's newest version and rewrites its manifest.json so
-// that serving_default has no "frozen" entry; reason, when non-nil, becomes its
-// "frozen_unavailable" value. manifest.json is not in its own "files", so the copy still
-// verifies.
-func withoutFrozen(t *testing.T, reason any) string {
+// editServingDefault rewrites dir's manifest.json, calling edit on its serving_default
+// signature entry. manifest.json is not in its own "files", so the folder still verifies.
+func editServingDefault(t *testing.T, dir string, edit func(sig map[string]any)) {
 	t.Helper()
-	dir := copyLinear(t)
 	path := filepath.Join(dir, "manifest.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -27,17 +24,27 @@ func withoutFrozen(t *testing.T, reason any) string {
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	sig := m["signatures"].(map[string]any)[model.DefaultSignature].(map[string]any)
-	delete(sig, "frozen")
-	if reason != nil {
-		sig["frozen_unavailable"] = reason
-	}
+	edit(m["signatures"].(map[string]any)[model.DefaultSignature].(map[string]any))
 	if data, err = json.Marshal(m); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// withoutFrozen copies models/linear's newest version and rewrites its manifest.json so
+// that serving_default has no "frozen" entry; reason, when non-nil, becomes its
+// "frozen_unavailable" value.
+func withoutFrozen(t *testing.T, reason any) string {
+	t.Helper()
+	dir := copyLinear(t)
+	editServingDefault(t, dir, func(sig map[string]any) {
+		delete(sig, "frozen")
+		if reason != nil {
+			sig["frozen_unavailable"] = reason
+		}
+	})
 	return dir
 }
 
@@ -115,22 +122,7 @@ func TestFrozenUnavailable(t *testing.T) {
 // (and without "frozen") is not one the manifest lists, so it stays "not found".
 func TestFrozenUnavailableNeedsSavedModel(t *testing.T) {
 	dir := withoutFrozen(t, "why")
-	path := filepath.Join(dir, "manifest.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	delete(m["signatures"].(map[string]any)[model.DefaultSignature].(map[string]any), "saved_model")
-	if data, err = json.Marshal(m); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editServingDefault(t, dir, func(sig map[string]any) { delete(sig, "saved_model") })
 	args := []string{"predict", "--model", dir, "--format", "frozen"}
 	code, stdout, stderr := runWithStdin(`{"instances": [[1.0, 2.0, 3.0]]}`, args...)
 	checkExactRefusal(t, args, code, stdout, stderr, `signature "serving_default" not found; available signatures: none`)

@@ -65,12 +65,6 @@ class FrozenUnavailableTest {
                 + SUFFIX;
     }
 
-    private static void assertOneLineRefusal(TestSupport.Run r, String message) {
-        assertEquals(2, r.status(), r.stderr());
-        assertEquals("", r.stdout());
-        assertEquals("java_consumer: error: " + message + "\n", r.stderr());
-    }
-
     static Stream<Arguments> commands() {
         return Stream.of(
                 Arguments.of("predict", List.of()),
@@ -91,7 +85,7 @@ class FrozenUnavailableTest {
     @MethodSource("commands")
     void everyCommandRefusesWithoutAReason(String command, List<String> extra) throws IOException {
         Path v = unfrozenCopy(null);
-        assertOneLineRefusal(run(v, command, extra), expected(null));
+        TestSupport.assertOneLineRefusal(run(v, command, extra), expected(null));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -100,7 +94,7 @@ class FrozenUnavailableTest {
         String reason = "convert_variables_to_constants_v2 left inputs that are not signature inputs: unknown:0 "
                 + "(resource), a resource such as a lookup table that cannot become a constant";
         Path v = unfrozenCopy(reason);
-        assertOneLineRefusal(run(v, command, extra), expected(reason));
+        TestSupport.assertOneLineRefusal(run(v, command, extra), expected(reason));
     }
 
     @Test
@@ -108,13 +102,13 @@ class FrozenUnavailableTest {
         String reason = "\ud83d\ude00".repeat(150) + "x".repeat(150);
         Path v = unfrozenCopy(reason);
         String bounded = "\ud83d\ude00".repeat(150) + "x".repeat(50) + "... (300 characters)";
-        assertOneLineRefusal(run(v, "predict", List.of()), expected(bounded));
+        TestSupport.assertOneLineRefusal(run(v, "predict", List.of()), expected(bounded));
     }
 
     @Test
     void anEmptyReasonIsNoReason() throws IOException {
         Path v = unfrozenCopy("");
-        assertOneLineRefusal(run(v, "predict", List.of()), expected(null));
+        TestSupport.assertOneLineRefusal(run(v, "predict", List.of()), expected(null));
     }
 
     @Test
@@ -130,7 +124,7 @@ class FrozenUnavailableTest {
     @Test
     void anUnknownKeyIsStillNotFound() throws IOException {
         Path v = unfrozenCopy("why");
-        assertOneLineRefusal(run(v, "predict", List.of(), "--signature", "other"),
+        TestSupport.assertOneLineRefusal(run(v, "predict", List.of(), "--signature", "other"),
                 "unknown signature 'other'; manifest.json lists the signatures: serving_default");
     }
 

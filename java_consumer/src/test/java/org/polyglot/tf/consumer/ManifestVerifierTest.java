@@ -334,12 +334,6 @@ class ManifestVerifierTest {
     // ------------------------------------------------------------------------------------------
     // the commands
 
-    private static void assertOneLineRefusal(TestSupport.Run r, String message) {
-        assertEquals(2, r.status(), r.stderr());
-        assertEquals("", r.stdout());
-        assertEquals("java_consumer: error: " + message + "\n", r.stderr());
-    }
-
     static Stream<Arguments> commands() {
         return Stream.of(
                 Arguments.of("predict", List.of()),
@@ -358,11 +352,11 @@ class ManifestVerifierTest {
         List<String> args = new ArrayList<>(List.of(command, "--model", dir.getParent().toString()));
         args.addAll(extra);
         TestSupport.Run r = TestSupport.run(TestSupport.utf8("{\"instances\": [[1.0]]}\n"), args.toArray(String[]::new));
-        assertOneLineRefusal(r, "variables/extra.bin: not listed in manifest.json");
+        TestSupport.assertOneLineRefusal(r, "variables/extra.bin: not listed in manifest.json");
 
         Files.delete(dir.resolve("manifest.json"));
         r = TestSupport.run(new byte[0], args.toArray(String[]::new));
-        assertOneLineRefusal(r, dir + SKIP_HINT);
+        TestSupport.assertOneLineRefusal(r, dir + SKIP_HINT);
 
         // With --skip-verification the check is skipped: whatever comes next complains instead
         // (the fixture's saved_model.pb is no SavedModel, or train finds no manifest).
@@ -420,7 +414,7 @@ class ManifestVerifierTest {
         Files.write(v.resolve(DATA), data);
 
         Files.delete(v.resolve("manifest.json"));
-        assertOneLineRefusal(TestSupport.run(request, "predict", "--model", v.toString()), v + SKIP_HINT);
+        TestSupport.assertOneLineRefusal(TestSupport.run(request, "predict", "--model", v.toString()), v + SKIP_HINT);
         TestSupport.Run bare = TestSupport.run(request, "predict", "--model", v.toString(), ManifestVerifier.SKIP_FLAG);
         assertEquals(0, bare.status(), bare.stderr());
         assertEquals(verified.stdout(), bare.stdout());

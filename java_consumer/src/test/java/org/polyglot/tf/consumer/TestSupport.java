@@ -1,5 +1,7 @@
 package org.polyglot.tf.consumer;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -96,6 +98,13 @@ final class TestSupport {
 
     /** The outcome of one in-process command line run. */
     record Run(int status, String stdout, String stderr) {
+    }
+
+    /** Asserts a refusal: exit status 2, nothing on stdout, and exactly one stderr line. */
+    static void assertOneLineRefusal(Run r, String message) {
+        assertEquals(2, r.status(), r.stderr());
+        assertEquals("", r.stdout());
+        assertEquals("java_consumer: error: " + message + "\n", r.stderr());
     }
 
     /** The outcome of one in-process command line run, stdout as bytes. */
