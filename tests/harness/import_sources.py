@@ -13,35 +13,17 @@ import sys
 from pathlib import Path
 
 from python_producer import tf_runtime
-
-VOCABULARY = ["apple", "banana", "cherry", "date"]
+from tests.harness.loader_models import tf2_table_from_own_asset
 
 
 def lookup_table(out: Path) -> list[str]:
-    """A SavedModel with a ``tf.lookup.StaticHashTable`` read from an asset file at load time:
-    DT_STRING words ``[-1]`` in, DT_INT64 line numbers out (-1 for unknown words)."""
-    tf = tf_runtime.tf()
-    vocab = out / "vocab.txt"
-    vocab.write_text("\n".join(VOCABULARY) + "\n", encoding="utf-8")
-
-    class Lookup(tf.Module):
-        def __init__(self):
-            super().__init__()
-            init = tf.lookup.TextFileInitializer(
-                str(vocab), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
-            )  # fmt: skip
-            self.table = tf.lookup.StaticHashTable(init, default_value=-1)
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
-        def ids(self, words):
-            return {"ids": self.table.lookup(words)}
-
-    module = Lookup()
-    tf.saved_model.save(module, str(out / "lookup"), signatures={"serving_default": module.ids})
+    """A SavedModel with a ``tf.lookup.StaticHashTable`` read from an asset file at load time
+    (the loader tests' :func:`loader_models.tf2_table_from_own_asset`): DT_STRING words ``[-1]``
+    in, DT_INT64 line numbers of ``loader_models.VOCAB`` out (-1 for unknown words)."""
+    version = tf2_table_from_own_asset(out / "lookup", out / "unused", out / "unused")
     request = out / "lookup_words.json"
-    request.write_text('{"instances": ["banana", "kiwi", "apple", "date"]}\n', encoding="utf-8")
-    return [str(out / "lookup"), "--requests", str(request)]
+    request.write_text('{"instances": ["banana", "kiwi", "apple", "cherry"]}\n', encoding="utf-8")
+    return [str(version), "--requests", str(request)]
 
 
 def keras_two_inputs(out: Path) -> list[str]:
