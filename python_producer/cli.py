@@ -76,7 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", help="a CSV shard or a folder of them")
     train.add_argument("--steps", type=int)
     train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--learning-rate", default=None, metavar="R")
     train.add_argument("--checkpoint-every", type=int, default=None)
     train.add_argument("--checkpoint-dir", default=None)
     train.add_argument("--resume", action="store_true", default=None)
@@ -247,7 +247,7 @@ def _write_output(name: str, text: str) -> None:
         raise RequestError(f"cannot write --output {name}: {exc.strerror}") from None
 
 
-def _version_to_run(args) -> Path:
+def _version_to_run(args) -> str:
     """Resolve ``--model``/``--version`` and verify the folder unless --skip-verification."""
     from python_producer.verify import verify_version
 

@@ -8,6 +8,7 @@ holds a SavedModel (``saved_model.pb``).  Folders with other names (such as the 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,60 +44,87 @@ def complete_versions(model_root: Path) -> list[int]:
     return sorted(version_folders(model_root))
 
 
-def resolve_version_dir(path: str | Path, version: int | None = None) -> Path:
+def join_as_given(folder: str, name: str) -> str:
+    """The text of ``name`` inside ``folder`` as tests/CONTRACT.md, "Paths in messages", writes
+    it: ``folder`` as given, a ``/`` unless it already ends with one, and ``name`` (no
+    normalization: ``.``, ``..`` and repeated ``/`` stay)."""
+    return folder + name if folder.endswith("/") else f"{folder}/{name}"
+
+
+def parent_as_given(path: str) -> str:
+    """The folder holding ``path``, written as given: its text up to the last ``/`` before its
+    last name (a trailing ``/`` is not a name): ``models/linear/3/`` gives ``models/linear``."""
+    head, _, _ = path.rstrip("/").rpartition("/")
+    return head or "/"
+
+
+def absolute_as_given(path: str) -> str:
+    """``path`` if it starts with ``/``, else the working directory, ``/`` and ``path`` as given
+    (tests/CONTRACT.md, "Paths in messages"): made absolute by concatenation, never cleaned."""
+    return path if path.startswith("/") else join_as_given(os.getcwd(), path)
+
+
+def resolve_version_dir(path: str | Path, version: int | None = None) -> str:
     """Resolve ``--model PATH [--version N]`` to an absolute version folder.
 
     Args:
         path: a model folder ``models/<name>`` or a version folder holding ``saved_model.pb``.
         version: a specific version, or ``None`` for the highest complete one.
 
+    Returns:
+        The version folder's text, made absolute and joined as tests/CONTRACT.md, "Paths in
+        messages", says (:func:`absolute_as_given`, :func:`join_as_given`); ``Path(text)`` opens
+        it.
+
     Raises:
         ModelError: the path does not exist, holds no SavedModel, or lacks the version.
     """
-    root = Path(path).absolute()
+    given = absolute_as_given(str(path))
+    root = Path(given)
     if not root.exists():
         raise ModelError(
-            f"model path {root} does not exist; expected a model folder or a version folder"
+            f"model path {given} does not exist; expected a model folder or a version folder"
         )
     if not root.is_dir():
         raise ModelError(
-            f"model path {root} is not a folder; expected a model folder or a version folder"
+            f"model path {given} is not a folder; expected a model folder or a version folder"
         )
     if (root / "saved_model.pb").is_file():
         named = int(root.name) if VERSION_NAME.match(root.name) else None
         if version is not None and version != named:
-            raise ModelError(f"--version {version} does not match the version folder {root}")
-        return root
+            raise ModelError(f"--version {version} does not match the version folder {given}")
+        return given
     folders = version_folders(root)
     versions = sorted(folders)
     if not versions:
         raise ModelError(
-            f"{root} is not a model: expected saved_model.pb in it "
+            f"{given} is not a model: expected saved_model.pb in it "
             "or in an integer version subfolder"
         )
     if version is None:
-        return folders[versions[-1]]
+        return join_as_given(given, folders[versions[-1]].name)
     if version not in versions:
         raise ModelError(
-            f"version {version} not found in {root}; available versions: "
+            f"version {version} not found in {given}; available versions: "
             + ", ".join(str(v) for v in versions)
         )
-    return folders[version]
+    return join_as_given(given, folders[version].name)
 
 
-def read_manifest(version_dir: Path) -> dict | None:
+def read_manifest(version_dir: str | Path) -> dict | None:
     """Return the parsed ``manifest.json`` of a version folder, or ``None`` if it has none.
 
     Raises:
         ModelError: the manifest exists but is not valid JSON.
     """
-    path = version_dir / "manifest.json"
+    path = Path(version_dir) / "manifest.json"
     if not path.is_file():
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path} is not valid JSON: {exc}") from None
+        shown = join_as_given(str(version_dir), "manifest.json")
+        raise ModelError(f"{shown} is not valid JSON: {exc}") from None
 
 
 def specs_from_manifest(entries: dict) -> dict[str, TensorSpec]:

@@ -18,6 +18,7 @@ from python_producer.model_dir import (
     SERVE_TAG,
     ModelError,
     SignatureInfo,
+    join_as_given,
     no_frozen_graph,
     read_manifest,
     signature_not_found,
@@ -42,7 +43,7 @@ def _shape_of(proto) -> tuple[int, ...] | None:
     return tuple(d.size for d in proto.dim)
 
 
-def read_saved_model(version_dir: Path):
+def read_saved_model(version_dir: str | Path):
     """Parse ``saved_model.pb`` into a ``tensorflow.core.protobuf.saved_model_pb2.SavedModel``.
 
     Raises:
@@ -51,9 +52,10 @@ def read_saved_model(version_dir: Path):
     saved_model_pb2 = tf_runtime.saved_model_pb2()
     proto = saved_model_pb2.SavedModel()
     try:
-        proto.ParseFromString((version_dir / "saved_model.pb").read_bytes())
+        proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
-        raise ModelError(f"{version_dir / 'saved_model.pb'} is not a SavedModel: {exc}") from None
+        shown = join_as_given(str(version_dir), "saved_model.pb")
+        raise ModelError(f"{shown} is not a SavedModel: {exc}") from None
     return proto
 
 
@@ -127,13 +129,15 @@ class Predictor:
 
     def __init__(
         self,
-        version_dir: Path,
+        version_dir: str | Path,
         model_format: str = "saved_model",
         allowed_ops: frozenset[str] = frozenset(),
         keys: list[str] | None = None,
     ):
         if model_format not in FORMATS:
             raise ModelError(f'unknown --format "{model_format}"; expected saved_model or frozen')
+        shown = str(version_dir)  # as tests/CONTRACT.md, "Paths in messages", writes it
+        version_dir = Path(version_dir)
         self.version_dir = version_dir
         self.format = model_format
         self.manifest = read_manifest(version_dir)
@@ -153,11 +157,11 @@ class Predictor:
                 self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
             except Exception as exc:  # noqa: BLE001 - any load failure is an invalid model
                 raise ModelError(
-                    f"cannot load the SavedModel in {version_dir}: {first_line(exc)}"
+                    f"cannot load the SavedModel in {shown}: {first_line(exc)}"
                 ) from None
         elif self.manifest is None:
             raise ModelError(
-                f"--format frozen needs {version_dir / 'manifest.json'}, which is missing"
+                f"--format frozen needs {join_as_given(shown, 'manifest.json')}, which is missing"
             )
         else:
             from python_producer.ops import check_frozen
@@ -276,8 +280,13 @@ def _shape_text(shape: tuple[int, ...] | None) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def inspect(version_dir: Path, as_json: bool = False) -> str:
-    """Describe a model version as ``saved_model_cli show --all`` does (format in CONTRACT.md)."""
+def inspect(version_dir: str | Path, as_json: bool = False) -> str:
+    """Describe a model version as ``saved_model_cli show --all`` does (format in CONTRACT.md).
+
+    ``version_dir`` is written as given (:func:`model_dir.resolve_version_dir` makes it).
+    """
+    shown = str(version_dir)
+    version_dir = Path(version_dir)
     saved_model = read_saved_model(version_dir)
     manifest = read_manifest(version_dir)
     producer_version = ""
@@ -293,7 +302,7 @@ def inspect(version_dir: Path, as_json: bool = False) -> str:
     version = int(version_dir.name) if version_dir.name.isdigit() else None
     if as_json:
         doc = {
-            "model": str(version_dir),
+            "model": shown,
             "version": version,
             "tensorflow_runtime": tf_runtime.tf_version(),
             "producer_tensorflow_version": producer_version,
@@ -315,7 +324,7 @@ def inspect(version_dir: Path, as_json: bool = False) -> str:
         }
         return json.dumps(doc, indent=2) + "\n"
     lines = [
-        f"Model: {version_dir}",
+        f"Model: {shown}",
         f"Version: {version if version is not None else 'none'}",
         f"TensorFlow runtime: {tf_runtime.tf_version()}",
         f"Producer TensorFlow version: {producer_version}",

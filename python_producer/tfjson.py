@@ -309,6 +309,42 @@ def _round_to_float(literal: str, np_type: type) -> np.floating:
     return np_type(sign * chosen)
 
 
+#: A decimal literal in text that is not JSON (tests/CONTRACT.md, "Decimal numbers in text input").
+DECIMAL_LITERAL = re.compile(
+    r"([+-]?)(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?\Z"
+)
+
+
+def parse_decimal(text: str, np_type: type = np.float32) -> np.floating:
+    """Read a decimal literal of a CSV field or a flag, rounded once, correctly, to ``np_type``.
+
+    The literal is ``[+-]?([0-9]+(.[0-9]*)?|.[0-9]+)([eE][+-]?[0-9]+)?`` (tests/CONTRACT.md,
+    "Decimal numbers in text input"): no ``_``, no hexadecimal, no ``inf``/``nan``, no white
+    space. It is rounded as a JSON number is (:func:`_round_to_float`, round-half-even, in time
+    linear in its length).
+
+    Returns:
+        the value; ``±inf`` when the literal is beyond the dtype's range (a caller that needs a
+        finite value refuses it).
+
+    Raises:
+        ValueError: ``text`` is not such a literal.
+    """
+    match = DECIMAL_LITERAL.match(text)
+    if match is None:
+        raise ValueError(f"not a decimal literal: {excerpt(text)}")
+    sign, whole, fraction, bare_fraction, exponent = match.groups()
+    fraction = fraction or bare_fraction or ""
+    json_form = (
+        ("-" if sign == "-" else "")
+        + ((whole or "").lstrip("0") or "0")
+        + ("." + fraction if fraction else "")
+        + ("e" + exponent if exponent else "")
+    )
+    with np.errstate(over="ignore"):
+        return _round_to_float(json_form, np_type)
+
+
 def _element(value: object, spec: TensorSpec) -> object:
     """Convert one JSON leaf to a Python/numpy scalar of ``spec.dtype``."""
     dtype = spec.dtype
@@ -576,13 +612,55 @@ def _check_batch_sizes(tensors: dict[str, np.ndarray], specs: dict[str, TensorSp
 
 
 def format_float(value: np.floating) -> str:
-    """Write a float as the contract does: shortest round-trip of its own dtype, bare NaN etc."""
+    """Write a floating value as tests/CONTRACT.md, "Numbers in text", defines.
+
+    The digits are the shortest that read back to ``value`` in its own dtype (numpy's Dragon4
+    in ``unique`` mode, for float16, float32 and float64 alike); they are laid out as
+    ECMAScript's ``Number::toString`` lays out its digits ``s`` and exponent ``n``, except that
+    a whole number keeps ``.0``: ``3.0``, ``123.45``, ``0.000123``, ``1e+21``, ``1e-7``.
+    NaN, the infinities and the zeros are ``NaN``, ``Infinity``, ``-Infinity``, ``0.0`` and
+    ``-0.0``.
+
+    Args:
+        value: a numpy float16, float32 or float64 scalar (a Python float is a float64).
+
+    Returns:
+        The number's text, ASCII.
+    """
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    # numpy's str() is the shortest repr that round-trips for the value's own width (Dragon4).
-    return str(value) if not isinstance(value, np.float64) else repr(float(value))
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    if not isinstance(value, np.floating):
+        value = np.float64(value)
+    mantissa, exponent = np.format_float_scientific(value, unique=True, trim="-").split("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-").replace(".", "")
+    return sign + layout_decimal(digits, int(exponent) + 1)
+
+
+def layout_decimal(digits: str, n: int) -> str:
+    """Lay out the decimal ``0.<digits> × 10**n`` as tests/CONTRACT.md, "Numbers in text", says.
+
+    Args:
+        digits: the significant digits ``s`` (``k`` of them, the first and last not zero).
+        n: the decimal exponent with ``s × 10**(n − k)`` the value.
+
+    Returns:
+        ECMAScript's ``Number::toString`` layout of ``s`` and ``n``, with ``.0`` after a whole
+        number.
+    """
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k) + ".0"
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    fraction = "." + digits[1:] if k > 1 else ""
+    return f"{digits[0]}{fraction}e{'+' if n >= 1 else '-'}{abs(n - 1)}"
 
 
 def _leaf_formatter(array: np.ndarray, alias: str):

@@ -20,8 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.model_dir import VERSION_NAME, ModelError, resolve_version_dir
-from python_producer.tfjson import RequestError, format_float
+from python_producer.model_dir import (
+    VERSION_NAME,
+    ModelError,
+    join_as_given,
+    parent_as_given,
+    resolve_version_dir,
+)
+from python_producer.tfjson import RequestError, excerpt, format_float, parse_decimal
+
+#: What a CSV field is trimmed of (tests/CONTRACT.md, "Data"): ASCII white space only.
+ASCII_WHITESPACE = " \t\n\v\f\r"
 
 #: Checkpoints kept in a checkpoint folder (the oldest beyond this are deleted, as
 #: ``tf.train.CheckpointManager(max_to_keep=5)`` does).
@@ -37,7 +46,8 @@ class TrainOptions:
     Attributes:
         steps: training steps to run in this invocation (>= 1).
         batch_size: rows per step (>= 1).
-        learning_rate: the float32 value fed to the learning-rate input (finite, > 0).
+        learning_rate: the ``--learning-rate`` literal as given, a decimal rounded to the
+            float32 fed to the learning-rate input (finite, > 0; see :meth:`rate`).
         checkpoint_every: save a checkpoint whenever ``global_step`` is a multiple of this
             (0: only at the end).
         checkpoint_dir: where ``ckpt-<global_step>`` checkpoints and the ``checkpoint`` state
@@ -50,7 +60,7 @@ class TrainOptions:
 
     steps: int
     batch_size: int = 64
-    learning_rate: float = 0.1
+    learning_rate: str = "0.1"
     checkpoint_every: int = 0
     checkpoint_dir: str | None = None
     resume: bool = False
@@ -58,18 +68,31 @@ class TrainOptions:
     skip_verification: bool = False
     allow_op: tuple[str, ...] = ()
 
+    def rate(self) -> np.float32:
+        """The learning rate as the float32 fed to the model.
+
+        Raises:
+            RequestError: the literal is not a decimal (tests/CONTRACT.md, "Decimal numbers in
+                text input") or not a finite float32 > 0; the message echoes it as given.
+        """
+        try:
+            rate = parse_decimal(self.learning_rate, np.float32)
+        except ValueError:
+            rate = np.float32("nan")
+        if not (math.isfinite(rate) and rate > 0):
+            raise RequestError(
+                "--learning-rate must be a finite number > 0 in float32, got "
+                + excerpt(self.learning_rate)
+            )
+        return rate
+
     def check(self) -> None:
         """Raise :class:`RequestError` naming the first flag out of range."""
         if self.steps < 1:
             raise RequestError(f"--steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
             raise RequestError(f"--batch-size must be at least 1, got {self.batch_size}")
-        with np.errstate(over="ignore"):
-            rate = np.float32(self.learning_rate)
-        if not (math.isfinite(rate) and rate > 0):
-            raise RequestError(
-                f"--learning-rate must be a finite number > 0 in float32, got {self.learning_rate}"
-            )
+        self.rate()
         if self.checkpoint_every < 0:
             raise RequestError(f"--checkpoint-every must be 0 or more, got {self.checkpoint_every}")
         if self.log_every < 1:
@@ -115,52 +138,63 @@ def _module_variables(module) -> dict:
     }
 
 
-def read_data(path: str | Path, columns: list[str]) -> tuple[dict[str, np.ndarray], list[dict]]:
-    """Read CSV training shards: a file, or every ``*.csv`` of a folder in name order.
+def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Read CSV training shards: a file, or every ``*.csv`` of a folder in byte order of names.
 
-    Each file starts with the header line ``columns`` joined by commas; every further line holds
-    one float32 per column (decimal text, parsed with correct rounding).
+    The rules are tests/CONTRACT.md's ("Data"): lines end at ``\\n`` (a ``\\r`` before it is
+    part of the end); fields are split at ``,`` and trimmed of ASCII white space; blank lines
+    are skipped; line 1 holds the column names; every other line one decimal literal per column,
+    rounded once to float32 (:func:`tfjson.parse_decimal`). Files are named in messages as
+    ``path`` was given, joined with their names (:func:`model_dir.join_as_given`).
 
     Returns:
         (column -> float32 array of shape ``[rows]``, one ``{"file", "sha256", "rows"}`` per file).
 
     Raises:
-        RequestError: a missing path, no shard, a wrong header, a short or long line, or a value
-            that is not a finite float32 (naming the file and line).
+        RequestError: a missing path, no shard, a wrong header, a short or long line, a value
+            that is not a finite float32, or no data row at all (naming the file and line).
     """
     from python_producer.export import sha256_of
 
     source = Path(path)
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix == ".csv" and p.is_file())
+        names = sorted(
+            (p.name for p in source.iterdir() if len(p.name) > 4 and p.name.endswith(".csv")),
+            key=lambda n: n.encode("utf-8", "surrogateescape"),
+        )
+        files = [(source / n, join_as_given(path, n)) for n in names if (source / n).is_file()]
         if not files:
             raise RequestError(f"--data {path}: no .csv shard in this folder")
     elif source.is_file():
-        files = [source]
+        files = [(source, path)]
     else:
         raise RequestError(f"--data {path}: no such file or folder")
     header = ",".join(columns)
     values: dict[str, list[np.float32]] = {c: [] for c in columns}
     described = []
-    for file in files:
+    for file, shown in files:
         try:
-            lines = file.read_text(encoding="utf-8").splitlines()
+            text = file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise RequestError(f"--data {file}: cannot read it as UTF-8 text: {exc}") from None
-        if not lines or lines[0].strip() != header:
-            raise RequestError(f'--data {file}: line 1 must be the header "{header}"')
+            raise RequestError(f"--data {shown}: cannot read it as UTF-8 text: {exc}") from None
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the end of the last line, not a line
+        lines = [line.removesuffix("\r") for line in lines]
+        if not lines or _fields(lines[0]) != columns:
+            raise RequestError(f'--data {shown}: line 1 must be the header "{header}"')
         rows = 0
         for number, line in enumerate(lines[1:], start=2):
-            if not line.strip():
+            if not line.strip(ASCII_WHITESPACE):
                 continue
-            fields = line.split(",")
+            fields = _fields(line)
             if len(fields) != len(columns):
                 raise RequestError(
-                    f"--data {file}:{number}: {len(fields)} fields, expected {len(columns)} "
+                    f"--data {shown}:{number}: {len(fields)} fields, expected {len(columns)} "
                     f"({header})"
                 )
             for column, field in zip(columns, fields, strict=True):
-                values[column].append(_parse_float32(field, file, number, column))
+                values[column].append(_parse_float32(field, shown, number, column))
             rows += 1
         described.append({"file": file.name, "sha256": sha256_of(file), "rows": rows})
     if not values[columns[0]]:
@@ -168,18 +202,19 @@ def read_data(path: str | Path, columns: list[str]) -> tuple[dict[str, np.ndarra
     return {c: np.array(v, dtype=np.float32) for c, v in values.items()}, described
 
 
-def _parse_float32(text: str, file: Path, line: int, column: str) -> np.float32:
+def _fields(line: str) -> list[str]:
+    return [field.strip(ASCII_WHITESPACE) for field in line.split(",")]
+
+
+def _parse_float32(field: str, shown: str, line: int, column: str) -> np.float32:
     try:
-        # Correct rounding straight to float32 (not through float64): numpy parses the
-        # decimal into the nearest float32, as Go's ParseFloat(s, 32) and Java's parseFloat do.
-        with np.errstate(over="ignore"):  # out of float32 range: refused below, not warned
-            value = np.array([text.strip()]).astype(np.float32)[0]
-        finite = math.isfinite(value)
+        value = parse_decimal(field, np.float32)
     except ValueError:
-        finite = False
-    if not finite or not text.strip():
+        value = None
+    if value is None or not math.isfinite(value):
         raise RequestError(
-            f'--data {file}:{line}: column {column} is "{text.strip()}", expected a finite float32'
+            f'--data {shown}:{line}: column {column} is "{excerpt(field)}", expected a finite '
+            "float32"
         )
     return value
 
@@ -244,27 +279,30 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     out = out or sys.stdout
     options.check()
     tf = tf_runtime.tf()
-    version_dir = resolve_version_dir(model, version)
+    shown = resolve_version_dir(model, version)  # as tests/CONTRACT.md, "Paths in messages"
+    model_shown = parent_as_given(shown)
+    version_dir = Path(shown)
     if not VERSION_NAME.match(version_dir.name):
         raise ModelError(
-            f"train publishes the next version beside {version_dir}, so it needs a version "
+            f"train publishes the next version beside {shown}, so it needs a version "
             "folder named by its number"
         )
     if not options.skip_verification:
         from python_producer.verify import verify_version
 
         verify_version(version_dir)
-    manifest = _read_manifest(version_dir)
+    manifest = _read_manifest(shown)
     section = manifest.get("training")
     if not isinstance(section, dict):
         raise ModelError(
-            f"{version_dir} has no training section in manifest.json; train needs a model "
+            f"{shown} has no training section in manifest.json; train needs a model "
             "exported with a train signature (such as affine)"
         )
     columns = section["columns"]
     data_arrays, data_files = read_data(data, columns)
     rows = len(data_arrays[columns[0]])
-    checkpoint_dir = Path(options.checkpoint_dir or version_dir.parent / "checkpoints").absolute()
+    checkpoint_shown = options.checkpoint_dir or join_as_given(model_shown, "checkpoints")
+    checkpoint_dir = Path(checkpoint_shown).absolute()
 
     from python_producer.ops import check_saved_model
 
@@ -281,19 +319,19 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     if options.resume:
         prefix = latest_checkpoint(checkpoint_dir)
         if prefix is None:
-            raise RequestError(f"--resume: no checkpoint to resume in {checkpoint_dir}")
+            raise RequestError(f"--resume: no checkpoint to resume in {checkpoint_shown}")
         checkpoint.read(str(prefix)).expect_partial()
         resumed_from = prefix.name
     elif latest_checkpoint(checkpoint_dir) is not None:
         raise RequestError(
-            f"{checkpoint_dir} holds checkpoints of an earlier run; pass --resume to continue it "
+            f"{checkpoint_shown} holds checkpoints of an earlier run; pass --resume to continue it "
             "or --checkpoint-dir for a new run"
         )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
     step_name, loss_name = section["step_output"], section["loss_output"]
     global_step = int(variables_fn()[step_name].numpy())
-    rate = tf.constant(np.float32(options.learning_rate))
+    rate = tf.constant(options.rate())
     loss = np.float32("nan")
     saved_at = None
     started = time.perf_counter()
@@ -330,13 +368,13 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
         "steps": options.steps,
         "global_step": global_step,
         "batch_size": options.batch_size,
-        "learning_rate": format_float(np.float32(options.learning_rate)),
+        "learning_rate": format_float(options.rate()),
         "resumed_from": resumed_from,
         "final_loss": format_float(loss),
         "data": data_files,
     }
     path = export_trained_version(version_dir, manifest, checkpoint, final, checkpoint_dir, run)
-    print(f"exported {path}", file=sys.stderr)
+    print(f"exported {join_as_given(model_shown, path.name)}", file=sys.stderr)
     return path
 
 
@@ -345,21 +383,22 @@ def _format_value(value) -> str:
     array = np.asarray(value)
     if array.dtype.kind == "f":
         items = [format_float(v) for v in array.reshape(-1)]
+    elif array.dtype.kind == "b":
+        items = ["true" if v else "false" for v in array.reshape(-1)]
     else:
         items = [str(v) for v in array.reshape(-1).tolist()]
     return items[0] if array.ndim == 0 else "[" + ", ".join(items) + "]"
 
 
-def _read_manifest(version_dir: Path) -> dict:
-    path = version_dir / "manifest.json"
+def _read_manifest(shown: str) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads((Path(shown) / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(
-            f"{version_dir} has no manifest.json; train needs the manifest's training section"
+            f"{shown} has no manifest.json; train needs the manifest's training section"
         ) from None
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from None
+        raise ModelError(f"cannot read {join_as_given(shown, 'manifest.json')}: {exc}") from None
 
 
 def frozen_with_values(graph_def_bytes: bytes, constants: dict, values: dict) -> bytes:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from python_producer.model_dir import ModelError
+from python_producer.model_dir import ModelError, join_as_given
 
 MANIFEST = "manifest.json"
 SKIP_FLAG = "--skip-verification"
@@ -25,7 +25,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_version(version_dir: Path) -> None:
+def verify_version(version_dir: str | Path) -> None:
     """Check every file of ``version_dir`` against ``manifest.json``'s ``files``.
 
     Files are checked in sorted order of their ``/``-separated relative path; the first
@@ -35,20 +35,21 @@ def verify_version(version_dir: Path) -> None:
         ModelError: no or unreadable manifest, a listed file missing, outside the folder, of
             another size or SHA-256, or a regular file that the manifest does not list.
     """
+    shown = str(version_dir)
     version_dir = Path(version_dir)
     manifest_path = version_dir / MANIFEST
+    shown_manifest = join_as_given(shown, MANIFEST)
     if not manifest_path.is_file():
         raise ModelError(
-            f"{version_dir} has no {MANIFEST} to verify; pass {SKIP_FLAG} to load an unverified "
-            "model"
+            f"{shown} has no {MANIFEST} to verify; pass {SKIP_FLAG} to load an unverified model"
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{manifest_path} is not valid JSON: {exc}") from None
+        raise ModelError(f"{shown_manifest} is not valid JSON: {exc}") from None
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
-        raise ModelError(f'{manifest_path} has no "files" object to verify against')
+        raise ModelError(f'{shown_manifest} has no "files" object to verify against')
     on_disk = {
         p.relative_to(version_dir).as_posix()
         for p in version_dir.rglob("*")

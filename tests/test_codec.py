@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 
 import numpy as np
@@ -14,9 +15,12 @@ from python_producer.tfjson import (
     decode_inputs,
     decode_response,
     encode_response,
+    format_float,
+    parse_decimal,
     parse_request,
     tensor_to_json,
 )
+from tests.harness.consumers import ROOT
 
 X = {"x": TensorSpec("x", "x:0", "DT_DOUBLE", (-1, -1))}
 
@@ -33,7 +37,7 @@ def test_shortest_float64_round_trips():
 
 def test_float32_written_shortest_for_its_width():
     values = np.array([0.1, 16777217.0, 3.4028235e38], dtype=np.float32)
-    assert tensor_to_json(values, "y") == "[0.1, 1.6777216e+07, 3.4028235e+38]"
+    assert tensor_to_json(values, "y") == "[0.1, 16777216.0, 3.4028235e+38]"
 
 
 def test_float32_parsing_rounds_directly():
@@ -132,3 +136,38 @@ def test_overflow_of_narrow_dtype_is_refused():
     spec = {"h": TensorSpec("h", "h:0", "DT_HALF", (-1,))}
     with pytest.raises(RequestError, match="out of range"):
         decode_inputs(parse_request('{"inputs": [65520]}'), spec, "s")
+
+
+NUMBER_TEXT = json.loads((ROOT / "tests" / "cases" / "number_text.json").read_text())
+_NP_TYPES = {"DT_HALF": np.float16, "DT_FLOAT": np.float32, "DT_DOUBLE": np.float64}
+
+
+def _from_bits(dtype: str, bits: str):
+    np_type = _NP_TYPES[dtype]
+    width = np.dtype(np_type).itemsize
+    return np.frombuffer(int(bits, 16).to_bytes(width, "little"), dtype=np_type)[0]
+
+
+@pytest.mark.parametrize("case", NUMBER_TEXT["format"], ids=lambda c: f"{c['dtype']}-{c['text']}")
+def test_numbers_in_text(case):
+    """tests/CONTRACT.md, "Numbers in text": the same cases every language's unit tests run."""
+    value = _from_bits(case["dtype"], case["bits"])
+    assert format_float(value) == case["text"]
+    assert tensor_to_json(np.array([value]), "y") == f"[{case['text']}]"
+
+
+@pytest.mark.parametrize(
+    "case", NUMBER_TEXT["parse_float32"]["accepted"], ids=lambda c: c["literal"]
+)
+def test_decimal_literals_round_once_to_float32(case):
+    value = parse_decimal(case["literal"], np.float32)
+    if case["bits"] is None:
+        assert np.isinf(value)
+    else:
+        assert value.tobytes() == _from_bits("DT_FLOAT", case["bits"]).tobytes()
+
+
+@pytest.mark.parametrize("literal", NUMBER_TEXT["parse_float32"]["refused"], ids=ascii)
+def test_decimal_literals_outside_the_pattern_are_refused(literal):
+    with pytest.raises(ValueError):
+        parse_decimal(literal, np.float32)

@@ -246,3 +246,42 @@ def test_train_refusals(source, tmp_path, language, case):
     for text in case["message_has"]:
         assert text in lines[0], lines[0]
     assert sorted(p.name for p in copy.parent.iterdir()) == versions_before
+
+
+def _messy(lines: list[str]) -> str:
+    """The same rows in every layout the contract's CSV rules accept ("Data"): CRLF and LF line
+    ends, ASCII white space around fields, blank lines, signs and other decimal spellings of the
+    same float32 literal, and no end on the last line."""
+    out = ["x ,\ty\r"]
+    for i, line in enumerate(lines):
+        x, y = line.split(",")
+        x = f"+{x}" if i % 3 == 0 and not x.startswith("-") else x
+        y = f"{y}e0" if i % 3 == 1 else y
+        out.append(f" {x}\t, {y} " + ("\r" if i % 2 else ""))
+        if i % 5 == 0:
+            out.append(" \t\r")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_csv_layouts_are_read_alike(source, tmp_path, language):
+    """A shard written with CRLF, padding, blank lines and `+1`/`1e0` spellings trains to the
+    same bits and stdout as the plain shard (tests/CONTRACT.md, "Data")."""
+    consumer = by_name(language)
+    shard = sorted((source / "data").glob("*.csv"))[0]
+    rows = [line for line in shard.read_text().splitlines()[1:] if line]
+    plain, messy = tmp_path / "plain", tmp_path / "messy"
+    plain.mkdir()
+    messy.mkdir()
+    (plain / "a.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    (messy / "a.csv").write_bytes(_messy(rows).encode("utf-8"))
+    runs = []
+    for data in (plain, messy):
+        copy = private_copy(source, tmp_path / data.name / "models")
+        run = train(
+            consumer, copy, tmp_path / data.name / "ckpt", 40, "--log-every", "10", data=data
+        )
+        assert run.returncode == 0, run.explain()
+        runs.append(run)
+    assert runs[1].stdout == runs[0].stdout
+    assert same_bits(runs[1].variables, runs[0].variables)
