@@ -13,46 +13,26 @@ name is, by dataflow, exactly a tensor the loader feeds with a path inside the v
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from python_producer.model_dir import ModelError
 
-#: tests/cases/unsafe_ops.json, embedded (tests/test_unsafe_ops.py checks they are equal).
-UNSAFE_OPS = frozenset(
-    """
-    CacheDataset CacheDatasetV2 CloseSummaryWriter CreateSummaryDbWriter CreateSummaryFileWriter
-    CSVDataset CSVDatasetV2 DatasetToTFRecord DebugIdentity DebugIdentityV2 DebugIdentityV3
-    EagerPyFunc ExperimentalCSVDataset ExperimentalDatasetToTFRecord ExperimentalLMDBDataset
-    ExperimentalSqlDataset FixedLengthRecordDataset FixedLengthRecordDatasetV2
-    FixedLengthRecordReader FixedLengthRecordReaderV2 FlushSummaryWriter ImmutableConst
-    InitializeTableFromTextFile InitializeTableFromTextFileV2 LMDBDataset LMDBReader
-    LoadAndRemapMatrix LoadDataset MatchingFiles MatchingFilesDataset MergeV2Checkpoints Print
-    PrintV2 PyFunc PyFuncStateless ReadFile Restore RestoreSlice RestoreV2 Save SaveDataset
-    SaveDatasetV2 SaveSlices SaveV2 SnapshotDataset SnapshotDatasetV2 SqlDataset
-    TextLineDataset TextLineReader TextLineReaderV2 TFRecordDataset TFRecordDatasetV2
-    TFRecordReader TFRecordReaderV2 WholeFileReader WholeFileReaderV2 WriteAudioSummary
-    WriteFile WriteGraphSummary WriteHistogramSummary WriteImageSummary WriteRawProtoSummary
-    WriteScalarSummary WriteSummary
-    """.split()
-)
-#: ``file_inputs`` of tests/cases/unsafe_ops.json: op → data-input indices that name a file.
+#: The unsafe-op lists every language reads (tests/CONTRACT.md, "Unsafe ops"): Python reads
+#: the data file itself, Go generates it into its binary, Java packs it as a resource.
+UNSAFE_OPS_FILE = Path(__file__).resolve().parent.parent / "tests" / "cases" / "unsafe_ops.json"
+_LISTS = json.loads(UNSAFE_OPS_FILE.read_text(encoding="utf-8"))
+#: ``ops``: refused by default when reachable from what a command runs.
+UNSAFE_OPS = frozenset(_LISTS["ops"])
+#: ``file_inputs``: op → data-input indices that name a file.
 FILE_INPUTS: dict[str, tuple[int, ...]] = {
-    "FixedLengthRecordDataset": (0,),
-    "FixedLengthRecordDatasetV2": (0,),
-    "InitializeTableFromTextFile": (1,),
-    "InitializeTableFromTextFileV2": (1,),
-    "ReadFile": (0,),
-    "Restore": (0,),
-    "RestoreSlice": (0,),
-    "RestoreV2": (0,),
-    "TextLineDataset": (0,),
-    "TFRecordDataset": (0,),
-    "TFRecordDatasetV2": (0,),
+    op: tuple(indices) for op, indices in _LISTS["file_inputs"].items()
 }
-#: ``pure_ops`` of tests/cases/unsafe_ops.json: ops a file name may flow through (see
-#: :meth:`_Dataflow.traces` for each one's condition).
-PURE_OPS = frozenset({"Identity", "ReadVariableOp", "ShardedFilename", "StringJoin"})
+#: ``pure_ops``: ops a file name may flow through (see :meth:`_Dataflow.traces` for each
+#: one's condition).
+PURE_OPS = frozenset(_LISTS["pure_ops"])
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 #: The collections TensorFlow's loader runs as the init op when there is no init-op signature
 #: (``loader_util.cc`` ``GetInitOp``: ``kSavedModelMainOpKey``, ``kSavedModelLegacyInitOpKey``).

@@ -28,43 +28,10 @@ const AllowOpFlag = "--allow-op"
 // InitOpSignature is the signature key whose outputs a SavedModel runs when it is loaded.
 const InitOpSignature = "__saved_model_init_op"
 
-// UnsafeOps are the ops refused by default when they are reachable from what a command
-// runs: they read, write or list files, run Python, print or send data off the process, or
-// open databases and readers. It is tests/cases/unsafe_ops.json's "ops", in that order (a
-// unit test checks that the two are equal), embedded so that the binary runs alone.
-var UnsafeOps = []string{
-	"CacheDataset", "CacheDatasetV2", "CloseSummaryWriter", "CreateSummaryDbWriter",
-	"CreateSummaryFileWriter", "CSVDataset", "CSVDatasetV2", "DatasetToTFRecord",
-	"DebugIdentity", "DebugIdentityV2", "DebugIdentityV3", "EagerPyFunc",
-	"ExperimentalCSVDataset", "ExperimentalDatasetToTFRecord", "ExperimentalLMDBDataset",
-	"ExperimentalSqlDataset", "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2",
-	"FixedLengthRecordReader", "FixedLengthRecordReaderV2", "FlushSummaryWriter",
-	"ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
-	"LMDBDataset", "LMDBReader", "LoadAndRemapMatrix", "LoadDataset", "MatchingFiles",
-	"MatchingFilesDataset", "MergeV2Checkpoints", "Print", "PrintV2", "PyFunc",
-	"PyFuncStateless", "ReadFile", "Restore", "RestoreSlice", "RestoreV2", "Save",
-	"SaveDataset", "SaveDatasetV2", "SaveSlices", "SaveV2", "SnapshotDataset",
-	"SnapshotDatasetV2", "SqlDataset", "TextLineDataset", "TextLineReader", "TextLineReaderV2",
-	"TFRecordDataset", "TFRecordDatasetV2", "TFRecordReader", "TFRecordReaderV2",
-	"WholeFileReader", "WholeFileReaderV2", "WriteAudioSummary", "WriteFile",
-	"WriteGraphSummary", "WriteHistogramSummary", "WriteImageSummary", "WriteRawProtoSummary",
-	"WriteScalarSummary", "WriteSummary",
-}
-
-// FileInputs are the file-reading ops of UnsafeOps the loader itself needs, each with the
-// indices of its data inputs (control inputs not counted) that name a file: such a node is
-// exempt when each of those inputs traces, through PureOps, to a tensor the loader feeds
-// (see UnsafeUses). It is tests/cases/unsafe_ops.json's "file_inputs".
-var FileInputs = map[string][]int{
-	"FixedLengthRecordDataset": {0}, "FixedLengthRecordDatasetV2": {0},
-	"InitializeTableFromTextFile": {1}, "InitializeTableFromTextFileV2": {1},
-	"ReadFile": {0}, "Restore": {0}, "RestoreSlice": {0}, "RestoreV2": {0},
-	"TextLineDataset": {0}, "TFRecordDataset": {0}, "TFRecordDatasetV2": {0},
-}
-
-// PureOps are the ops a file name traces through (see UnsafeUses). It is
-// tests/cases/unsafe_ops.json's "pure_ops", in that order.
-var PureOps = []string{"Identity", "ReadVariableOp", "ShardedFilename", "StringJoin"}
+// UnsafeOps, FileInputs and PureOps (unsafeops_gen.go) are tests/cases/unsafe_ops.json's
+// "ops", "file_inputs" and "pure_ops", generated into the binary so that it runs alone; the
+// test TestGeneratedUnsafeOpsAreCurrent fails when the generated file is stale.
+//go:generate go run ../shareddata/generate -root ../../.. -out unsafeops_gen.go -pkg model
 
 var unsafeOpSet = func() map[string]bool {
 	set := make(map[string]bool, len(UnsafeOps))
