@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -19,38 +18,6 @@ import (
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
-
-// TestUnsafeOpsMatchCases: the lists embedded in the binary are exactly
-// tests/cases/unsafe_ops.json's: model.UnsafeOps its "ops" and model.PureOps its "pure_ops",
-// in order, and model.FileInputs its "file_inputs".
-func TestUnsafeOpsMatchCases(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "tests", "cases", "unsafe_ops.json"))
-	if err != nil {
-		t.Fatalf("the shared list: %v", err)
-	}
-	var file struct {
-		Ops        []string         `json:"ops"`
-		FileInputs map[string][]int `json:"file_inputs"`
-		PureOps    []string         `json:"pure_ops"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	if len(file.Ops) == 0 || !reflect.DeepEqual(model.UnsafeOps, file.Ops) {
-		t.Errorf("model.UnsafeOps differs from tests/cases/unsafe_ops.json:\n embedded %q\n     file %q", model.UnsafeOps, file.Ops)
-	}
-	if len(file.FileInputs) == 0 || !reflect.DeepEqual(model.FileInputs, file.FileInputs) {
-		t.Errorf("model.FileInputs differs from tests/cases/unsafe_ops.json:\n embedded %v\n     file %v", model.FileInputs, file.FileInputs)
-	}
-	if len(file.PureOps) == 0 || !reflect.DeepEqual(model.PureOps, file.PureOps) {
-		t.Errorf("model.PureOps differs from tests/cases/unsafe_ops.json:\n embedded %q\n     file %q", model.PureOps, file.PureOps)
-	}
-	for op := range file.FileInputs {
-		if !model.IsUnsafeOp(op) {
-			t.Errorf("file_inputs names %s, which is not in ops", op)
-		}
-	}
-}
 
 func typeAttr(dt typespb.DataType) *attrpb.AttrValue {
 	return &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: dt}}
