@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.tfjson import SUPPORTED_DTYPES, RequestError, TensorSpec
+from python_producer.status import StatusError
+from python_producer.tfjson import SUPPORTED_DTYPES, TensorSpec
 
 WARMUP_CALLS = 10
 WARMUP_SECONDS = 0.2
@@ -30,14 +31,14 @@ def parse_batch_sizes(text: str) -> list[int]:
     """Parse ``1,8,64`` into ``[1, 8, 64]``.
 
     Raises:
-        RequestError: an empty list, a non-integer or a size below 1.
+        StatusError: an empty list, a non-integer or a size below 1.
     """
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         sizes = []
     if not sizes or any(s < 1 for s in sizes):
-        raise RequestError(f'--batch-sizes "{text}": expected positive integers such as 1,8,64')
+        raise StatusError(f'--batch-sizes "{text}": expected positive integers such as 1,8,64')
     return sizes
 
 
@@ -45,12 +46,12 @@ def make_input(spec: TensorSpec, alias: str, batch_size: int) -> np.ndarray:
     """Build one input as the contract says: dim 0 = batch, other unknown dims 1, values k % ...
 
     Raises:
-        RequestError: a string or unknown-rank input (nothing to generate it from).
+        StatusError: a string or unknown-rank input (nothing to generate it from).
     """
     numpy_type = SUPPORTED_DTYPES.get(spec.dtype)
     dtype = np.dtype(numpy_type) if numpy_type not in (None, np.object_) else None
     if dtype is None or spec.shape is None:
-        raise RequestError(
+        raise StatusError(
             f'bench needs numeric inputs of known rank; input "{alias}" is {spec.dtype} with '
             f"shape {spec.shape}"
         )
@@ -109,12 +110,12 @@ def bench(
     """Run the benchmark and return the contract's JSON object (as a dict).
 
     Raises:
-        RequestError: bad flags, an unknown signature or inputs that cannot be generated.
+        StatusError: bad flags, an unknown signature or inputs that cannot be generated.
     """
     if not (seconds > 0 and math.isfinite(seconds)):
-        raise RequestError(f"--seconds must be a number > 0, got {seconds}")
+        raise StatusError(f"--seconds must be a number > 0, got {seconds}")
     if intra_op_threads < 0 or inter_op_threads < 0:
-        raise RequestError("--intra-op-threads and --inter-op-threads must be 0 or more")
+        raise StatusError("--intra-op-threads and --inter-op-threads must be 0 or more")
     from python_producer.reference import Predictor
 
     tf = tf_runtime.tf()

@@ -39,22 +39,17 @@ from pathlib import Path
 from python_producer import __version__, tf_runtime
 from python_producer.model_dir import resolve_version_dir
 from python_producer.models import ZOO
-from python_producer.tfjson import DEFAULT_MAX_REQUEST_BYTES, RequestError
+from python_producer.status import EDGES, Code, StatusError, error
+from python_producer.tfjson import DEFAULT_MAX_REQUEST_BYTES
 
 PROG = "python_producer"
-EXIT_REFUSED = 2
-EXIT_FAILED = 1
-
-
-class UsageError(Exception):
-    """A bad command line (unknown flag, bad value)."""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing a multi-line usage and exiting."""
 
     def error(self, message):  # noqa: D102 - argparse hook
-        raise UsageError(message)
+        raise StatusError(message)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -192,15 +187,15 @@ def _positive_int(flag: str):
     return parse
 
 
-def _too_large(limit: int) -> RequestError:
-    return RequestError(f"request is larger than the limit of {limit} bytes (--max-request-bytes)")
+def _too_large(limit: int) -> StatusError:
+    return error("request_too_large", limit=limit)
 
 
 def _read_input(name: str, limit: int = DEFAULT_MAX_REQUEST_BYTES) -> bytes:
     """The request body from ``name`` (``-``: stdin), reading at most ``limit`` + 1 bytes.
 
     Raises:
-        RequestError: unreadable, or larger than ``limit`` bytes.
+        StatusError: unreadable, or larger than ``limit`` bytes.
     """
     try:
         if name == "-":
@@ -209,7 +204,7 @@ def _read_input(name: str, limit: int = DEFAULT_MAX_REQUEST_BYTES) -> bytes:
             with open(name, "rb") as stream:
                 body = stream.read(limit + 1)
     except OSError as exc:
-        raise RequestError(f"cannot read --input {name}: {exc.strerror}") from None
+        raise StatusError(f"cannot read --input {name}: {exc.strerror}") from None
     if len(body) > limit:
         raise _too_large(limit)
     return body
@@ -244,7 +239,7 @@ def _write_output(name: str, text: str) -> None:
     try:
         Path(name).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise RequestError(f"cannot write --output {name}: {exc.strerror}") from None
+        raise StatusError(f"cannot write --output {name}: {exc.strerror}") from None
 
 
 def _version_to_run(args) -> str:
@@ -268,7 +263,7 @@ def _run(args) -> int:
     if args.command == "run-cases":
         from python_producer import run_cases
 
-        return run_cases.serve(main, sys.stdin.buffer)
+        return run_cases.serve(run, sys.stdin.buffer)
     if args.command == "version":
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
         return 0
@@ -278,11 +273,11 @@ def _run(args) -> int:
         return _train_loop(args)
     if args.command == "train":
         if args.model_name is None:
-            raise UsageError("train needs a zoo model NAME, or --model PATH --data PATH --steps N")
+            raise StatusError("train needs a zoo model NAME, or --model PATH --data PATH --steps N")
         loop_flags = [n for n in ("data", "steps", "version", *_LOOP_OPTIONS) if getattr(args, n)]
         if loop_flags:
             flag = "--" + loop_flags[0].replace("_", "-")
-            raise UsageError(f"{flag} applies to train --model PATH, not to a zoo model NAME")
+            raise StatusError(f"{flag} applies to train --model PATH, not to a zoo model NAME")
         from python_producer.models import export_model
 
         path = export_model(args.model_name, Path(args.models), args.epochs, args.seed)
@@ -295,7 +290,7 @@ def _run(args) -> int:
         return 0
     if args.command == "predict":
         if args.format not in ("saved_model", "frozen"):
-            raise RequestError(f'unknown --format "{args.format}"; expected saved_model or frozen')
+            raise StatusError(f'unknown --format "{args.format}"; expected saved_model or frozen')
         body = _read_input(args.input, args.max_request_bytes)
         predictor = _predictor(args)
         try:
@@ -314,7 +309,7 @@ def _run(args) -> int:
                     if line is None:
                         raise _too_large(args.max_request_bytes)
                     response = predictor.predict(line, args.signature)
-                except RequestError as exc:
+                except StatusError as exc:
                     response = json.dumps({"error": str(exc)})
                 except Exception as exc:  # noqa: BLE001 - TF failures become error lines
                     response = json.dumps({"error": _one_line(exc)})
@@ -372,7 +367,7 @@ def _run(args) -> int:
         finally:
             predictor.close()
         return 0
-    raise UsageError(f"unknown command {args.command}")
+    raise StatusError(f"unknown command {args.command}")
 
 
 #: ``train --model`` flags that have a default in :class:`training.TrainOptions`.
@@ -392,10 +387,10 @@ def _train_loop(args) -> int:
     from python_producer import training
 
     if args.model_name is not None:
-        raise UsageError("give either a zoo model NAME or --model PATH, not both")
+        raise StatusError("give either a zoo model NAME or --model PATH, not both")
     for flag, value in (("--data", args.data), ("--steps", args.steps)):
         if value is None:
-            raise UsageError(f"train --model needs {flag}")
+            raise StatusError(f"train --model needs {flag}")
     given = {name: getattr(args, name) for name in _LOOP_OPTIONS}
     options = training.TrainOptions(
         steps=args.steps, **{k: v for k, v in given.items() if v is not None}
@@ -435,23 +430,31 @@ def _one_line(exc: BaseException) -> str:
     core = [t for t in text if t and not t.startswith(_TF_FRAMING) and not t.startswith("[[")]
     text = core or text
     first = text[0] if text else type(exc).__name__
-    if isinstance(exc, RequestError | UsageError):
+    if isinstance(exc, StatusError):
         return first
     return f"{type(exc).__name__}: {first}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the process exit status (0, 1 or 2)."""
+def run(argv: list[str] | None = None) -> tuple[int, str]:
+    """Run the command line; return its exit status and the canonical code of its error.
+
+    The edge of tests/CONTRACT.md, "Errors": a :class:`StatusError` is written as one line and
+    its code gives the exit status (tests/cases/messages.json); any other exception (TensorFlow
+    failing to run a valid request) is ``INTERNAL``. The code is ``"OK"`` after success.
+    """
     tf_runtime.quiet_native_stderr()
     try:
         args = _build_parser().parse_args(argv)
-        return _run(args)
-    except (UsageError, RequestError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _run(args), "OK"
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
-        return 130
+        return 130, "CANCELLED"
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        code = exc.code if isinstance(exc, StatusError) else Code.INTERNAL
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return EDGES[code].exit_status, code.value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit status (:func:`run`'s)."""
+    return run(argv)[0]

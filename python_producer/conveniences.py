@@ -11,10 +11,10 @@ import base64
 import json
 
 from python_producer.reference import Predictor
+from python_producer.status import StatusError
 from python_producer.tfjson import (
     FLOAT_DTYPES,
     INT_DTYPES,
-    RequestError,
     TensorSpec,
     decode_response,
     format_float,
@@ -25,7 +25,7 @@ MAX_LENGTH = 10_000
 
 def _need(ok: bool, key: str, expected: str) -> None:
     if not ok:
-        raise RequestError(f'signature "{key}" cannot be used here: expected {expected}')
+        raise StatusError(f'signature "{key}" cannot be used here: expected {expected}')
 
 
 def _rank(spec: TensorSpec | None) -> int | None:
@@ -41,7 +41,7 @@ def classify(predictor: Predictor, key: str, images: list[str]) -> str:
     (integer, rank 1) and ``probabilities`` (floating, rank 2).
 
     Raises:
-        RequestError: the signature has another shape, or an image cannot be read.
+        StatusError: the signature has another shape, or an image cannot be read.
         Exception: TensorFlow failing to run (for example an image it cannot decode).
     """
     inputs, outputs = predictor.signature(key)
@@ -63,7 +63,7 @@ def classify(predictor: Predictor, key: str, images: list[str]) -> str:
             with open(image, "rb") as handle:
                 encoded.append({"b64": base64.b64encode(handle.read()).decode("ascii")})
         except OSError as exc:
-            raise RequestError(f"cannot read image {image}: {exc.strerror or exc}") from None
+            raise StatusError(f"cannot read image {image}: {exc.strerror or exc}") from None
     body = json.dumps({"signature_name": key, "inputs": {alias: encoded}})
     answer = decode_response(predictor.predict(body, key), outputs)
     lines = []
@@ -81,10 +81,10 @@ def generate(predictor: Predictor, key: str, prefix: str, length: int) -> bytes:
     (``DT_INT32`` scalar) and the output ``continuation`` (``DT_STRING``, rank 1).
 
     Raises:
-        RequestError: the signature has another shape, or ``length`` is not in 0..10000.
+        StatusError: the signature has another shape, or ``length`` is not in 0..10000.
     """
     if not 0 <= length <= MAX_LENGTH:
-        raise RequestError(f"--length must be between 0 and {MAX_LENGTH}, got {length}")
+        raise StatusError(f"--length must be between 0 and {MAX_LENGTH}, got {length}")
     inputs, outputs = predictor.signature(key)
     expected = (
         "the inputs prefix (DT_STRING, shape (-1,)) and length (DT_INT32, shape ()) and the "

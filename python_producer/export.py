@@ -262,7 +262,7 @@ class VersionWriter:
             cases = []
             for case, argv in self._commands.items():
                 real = [a.replace(VERSION_DIR, str(link)) for a in argv]
-                answer = run_cases.run_case(cli.main, real, b"")
+                answer = run_cases.run_case(cli.run, real, b"")
                 stdout, stderr = (
                     base64.b64decode(answer[k]).decode("utf-8").replace(str(link), VERSION_DIR)
                     for k in ("stdout", "stderr")

@@ -23,10 +23,10 @@ import re
 
 import numpy as np
 
+from python_producer.status import StatusError
 from python_producer.tfjson import (
     FLOAT_DTYPES,
     INT_DTYPES,
-    RequestError,
     TensorSpec,
     tensor_to_json,
 )
@@ -41,7 +41,7 @@ def edge_values(dtype: str) -> np.ndarray:
     """The edge cases of a DataType (``DT_FLOAT``...) as a 1-D array of that dtype.
 
     Raises:
-        RequestError: a DataType without generated values (``DT_STRING``, ``DT_COMPLEX64``...).
+        StatusError: a DataType without generated values (``DT_STRING``, ``DT_COMPLEX64``...).
     """
     if dtype in FLOAT_DTYPES:
         kind = FLOAT_DTYPES[dtype]
@@ -56,7 +56,7 @@ def edge_values(dtype: str) -> np.ndarray:
         return np.array(values, dtype=kind)
     if dtype == "DT_BOOL":
         return np.array([False, True])
-    raise RequestError(f"{dtype} values cannot be generated")
+    raise StatusError(f"{dtype} values cannot be generated")
 
 
 def _shape(spec: TensorSpec, batch: int) -> tuple[int, ...]:
@@ -82,10 +82,10 @@ def _edges(spec: TensorSpec, shape: tuple[int, ...], offset: int) -> np.ndarray:
 
 
 def check_generatable(key: str, inputs: dict[str, TensorSpec]) -> None:
-    """Raise :class:`RequestError` naming the first input of ``key`` that cannot be generated."""
+    """Raise :class:`StatusError` naming the first input of ``key`` that cannot be generated."""
     for alias, spec in sorted(inputs.items()):
         if spec.shape is None:
-            raise RequestError(
+            raise StatusError(
                 f'signature "{key}" input "{alias}" has unknown rank, so its requests cannot '
                 "be generated; give example requests with --requests FILE"
             )
@@ -94,7 +94,7 @@ def check_generatable(key: str, inputs: dict[str, TensorSpec]) -> None:
             and spec.dtype not in INT_DTYPES
             and (spec.dtype != "DT_BOOL")
         ):
-            raise RequestError(
+            raise StatusError(
                 f'signature "{key}" input "{alias}" is {spec.dtype}, whose values cannot be '
                 "generated meaningfully; give example requests with --requests FILE"
             )
@@ -109,7 +109,7 @@ def generate(key: str, inputs: dict[str, TensorSpec], seed: int) -> dict[str, st
         seed: seeds numpy's ``default_rng`` for this signature.
 
     Raises:
-        RequestError: an input that cannot be generated (see :func:`check_generatable`).
+        StatusError: an input that cannot be generated (see :func:`check_generatable`).
     """
     check_generatable(key, inputs)
     rng = np.random.default_rng(seed)

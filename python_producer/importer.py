@@ -26,7 +26,8 @@ from pathlib import Path
 
 from python_producer import tf_runtime
 from python_producer.model_dir import SERVE_TAG
-from python_producer.tfjson import RequestError, excerpt, first_line, parse_request
+from python_producer.status import Code, StatusError
+from python_producer.tfjson import excerpt, first_line, parse_request
 
 #: The files and folders of a SavedModel (TensorFlow's ``saved_model/constants.py``) that an
 #: import copies; anything else in the source folder is not part of the model.
@@ -40,10 +41,6 @@ SAVED_MODEL_ENTRIES = (
 )
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 DEFAULT_SIGNATURE = "serving_default"
-
-
-class ImportRefused(RequestError):
-    """A source, flag, collection or tensor name that cannot be imported (exit status 2)."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +68,15 @@ def parse_bindings(flag: str, values: list[str]) -> dict[str, str]:
     """Parse ``--input ALIAS=TENSOR`` values into ``{alias: tensor name}`` (``x`` means ``x:0``).
 
     Raises:
-        ImportRefused: a value without ``=``, an empty side, or an alias given twice.
+        StatusError: a value without ``=``, an empty side, or an alias given twice.
     """
     found: dict[str, str] = {}
     for value in values:
         alias, sep, tensor = value.partition("=")
         if not sep or not alias or not tensor:
-            raise ImportRefused(f'{flag} "{excerpt(value)}": expected ALIAS=TENSOR, such as x=x:0')
+            raise StatusError(f'{flag} "{excerpt(value)}": expected ALIAS=TENSOR, such as x=x:0')
         if alias in found:
-            raise ImportRefused(f'{flag} names alias "{excerpt(alias)}" twice')
+            raise StatusError(f'{flag} names alias "{excerpt(alias)}" twice')
         found[alias] = tensor if ":" in tensor else f"{tensor}:0"
     return found
 
@@ -96,25 +93,27 @@ def resolve_source(
     """Check the command line's description of a source and say which kind it is.
 
     Raises:
-        ImportRefused: no source or two, a missing file, a file that is not a model, or flags
+        StatusError: no source or two, a missing file, a file that is not a model, or flags
             that do not apply to that kind of source.
     """
     bound_in, bound_out = parse_bindings("--input", inputs), parse_bindings("--output", outputs)
     if meta_graph is not None:
         if source is not None:
-            raise ImportRefused("give either SOURCE or --meta-graph FILE --checkpoint PREFIX")
+            raise StatusError("give either SOURCE or --meta-graph FILE --checkpoint PREFIX")
         path = Path(meta_graph)
         if not path.is_file():
-            raise ImportRefused(f"--meta-graph {path} does not exist; expected a .meta file")
+            raise StatusError(
+                f"--meta-graph {path} does not exist; expected a .meta file", Code.NOT_FOUND
+            )
         if checkpoint is None:
-            raise ImportRefused("--meta-graph needs --checkpoint PREFIX (the Saver's checkpoint)")
+            raise StatusError("--meta-graph needs --checkpoint PREFIX (the Saver's checkpoint)")
         for kind, collection, bound in (
             ("inputs", inputs_collection, bound_in),
             ("outputs", outputs_collection, bound_out),
         ):
             if (collection is None) == (not bound):
                 flag = "--input" if kind == "inputs" else "--output"
-                raise ImportRefused(
+                raise StatusError(
                     f"--meta-graph needs its {kind} from --{kind}-collection NAME or from "
                     f"{flag} ALIAS=TENSOR, one of the two"
                 )
@@ -128,7 +127,7 @@ def resolve_source(
             outputs_collection,
         )
     if source is None:
-        raise ImportRefused(
+        raise StatusError(
             "import needs SOURCE (a SavedModel folder, a .keras file or a frozen .pb) or "
             "--meta-graph FILE --checkpoint PREFIX"
         )
@@ -138,33 +137,34 @@ def resolve_source(
         ("--outputs-collection", outputs_collection),
     ):
         if value is not None:
-            raise ImportRefused(f"{flag} applies to --meta-graph, not to SOURCE {source}")
+            raise StatusError(f"{flag} applies to --meta-graph, not to SOURCE {source}")
     path = Path(source)
     if not path.exists():
-        raise ImportRefused(
+        raise StatusError(
             f"SOURCE {path} does not exist; expected a SavedModel folder, a .keras file or a "
-            "frozen GraphDef .pb"
+            "frozen GraphDef .pb",
+            Code.NOT_FOUND,
         )
     if path.is_dir() or path.suffix == ".keras":
         if bound_in or bound_out:
             flag = "--input" if bound_in else "--output"
-            raise ImportRefused(
+            raise StatusError(
                 f"{flag} applies to --meta-graph or a frozen .pb, not to {path}: a SavedModel "
                 "and a Keras model name their own signatures"
             )
         if path.is_dir():
             if not any((path / n).is_file() for n in ("saved_model.pb", "saved_model.pbtxt")):
-                raise ImportRefused(f"{path} is not a SavedModel: expected saved_model.pb in it")
+                raise StatusError(f"{path} is not a SavedModel: expected saved_model.pb in it")
             return Source("saved_model", path)
         return Source("keras", path)
     if path.suffix in (".pb", ".pbtxt"):
         if not bound_in or not bound_out:
-            raise ImportRefused(
+            raise StatusError(
                 f"a frozen GraphDef ({path}) needs --input ALIAS=TENSOR and --output "
                 "ALIAS=TENSOR: a GraphDef has no signature"
             )
         return Source("frozen_graph", path, inputs=bound_in, outputs=bound_out)
-    raise ImportRefused(
+    raise StatusError(
         f"{path} is not a model: expected a SavedModel folder, a .keras file, a frozen "
         "GraphDef .pb, or --meta-graph FILE.meta --checkpoint PREFIX"
     )
@@ -185,7 +185,7 @@ def _read_proto(path: Path, message, what: str):
         else:
             message.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types
-        raise ImportRefused(f"{path} is not a {what}: {_one_line(exc)}") from None
+        raise StatusError(f"{path} is not a {what}: {_one_line(exc)}") from None
     return message
 
 
@@ -212,7 +212,7 @@ def _export_keras(source: Path, out: Path) -> None:
     try:
         model = keras.models.load_model(str(source), compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
-        raise ImportRefused(f"{source} is not a Keras model file: {_one_line(exc)}") from None
+        raise StatusError(f"{source} is not a Keras model file: {_one_line(exc)}") from None
     model.export(str(out), format="tf_saved_model", verbose=False)
 
 
@@ -228,13 +228,13 @@ def _tensors(graph, bindings: dict[str, str], collection: str | None, kind: str)
             try:
                 found[alias] = graph.get_tensor_by_name(name)
             except (KeyError, ValueError):
-                raise ImportRefused(
+                raise StatusError(
                     f'--{kind[:-1]} {alias}={name}: tensor "{excerpt(name)}" is not in the graph'
                 ) from None
         return found
     if collection not in graph.get_all_collection_keys():
         have = ", ".join(sorted(graph.get_all_collection_keys())) or "none"
-        raise ImportRefused(
+        raise StatusError(
             f'--{kind}-collection "{excerpt(collection)}" is not a collection of the MetaGraph; '
             f"it has: {excerpt(have)}"
         )
@@ -247,20 +247,20 @@ def _tensors(graph, bindings: dict[str, str], collection: str | None, kind: str)
             or not hasattr(item, "dtype")
             or item.op.type == "VarHandleOp"
         ):
-            raise ImportRefused(
+            raise StatusError(
                 f'collection "{collection}" holds {excerpt(name)}, which is not a tensor; '
                 f"name the {kind} with --{kind[:-1]} ALIAS=TENSOR"
             )
         alias = item.op.name.rsplit("/", 1)[-1]
         alias = alias if item.value_index == 0 else f"{alias}_{item.value_index}"
         if alias in found:
-            raise ImportRefused(
+            raise StatusError(
                 f'collection "{collection}" holds two tensors named {alias}; name the {kind} '
                 f"with --{kind[:-1]} ALIAS=TENSOR"
             )
         found[alias] = item
     if not found:
-        raise ImportRefused(f'collection "{collection}" is empty; expected the {kind} tensors')
+        raise StatusError(f'collection "{collection}" is empty; expected the {kind} tensors')
     return found
 
 
@@ -290,7 +290,7 @@ def _convert_meta_graph(source: Source, out: Path, allowed_ops: frozenset[str]) 
         try:
             saver = v1.train.import_meta_graph(meta, clear_devices=True)
         except Exception as exc:  # noqa: BLE001 - an unknown op, a bad graph
-            raise ImportRefused(
+            raise StatusError(
                 f"cannot import the MetaGraph {source.path}: {_one_line(exc)}"
             ) from None
         inputs = _tensors(graph, source.inputs, source.inputs_collection, "inputs")
@@ -302,7 +302,7 @@ def _convert_meta_graph(source: Source, out: Path, allowed_ops: frozenset[str]) 
                 try:
                     saver.restore(session, source.checkpoint)
                 except Exception as exc:  # noqa: BLE001 - missing or mismatched checkpoint
-                    raise ImportRefused(
+                    raise StatusError(
                         f"cannot restore --checkpoint {source.checkpoint}: {_one_line(exc)}"
                     ) from None
             _build_saved_model(session, inputs, outputs, out)
@@ -319,7 +319,7 @@ def _convert_frozen_graph(source: Source, out: Path, allowed_ops: frozenset[str]
         try:
             tf.graph_util.import_graph_def(graph_def, name="")
         except Exception as exc:  # noqa: BLE001 - an unknown op, a bad graph
-            raise ImportRefused(
+            raise StatusError(
                 f"cannot import the GraphDef {source.path}: {_one_line(exc)}"
             ) from None
         inputs = _tensors(graph, source.inputs, None, "inputs")
@@ -333,8 +333,8 @@ def write_saved_model(source: Source, out: Path, allowed_ops: frozenset[str]) ->
     """Write ``source`` as a SavedModel into the empty folder ``out``.
 
     Raises:
-        ImportRefused: the source cannot be read, converted or restored.
-        ModelError: an unsafe op that converting the source would run.
+        StatusError: the source cannot be read, converted or restored.
+        StatusError: an unsafe op that converting the source would run.
     """
     if source.kind == "saved_model":
         _copy_saved_model(source.path, out)
@@ -358,7 +358,7 @@ def read_requests(files: list[str]) -> dict[str, str]:
     ``a.request.json`` and ``a.json`` are both case ``a``.
 
     Raises:
-        ImportRefused: a missing file, a body that is not a predict request, a case named twice.
+        StatusError: a missing file, a body that is not a predict request, a case named twice.
     """
     found: dict[str, str] = {}
     for name in files:
@@ -366,16 +366,16 @@ def read_requests(files: list[str]) -> dict[str, str]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ImportRefused(f"--requests {path}: cannot read it: {exc}") from None
+            raise StatusError(f"--requests {path}: cannot read it: {exc}") from None
         try:
             parse_request(text)
-        except RequestError as exc:
-            raise ImportRefused(f"--requests {path}: {exc}") from None
+        except StatusError as exc:
+            raise StatusError(f"--requests {path}: {exc}") from None
         case = re.sub(
             r"[^A-Za-z0-9_-]", "_", path.name.removesuffix(".json").removesuffix(".request")
         )
         if case in found:
-            raise ImportRefused(f"--requests {path}: case {case} is given twice")
+            raise StatusError(f"--requests {path}: case {case} is given twice")
         found[case] = text.strip()
     return found
 
@@ -393,7 +393,7 @@ def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[st
         model refuses is left out and named there).
 
     Raises:
-        ImportRefused: a user's request the reference refuses, or a signature left without a
+        StatusError: a user's request the reference refuses, or a signature left without a
             case (its inputs cannot be generated, or the model refused every generated one).
     """
     from python_producer import generated_requests
@@ -404,7 +404,7 @@ def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[st
         try:
             predictor.predict(body)
         except Exception as exc:  # noqa: BLE001 - any refusal or TensorFlow error
-            raise ImportRefused(
+            raise StatusError(
                 f"--requests case {case}: the model refuses it: {_one_line(exc)}"
             ) from None
         chosen[case] = body
@@ -427,7 +427,7 @@ def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[st
             chosen[case] = body
             kept += 1
         if not kept:
-            raise ImportRefused(
+            raise StatusError(
                 f'signature "{key}" refuses every generated request; give example requests '
                 "with --requests FILE"
             )
@@ -449,14 +449,14 @@ def import_model(
         graph or why it has none, its golden cases) and one per generated case left out.
 
     Raises:
-        ImportRefused: bad name, source, flags, tensors or requests (nothing is published).
-        ModelError: an unsafe op (``--allow-op``), or a SavedModel that cannot be loaded.
+        StatusError: bad name, source, flags, tensors or requests (nothing is published).
+        StatusError: an unsafe op (``--allow-op``), or a SavedModel that cannot be loaded.
     """
     from python_producer.export import VersionWriter
     from python_producer.reference import Predictor
 
     if not MODEL_NAME.match(name):
-        raise ImportRefused(
+        raise StatusError(
             f'--name "{excerpt(name)}" is not a model name: expected letters, digits, ".", "_" '
             'and "-", not starting with "." or "-"'
         )

@@ -13,14 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.tfjson import RequestError, TensorSpec, excerpt
+from python_producer.status import StatusError, error
+from python_producer.tfjson import TensorSpec
 
 VERSION_NAME = re.compile(r"[0-9]+\Z")
 SERVE_TAG = "serve"
-
-
-class ModelError(RequestError):
-    """A model path, version or signature that cannot be used."""
 
 
 def version_folders(model_root: Path) -> dict[int, Path]:
@@ -77,37 +74,28 @@ def resolve_version_dir(path: str | Path, version: int | None = None) -> str:
         it.
 
     Raises:
-        ModelError: the path does not exist, holds no SavedModel, or lacks the version.
+        StatusError: the path does not exist, holds no SavedModel, or lacks the version.
     """
     given = absolute_as_given(str(path))
     root = Path(given)
     if not root.exists():
-        raise ModelError(
-            f"model path {given} does not exist; expected a model folder or a version folder"
-        )
+        raise error("model_path_missing", path=given)
     if not root.is_dir():
-        raise ModelError(
-            f"model path {given} is not a folder; expected a model folder or a version folder"
-        )
+        raise error("model_path_not_a_folder", path=given)
     if (root / "saved_model.pb").is_file():
         named = int(root.name) if VERSION_NAME.match(root.name) else None
         if version is not None and version != named:
-            raise ModelError(f"--version {version} does not match the version folder {given}")
+            raise error("version_mismatch", version=version, path=given)
         return given
     folders = version_folders(root)
     versions = sorted(folders)
     if not versions:
-        raise ModelError(
-            f"{given} is not a model: expected saved_model.pb in it "
-            "or in an integer version subfolder"
-        )
+        raise error("not_a_model", path=given)
     if version is None:
         return join_as_given(given, folders[versions[-1]].name)
     if version not in versions:
-        raise ModelError(
-            f"version {version} not found in {given}; available versions: "
-            + ", ".join(str(v) for v in versions)
-        )
+        available = ", ".join(str(v) for v in versions)
+        raise error("version_not_found", version=version, path=given, available=available)
     return join_as_given(given, folders[version].name)
 
 
@@ -115,7 +103,7 @@ def read_manifest(version_dir: str | Path) -> dict | None:
     """Return the parsed ``manifest.json`` of a version folder, or ``None`` if it has none.
 
     Raises:
-        ModelError: the manifest exists but is not valid JSON.
+        StatusError: the manifest exists but is not valid JSON.
     """
     path = Path(version_dir) / "manifest.json"
     if not path.is_file():
@@ -124,7 +112,7 @@ def read_manifest(version_dir: str | Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         shown = join_as_given(str(version_dir), "manifest.json")
-        raise ModelError(f"{shown} is not valid JSON: {exc}") from None
+        raise error("manifest_not_json", path=shown, detail=exc) from None
 
 
 def specs_from_manifest(entries: dict) -> dict[str, TensorSpec]:
@@ -158,18 +146,14 @@ class SignatureInfo:
     frozen_graph: str | None
 
 
-def signature_not_found(key: str, available: list[str]) -> ModelError:
+def signature_not_found(key: str, available: list[str]) -> StatusError:
     """Return the error for an unknown signature key, listing the available ones."""
-    return ModelError(
-        f'signature "{excerpt(key)}" not found; available signatures: '
-        + ", ".join(sorted(available))
-    )
+    return error("signature_not_found", signature=key, available=", ".join(sorted(available)))
 
 
-def no_frozen_graph(key: str, reason: str | None) -> ModelError:
+def no_frozen_graph(key: str, reason: str | None) -> StatusError:
     """Return the error for ``--format frozen`` on a signature without a frozen graph
     (tests/CONTRACT.md, "manifest.json"): the manifest's ``frozen_unavailable`` reason, if any."""
-    why = f" ({excerpt(reason)})" if reason else ""
-    return ModelError(
-        f'signature "{excerpt(key)}" has no frozen graph{why}; use --format saved_model'
-    )
+    if reason:
+        return error("no_frozen_graph_because", signature=key, reason=reason)
+    return error("no_frozen_graph", signature=key)

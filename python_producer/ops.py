@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.model_dir import ModelError
+from python_producer.status import StatusError, error
 
 #: The unsafe-op lists every language reads (tests/CONTRACT.md, "Unsafe ops"): Python reads
 #: the data file itself, Go generates it into its binary, Java packs it as a resource.
@@ -270,16 +270,13 @@ class _Dataflow:
         return assigned
 
 
-def _refusal(found: Found, reason: str) -> ModelError:
+def _refusal(found: Found, message_id: str, **values: object) -> StatusError:
     where = f'function "{found.function}"' if found.function else "the graph"
-    return ModelError(
-        f'op {found.op} (node "{found.node}" in {where}) is not allowed: {reason}; '
-        f"pass --allow-op {found.op} to accept it"
-    )
+    return error(message_id, op=found.op, node=found.node, where=where, **values)
 
 
 def refuse_unsafe(graphs, allowed: frozenset[str] = frozenset()) -> None:
-    """Raise :class:`ModelError` for the first unsafe op that is neither allowed nor exempt.
+    """Raise :class:`StatusError` for the first unsafe op that is neither allowed nor exempt.
 
     Args:
         graphs: ``(graph_def, groups)`` pairs, checked together (the op named is the first in
@@ -311,18 +308,14 @@ def refuse_unsafe(graphs, allowed: frozenset[str] = frozenset()) -> None:
         raise min(refusals, key=lambda r: r[0])[1]
 
 
-def _file_refusal(dataflow: _Dataflow, found: Found, fed: frozenset[str]) -> ModelError | None:
+def _file_refusal(dataflow: _Dataflow, found: Found, fed: frozenset[str]) -> StatusError | None:
     """The refusal of reached unsafe node ``found``, or ``None`` when it is exempt."""
     if found.op not in FILE_INPUTS:
-        return _refusal(found, "it can read or write files or reach outside the process")
+        return _refusal(found, "op_not_allowed")
     inputs = _data_inputs(dataflow.node(found.function, found.node))
     for index in FILE_INPUTS[found.op]:
         if index >= len(inputs) or not dataflow.traces(found.function, inputs[index], fed):
-            return _refusal(
-                found,
-                f"its file name (input {index}) is not a path the loader feeds inside the "
-                "version folder",
-            )
+            return _refusal(found, "op_file_name_not_fed", input=index)
     return None
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from python_producer import tf_runtime
 from python_producer.model_dir import (
     SERVE_TAG,
-    ModelError,
     SignatureInfo,
     join_as_given,
     no_frozen_graph,
@@ -24,12 +23,11 @@ from python_producer.model_dir import (
     signature_not_found,
     specs_from_manifest,
 )
+from python_producer.status import Code, StatusError, error
 from python_producer.tfjson import (
-    RequestError,
     TensorSpec,
     decode_inputs,
     encode_response,
-    excerpt,
     first_line,
     parse_request,
 )
@@ -47,7 +45,7 @@ def read_saved_model(version_dir: str | Path):
     """Parse ``saved_model.pb`` into a ``tensorflow.core.protobuf.saved_model_pb2.SavedModel``.
 
     Raises:
-        ModelError: the file cannot be read or parsed.
+        StatusError: the file cannot be read or parsed.
     """
     saved_model_pb2 = tf_runtime.saved_model_pb2()
     proto = saved_model_pb2.SavedModel()
@@ -55,7 +53,7 @@ def read_saved_model(version_dir: str | Path):
         proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
         shown = join_as_given(str(version_dir), "saved_model.pb")
-        raise ModelError(f"{shown} is not a SavedModel: {exc}") from None
+        raise StatusError(f"{shown} is not a SavedModel: {exc}", Code.FAILED_PRECONDITION) from None
     return proto
 
 
@@ -63,26 +61,28 @@ def serve_meta_graph(saved_model):
     """Return the MetaGraphDef tagged exactly ``{"serve"}``.
 
     Raises:
-        ModelError: no MetaGraphDef has that tag-set.
+        StatusError: no MetaGraphDef has that tag-set.
     """
     for meta_graph in saved_model.meta_graphs:
         if set(meta_graph.meta_info_def.tags) == {SERVE_TAG}:
             return meta_graph
-    raise ModelError("SavedModel has no MetaGraphDef with tag-set 'serve'")
+    raise StatusError(
+        "SavedModel has no MetaGraphDef with tag-set 'serve'",
+        Code.FAILED_PRECONDITION,
+    )
 
 
 def _dtype_name(key: str, kind: str, alias: str, dtype: int) -> str:
     """The ``DataType`` name of a SignatureDef entry's ``dtype`` enum.
 
     Raises:
-        ModelError: the number is no ``DataType`` value (an invalid model).
+        StatusError: the number is no ``DataType`` value (an invalid model).
     """
     try:
         return tf_runtime.types_pb2().DataType.Name(dtype)
     except ValueError:
-        raise ModelError(
-            f'signature "{excerpt(key)}" {kind} "{excerpt(alias)}" has dtype {dtype}, which is '
-            "not a TensorFlow DataType this consumer handles"
+        raise error(
+            "invalid_dtype", signature=key, direction=kind, alias=alias, dtype=dtype
         ) from None
 
 
@@ -123,7 +123,7 @@ class Predictor:
             from them are checked before anything is loaded (tests/CONTRACT.md, "Unsafe ops").
 
     Raises:
-        ModelError: unknown format, unreadable SavedModel, (frozen) no manifest, or an unsafe
+        StatusError: unknown format, unreadable SavedModel, (frozen) no manifest, or an unsafe
             op.
     """
 
@@ -135,7 +135,7 @@ class Predictor:
         keys: list[str] | None = None,
     ):
         if model_format not in FORMATS:
-            raise ModelError(f'unknown --format "{model_format}"; expected saved_model or frozen')
+            raise StatusError(f'unknown --format "{model_format}"; expected saved_model or frozen')
         shown = str(version_dir)  # as tests/CONTRACT.md, "Paths in messages", writes it
         version_dir = Path(version_dir)
         self.version_dir = version_dir
@@ -156,12 +156,14 @@ class Predictor:
             try:
                 self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
             except Exception as exc:  # noqa: BLE001 - any load failure is an invalid model
-                raise ModelError(
-                    f"cannot load the SavedModel in {shown}: {first_line(exc)}"
+                raise StatusError(
+                    f"cannot load the SavedModel in {shown}: {first_line(exc)}",
+                    Code.FAILED_PRECONDITION,
                 ) from None
         elif self.manifest is None:
-            raise ModelError(
-                f"--format frozen needs {join_as_given(shown, 'manifest.json')}, which is missing"
+            raise StatusError(
+                f"--format frozen needs {join_as_given(shown, 'manifest.json')}, which is missing",
+                Code.FAILED_PRECONDITION,
             )
         else:
             from python_producer.ops import check_frozen
@@ -181,7 +183,7 @@ class Predictor:
         """Return (inputs, outputs) specs of signature ``key`` for this predictor's format.
 
         Raises:
-            ModelError: unknown key, or no frozen graph for it.
+            StatusError: unknown key, or no frozen graph for it.
         """
         if self.format == "saved_model":
             if key not in self.signatures or key not in self.loaded.signatures:
@@ -225,14 +227,17 @@ class Predictor:
         return self.manifest["signatures"][key]["frozen"]["outputs"].values()
 
     def _read_frozen(self, key: str):
-        """Parse the frozen GraphDef of signature ``key``; ModelError when it is not one."""
+        """Parse the frozen GraphDef of signature ``key``; StatusError when it is not one."""
         tf = tf_runtime.tf()
         graph_path = self.version_dir / self.manifest["signatures"][key]["frozen"]["graph"]
         graph_def = tf.compat.v1.GraphDef()
         try:
             graph_def.ParseFromString(graph_path.read_bytes())
         except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"{graph_path} is not a GraphDef: {exc}") from None
+            raise StatusError(
+                f"{graph_path} is not a GraphDef: {exc}",
+                Code.FAILED_PRECONDITION,
+            ) from None
         return graph_def
 
     def frozen_session(self, key: str):
@@ -259,7 +264,7 @@ class Predictor:
         """Answer one TF Serving REST predict body with the response body.
 
         Raises:
-            RequestError: the request does not fit the contract or the signature.
+            StatusError: the request does not fit the contract or the signature.
         """
         request = parse_request(body)
         key = request.signature_name or default_signature
@@ -352,4 +357,4 @@ def inspect(version_dir: str | Path, as_json: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["FORMATS", "Predictor", "inspect", "RequestError", "ModelError"]
+__all__ = ["FORMATS", "Predictor", "inspect", "StatusError", "StatusError"]

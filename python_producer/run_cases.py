@@ -2,11 +2,12 @@
 
 As protobuf's conformance testees do, the process is started once and answers many cases: it
 reads one JSON case per line on stdin, ``{"argv": [ARG, ...], "stdin": "<base64>"}``, runs it
-through :func:`python_producer.cli.main` (the entry point of the real command line) with the
+through :func:`python_producer.cli.run` (the entry point of the real command line) with the
 case's bytes as standard input and fresh buffers as standard output and error, and writes one
-JSON line ``{"status": N, "stdout": "<base64>", "stderr": "<base64>"}``, flushed.  A line that
-is not a case is answered with ``{"error": "<message>"}`` and the process goes on; it ends with
-status 0 at end of input.
+JSON line ``{"status": N, "code": C, "stdout": "<base64>", "stderr": "<base64>"}``, flushed
+(``C``: the canonical code of the error, ``"OK"`` after success).  A line that is not a case is
+answered with ``{"error": "<message>"}`` and the process goes on; it ends with status 0 at end
+of input.
 
 File descriptor 1 carries only these answers: it is duplicated for them at start and pointed at
 file descriptor 2, so that native code writing to standard output cannot corrupt the stream.
@@ -56,15 +57,16 @@ def parse_case(line: bytes) -> tuple[list[str], bytes]:
     return argv, stdin
 
 
-def run_case(main: Callable[[list[str]], int], argv: list[str], stdin: bytes) -> dict:
-    """Run ``main(argv)`` with ``stdin`` as standard input; return the answer object.
+def run_case(run: Callable[[list[str]], tuple[int, str]], argv: list[str], stdin: bytes) -> dict:
+    """Run ``run(argv)`` (the command line: exit status and code) with ``stdin`` as standard
+    input; return the answer object ``{"status", "code", "stdout", "stderr"}``.
 
     ``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` are replaced for the call (UTF-8 text
     streams over byte buffers, with ``.buffer`` for bytes) and restored after it.
     """
     if argv and argv[0] in REFUSED_COMMANDS:
         message = f"python_producer: error: {argv[0]} cannot run as a case; start the program\n"
-        return _answer(2, b"", message.encode())
+        return _answer(2, "INVALID_ARGUMENT", b"", message.encode())
     out, err = io.BytesIO(), io.BytesIO()
     streams = (
         io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"),
@@ -75,27 +77,29 @@ def run_case(main: Callable[[list[str]], int], argv: list[str], stdin: bytes) ->
     sys.stdin, sys.stdout, sys.stderr = streams
     try:
         try:
-            status = main(argv)
+            status, code = run(argv)
         except SystemExit as exc:  # argparse's --help, or a library that exits
             status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            code = "OK" if status == 0 else "INTERNAL"
         for stream in streams[1:]:
             stream.flush()
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         for stream in streams:  # the buffers stay open for reading (a wrapper closes its own)
             stream.detach()
-    return _answer(status, out.getvalue(), err.getvalue())
+    return _answer(status, code, out.getvalue(), err.getvalue())
 
 
-def _answer(status: int, stdout: bytes, stderr: bytes) -> dict:
+def _answer(status: int, code: str, stdout: bytes, stderr: bytes) -> dict:
     return {
         "status": status,
+        "code": code,
         "stdout": base64.b64encode(stdout).decode("ascii"),
         "stderr": base64.b64encode(stderr).decode("ascii"),
     }
 
 
-def serve(main: Callable[[list[str]], int], source: BinaryIO) -> int:
+def serve(run: Callable[[list[str]], tuple[int, str]], source: BinaryIO) -> int:
     """Answer every case line of ``source``; return 0 at end of input."""
     sys.stdout.flush()
     sink = os.fdopen(os.dup(1), "wb")
@@ -109,7 +113,7 @@ def serve(main: Callable[[list[str]], int], source: BinaryIO) -> int:
             except ValueError as exc:
                 answer = {"error": str(exc)}
             else:
-                answer = run_case(main, argv, stdin)
+                answer = run_case(run, argv, stdin)
             sink.write(json.dumps(answer).encode("ascii") + b"\n")
             sink.flush()
     finally:

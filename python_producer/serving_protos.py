@@ -4,19 +4,21 @@
 writes, for ``go_consumer``'s build (go_consumer/Makefile, target ``internal/tfspb``):
 
 * ``DIR/serving.protoset``: a ``FileDescriptorSet`` of ``tensorflow_serving/apis/
-  prediction_service.proto`` and ``model_service.proto`` with every file they import, each
-  copied from the ``DESCRIPTOR`` of the generated module that ``tensorflow-serving-api`` and
-  ``tensorflow`` install (``FileDescriptor.CopyToProto``), dependencies first; no ``.proto`` file
-  is copied from any repository.
+  prediction_service.proto`` and ``model_service.proto`` with every file they import, and of
+  ``tensorflow/python/training/checkpoint_state.proto`` (the ``CheckpointState`` of ``train``'s
+  state file), each copied from the ``DESCRIPTOR`` of the generated module that
+  ``tensorflow-serving-api`` and ``tensorflow`` install (``FileDescriptor.CopyToProto``),
+  dependencies first; no ``.proto`` file is copied from any repository.
 * ``DIR/protoc.args``: the arguments of ``python -m grpc_tools.protoc @DIR/protoc.args`` (one per
   line, protoc's response-file format): ``--descriptor_set_in``, the plugins' ``M`` options that
   give every file its Go import path, and the files to generate.
 
-Only the ``tensorflow_serving/`` files are generated (under PREFIX/<dir>, e.g.
-``PREFIX/apis``).  The TensorFlow core files (``tensorflow/core/...``, ``xla/tsl/...``) map to the
-packages that ``github.com/wamuir/graft`` already generated and links into the binary (found by
-the ``// source:`` line of each of graft's ``.pb.go`` files): protobuf-go refuses to register one
-file or message name twice, so the serving files must reuse graft's.
+Only the ``tensorflow_serving/`` files (under PREFIX/<dir>, e.g. ``PREFIX/apis``) and
+:data:`OWN_FILES` (under PREFIX/<its folder>) are generated.  The other TensorFlow core files
+(``tensorflow/core/...``, ``xla/tsl/...``) map to the packages that ``github.com/wamuir/graft``
+already generated and links into the binary (found by the ``// source:`` line of each of
+graft's ``.pb.go`` files): protobuf-go refuses to register one file or message name twice, so
+the serving files must reuse graft's.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from pathlib import Path
 
 from python_producer.tf_runtime import quiet_native_stderr
 
-#: The modules whose services go_consumer serve implements.
+#: The modules whose services go_consumer serve implements, and the CheckpointState of train.
 SERVICE_MODULES = (
     "tensorflow_serving.apis.prediction_service_pb2",
     "tensorflow_serving.apis.model_service_pb2",
+    "tensorflow.python.training.checkpoint_state_pb2",
 )
+
+#: TensorFlow files that graft does not generate, generated here: file -> folder under PREFIX.
+OWN_FILES = {"tensorflow/python/training/checkpoint_state.proto": "checkpointstate"}
 
 #: Files graft generated under an older path: TensorFlow 2.21 moved tsl's protos under xla/.
 GRAFT_ALIASES = {"xla/tsl/protobuf/error_codes.proto": "tsl/protobuf/error_codes.proto"}
@@ -88,6 +94,9 @@ def go_packages(files, graft_dir: Path, prefix: str) -> tuple[dict[str, str], li
         if f.name.startswith("tensorflow_serving/"):
             sub = Path(f.name).parent.relative_to("tensorflow_serving").as_posix()
             mapping[f.name] = f"{prefix}/{sub}"
+            generate.append(f.name)
+        elif f.name in OWN_FILES:
+            mapping[f.name] = f"{prefix}/{OWN_FILES[f.name]}"
             generate.append(f.name)
         elif f.name.startswith("google/protobuf/"):
             mapping[f.name] = f.options.go_package.split(";")[0]

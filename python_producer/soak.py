@@ -59,7 +59,7 @@ def soak(
         load_cycles: ``M``, open/answer/close cycles measured after the warm-up.
 
     Raises:
-        RequestError, ModelError: the request or the model is refused (before any loop).
+        StatusError: the request or the model is refused (before any loop).
     """
     predictor = open_predictor()
     try:

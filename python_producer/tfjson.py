@@ -5,7 +5,7 @@ The format is TF Serving's REST API (https://www.tensorflow.org/tfx/serving/api_
 ``NaN``/``Infinity``/``-Infinity`` tokens.  This module is pure numpy (no TensorFlow import) so
 the harness can use it to compare responses by value bits.
 
-Every refusal raises :class:`RequestError` with a one-line message that names what was wrong and
+Every refusal raises :class:`StatusError` with a one-line message that names what was wrong and
 what the signature expects.
 """
 
@@ -22,9 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-
-class RequestError(ValueError):
-    """A request (or response) body that does not fit the contract or the signature."""
+from python_producer.status import StatusError, excerpt
 
 
 @dataclass(frozen=True)
@@ -77,22 +75,10 @@ class JsonNumber(str):
     """A JSON number kept as its literal text, so it can be rounded once to the target dtype."""
 
 
-#: Echoed values longer than this many code points are cut (tests/CONTRACT.md, "Errors").
-EXCERPT_CHARS = 200
-
-
 def first_line(exc: BaseException) -> str:
     """The first non-blank line of an exception's text, stripped; its type's name if none."""
     lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
     return lines[0] if lines else type(exc).__name__
-
-
-def excerpt(value: str) -> str:
-    """Bound a value quoted in a message: its first :data:`EXCERPT_CHARS` code points and
-    ``... (N characters)`` when it is longer (tests/CONTRACT.md, "Errors")."""
-    if len(value) <= EXCERPT_CHARS:
-        return value
-    return f"{value[:EXCERPT_CHARS]}... ({len(value)} characters)"
 
 
 def format_shape(shape: tuple[int, ...] | None) -> str:
@@ -133,8 +119,8 @@ def _stack_depth() -> int:
     return depth
 
 
-def _too_deep() -> RequestError:
-    return RequestError(f"invalid JSON: nesting deeper than {MAX_DEPTH} levels")
+def _too_deep() -> StatusError:
+    return StatusError(f"invalid JSON: nesting deeper than {MAX_DEPTH} levels")
 
 
 #: The longest number literal a body may hold (tests/CONTRACT.md, "Limits").
@@ -143,7 +129,7 @@ MAX_NUMBER_CHARS = 100_000
 
 def _number(literal: str) -> JsonNumber:
     if len(literal) > MAX_NUMBER_CHARS:
-        raise RequestError(
+        raise StatusError(
             f"invalid JSON: a number literal of {len(literal)} characters is longer than the "
             f"limit of {MAX_NUMBER_CHARS}"
         )
@@ -158,14 +144,14 @@ def loads(text: str | bytes) -> object:
     parse 1000 levels, so that no body can exhaust the stack, and checked exactly afterwards.
 
     Raises:
-        RequestError: the text is not one valid JSON value, is not UTF-8, or nests deeper
+        StatusError: the text is not one valid JSON value, is not UTF-8, or nests deeper
             than :data:`MAX_DEPTH`.
     """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RequestError(f"invalid JSON: body is not valid UTF-8 ({exc.reason})") from None
+            raise StatusError(f"invalid JSON: body is not valid UTF-8 ({exc.reason})") from None
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(_stack_depth() + MAX_DEPTH + 50)
     try:
@@ -176,7 +162,7 @@ def loads(text: str | bytes) -> object:
             parse_constant=JsonNumber,
         )
     except json.JSONDecodeError as exc:
-        raise RequestError(
+        raise StatusError(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
@@ -212,7 +198,7 @@ def _refuse_lone_surrogates(text: str) -> None:
         ):
             i += 2
             continue
-        raise RequestError(
+        raise StatusError(
             f"invalid JSON: a string holds a lone surrogate escape \\u{unit:04X}; a \\u escape "
             "of U+D800-U+DFFF must be a high surrogate followed by a low one"
         )
@@ -349,8 +335,8 @@ def _element(value: object, spec: TensorSpec) -> object:
     """Convert one JSON leaf to a Python/numpy scalar of ``spec.dtype``."""
     dtype = spec.dtype
 
-    def wrong(what: str) -> RequestError:
-        return RequestError(f"input {spec.describe()}: expected a {_kind(dtype)} value, got {what}")
+    def wrong(what: str) -> StatusError:
+        return StatusError(f"input {spec.describe()}: expected a {_kind(dtype)} value, got {what}")
 
     if dtype in FLOAT_DTYPES:
         if not isinstance(value, JsonNumber):
@@ -359,7 +345,7 @@ def _element(value: object, spec: TensorSpec) -> object:
             return FLOAT_DTYPES[dtype](_NONFINITE[value])
         result = _round_to_float(value, FLOAT_DTYPES[dtype])
         if np.isinf(result):
-            raise RequestError(
+            raise StatusError(
                 f"input {spec.describe()}: number {excerpt(value)} is out of range for {dtype}"
             )
         return result
@@ -372,7 +358,7 @@ def _element(value: object, spec: TensorSpec) -> object:
         # No dtype has more than 20 digits: a longer literal is out of range unconverted.
         number = int(value) if len(value.lstrip("-")) <= 20 else None
         if number is None or not info.min <= number <= info.max:
-            raise RequestError(
+            raise StatusError(
                 f"input {spec.describe()}: integer {excerpt(value)} is out of range for "
                 f"{dtype} [{info.min}, {info.max}]"
             )
@@ -388,11 +374,11 @@ def _element(value: object, spec: TensorSpec) -> object:
             try:
                 return base64.b64decode(value["b64"], validate=True)
             except (binascii.Error, ValueError):
-                raise RequestError(
+                raise StatusError(
                     f'input {spec.describe()}: invalid base64 in {{"b64": ...}}'
                 ) from None
         raise wrong(_describe_json(value))
-    raise RequestError(f"input {spec.describe()}: dtype {dtype} is not supported")
+    raise StatusError(f"input {spec.describe()}: dtype {dtype} is not supported")
 
 
 def _kind(dtype: str) -> str:
@@ -434,7 +420,7 @@ def tensor_from_json(value: object, spec: TensorSpec) -> np.ndarray:
         a numpy array of the dtype's numpy type (``object`` of ``bytes`` for DT_STRING).
 
     Raises:
-        RequestError: ragged lists, wrong rank, a dim that contradicts a known dim, wrong dtype.
+        StatusError: ragged lists, wrong rank, a dim that contradicts a known dim, wrong dtype.
     """
     shape: list[int] = []
     probe = value
@@ -449,11 +435,11 @@ def tensor_from_json(value: object, spec: TensorSpec) -> np.ndarray:
         item, depth = stack.pop()
         if depth == len(shape):
             if isinstance(item, list):
-                raise RequestError(f"input {spec.describe()}: ragged nested lists")
+                raise StatusError(f"input {spec.describe()}: ragged nested lists")
             flat.append(_element(item, spec))
             continue
         if not isinstance(item, list) or len(item) != shape[depth]:
-            raise RequestError(f"input {spec.describe()}: ragged nested lists")
+            raise StatusError(f"input {spec.describe()}: ragged nested lists")
         stack.extend((child, depth + 1) for child in reversed(item))
     check_shape(tuple(shape), spec)
     np_type = SUPPORTED_DTYPES[spec.dtype]
@@ -465,17 +451,17 @@ def tensor_from_json(value: object, spec: TensorSpec) -> np.ndarray:
 
 
 def check_shape(shape: tuple[int, ...], spec: TensorSpec) -> None:
-    """Raise :class:`RequestError` if ``shape`` contradicts the signature's rank or known dims."""
+    """Raise :class:`StatusError` if ``shape`` contradicts the signature's rank or known dims."""
     if spec.shape is None:
         return
     if len(shape) != len(spec.shape):
-        raise RequestError(
+        raise StatusError(
             f"input {spec.describe()}: expected rank {len(spec.shape)}, got rank {len(shape)} "
             f"with shape {format_shape(shape)}"
         )
     for axis, (got, want) in enumerate(zip(shape, spec.shape, strict=True)):
         if want >= 0 and got != want:
-            raise RequestError(
+            raise StatusError(
                 f"input {spec.describe()}: dimension {axis} is {got}, expected {want}"
             )
 
@@ -486,12 +472,12 @@ def _expected(specs: dict[str, TensorSpec]) -> str:
 
 def _check_aliases(given: set[str], specs: dict[str, TensorSpec], signature: str) -> None:
     for alias in sorted(given - set(specs)):
-        raise RequestError(
+        raise StatusError(
             f'unknown input "{excerpt(alias)}" for signature "{excerpt(signature)}"; '
             f"expected inputs: {_expected(specs)}"
         )
     for alias in sorted(set(specs) - given):
-        raise RequestError(
+        raise StatusError(
             f'missing input "{alias}" for signature "{excerpt(signature)}"; expected inputs: '
             f"{_expected(specs)}"
         )
@@ -516,27 +502,27 @@ def parse_request(text: str | bytes) -> Request:
     """Parse the top level of a predict request body (signature not yet known).
 
     Raises:
-        RequestError: invalid JSON, not an object, unknown keys, both or neither of
+        StatusError: invalid JSON, not an object, unknown keys, both or neither of
             ``instances``/``inputs``, non-string ``signature_name``.
     """
     doc = loads(text)
     if not isinstance(doc, dict):
-        raise RequestError(
+        raise StatusError(
             f'request must be a JSON object with "instances" or "inputs", got {_describe_json(doc)}'
         )
     for key in sorted(doc):
         if key not in ("signature_name", "instances", "inputs"):
-            raise RequestError(
+            raise StatusError(
                 f'unknown key "{excerpt(key)}" in request; expected "signature_name" and one of '
                 f'"instances" or "inputs"'
             )
     if ("instances" in doc) == ("inputs" in doc):
-        raise RequestError('request must have exactly one of "instances" or "inputs"')
+        raise StatusError('request must have exactly one of "instances" or "inputs"')
     signature_name = doc.get("signature_name")
     if signature_name is not None and (
         not isinstance(signature_name, str) or isinstance(signature_name, JsonNumber)
     ):
-        raise RequestError('"signature_name" must be a string')
+        raise StatusError('"signature_name" must be a string')
     if "instances" in doc:
         return Request(signature_name, True, doc["instances"])
     return Request(signature_name, False, doc["inputs"])
@@ -548,16 +534,16 @@ def decode_inputs(
     """Turn a parsed request into one tensor per input alias, following TF Serving's rules.
 
     Raises:
-        RequestError: see :func:`tensor_from_json`, plus empty or malformed ``instances`` and
+        StatusError: see :func:`tensor_from_json`, plus empty or malformed ``instances`` and
             missing or extra input aliases.
     """
     single = len(specs) == 1
     if request.row_format:
         instances = request.body
         if not isinstance(instances, list):
-            raise RequestError(f'"instances" must be a list, got {_describe_json(instances)}')
+            raise StatusError(f'"instances" must be a list, got {_describe_json(instances)}')
         if not instances:
-            raise RequestError(
+            raise StatusError(
                 f'"instances" is empty; expected at least one instance of {_expected(specs)}'
             )
         (only,) = specs if single else (None,)
@@ -566,7 +552,7 @@ def decode_inputs(
             columns = {only: instances}
         else:
             if not all(keyed):
-                raise RequestError(
+                raise StatusError(
                     "each instance must be an object keyed by input alias; expected inputs: "
                     + _expected(specs)
                 )
@@ -581,7 +567,7 @@ def decode_inputs(
         elif single:
             columns = {next(iter(specs)): body}
         else:
-            raise RequestError(
+            raise StatusError(
                 '"inputs" must be an object keyed by input alias; expected inputs: '
                 + _expected(specs)
             )
@@ -601,7 +587,7 @@ def _check_batch_sizes(tensors: dict[str, np.ndarray], specs: dict[str, TensorSp
         if first is None:
             first = alias
         elif array.shape[0] != tensors[first].shape[0]:
-            raise RequestError(
+            raise StatusError(
                 f'batch size mismatch: input "{first}" has {tensors[first].shape[0]} rows but '
                 f'input "{alias}" has {array.shape[0]}; inputs whose shape starts with -1 must '
                 "have the same batch size"
@@ -684,7 +670,7 @@ def _leaf_formatter(array: np.ndarray, alias: str):
             return '{"b64": "' + base64.b64encode(raw).decode("ascii") + '"}'
 
         return fmt
-    raise RequestError(f'output "{alias}" has unsupported numpy dtype {array.dtype}')
+    raise StatusError(f'output "{alias}" has unsupported numpy dtype {array.dtype}')
 
 
 def _nested(array: np.ndarray, fmt) -> str:
@@ -704,7 +690,7 @@ def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> str:
     """Write the response body: ``{"predictions": ...}`` (row) or ``{"outputs": ...}``.
 
     Raises:
-        RequestError: row format with outputs that do not share a leading batch dimension.
+        StatusError: row format with outputs that do not share a leading batch dimension.
     """
     aliases = sorted(outputs)
     if not row_format:
@@ -715,13 +701,13 @@ def encode_response(outputs: dict[str, np.ndarray], row_format: bool) -> str:
     if len(aliases) == 1:
         only = outputs[aliases[0]]
         if only.ndim == 0:
-            raise RequestError(
+            raise StatusError(
                 f'output "{aliases[0]}" is a scalar; row format needs a batch dimension'
             )
         return '{"predictions": ' + tensor_to_json(only, aliases[0]) + "}"
     batch = {outputs[a].shape[0] if outputs[a].ndim else None for a in aliases}
     if len(batch) != 1 or None in batch:
-        raise RequestError(
+        raise StatusError(
             'outputs do not share a batch dimension; use the columnar "inputs" format'
         )
     fmts = {a: _leaf_formatter(outputs[a], a) for a in aliases}
@@ -736,7 +722,7 @@ def decode_response(text: str | bytes, specs: dict[str, TensorSpec]) -> dict[str
     """Parse a response body back into typed tensors (the harness compares these by bits).
 
     Raises:
-        RequestError: the body is not a predictions/outputs response for these output specs.
+        StatusError: the body is not a predictions/outputs response for these output specs.
     """
     doc = loads(text)
     if (
@@ -744,7 +730,7 @@ def decode_response(text: str | bytes, specs: dict[str, TensorSpec]) -> dict[str
         or len(doc) != 1
         or next(iter(doc)) not in ("predictions", "outputs")
     ):
-        raise RequestError(f"not a predict response: {str(text)[:200]}")
+        raise StatusError(f"not a predict response: {str(text)[:200]}")
     (key,) = doc
     request = Request(None, key == "predictions", doc[key])
     if key == "predictions" and len(specs) == 1:

@@ -22,12 +22,12 @@ import numpy as np
 from python_producer import tf_runtime
 from python_producer.model_dir import (
     VERSION_NAME,
-    ModelError,
     join_as_given,
     parent_as_given,
     resolve_version_dir,
 )
-from python_producer.tfjson import RequestError, excerpt, format_float, parse_decimal
+from python_producer.status import Code, StatusError
+from python_producer.tfjson import excerpt, format_float, parse_decimal
 
 #: What a CSV field is trimmed of (tests/CONTRACT.md, "Data"): ASCII white space only.
 ASCII_WHITESPACE = " \t\n\v\f\r"
@@ -72,7 +72,7 @@ class TrainOptions:
         """The learning rate as the float32 fed to the model.
 
         Raises:
-            RequestError: the literal is not a decimal (tests/CONTRACT.md, "Decimal numbers in
+            StatusError: the literal is not a decimal (tests/CONTRACT.md, "Decimal numbers in
                 text input") or not a finite float32 > 0; the message echoes it as given.
         """
         try:
@@ -80,23 +80,23 @@ class TrainOptions:
         except ValueError:
             rate = np.float32("nan")
         if not (math.isfinite(rate) and rate > 0):
-            raise RequestError(
+            raise StatusError(
                 "--learning-rate must be a finite number > 0 in float32, got "
                 + excerpt(self.learning_rate)
             )
         return rate
 
     def check(self) -> None:
-        """Raise :class:`RequestError` naming the first flag out of range."""
+        """Raise :class:`StatusError` naming the first flag out of range."""
         if self.steps < 1:
-            raise RequestError(f"--steps must be at least 1, got {self.steps}")
+            raise StatusError(f"--steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
-            raise RequestError(f"--batch-size must be at least 1, got {self.batch_size}")
+            raise StatusError(f"--batch-size must be at least 1, got {self.batch_size}")
         self.rate()
         if self.checkpoint_every < 0:
-            raise RequestError(f"--checkpoint-every must be 0 or more, got {self.checkpoint_every}")
+            raise StatusError(f"--checkpoint-every must be 0 or more, got {self.checkpoint_every}")
         if self.log_every < 1:
-            raise RequestError(f"--log-every must be at least 1, got {self.log_every}")
+            raise StatusError(f"--log-every must be at least 1, got {self.log_every}")
 
 
 def training_section(module, frozen: dict, columns: list[str]) -> dict:
@@ -151,7 +151,7 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
         (column -> float32 array of shape ``[rows]``, one ``{"file", "sha256", "rows"}`` per file).
 
     Raises:
-        RequestError: a missing path, no shard, a wrong header, a short or long line, a value
+        StatusError: a missing path, no shard, a wrong header, a short or long line, a value
             that is not a finite float32, or no data row at all (naming the file and line).
     """
     from python_producer.export import sha256_of
@@ -164,11 +164,11 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
         )
         files = [(source / n, join_as_given(path, n)) for n in names if (source / n).is_file()]
         if not files:
-            raise RequestError(f"--data {path}: no .csv shard in this folder")
+            raise StatusError(f"--data {path}: no .csv shard in this folder")
     elif source.is_file():
         files = [(source, path)]
     else:
-        raise RequestError(f"--data {path}: no such file or folder")
+        raise StatusError(f"--data {path}: no such file or folder", Code.NOT_FOUND)
     header = ",".join(columns)
     values: dict[str, list[np.float32]] = {c: [] for c in columns}
     described = []
@@ -176,20 +176,20 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
         try:
             text = file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise RequestError(f"--data {shown}: cannot read it as UTF-8 text: {exc}") from None
+            raise StatusError(f"--data {shown}: cannot read it as UTF-8 text: {exc}") from None
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()  # the end of the last line, not a line
         lines = [line.removesuffix("\r") for line in lines]
         if not lines or _fields(lines[0]) != columns:
-            raise RequestError(f'--data {shown}: line 1 must be the header "{header}"')
+            raise StatusError(f'--data {shown}: line 1 must be the header "{header}"')
         rows = 0
         for number, line in enumerate(lines[1:], start=2):
             if not line.strip(ASCII_WHITESPACE):
                 continue
             fields = _fields(line)
             if len(fields) != len(columns):
-                raise RequestError(
+                raise StatusError(
                     f"--data {shown}:{number}: {len(fields)} fields, expected {len(columns)} "
                     f"({header})"
                 )
@@ -198,7 +198,7 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
             rows += 1
         described.append({"file": file.name, "sha256": sha256_of(file), "rows": rows})
     if not values[columns[0]]:
-        raise RequestError(f"--data {path}: no data rows")
+        raise StatusError(f"--data {path}: no data rows")
     return {c: np.array(v, dtype=np.float32) for c, v in values.items()}, described
 
 
@@ -212,7 +212,7 @@ def _parse_float32(field: str, shown: str, line: int, column: str) -> np.float32
     except ValueError:
         value = None
     if value is None or not math.isfinite(value):
-        raise RequestError(
+        raise StatusError(
             f'--data {shown}:{line}: column {column} is "{excerpt(field)}", expected a finite '
             "float32"
         )
@@ -272,9 +272,9 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
         the path of the new version folder.
 
     Raises:
-        RequestError: bad flags, data or checkpoint folder, or a model without a ``training``
+        StatusError: bad flags, data or checkpoint folder, or a model without a ``training``
             section in its manifest.
-        RuntimeError: the loss stopped being finite (the run diverged).
+            ``INTERNAL`` when the loss stopped being finite (the run diverged).
     """
     out = out or sys.stdout
     options.check()
@@ -283,7 +283,7 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     model_shown = parent_as_given(shown)
     version_dir = Path(shown)
     if not VERSION_NAME.match(version_dir.name):
-        raise ModelError(
+        raise StatusError(
             f"train publishes the next version beside {shown}, so it needs a version "
             "folder named by its number"
         )
@@ -294,9 +294,10 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     manifest = _read_manifest(shown)
     section = manifest.get("training")
     if not isinstance(section, dict):
-        raise ModelError(
+        raise StatusError(
             f"{shown} has no training section in manifest.json; train needs a model "
-            "exported with a train signature (such as affine)"
+            "exported with a train signature (such as affine)",
+            Code.FAILED_PRECONDITION,
         )
     columns = section["columns"]
     data_arrays, data_files = read_data(data, columns)
@@ -319,13 +320,17 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     if options.resume:
         prefix = latest_checkpoint(checkpoint_dir)
         if prefix is None:
-            raise RequestError(f"--resume: no checkpoint to resume in {checkpoint_shown}")
+            raise StatusError(
+                f"--resume: no checkpoint to resume in {checkpoint_shown}",
+                Code.NOT_FOUND,
+            )
         checkpoint.read(str(prefix)).expect_partial()
         resumed_from = prefix.name
     elif latest_checkpoint(checkpoint_dir) is not None:
-        raise RequestError(
+        raise StatusError(
             f"{checkpoint_shown} holds checkpoints of an earlier run; pass --resume to continue it "
-            "or --checkpoint-dir for a new run"
+            "or --checkpoint-dir for a new run",
+            Code.FAILED_PRECONDITION,
         )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
@@ -343,9 +348,10 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
         loss = result[loss_name].numpy()
         global_step = int(result[step_name].numpy())
         if not math.isfinite(loss):
-            raise RuntimeError(
+            raise StatusError(
                 f"training diverged at step {global_step}: the loss is {format_float(loss)}; "
-                "lower --learning-rate"
+                "lower --learning-rate",
+                Code.INTERNAL,
             )
         if global_step % options.log_every == 0:
             print(f"step: {global_step}, loss: {format_float(loss)}", file=out)
@@ -394,11 +400,16 @@ def _read_manifest(shown: str) -> dict:
     try:
         return json.loads((Path(shown) / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(
-            f"{shown} has no manifest.json; train needs the manifest's training section"
+        raise StatusError(
+            f"{shown} has no manifest.json; train needs the manifest's training section",
+            Code.FAILED_PRECONDITION,
         ) from None
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {join_as_given(shown, 'manifest.json')}: {exc}") from None
+        shown_manifest = join_as_given(shown, "manifest.json")
+        raise StatusError(
+            f"cannot read {shown_manifest}: {exc}",
+            Code.FAILED_PRECONDITION,
+        ) from None
 
 
 def frozen_with_values(graph_def_bytes: bytes, constants: dict, values: dict) -> bytes:
@@ -414,7 +425,7 @@ def frozen_with_values(graph_def_bytes: bytes, constants: dict, values: dict) ->
     deterministically (map entries sorted by key), as the Go and Java consumers do.
 
     Raises:
-        ModelError: a named node is missing or is not a ``Const`` of the value's dtype.
+        StatusError: a named node is missing or is not a ``Const`` of the value's dtype.
     """
     tf = tf_runtime.tf()
     from tensorflow.core.framework import graph_pb2, tensor_pb2, tensor_shape_pb2
@@ -427,7 +438,10 @@ def frozen_with_values(graph_def_bytes: bytes, constants: dict, values: dict) ->
         value = np.asarray(values[variable])
         dtype = tf.as_dtype(value.dtype).as_datatype_enum
         if node is None or node.op != "Const" or node.attr["dtype"].type != dtype:
-            raise ModelError(f"frozen graph has no Const node {node_name} for variable {variable}")
+            raise StatusError(
+                f"frozen graph has no Const node {node_name} for variable {variable}",
+                Code.FAILED_PRECONDITION,
+            )
         shape = tensor_shape_pb2.TensorShapeProto(
             dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in value.shape]
         )

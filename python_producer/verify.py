@@ -11,10 +11,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from python_producer.model_dir import ModelError, join_as_given
+from python_producer.model_dir import join_as_given
+from python_producer.status import error
 
 MANIFEST = "manifest.json"
-SKIP_FLAG = "--skip-verification"
 
 
 def _sha256(path: Path) -> str:
@@ -32,7 +32,7 @@ def verify_version(version_dir: str | Path) -> None:
     problem is raised.
 
     Raises:
-        ModelError: no or unreadable manifest, a listed file missing, outside the folder, of
+        StatusError: no or unreadable manifest, a listed file missing, outside the folder, of
             another size or SHA-256, or a regular file that the manifest does not list.
     """
     shown = str(version_dir)
@@ -40,16 +40,14 @@ def verify_version(version_dir: str | Path) -> None:
     manifest_path = version_dir / MANIFEST
     shown_manifest = join_as_given(shown, MANIFEST)
     if not manifest_path.is_file():
-        raise ModelError(
-            f"{shown} has no {MANIFEST} to verify; pass {SKIP_FLAG} to load an unverified model"
-        )
+        raise error("manifest_missing", path=shown)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{shown_manifest} is not valid JSON: {exc}") from None
+        raise error("manifest_not_json", path=shown_manifest, detail=exc) from None
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
-        raise ModelError(f'{shown_manifest} has no "files" object to verify against')
+        raise error("manifest_without_files", path=shown_manifest)
     on_disk = {
         p.relative_to(version_dir).as_posix()
         for p in version_dir.rglob("*")
@@ -58,21 +56,28 @@ def verify_version(version_dir: str | Path) -> None:
     root = version_dir.resolve()
     for rel in sorted(set(files) | on_disk):
         if rel not in files:
-            raise ModelError(f"{rel}: not listed in {MANIFEST}")
+            raise error("file_not_listed", file=rel)
         entry = files[rel]
         path = version_dir / rel
         inside = not Path(rel).is_absolute() and root in path.resolve().parents
         if not inside or rel not in on_disk:
             if inside and path.exists():
-                raise ModelError(f"{rel}: listed in {MANIFEST} but not a regular file")
-            raise ModelError(f"{rel}: listed in {MANIFEST} but missing")
+                raise error("file_not_regular", file=rel)
+            raise error("file_missing", file=rel)
         if not isinstance(entry, dict):
-            raise ModelError(f'{rel}: {MANIFEST} entry is not an object with "sha256" and "bytes"')
+            raise error("file_entry_invalid", file=rel)
         size = path.stat().st_size
         if size != entry.get("bytes"):
-            raise ModelError(f"{rel}: {size} bytes, {MANIFEST} says {entry.get('bytes')}")
+            raise error("file_size_differs", file=rel, size=size, expected=_as_json(entry, "bytes"))
         got = _sha256(path)
         if got != entry.get("sha256"):
-            raise ModelError(
-                f"{rel}: SHA-256 {got} does not match {MANIFEST} ({entry.get('sha256')})"
+            raise error(
+                "file_sha256_differs", file=rel, sha256=got, expected=_as_json(entry, "sha256")
             )
+
+
+def _as_json(entry: dict, key: str) -> str:
+    """A manifest member's value as the messages write it: a string as it is, anything else as
+    compact JSON (``null`` when absent)."""
+    value = entry.get(key)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,5 +1,6 @@
-"""Every refusal in tests/cases/bad_requests.json, in every consumer: exit status 2 and exactly
-one stderr line naming what was wrong, never a stack trace or a signal.
+"""Every refusal in tests/cases/bad_requests.json, in every consumer: its canonical code, the exit
+status that code gives, and exactly one stderr line naming what was wrong, never a stack trace or
+a signal.
 
 Every case runs through the consumer's run-cases process; the cases marked ``"process": true``
 run again as their own process, where the exit status, the whole of stderr (TensorFlow's native
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from python_producer.status import EDGES, Code
 from tests.harness.cases import BAD_REQUESTS, bad_request_args, bad_request_body
 from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, Consumer
 
@@ -53,7 +55,10 @@ def _check_refusal(language: str, case: dict, tmp_path: Path, own_process: bool)
     done = run(bad_request_args(case, tmp_path), stdin=bad_request_body(case))
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode >= 0, f"died on signal {-done.returncode}: {stderr[-2000:]}"
-    assert done.returncode == 2, f"exit {done.returncode}, stderr: {stderr[-2000:]}"
+    expected = EDGES[Code[case["code"]]].exit_status
+    assert done.returncode == expected, f"exit {done.returncode}, stderr: {stderr[-2000:]}"
+    if not own_process:
+        assert done.code == case["code"], f"code {done.code}, stderr: {stderr[-2000:]}"
     assert done.stdout == b"", f"wrote to stdout: {done.stdout[:300]!r}"
     lines = stderr.splitlines()
     assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{stderr[-2000:]}"

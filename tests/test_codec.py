@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
+from python_producer.status import StatusError
 from python_producer.tfjson import (
-    RequestError,
     TensorSpec,
     _round_to_float,
     decode_inputs,
@@ -57,7 +57,7 @@ def test_int64_exact_beyond_2_53():
     assert encode_response({"n": tensor}, False) == (
         '{"outputs": [9007199254740993, -9223372036854775808]}'
     )
-    with pytest.raises(RequestError, match="out of range"):
+    with pytest.raises(StatusError, match="out of range"):
         decode_inputs(parse_request('{"inputs": [9223372036854775808]}'), spec, "s")
 
 
@@ -98,7 +98,7 @@ def test_several_outputs_row_and_columnar():
     ],
 )
 def test_refusals(body, message):
-    with pytest.raises(RequestError, match=message):
+    with pytest.raises(StatusError, match=message):
         decode_inputs(parse_request(body), X, "serving_default")
 
 
@@ -134,7 +134,7 @@ def test_narrow_float_rounding_at_the_edges(literal, np_type, expected):
 
 def test_overflow_of_narrow_dtype_is_refused():
     spec = {"h": TensorSpec("h", "h:0", "DT_HALF", (-1,))}
-    with pytest.raises(RequestError, match="out of range"):
+    with pytest.raises(StatusError, match="out of range"):
         decode_inputs(parse_request('{"inputs": [65520]}'), spec, "s")
 
 

@@ -5,7 +5,7 @@ these properties search beyond it for the reference implementation:
 
 - any bytes, and any JSON document, given as a predict body for a signature either decode to
   tensors that match the signature (dtype, rank, known dims, one batch size) or are refused
-  with :class:`RequestError` and a one-line message: never another exception;
+  with :class:`StatusError` and a one-line message: never another exception;
 - any tensor of any supported dtype, written as the contract writes outputs, reads back with
   the same bits (a NaN as a NaN: JSON's one ``NaN`` token carries no sign or payload).
 """
@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from python_producer.status import StatusError
 from python_producer.tfjson import (
     SUPPORTED_DTYPES,
-    RequestError,
     TensorSpec,
     decode_inputs,
     loads,
@@ -78,12 +78,12 @@ _tensor_like = st.recursive(
 
 
 def _check(body: bytes, signature: str) -> None:
-    """Decode ``body`` for ``signature``: either tensors matching it or a RequestError."""
+    """Decode ``body`` for ``signature``: either tensors matching it or a StatusError."""
     specs = SIGNATURES[signature]
     try:
         request = parse_request(body)
         tensors = decode_inputs(request, specs, signature)
-    except RequestError as exc:
+    except StatusError as exc:
         message = str(exc)
         assert message and "\n" not in message, repr(message)
         return

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from python_producer.models import ZOO
+from python_producer.status import EDGES, Code
 from tests.conftest import latest
 from tests.harness import loader_models
 from tests.harness.cases import BAD_REQUESTS, bad_request_body
@@ -295,7 +296,7 @@ def test_every_golden_request_of_every_zoo_model(zoo):
 
 def test_refusals_match_the_cli(zoo):
     """Every model case of bad_requests.json: the server refuses what ``predict`` refuses, with
-    the same message (HTTP 400, 404 for an unknown signature); what predict fails to run is 500.
+    the same message and the HTTP status of the case's code (tests/cases/messages.json).
     (That the messages are the contract's is test_bad_requests.py's part.)"""
     checked = 0
     for case in BAD_REQUESTS:
@@ -313,10 +314,8 @@ def test_refusals_match_the_cli(zoo):
             continue
         message = error_of(response)
         assert cli.stderr.decode() == f"go_consumer: error: {message}\n", case["id"]
-        if cli.returncode == 2:
-            assert response.status_code in (400, 404), (case["id"], response.status_code)
-        else:
-            assert response.status_code == 500, (case["id"], response.status_code)
+        expected = EDGES[Code[case["code"]]].http_status
+        assert response.status_code == expected, (case["id"], response.status_code)
         checked += 1
     assert checked >= 50
 

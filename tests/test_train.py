@@ -19,6 +19,7 @@ import pytest
 
 from python_producer import tf_runtime
 from python_producer.export import sha256_of
+from python_producer.status import EDGES, Code
 from tests.conftest import latest
 from tests.harness.consumers import FORMATS, ROOT, by_name, compared, names, reference
 from tests.harness.parity import run_model
@@ -240,7 +241,8 @@ def test_train_refusals(source, tmp_path, language, case):
         ["train", "--model", str(copy), "--checkpoint-dir", str(checkpoints), *args]
     )
     stderr = done.stderr.decode("utf-8", "replace")
-    assert done.returncode == case["status"], stderr
+    assert done.returncode == EDGES[Code[case["code"]]].exit_status, stderr
+    assert done.code == case["code"], stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{consumer.prog}: error: "), stderr
     for text in case["message_has"]:

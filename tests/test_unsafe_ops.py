@@ -130,12 +130,12 @@ def _string(value: bytes) -> dict:
 
 
 def _refusal(graph, groups) -> str | None:
-    from python_producer.model_dir import ModelError
     from python_producer.ops import refuse_unsafe
+    from python_producer.status import StatusError
 
     try:
         refuse_unsafe([(graph, groups)])
-    except ModelError as exc:
+    except StatusError as exc:
         return str(exc)
     return None
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from python_producer.model_dir import specs_from_manifest
-from python_producer.tfjson import RequestError, TensorSpec, decode_response, format_float
+from python_producer.status import StatusError
+from python_producer.tfjson import TensorSpec, decode_response, format_float
 
 _INT_VIEW = {2: np.int16, 4: np.int32, 8: np.int64}
 
@@ -110,11 +111,11 @@ def compare_bodies(got: bytes | str, want: bytes | str, specs: dict[str, TensorS
     """Parse two response bodies with the output ``specs`` and compare them bit for bit."""
     try:
         want_t = decode_response(want, specs)
-    except RequestError as exc:
+    except StatusError as exc:
         return Comparison(False, math.inf, f"expected body unreadable: {exc}")
     try:
         got_t = decode_response(got, specs)
-    except RequestError as exc:
+    except StatusError as exc:
         text = got.decode("utf-8", "replace") if isinstance(got, bytes) else got
         return Comparison(False, math.inf, f"{exc}; body: {text[:300]}")
     return compare_tensors(got_t, want_t)

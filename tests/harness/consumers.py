@@ -206,12 +206,15 @@ class CaseRunner:
             answer = json.loads(line)
             if "error" in answer:
                 raise ValueError(f"{self.consumer.name} run-cases refused the case: {answer}")
-            return subprocess.CompletedProcess(
+            done = subprocess.CompletedProcess(
                 args,
                 answer["status"],
                 base64.b64decode(answer["stdout"]),
                 base64.b64decode(answer["stderr"]),
             )
+            # The canonical code of the case's error (tests/CONTRACT.md, "Case runner").
+            done.code = answer.get("code")
+            return done
 
     def close(self) -> None:
         """End the process (end of input) and wait for it."""

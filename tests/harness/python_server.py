@@ -30,9 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from python_producer import tf_runtime
-from python_producer.model_dir import ModelError, complete_versions
+from python_producer.model_dir import complete_versions
 from python_producer.reference import Predictor
-from python_producer.tfjson import RequestError, check_shape
+from python_producer.status import StatusError
+from python_producer.tfjson import check_shape
 
 _PREDICT_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:predict\Z")
 
@@ -41,13 +42,13 @@ class Servable:
     """The latest complete version of one model, loaded as a SavedModel.
 
     Raises:
-        ModelError: the model folder has no complete version, or it cannot be loaded.
+        StatusError: the model folder has no complete version, or it cannot be loaded.
     """
 
     def __init__(self, model_dir: Path):
         versions = complete_versions(model_dir)
         if not versions:
-            raise ModelError(f"{model_dir} has no complete version")
+            raise StatusError(f"{model_dir} has no complete version")
         self.name = model_dir.name
         self.version = versions[-1]
         self.predictor = Predictor(model_dir / str(self.version))
@@ -99,10 +100,17 @@ def _rest_handler(servables: Servables):
                 return
             try:
                 self._answer(200, servable.predictor.predict(body))
-            except RequestError as exc:
-                self._answer(400, json.dumps({"error": str(exc)}))
+            except StatusError as exc:
+                self._answer(exc.edges.http_status, json.dumps({"error": str(exc)}))
 
     return Handler
+
+
+def _grpc_status(exc: StatusError):
+    """The gRPC status of an error, from its code (tests/cases/messages.json)."""
+    import grpc
+
+    return next(s for s in grpc.StatusCode if s.value[0] == exc.edges.grpc_code)
 
 
 def _predict_servicer(servables: Servables):
@@ -122,11 +130,11 @@ def _predict_servicer(servables: Servables):
             key = spec.signature_name or "serving_default"
             try:
                 in_specs, out_specs = servable.predictor.signature(key)
-            except ModelError as exc:
-                context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            except StatusError as exc:
+                context.abort(_grpc_status(exc), str(exc))
             try:
                 if set(request.inputs) != set(in_specs):
-                    raise RequestError(
+                    raise StatusError(
                         f"inputs {sorted(request.inputs)}, expected {sorted(in_specs)}"
                     )
                 inputs = {}
@@ -134,15 +142,15 @@ def _predict_servicer(servables: Servables):
                     want = in_specs[alias]
                     got = types.DataType.Name(proto.dtype)
                     if got != want.dtype:
-                        raise RequestError(f"input {want.describe()}: got dtype {got}")
+                        raise StatusError(f"input {want.describe()}: got dtype {got}")
                     try:
                         value = tf.make_ndarray(proto)
                     except Exception as exc:  # noqa: BLE001 - any unreadable TensorProto
-                        raise RequestError(f"input {alias}: {exc}") from None
+                        raise StatusError(f"input {alias}: {exc}") from None
                     check_shape(value.shape, want)
                     inputs[alias] = value
-            except RequestError as exc:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            except StatusError as exc:
+                context.abort(_grpc_status(exc), str(exc))
             outputs = servable.predictor.run(key, inputs)
             wanted = list(request.output_filter) or list(out_specs)
             response = predict_pb2.PredictResponse()
@@ -173,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         servables = Servables(args.model_base_path, args.model_name)
-    except (ModelError, OSError) as exc:
+    except (StatusError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     grpc_server = grpc.server(
