@@ -20,7 +20,6 @@ import pytest
 import requests
 
 from python_producer.tf_runtime import tf
-from python_producer.tfjson import decode_response
 from tests.conftest import latest
 from tests.harness.compare import (
     compare_bodies,
@@ -29,6 +28,7 @@ from tests.harness.compare import (
     output_specs,
     request_signature,
 )
+from tests.harness.decode import decode_response
 from tests.harness.serving import SERVING, Server, copy_latest
 
 grpc = pytest.importorskip("grpc")

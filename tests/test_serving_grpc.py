@@ -22,10 +22,11 @@ import requests
 from python_producer.model_dir import specs_from_manifest
 from python_producer.models import ZOO
 from python_producer.tf_runtime import tf
-from python_producer.tfjson import decode_inputs, decode_response, parse_request
+from python_producer.tfjson import decode_inputs, parse_request
 from tests.conftest import latest
 from tests.harness.compare import compare_tensors, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS as MODELS_DIR
+from tests.harness.decode import decode_response
 from tests.harness.serving import (
     SERVING,
     Server,
@@ -152,7 +153,7 @@ def assert_golden_grpc(
         assert response.model_spec.signature_name == signature
         specs = output_specs(version_dir, signature, "saved_model")
         for alias, proto in response.outputs.items():
-            if specs[alias].dtype == "DT_STRING":
+            if specs[alias] == "DT_STRING":
                 assert not proto.tensor_content, (case, alias)
             else:  # TF Serving's AsProtoTensorContent
                 assert (

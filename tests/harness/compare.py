@@ -14,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from python_producer.model_dir import specs_from_manifest
-from python_producer.status import StatusError
-from python_producer.tfjson import TensorSpec, decode_response, format_float
+from tests.harness.decode import ResponseError, decode_response, output_dtypes
 
 _INT_VIEW = {2: np.int16, 4: np.int32, 8: np.int64}
 
@@ -69,10 +67,7 @@ def _first(got: np.ndarray, want: np.ndarray) -> str:
                 continue
             ulp = ulp_distance(np.array([g]), np.array([w]))
             where = ", ".join(str(i) for i in index)
-            return (
-                f"; first difference at [{where}]: got {format_float(g)}, "
-                f"want {format_float(w)} ({ulp:g} ULP)"
-            )
+            return f"; first difference at [{where}]: got {g}, want {w} ({ulp:g} ULP)"
         if g != w:
             where = ", ".join(str(i) for i in index)
             return f"; first difference at [{where}]: got {g!r}, want {w!r}"
@@ -107,25 +102,25 @@ def compare_tensors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> 
     return Comparison(not details, worst, "; ".join(details))
 
 
-def compare_bodies(got: bytes | str, want: bytes | str, specs: dict[str, TensorSpec]) -> Comparison:
-    """Parse two response bodies with the output ``specs`` and compare them bit for bit."""
+def compare_bodies(got: bytes | str, want: bytes | str, specs: dict) -> Comparison:
+    """Parse two response bodies with the output dtypes ``specs`` (alias -> DataType name, see
+    :func:`output_specs`) and compare them bit for bit."""
     try:
         want_t = decode_response(want, specs)
-    except StatusError as exc:
+    except ResponseError as exc:
         return Comparison(False, math.inf, f"expected body unreadable: {exc}")
     try:
         got_t = decode_response(got, specs)
-    except StatusError as exc:
+    except ResponseError as exc:
         text = got.decode("utf-8", "replace") if isinstance(got, bytes) else got
         return Comparison(False, math.inf, f"{exc}; body: {text[:300]}")
     return compare_tensors(got_t, want_t)
 
 
-def output_specs(version_dir: Path, signature: str, model_format: str) -> dict[str, TensorSpec]:
-    """Return the output specs of ``signature`` from the version's manifest."""
+def output_specs(version_dir: Path, signature: str, model_format: str) -> dict[str, str]:
+    """Return output alias -> DataType name of ``signature`` from the version's manifest."""
     manifest = json.loads((version_dir / "manifest.json").read_text())
-    entry = manifest["signatures"][signature][model_format]
-    return specs_from_manifest(entry["outputs"])
+    return output_dtypes(manifest, signature, model_format)
 
 
 def golden_cases(version_dir: Path) -> list[tuple[str, bytes, bytes]]:
