@@ -35,8 +35,9 @@ $(STAMPS)/venv: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps tensorflow-serving-api==2.21.0
 	@mkdir -p $(STAMPS) && touch $@
 
-# The model zoo (python_producer/models/): each is trained and exported as a new version.
-ZOO := linear sine digits charlm dtypes keras_mlp affine
+# The model zoo: every module of python_producer/models/ is one model, trained and exported as
+# a new version (python_producer.models.ZOO reads the same folder).
+ZOO := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard python_producer/models/*.py)))))
 # What every export depends on besides the model's own module.
 EXPORT_SOURCES := $(addprefix python_producer/,export.py tf_runtime.py tfjson.py reference.py \
 	model_dir.py models/__init__.py)

@@ -8,27 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import pkgutil
+import typing
 
-#: model name -> (module, settings class)
-ZOO: dict[str, tuple[str, str]] = {
-    "linear": ("python_producer.models.linear", "LinearConfig"),
-    "sine": ("python_producer.models.sine", "SineConfig"),
-    "digits": ("python_producer.models.digits", "DigitsConfig"),
-    "charlm": ("python_producer.models.charlm", "CharLMConfig"),
-    "dtypes": ("python_producer.models.dtypes", "DTypesConfig"),
-    "keras_mlp": ("python_producer.models.keras_mlp", "KerasMLPConfig"),
-    "affine": ("python_producer.models.affine", "AffineConfig"),
+#: model name -> its module: every public module of this package is one model of the zoo (the
+#: Makefile lists the same modules for ``make models``).
+ZOO: dict[str, str] = {
+    m.name: f"{__name__}.{m.name}"
+    for m in pkgutil.iter_modules(__path__)
+    if not m.name.startswith("_")
 }
 
 
 def export_model(name: str, models_dir, epochs: int | None = None, seed: int | None = None) -> str:
     """Train ``name`` with its default settings (``epochs``/``seed`` overridden when given).
 
+    The settings class is the one ``export``'s ``config`` parameter is annotated with.
+
     Raises:
         KeyError: ``name`` is not in :data:`ZOO`.
     """
-    module_name, config_name = ZOO[name]
-    module = importlib.import_module(module_name)
-    config = getattr(module, config_name)()
+    module = importlib.import_module(ZOO[name])
+    config = typing.get_type_hints(module.export)["config"]()
     overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
     return module.export(models_dir, dataclasses.replace(config, **overrides))
