@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.reference import Predictor
 from python_producer.status import StatusError
 from python_producer.tfjson import SUPPORTED_DTYPES, TensorSpec
 
@@ -116,8 +117,6 @@ def bench(
         raise StatusError(f"--seconds must be a number > 0, got {seconds}")
     if intra_op_threads < 0 or inter_op_threads < 0:
         raise StatusError("--intra-op-threads and --inter-op-threads must be 0 or more")
-    from python_producer.reference import Predictor
-
     tf = tf_runtime.tf()
     # TensorFlow fixes its eager thread pools when its context starts; setting the value they
     # already have is skipped (a process that ran other commands first, such as run-cases),

@@ -36,11 +36,22 @@ import json
 import sys
 from pathlib import Path
 
-from python_producer import __version__, tf_runtime
+from python_producer import (
+    __version__,
+    bench,
+    conveniences,
+    importer,
+    run_cases,
+    soak,
+    tf_runtime,
+    training,
+)
 from python_producer.model_dir import resolve_version_dir
-from python_producer.models import ZOO
+from python_producer.models import ZOO, export_model
+from python_producer.reference import Predictor, inspect
 from python_producer.status import EDGES, Code, StatusError, error
 from python_producer.tfjson import DEFAULT_MAX_REQUEST_BYTES
+from python_producer.verify import verify_version
 
 PROG = "python_producer"
 
@@ -244,8 +255,6 @@ def _write_output(name: str, text: str) -> None:
 
 def _version_to_run(args) -> str:
     """Resolve ``--model``/``--version`` and verify the folder unless --skip-verification."""
-    from python_producer.verify import verify_version
-
     version_dir = resolve_version_dir(args.model, args.version)
     if not args.skip_verification:
         verify_version(version_dir)
@@ -254,15 +263,11 @@ def _version_to_run(args) -> str:
 
 def _predictor(args, keys: list[str] | None = None):
     """A Predictor for ``--model``; ``keys`` are the signatures it may run (None: all)."""
-    from python_producer.reference import Predictor
-
     return Predictor(_version_to_run(args), args.format, frozenset(args.allow_op), keys)
 
 
 def _run(args) -> int:
     if args.command == "run-cases":
-        from python_producer import run_cases
-
         return run_cases.serve(run, sys.stdin.buffer)
     if args.command == "version":
         print(f"{PROG} {__version__} TensorFlow {tf_runtime.tf_version()}")
@@ -278,14 +283,10 @@ def _run(args) -> int:
         if loop_flags:
             flag = "--" + loop_flags[0].replace("_", "-")
             raise StatusError(f"{flag} applies to train --model PATH, not to a zoo model NAME")
-        from python_producer.models import export_model
-
-        path = export_model(args.model_name, Path(args.models), args.epochs, args.seed)
+        path = export_model(args.model_name, Path(args.models), run, args.epochs, args.seed)
         print(f"exported {path}")
         return 0
     if args.command == "inspect":
-        from python_producer.reference import inspect
-
         sys.stdout.write(inspect(resolve_version_dir(args.model, args.version), args.json))
         return 0
     if args.command == "predict":
@@ -319,8 +320,6 @@ def _run(args) -> int:
             predictor.close()
         return 0
     if args.command == "soak":
-        from python_producer import soak
-
         body = _read_input(args.input)
         result = soak.soak(
             lambda: _predictor(args, [args.signature]),
@@ -339,8 +338,6 @@ def _run(args) -> int:
         print(json.dumps({**head, **result}))
         return 0
     if args.command == "bench":
-        from python_producer import bench
-
         result = bench.bench(
             _version_to_run(args),
             args.signature,
@@ -354,8 +351,6 @@ def _run(args) -> int:
         print(bench.to_json(result))
         return 0
     if args.command in ("classify", "generate"):
-        from python_producer import conveniences
-
         predictor = _predictor(args, [args.signature])
         try:
             if args.command == "classify":
@@ -384,8 +379,6 @@ _LOOP_OPTIONS = (
 
 
 def _train_loop(args) -> int:
-    from python_producer import training
-
     if args.model_name is not None:
         raise StatusError("give either a zoo model NAME or --model PATH, not both")
     for flag, value in (("--data", args.data), ("--steps", args.steps)):
@@ -403,8 +396,6 @@ _TF_FRAMING = ("Graph execution error:", "Detected at node", "<stack traces unav
 
 
 def _import(args) -> int:
-    from python_producer import importer
-
     source = importer.resolve_source(
         args.source,
         args.meta_graph,
@@ -415,7 +406,13 @@ def _import(args) -> int:
         args.outputs_collection,
     )
     path, lines = importer.import_model(
-        Path(args.models), args.name, source, args.requests, args.seed, frozenset(args.allow_op)
+        Path(args.models),
+        args.name,
+        source,
+        args.requests,
+        args.seed,
+        frozenset(args.allow_op),
+        run,
     )
     print(f"imported {source.path} -> {path} (TensorFlow {tf_runtime.tf_version()})")
     for line in lines:

@@ -14,12 +14,23 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from python_producer import tf_runtime
-from python_producer.model_dir import SERVE_TAG, complete_versions
-from python_producer.reference import Predictor
+from python_producer.model_dir import (
+    SERVE_TAG,
+    complete_versions,
+    read_saved_model,
+    serve_meta_graph,
+)
+from python_producer.reference import Predictor, signatures_of
+from python_producer.run_cases import run_case
 from python_producer.tfjson import TensorSpec, excerpt, first_line
+
+#: Runs a command line (``argv`` after the program's name) in-process; returns its exit
+#: status and canonical code (``python_producer.cli.run``).
+CommandRunner = Callable[[list[str]], tuple[int, str]]
 
 #: What ``golden/commands.json`` writes in place of the version folder's path (tests/CONTRACT.md,
 #: "Model layout"): a consumer given the real path must print the recorded text with it there.
@@ -101,13 +112,17 @@ class VersionWriter:
     Args:
         models_dir: the base folder (``models``).
         name: the model name (folder under ``models_dir``).
+        run_command: runs one command line of the reference consumer in-process and returns
+            its exit status and code (``python_producer.cli.run``); :meth:`publish` records
+            the output of :meth:`expect_command`'s command lines with it. ``None``: no
+            recorded commands (versions written by ``train --model``).
 
     Attributes:
         version: the integer version being written (highest existing + 1).
         path: the staging folder; write summaries etc. under it.
     """
 
-    def __init__(self, models_dir: Path, name: str):
+    def __init__(self, models_dir: Path, name: str, run_command: CommandRunner | None = None):
         self.name = name
         self.model_root = Path(models_dir).absolute() / name
         self.model_root.mkdir(parents=True, exist_ok=True)
@@ -115,6 +130,7 @@ class VersionWriter:
         self.version = (existing[-1] if existing else 0) + 1
         self.path = self.model_root / f".tmp-{self.version}-{os.getpid()}"
         self.final_path = self.model_root / str(self.version)
+        self._run_command = run_command
         self._signatures: dict = {}
         self._commands: dict[str, list[str]] = {
             "inspect": ["inspect", "--model", VERSION_DIR],
@@ -254,15 +270,13 @@ class VersionWriter:
         The version is reached through a symlink named after its version number (the staging
         folder's own name is not a version), whose path is then written as :data:`VERSION_DIR`.
         """
-        from python_producer import cli, run_cases
-
         with tempfile.TemporaryDirectory(prefix="expect-") as tmp:
             link = Path(tmp) / str(self.version)
             link.symlink_to(self.path, target_is_directory=True)
             cases = []
             for case, argv in self._commands.items():
                 real = [a.replace(VERSION_DIR, str(link)) for a in argv]
-                answer = run_cases.run_case(cli.run, real, b"")
+                answer = run_case(self._run_command, real, b"")
                 stdout, stderr = (
                     base64.b64decode(answer[k]).decode("utf-8").replace(str(link), VERSION_DIR)
                     for k in ("stdout", "stderr")
@@ -284,8 +298,6 @@ class VersionWriter:
 
     def signature_entries(self) -> dict:
         """Describe every servable signature of the staged SavedModel (and its frozen graph)."""
-        from python_producer.reference import read_saved_model, serve_meta_graph, signatures_of
-
         meta_graph = serve_meta_graph(read_saved_model(self.path))
         signatures = {}
         for key, sig in signatures_of(self.path, meta_graph, None).items():
@@ -314,7 +326,7 @@ class VersionWriter:
         manifest = {"manifest_version": 1, "model_name": self.name, "tags": [SERVE_TAG]}
         manifest["signatures"] = self.signature_entries()
         manifest.update(extra or {})
-        return self.publish_manifest(manifest, record_commands=True)
+        return self.publish_manifest(manifest, record_commands=self._run_command is not None)
 
     def publish_manifest(self, manifest: dict, record_commands: bool = False) -> Path:
         """Complete ``manifest`` (version, runtime, time, file hashes), write it, rename; return.

@@ -24,8 +24,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_producer import tf_runtime
+from python_producer import generated_requests, tf_runtime
+from python_producer.export import CommandRunner, VersionWriter
 from python_producer.model_dir import SERVE_TAG
+from python_producer.ops import RootGroup, check_frozen, refuse_unsafe, saved_model_groups
+from python_producer.reference import Predictor
 from python_producer.status import Code, StatusError
 from python_producer.tfjson import excerpt, first_line, parse_request
 
@@ -280,8 +283,6 @@ def _build_saved_model(session, inputs: dict, outputs: dict, out: Path) -> None:
 
 def _convert_meta_graph(source: Source, out: Path, allowed_ops: frozenset[str]) -> None:
     """MetaGraph + Saver checkpoint -> SavedModel, after checking what restoring would run."""
-    from python_producer.ops import RootGroup, refuse_unsafe, saved_model_groups
-
     tf = tf_runtime.tf()
     v1 = tf.compat.v1
     meta = _read_proto(source.path, tf_runtime.meta_graph_pb2().MetaGraphDef(), "MetaGraphDef")
@@ -310,8 +311,6 @@ def _convert_meta_graph(source: Source, out: Path, allowed_ops: frozenset[str]) 
 
 def _convert_frozen_graph(source: Source, out: Path, allowed_ops: frozenset[str]) -> None:
     """Frozen GraphDef -> SavedModel (no variables) with ``serving_default``."""
-    from python_producer.ops import check_frozen
-
     tf = tf_runtime.tf()
     graph_def = _read_proto(source.path, tf.compat.v1.GraphDef(), "GraphDef")
     graph = tf.Graph()
@@ -396,8 +395,6 @@ def golden_requests(predictor, user: dict[str, str], seed: int) -> tuple[dict[st
         StatusError: a user's request the reference refuses, or a signature left without a
             case (its inputs cannot be generated, or the model refused every generated one).
     """
-    from python_producer import generated_requests
-
     keys = sorted(k for k in predictor.loaded.signatures if not k.startswith("__"))
     chosen: dict[str, str] = {}
     for case, body in user.items():
@@ -441,27 +438,28 @@ def import_model(
     request_files: list[str],
     seed: int = 1,
     allowed_ops: frozenset[str] = frozenset(),
+    run_command: CommandRunner | None = None,
 ) -> tuple[Path, list[str]]:
     """Import ``source`` as the next version of ``models_dir/name``.
+
+    ``run_command`` runs the command lines whose output the version records
+    (:class:`python_producer.export.VersionWriter`); ``None`` records none.
 
     Returns:
         ``(published version folder, report lines)``: one line per signature (its frozen
         graph or why it has none, its golden cases) and one per generated case left out.
 
     Raises:
-        StatusError: bad name, source, flags, tensors or requests (nothing is published).
-        StatusError: an unsafe op (``--allow-op``), or a SavedModel that cannot be loaded.
+        StatusError: bad name, source, flags, tensors or requests, an unsafe op
+            (``--allow-op``), or a SavedModel that cannot be loaded (nothing is published).
     """
-    from python_producer.export import VersionWriter
-    from python_producer.reference import Predictor
-
     if not MODEL_NAME.match(name):
         raise StatusError(
             f'--name "{excerpt(name)}" is not a model name: expected letters, digits, ".", "_" '
             'and "-", not starting with "." or "-"'
         )
     user = read_requests(request_files)
-    with VersionWriter(models_dir, name) as writer:
+    with VersionWriter(models_dir, name, run_command) as writer:
         write_saved_model(source, writer.path, allowed_ops)
         predictor = Predictor(writer.path, "saved_model", allowed_ops)
         signatures = {

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.status import StatusError, error
+from python_producer import tf_runtime
+from python_producer.status import Code, StatusError, error
 from python_producer.tfjson import TensorSpec
 
 VERSION_NAME = re.compile(r"[0-9]+\Z")
@@ -157,3 +158,34 @@ def no_frozen_graph(key: str, reason: str | None) -> StatusError:
     if reason:
         return error("no_frozen_graph_because", signature=key, reason=reason)
     return error("no_frozen_graph", signature=key)
+
+
+def read_saved_model(version_dir: str | Path):
+    """Parse ``saved_model.pb`` into a ``tensorflow.core.protobuf.saved_model_pb2.SavedModel``.
+
+    Raises:
+        StatusError: the file cannot be read or parsed.
+    """
+    saved_model_pb2 = tf_runtime.saved_model_pb2()
+    proto = saved_model_pb2.SavedModel()
+    try:
+        proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+        shown = join_as_given(str(version_dir), "saved_model.pb")
+        raise StatusError(f"{shown} is not a SavedModel: {exc}", Code.FAILED_PRECONDITION) from None
+    return proto
+
+
+def serve_meta_graph(saved_model):
+    """Return the MetaGraphDef tagged exactly ``{"serve"}``.
+
+    Raises:
+        StatusError: no MetaGraphDef has that tag-set.
+    """
+    for meta_graph in saved_model.meta_graphs:
+        if set(meta_graph.meta_info_def.tags) == {SERVE_TAG}:
+            return meta_graph
+    raise StatusError(
+        "SavedModel has no MetaGraphDef with tag-set 'serve'",
+        Code.FAILED_PRECONDITION,
+    )

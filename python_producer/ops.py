@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_producer.model_dir import read_saved_model, serve_meta_graph
 from python_producer.status import StatusError, error
 
 #: The unsafe-op lists every language reads (tests/CONTRACT.md, "Unsafe ops"): Python reads
@@ -371,8 +372,6 @@ def saved_model_groups(meta_graph, keys: list[str]) -> list[RootGroup]:
 def check_saved_model(version_dir, keys: list[str] | None, allowed=frozenset()) -> None:
     """Refuse unsafe ops that serving signatures ``keys`` (None: every servable signature) of
     a SavedModel, or loading it, would run."""
-    from python_producer.reference import read_saved_model, serve_meta_graph
-
     meta_graph = serve_meta_graph(read_saved_model(version_dir))
     if keys is None:
         keys = sorted(k for k in meta_graph.signature_def if not k.startswith("__"))

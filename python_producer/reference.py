@@ -20,9 +20,12 @@ from python_producer.model_dir import (
     join_as_given,
     no_frozen_graph,
     read_manifest,
+    read_saved_model,
+    serve_meta_graph,
     signature_not_found,
     specs_from_manifest,
 )
+from python_producer.ops import check_frozen, check_saved_model
 from python_producer.status import Code, StatusError, error
 from python_producer.tfjson import (
     TensorSpec,
@@ -39,37 +42,6 @@ def _shape_of(proto) -> tuple[int, ...] | None:
     if proto.unknown_rank:
         return None
     return tuple(d.size for d in proto.dim)
-
-
-def read_saved_model(version_dir: str | Path):
-    """Parse ``saved_model.pb`` into a ``tensorflow.core.protobuf.saved_model_pb2.SavedModel``.
-
-    Raises:
-        StatusError: the file cannot be read or parsed.
-    """
-    saved_model_pb2 = tf_runtime.saved_model_pb2()
-    proto = saved_model_pb2.SavedModel()
-    try:
-        proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
-    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
-        shown = join_as_given(str(version_dir), "saved_model.pb")
-        raise StatusError(f"{shown} is not a SavedModel: {exc}", Code.FAILED_PRECONDITION) from None
-    return proto
-
-
-def serve_meta_graph(saved_model):
-    """Return the MetaGraphDef tagged exactly ``{"serve"}``.
-
-    Raises:
-        StatusError: no MetaGraphDef has that tag-set.
-    """
-    for meta_graph in saved_model.meta_graphs:
-        if set(meta_graph.meta_info_def.tags) == {SERVE_TAG}:
-            return meta_graph
-    raise StatusError(
-        "SavedModel has no MetaGraphDef with tag-set 'serve'",
-        Code.FAILED_PRECONDITION,
-    )
 
 
 def _dtype_name(key: str, kind: str, alias: str, dtype: int) -> str:
@@ -149,8 +121,6 @@ class Predictor:
         self._graph_defs: dict[str, object] = {}
         self.allowed_ops = frozenset(allowed_ops)
         if model_format == "saved_model":
-            from python_producer.ops import check_saved_model
-
             check_saved_model(version_dir, keys, self.allowed_ops)
             tf = tf_runtime.tf()
             try:
@@ -166,8 +136,6 @@ class Predictor:
                 Code.FAILED_PRECONDITION,
             )
         else:
-            from python_producer.ops import check_frozen
-
             frozen = {k for k, v in self.manifest["signatures"].items() if "frozen" in v}
             run = sorted(k for k in frozen if not k.startswith("__")) if keys is None else keys
             self._graph_defs = {k: self._read_frozen(k) for k in run if k in frozen}
@@ -246,8 +214,6 @@ class Predictor:
             tf = tf_runtime.tf()
             graph_def = self._graph_defs.get(key)
             if graph_def is None:  # not among the keys checked at load: check it now
-                from python_producer.ops import check_frozen
-
                 graph_def = self._read_frozen(key)
                 names = [o["name"] for o in self._frozen_outputs(key)]
                 check_frozen([(graph_def, names)], self.allowed_ops)
@@ -357,4 +323,4 @@ def inspect(version_dir: str | Path, as_json: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["FORMATS", "Predictor", "inspect", "StatusError", "StatusError"]
+__all__ = ["FORMATS", "Predictor", "inspect"]

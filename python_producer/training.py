@@ -20,14 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.export import VersionWriter, sha256_of
 from python_producer.model_dir import (
     VERSION_NAME,
     join_as_given,
     parent_as_given,
     resolve_version_dir,
 )
+from python_producer.ops import check_saved_model
 from python_producer.status import Code, StatusError
 from python_producer.tfjson import excerpt, format_float, parse_decimal
+from python_producer.verify import verify_version
 
 #: What a CSV field is trimmed of (tests/CONTRACT.md, "Data"): ASCII white space only.
 ASCII_WHITESPACE = " \t\n\v\f\r"
@@ -154,8 +157,6 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
         StatusError: a missing path, no shard, a wrong header, a short or long line, a value
             that is not a finite float32, or no data row at all (naming the file and line).
     """
-    from python_producer.export import sha256_of
-
     source = Path(path)
     if source.is_dir():
         names = sorted(
@@ -288,8 +289,6 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
             "folder named by its number"
         )
     if not options.skip_verification:
-        from python_producer.verify import verify_version
-
         verify_version(version_dir)
     manifest = _read_manifest(shown)
     section = manifest.get("training")
@@ -304,8 +303,6 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     rows = len(data_arrays[columns[0]])
     checkpoint_shown = options.checkpoint_dir or join_as_given(model_shown, "checkpoints")
     checkpoint_dir = Path(checkpoint_shown).absolute()
-
-    from python_producer.ops import check_saved_model
 
     check_saved_model(
         version_dir,
@@ -468,8 +465,6 @@ def export_trained_version(
     """
     from google.protobuf import text_format
     from tensorflow.core.framework import graph_pb2
-
-    from python_producer.export import VersionWriter
 
     model_root = source_dir.parent
     with VersionWriter(model_root.parent, model_root.name) as writer:

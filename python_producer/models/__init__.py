@@ -20,10 +20,18 @@ ZOO: dict[str, str] = {
 }
 
 
-def export_model(name: str, models_dir, epochs: int | None = None, seed: int | None = None) -> str:
+def export_model(
+    name: str,
+    models_dir,
+    run_command,
+    epochs: int | None = None,
+    seed: int | None = None,
+) -> str:
     """Train ``name`` with its default settings (``epochs``/``seed`` overridden when given).
 
-    The settings class is the one ``export``'s ``config`` parameter is annotated with.
+    The settings class is the one ``export``'s ``config`` parameter is annotated with;
+    ``run_command`` runs the command lines whose output the version records
+    (:class:`python_producer.export.VersionWriter`).
 
     Raises:
         KeyError: ``name`` is not in :data:`ZOO`.
@@ -31,4 +39,4 @@ def export_model(name: str, models_dir, epochs: int | None = None, seed: int | N
     module = importlib.import_module(ZOO[name])
     config = typing.get_type_hints(module.export)["config"]()
     overrides = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
-    return module.export(models_dir, dataclasses.replace(config, **overrides))
+    return module.export(models_dir, dataclasses.replace(config, **overrides), run_command)

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.export import CommandRunner, VersionWriter
+from python_producer.training import save_checkpoint, training_section
 
 TRUE_W = 3.0
 TRUE_B = 2.0
@@ -152,18 +154,15 @@ def golden_requests() -> dict[str, dict]:
     }
 
 
-def export(models_dir, config: AffineConfig) -> str:
+def export(models_dir, config: AffineConfig, run_command: CommandRunner) -> str:
     """Export the untrained model, its training data and goldens as the next version.
 
     Returns:
         the path of the published version folder.
     """
-    from python_producer.export import VersionWriter
-    from python_producer.training import save_checkpoint, training_section
-
     tf = tf_runtime.tf()
     module = build_module()
-    with VersionWriter(models_dir, "affine") as writer:
+    with VersionWriter(models_dir, "affine", run_command) as writer:
         print(f"exporting affine -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         serve = module.serve.get_concrete_function()
         signatures = {

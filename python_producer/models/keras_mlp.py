@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.export import CommandRunner, VersionWriter
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,10 @@ def golden_requests() -> dict[str, dict]:
     }
 
 
-def export(models_dir, config: KerasMLPConfig) -> str:
+def export(models_dir, config: KerasMLPConfig, run_command: CommandRunner) -> str:
     """Train, ``model.export`` into the staging folder, add sidecars, publish ``keras_mlp``."""
-    from python_producer.export import VersionWriter
-
     tf = tf_runtime.tf()
-    with VersionWriter(models_dir, "keras_mlp") as writer:
+    with VersionWriter(models_dir, "keras_mlp", run_command) as writer:
         print(f"training keras_mlp -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         model, accuracy = build_and_train(config, str(writer.path / "summaries"))
         print(f"final: test accuracy: {accuracy!r}")

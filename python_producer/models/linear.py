@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.export import CommandRunner, VersionWriter
 
 TRUE_SLOPE = 1.5
 TRUE_INTERCEPT = -3.0
@@ -136,16 +137,14 @@ def golden_requests() -> dict[str, dict | str]:
     }
 
 
-def export(models_dir, config: LinearConfig) -> str:
+def export(models_dir, config: LinearConfig, run_command: CommandRunner) -> str:
     """Train a fresh model and publish it as the next version of ``models_dir/linear``.
 
     Returns:
         the path of the published version folder.
     """
-    from python_producer.export import VersionWriter
-
     module = build_module()
-    with VersionWriter(models_dir, "linear") as writer:
+    with VersionWriter(models_dir, "linear", run_command) as writer:
         print(f"training linear -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         train(module, config, summary_dir=str(writer.path / "summaries"))
         writer.save_model(

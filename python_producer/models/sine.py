@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
+from python_producer.export import CommandRunner, VersionWriter
 
 BIAS = 0.5
 
@@ -230,12 +231,10 @@ def golden_requests() -> dict[str, dict | str]:
     }
 
 
-def export(models_dir, config: SineConfig) -> str:
+def export(models_dir, config: SineConfig, run_command: CommandRunner) -> str:
     """Write the records, train, plot and publish the next version of ``models_dir/sine``."""
-    from python_producer.export import VersionWriter
-
     module = build_module(config)
-    with VersionWriter(models_dir, "sine") as writer:
+    with VersionWriter(models_dir, "sine", run_command) as writer:
         print(f"training sine -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         shards = create_records(writer.path / "data", config)
         metrics = train(module, shards, config, str(writer.path / "summaries"))
