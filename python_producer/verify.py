@@ -13,6 +13,7 @@ from pathlib import Path
 
 from python_producer.model_dir import join_as_given
 from python_producer.status import error
+from python_producer.tfjson import format_float
 
 MANIFEST = "manifest.json"
 
@@ -67,7 +68,8 @@ def verify_version(version_dir: str | Path) -> None:
         if not isinstance(entry, dict):
             raise error("file_entry_invalid", file=rel)
         size = path.stat().st_size
-        if size != entry.get("bytes"):
+        expected = entry.get("bytes")
+        if isinstance(expected, bool) or size != expected:  # True == 1 in Python: not a size
             raise error("file_size_differs", file=rel, size=size, expected=_as_json(entry, "bytes"))
         got = _sha256(path)
         if got != entry.get("sha256"):
@@ -77,7 +79,10 @@ def verify_version(version_dir: str | Path) -> None:
 
 
 def _as_json(entry: dict, key: str) -> str:
-    """A manifest member's value as the messages write it: a string as it is, anything else as
-    compact JSON (``null`` when absent)."""
+    """A manifest member's value as the messages write it: a string as it is, a float as
+    tests/CONTRACT.md, "Numbers in text", writes it, anything else as compact JSON (``null``
+    when absent, ``true``/``false``, integers in decimal)."""
     value = entry.get(key)
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return value
+    return format_float(value) if isinstance(value, float) else json.dumps(value)
