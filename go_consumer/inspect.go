@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
@@ -83,7 +82,7 @@ func inspectText(info *model.Info, runtime string) string {
 	return b.String()
 }
 
-// The --json document; field order is the contract's.
+// The --json document (tests/CONTRACT.md, "inspect").
 type (
 	inspectDoc struct {
 		Model                     string          `json:"model"`
@@ -122,8 +121,9 @@ func tensorsJSON(specs map[string]tfjson.Spec) map[string]tensorJSON {
 	return out
 }
 
-// inspectJSON writes the contract's --json document, laid out as Python's
-// json.dumps(doc, indent=2) (non-ASCII escaped) followed by a newline.
+// inspectJSON writes the contract's --json document (tests/CONTRACT.md, "inspect") with
+// encoding/json, indented by two spaces and followed by a newline. It is compared as parsed
+// JSON, so its layout, member order and string escapes carry no meaning.
 func inspectJSON(info *model.Info, runtime string) (string, error) {
 	doc := inspectDoc{
 		Model:                     info.Dir,
@@ -153,23 +153,5 @@ func inspectJSON(info *model.Info, runtime string) (string, error) {
 	if err := enc.Encode(doc); err != nil {
 		return "", err
 	}
-	return asciiJSON(buf.String()), nil
-}
-
-// asciiJSON escapes every non-ASCII character as \uXXXX (surrogate pairs above U+FFFF), as
-// Python's json.dumps does by default. Non-ASCII only occurs inside string literals.
-func asciiJSON(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r < 0x80:
-			b.WriteRune(r)
-		case r > 0xFFFF:
-			hi, lo := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
+	return buf.String(), nil
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/serving"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -79,11 +79,11 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if *base == "" {
 		return nil, usagef("serve: --model-base-path DIR is required")
 	}
-	abs, err := model.Absolute(*base)
+	abs, err := pathtext.Absolute(*base)
 	if err != nil {
 		return nil, usagef("serve: --model-base-path %s: %v", *base, err)
 	}
-	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+	if !isFolder(abs) {
 		return nil, usagef("serve: --model-base-path %s is not a folder", abs)
 	}
 	cfg.base = abs
@@ -92,8 +92,8 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
 			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", tfjson.Bound(n))
 		}
-		if st, err := os.Stat(filepath.Join(abs, n)); err != nil || !st.IsDir() {
-			return nil, usagef("serve: --model-name %s: %s is not a folder", n, filepath.Join(abs, n))
+		if dir := pathtext.Join(abs, n); !isFolder(dir) {
+			return nil, usagef("serve: --model-name %s: %s is not a folder", n, dir)
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -170,6 +170,12 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 }
 
 // parsePort parses a port flag: 0..65535, or "off" (-1).
+// isFolder reports whether path names a folder (a symbolic link to one included).
+func isFolder(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
 func parsePort(flagName, s string) (int, error) {
 	if s == "off" {
 		return -1, nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"github.com/polyglot-tf/go_consumer/internal/training"
 )
@@ -34,7 +35,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	opts := training.Options{}
 	fs.Int64Var(&opts.Steps, "steps", 0, "training steps to run")
 	fs.Int64Var(&opts.BatchSize, "batch-size", training.DefaultBatchSize, "rows per step")
-	fs.Float64Var(&opts.LearningRate, "learning-rate", training.DefaultLearningRate, "learning rate (fed as float32)")
+	fs.StringVar(&opts.LearningRate, "learning-rate", training.DefaultLearningRate, "learning rate, a decimal literal (fed as float32)")
 	fs.Int64Var(&opts.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every K steps (0: only at the end)")
 	fs.StringVar(&opts.CheckpointDir, "checkpoint-dir", "", "checkpoint folder (default <model folder>/checkpoints)")
 	fs.BoolVar(&opts.Resume, "resume", false, "restore the latest checkpoint of the checkpoint folder first")
@@ -77,8 +78,10 @@ type trainer struct {
 	section   *training.Section
 	data      *training.Data
 	opts      *training.Options
-	ckptDir   string // absolute
-	resumeAt  string // the checkpoint prefix to restore, or ""
+	rate      float32 // opts.Rate()
+	ckptDir   string  // absolute
+	ckptShown string  // as messages write it: --checkpoint-dir as given, or <model folder>/checkpoints
+	resumeAt  string  // the checkpoint prefix to restore, or ""
 	trainPlan *model.Plan
 	varsPlan  *model.Plan
 }
@@ -95,18 +98,21 @@ func prepareTraining(info *model.Info, dataPath string, opts *training.Options) 
 		return nil, err
 	}
 	t := &trainer{info: info, manifest: man, section: man.Training, opts: opts}
+	if t.rate, err = opts.Rate(); err != nil {
+		return nil, err
+	}
 	if t.data, err = training.ReadData(dataPath, t.section.Columns); err != nil {
 		return nil, err
 	}
 	if err := t.plan(); err != nil {
 		return nil, err
 	}
-	dir := opts.CheckpointDir
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(info.Dir), "checkpoints")
+	t.ckptShown = opts.CheckpointDir
+	if t.ckptShown == "" {
+		t.ckptShown = pathtext.Join(pathtext.Parent(info.Dir), "checkpoints")
 	}
-	if t.ckptDir, err = model.Absolute(dir); err != nil {
-		return nil, training.Errorf("--checkpoint-dir %s: %v", dir, err)
+	if t.ckptDir, err = pathtext.Absolute(t.ckptShown); err != nil {
+		return nil, training.Errorf("--checkpoint-dir %s: %v", t.ckptShown, err)
 	}
 	latest, err := training.LatestCheckpoint(t.ckptDir)
 	if err != nil {
@@ -114,11 +120,11 @@ func prepareTraining(info *model.Info, dataPath string, opts *training.Options) 
 	}
 	switch {
 	case opts.Resume && latest == "":
-		return nil, training.Errorf("--resume: no checkpoint to resume in %s", t.ckptDir)
+		return nil, training.Errorf("--resume: no checkpoint to resume in %s", t.ckptShown)
 	case opts.Resume:
 		t.resumeAt = latest
 	case latest != "":
-		return nil, training.Errorf("%s holds checkpoints of an earlier run; pass --resume to continue it or --checkpoint-dir for a new run", t.ckptDir)
+		return nil, training.Errorf("%s holds checkpoints of an earlier run; pass --resume to continue it or --checkpoint-dir for a new run", t.ckptShown)
 	}
 	return t, nil
 }
@@ -189,19 +195,20 @@ func (t *trainer) plan() error {
 // and publishes the next version.
 func (t *trainer) run(stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(t.ckptDir, 0o755); err != nil {
-		return training.Errorf("cannot create the checkpoint folder %s: %v", t.ckptDir, err)
+		return training.Errorf("cannot create the checkpoint folder %s: %v", t.ckptShown, err)
 	}
 	runner, err := model.Open(t.info, model.FormatSavedModel)
 	if err != nil {
 		return err
 	}
 	defer runner.Close()
-	resumedFrom := ""
+	var resumedFrom *string
 	if t.resumeAt != "" {
 		if err := runner.Restore(t.resumeAt); err != nil {
 			return err
 		}
-		resumedFrom = filepath.Base(t.resumeAt)
+		name := filepath.Base(t.resumeAt)
+		resumedFrom = &name
 	}
 	vars, err := runner.Run(t.varsPlan, map[string]*tfjson.Tensor{})
 	if err != nil {
@@ -213,7 +220,7 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 	}
 
 	s, opts := t.section, t.opts
-	rate := &tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{opts.Rate()}}
+	rate := &tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{t.rate}}
 	loss := float32(math.NaN())
 	savedAt := int64(-1)
 	started := time.Now()
@@ -234,10 +241,10 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 			return err
 		}
 		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-			return fmt.Errorf("training diverged at step %d: the loss is %s; lower --learning-rate", globalStep, training.FormatFloat(float64(loss), 32))
+			return fmt.Errorf("training diverged at step %d: the loss is %s; lower --learning-rate", globalStep, tfjson.FormatFloat(float64(loss), 32))
 		}
 		if globalStep%opts.LogEvery == 0 {
-			if _, err := fmt.Fprintf(stdout, "step: %d, loss: %s\n", globalStep, training.FormatFloat(float64(loss), 32)); err != nil {
+			if _, err := fmt.Fprintf(stdout, "step: %d, loss: %s\n", globalStep, tfjson.FormatFloat(float64(loss), 32)); err != nil {
 				return err
 			}
 		}
@@ -279,9 +286,9 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 		Steps:             opts.Steps,
 		GlobalStep:        globalStep,
 		BatchSize:         opts.BatchSize,
-		LearningRate:      training.FormatFloat(float64(opts.Rate()), 32),
+		LearningRate:      tfjson.FormatFloat(float64(t.rate), 32),
 		ResumedFrom:       resumedFrom,
-		FinalLoss:         training.FormatFloat(float64(loss), 32),
+		FinalLoss:         tfjson.FormatFloat(float64(loss), 32),
 		Data:              t.data.Files,
 	}
 	path, err := t.export(runner, final, run)
@@ -296,7 +303,7 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 // (keeping the newest checkpoints).
 func saveCheckpoint(runner *model.Runner, dir string, globalStep int64) error {
 	name := training.CheckpointName(globalStep)
-	if err := runner.Save(filepath.Join(dir, name)); err != nil {
+	if err := runner.Save(pathtext.Join(dir, name)); err != nil {
 		return err
 	}
 	return training.RecordCheckpoint(dir, name)
@@ -324,17 +331,18 @@ func scalarInt64(out map[string]*tfjson.Tensor, alias string) (int64, error) {
 
 // export publishes <model folder>/<highest complete version + 1>/ (tests/CONTRACT.md, "The
 // new model version"), staged in .tmp-<version>-<pid>/ and renamed into place when complete;
-// the staging folder is removed on failure. It returns the new version folder.
+// the staging folder is removed on failure. It returns the new version folder, written as
+// "Paths in messages" says (the model folder of the --model text, joined with the name).
 func (t *trainer) export(runner *model.Runner, final map[string]*tfjson.Tensor, run *training.Run) (path string, err error) {
 	src := t.info.Dir
-	root := filepath.Dir(src)
+	root := pathtext.Parent(src)
 	versions, _ := model.CompleteVersions(root)
 	version := int64(1)
 	if len(versions) > 0 {
 		version = versions[len(versions)-1] + 1
 	}
-	staging := filepath.Join(root, fmt.Sprintf(".tmp-%d-%d", version, os.Getpid()))
-	target := filepath.Join(root, strconv.FormatInt(version, 10))
+	staging := pathtext.Join(root, fmt.Sprintf(".tmp-%d-%d", version, os.Getpid()))
+	target := pathtext.Join(root, strconv.FormatInt(version, 10))
 	if err := os.RemoveAll(staging); err != nil {
 		return "", err
 	}
@@ -377,19 +385,33 @@ func (t *trainer) export(runner *model.Runner, final map[string]*tfjson.Tensor, 
 		return "", err
 	}
 
-	doc := t.manifest.Doc
-	if tr := doc.Member("training"); tr != nil {
-		training.Set(tr, "run", run.Value())
-	}
 	files, err := training.FileHashes(staging)
 	if err != nil {
 		return "", fmt.Errorf("cannot hash the files of %s: %v", staging, err)
 	}
-	training.Set(doc, "version", training.IntValue(version))
-	training.Set(doc, "tensorflow_version", training.StringValue(model.TFVersion()))
-	training.Set(doc, "created", training.StringValue(time.Now().UTC().Format("2006-01-02T15:04:05Z")))
-	training.Set(doc, "files", files)
-	if err := os.WriteFile(filepath.Join(staging, training.ManifestFile), training.EncodeJSON(doc), 0o644); err != nil {
+	man := t.manifest
+	err = man.SetRun(run)
+	for _, member := range []struct {
+		key   string
+		value any
+	}{
+		{"version", version},
+		{"tensorflow_version", model.TFVersion()},
+		{"created", time.Now().UTC().Format("2006-01-02T15:04:05Z")},
+		{"files", files},
+	} {
+		if err == nil {
+			err = man.Set(member.key, member.value)
+		}
+	}
+	var text []byte
+	if err == nil {
+		text, err = man.Encode()
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot write the manifest of %s: %v", staging, err)
+	}
+	if err := os.WriteFile(filepath.Join(staging, training.ManifestFile), text, 0o644); err != nil {
 		return "", err
 	}
 	if err := fsyncTree(staging); err != nil {

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/training"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestTrainFlagRefusals(t *testing.T) {
@@ -23,8 +26,12 @@ func TestTrainFlagRefusals(t *testing.T) {
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "0"}, "--steps must be at least 1, got 0"},
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "x"}, `invalid value "x" for flag --steps`},
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--batch-size", "0"}, "--batch-size must be at least 1"},
-		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "-1"}, "got -1.0"},
+		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "-1"}, "--learning-rate must be a finite number > 0 in float32, got -1"},
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "nan"}, "got nan"},
+		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "1_0"}, "got 1_0"},
+		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "0x1p-3"}, "got 0x1p-3"},
+		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "Infinity"}, "got Infinity"},
+		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--learning-rate", "1e39"}, "got 1e39"},
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--checkpoint-every", "-2"}, "--checkpoint-every must be 0 or more"},
 		{[]string{"train", "--model", "m", "--data", "d", "--steps", "1", "--log-every", "0"}, "--log-every must be at least 1"},
 		{[]string{"train", "--model", "/nonexistent/m", "--data", "d", "--steps", "1"}, "does not exist"},
@@ -79,9 +86,12 @@ func TestTrainAffine(t *testing.T) {
 	if !regexp.MustCompile(`^trained 20 steps in \d+\.\d{3} s \(\d+\.\d steps/s\)\nexported ` + regexp.QuoteMeta(v2) + "\n$").MatchString(stderr) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	state, _ := os.ReadFile(filepath.Join(ckpt, "checkpoint"))
-	if want := "model_checkpoint_path: \"ckpt-20\"\nall_model_checkpoint_paths: \"ckpt-5\"\nall_model_checkpoint_paths: \"ckpt-10\"\nall_model_checkpoint_paths: \"ckpt-15\"\nall_model_checkpoint_paths: \"ckpt-20\"\n"; string(state) != want {
-		t.Errorf("state file:\n%s", state)
+	// The state file is compared as a parsed CheckpointState, not as bytes.
+	text, _ := os.ReadFile(filepath.Join(ckpt, "checkpoint"))
+	state := &training.State{}
+	want := &training.State{ModelCheckpointPath: "ckpt-20", AllModelCheckpointPaths: []string{"ckpt-5", "ckpt-10", "ckpt-15", "ckpt-20"}}
+	if err := prototext.Unmarshal(text, state); err != nil || !proto.Equal(state, want) {
+		t.Errorf("state file %q: %v, %v; want %v", text, state, err, want)
 	}
 
 	// The new version: manifest, files, golden responses = predict on it, frozen = saved_model.
@@ -95,9 +105,10 @@ func TestTrainAffine(t *testing.T) {
 		Training struct {
 			Run struct {
 				Language      string
-				SourceVersion int64 `json:"source_version"`
-				GlobalStep    int64 `json:"global_step"`
-				LearningRate  string
+				SourceVersion int64   `json:"source_version"`
+				GlobalStep    int64   `json:"global_step"`
+				LearningRate  string  `json:"learning_rate"`
+				FinalLoss     string  `json:"final_loss"`
 				ResumedFrom   *string `json:"resumed_from"`
 			}
 		}
@@ -106,7 +117,8 @@ func TestTrainAffine(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := man.Training.Run
-	if man.Version != 2 || run.Language != "go" || run.SourceVersion != 1 || run.GlobalStep != 20 || run.ResumedFrom != nil {
+	if man.Version != 2 || run.Language != "go" || run.SourceVersion != 1 || run.GlobalStep != 20 || run.ResumedFrom != nil ||
+		run.LearningRate != "0.1" || !strings.HasSuffix(lines[1], ", loss: "+run.FinalLoss) {
 		t.Errorf("manifest: %+v", man)
 	}
 	for _, f := range []string{"saved_model.pb", "variables/variables.index", "checkpoint/ckpt-20.index", "checkpoint/checkpoint"} {
@@ -147,22 +159,25 @@ func TestTrainAffine(t *testing.T) {
 		}
 	}
 
-	// Without --resume the checkpoint folder is refused; with it, training continues.
-	checkOneLineRefusal(t, args, "holds checkpoints of an earlier run; pass --resume")
-	code, stdout, stderr = runCmd("train", "--model", root, "--version", "1", "--data", data, "--steps", "5",
+	// Without --resume the checkpoint folder is refused; with it, training continues. Paths
+	// are written as given: --model <root>/./ gives the version folder <root>/./1 and the new
+	// version <root>/./3 (tests/CONTRACT.md, "Paths in messages").
+	checkOneLineRefusal(t, args, ckpt+" holds checkpoints of an earlier run; pass --resume")
+	code, stdout, stderr = runCmd("train", "--model", root+"/./", "--version", "1", "--data", data, "--steps", "5",
 		"--batch-size", "8", "--log-every", "5", "--checkpoint-dir", ckpt, "--resume")
 	if code != 0 || !strings.HasPrefix(stdout, "step: 25, loss: ") || !strings.Contains(stdout, "global_step: 25\n") ||
-		!strings.HasSuffix(stderr, "exported "+filepath.Join(root, "3")+"\n") {
+		!strings.HasSuffix(stderr, "\nexported "+root+"/./3\n") {
 		t.Errorf("resume: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if err := model.VerifyVersion(filepath.Join(root, "3")); err != nil {
 		t.Errorf("the resumed version does not verify: %v", err)
 	}
 	raw, _ = os.ReadFile(filepath.Join(root, "3", "manifest.json"))
-	if !bytes.Contains(raw, []byte(`"resumed_from": "ckpt-20"`)) {
-		t.Error("version 3 does not record resumed_from ckpt-20")
+	man.Training.Run.ResumedFrom = nil
+	if err := json.Unmarshal(raw, &man); err != nil || man.Training.Run.ResumedFrom == nil || *man.Training.Run.ResumedFrom != "ckpt-20" {
+		t.Errorf("version 3 does not record resumed_from ckpt-20: %v", err)
 	}
-	checkOneLineRefusal(t, []string{"train", "--model", root, "--data", data, "--steps", "1", "--checkpoint-dir", filepath.Join(root, "none"), "--resume"}, "--resume: no checkpoint to resume in")
+	checkOneLineRefusal(t, []string{"train", "--model", root, "--data", data, "--steps", "1", "--checkpoint-dir", root + "//none/", "--resume"}, "--resume: no checkpoint to resume in "+root+"//none/")
 }
 
 func TestTrainDiverges(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -97,7 +98,7 @@ type Info struct {
 
 // ReadInfo reads saved_model.pb and, if present, manifest.json of a version folder.
 func ReadInfo(dir string) (*Info, error) {
-	pbPath := filepath.Join(dir, SavedModelFile)
+	pbPath := pathtext.Join(dir, SavedModelFile)
 	data, err := os.ReadFile(pbPath)
 	if err != nil {
 		return nil, errorf("cannot read %s: %v", pbPath, err)
@@ -207,7 +208,7 @@ type manifestEntry struct {
 }
 
 func (info *Info) readManifest() error {
-	path := filepath.Join(info.Dir, "manifest.json")
+	path := pathtext.Join(info.Dir, "manifest.json")
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
@@ -326,7 +327,7 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 	plan := &Plan{Key: key, Format: format}
 	if format == FormatFrozen {
 		if !info.HasManifest {
-			return nil, errorf("--format frozen needs %s, which is missing", filepath.Join(info.Dir, "manifest.json"))
+			return nil, errorf("--format frozen needs %s, which is missing", pathtext.Join(info.Dir, "manifest.json"))
 		}
 		f := info.Frozen[key]
 		if f == nil {
@@ -336,10 +337,10 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 			return nil, notFound(key, sortedKeys(info.Frozen))
 		}
 		plan.Inputs, plan.Outputs = f.Inputs, f.Outputs
-		plan.Graph = filepath.Join(info.Dir, filepath.FromSlash(f.Graph))
+		plan.Graph = pathtext.Join(info.Dir, f.Graph)
 	} else {
 		if info.Serve == nil {
-			return nil, errorf("%s has no MetaGraphDef with tag-set 'serve'", filepath.Join(info.Dir, SavedModelFile))
+			return nil, errorf("%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(info.Dir, SavedModelFile))
 		}
 		sig := info.Serve.Signatures[key]
 		if sig == nil || !servable(key) {

@@ -9,11 +9,11 @@ package model
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
@@ -267,7 +267,7 @@ func CheckOps(info *Info, format Format, keys []string, allowed []string) error 
 			if f == nil {
 				continue
 			}
-			path := filepath.Join(info.Dir, filepath.FromSlash(f.Graph))
+			path := pathtext.Join(info.Dir, f.Graph)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(key), err)
@@ -283,7 +283,7 @@ func CheckOps(info *Info, format Format, keys []string, allowed []string) error 
 			uses = append(uses, UnsafeUses(&graph, []RootGroup{{Name: GroupSignature, Roots: roots}})...)
 		}
 	} else {
-		pbPath := filepath.Join(info.Dir, SavedModelFile)
+		pbPath := pathtext.Join(info.Dir, SavedModelFile)
 		data, err := os.ReadFile(pbPath)
 		if err != nil {
 			return errorf("cannot read %s: %v", tfjson.Bound(pbPath), err)

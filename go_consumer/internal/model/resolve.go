@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 )
 
 // Error is a refusal caused by the model or the command line: a missing or invalid model
@@ -87,31 +89,14 @@ func CompleteVersions(root string) ([]int64, map[int64]string) {
 	return versions, names
 }
 
-// Absolute makes path absolute the way Python's pathlib.Path.absolute() does (so that
-// inspect prints the same bytes as the reference): relative to the working directory, with
-// empty and "." components and trailing slashes dropped, but ".." and symlinks kept.
-func Absolute(path string) (string, error) {
-	if !filepath.IsAbs(path) {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		path = wd + "/" + path
-	}
-	var parts []string
-	for _, p := range strings.Split(path, "/") {
-		if p != "" && p != "." {
-			parts = append(parts, p)
-		}
-	}
-	return "/" + strings.Join(parts, "/"), nil
-}
-
-// ResolveVersionDir resolves --model PATH [--version N] to an absolute version folder.
-// PATH is a model folder (the highest complete version is used, or version when > 0) or a
-// version folder holding saved_model.pb (version must then be 0 or equal its name).
+// ResolveVersionDir resolves --model PATH [--version N] to an absolute version folder,
+// written as tests/CONTRACT.md, "Paths in messages", says: [pathtext.Absolute](PATH), joined
+// with the version folder's name ([pathtext.Join]) when PATH is a model folder. PATH is a
+// model folder (the highest complete version is used, or version when > 0) or a version
+// folder holding saved_model.pb (version must then be 0 or equal its name). Errors are
+// *Error refusals.
 func ResolveVersionDir(path string, version int64) (string, error) {
-	root, err := Absolute(path)
+	root, err := pathtext.Absolute(path)
 	if err != nil {
 		return "", errorf("model path %s: %v", path, err)
 	}
@@ -124,7 +109,7 @@ func ResolveVersionDir(path string, version int64) (string, error) {
 	case !st.IsDir():
 		return "", errorf("model path %s is not a folder; expected a model folder or a version folder", root)
 	}
-	if isFile(filepath.Join(root, SavedModelFile)) {
+	if isFile(pathtext.Join(root, SavedModelFile)) {
 		if own, _ := ParseVersion(filepath.Base(root)); version > 0 && version != own {
 			return "", errorf("--version %d does not match the version folder %s", version, root)
 		}
@@ -135,11 +120,10 @@ func ResolveVersionDir(path string, version int64) (string, error) {
 		return "", errorf("%s is not a model: expected %s in it or in an integer version subfolder", root, SavedModelFile)
 	}
 	if version == 0 {
-		v := versions[len(versions)-1]
-		return root + "/" + names[v], nil
+		return pathtext.Join(root, names[versions[len(versions)-1]]), nil
 	}
 	if name, ok := names[version]; ok {
-		return root + "/" + name, nil
+		return pathtext.Join(root, name), nil
 	}
 	list := make([]string, len(versions))
 	for i, v := range versions {

@@ -50,17 +50,29 @@ func TestResolveVersionDir(t *testing.T) {
 	}
 }
 
-func TestAbsoluteLikePathlib(t *testing.T) {
-	wd, _ := os.Getwd()
-	for in, want := range map[string]string{
-		"/a//b/./c/": "/a/b/c",
-		"/a/../b":    "/a/../b",
-		"x/./y":      wd + "/x/y",
-		".":          wd,
+// TestResolveVersionDirAsGiven: the version folder is the --model text as given, made
+// absolute by concatenation, and the folder name ("Paths in messages"): never cleaned.
+func TestResolveVersionDirAsGiven(t *testing.T) {
+	root := t.TempDir()
+	touch(t, filepath.Join(root, "models", "m", "3", SavedModelFile))
+	t.Chdir(root)
+	for _, tc := range []struct {
+		path    string
+		version int64
+		want    string
+	}{
+		{root + "/models/m", 0, root + "/models/m/3"},
+		{root + "/models/m/", 3, root + "/models/m/3"},
+		{root + "/models/./m//", 0, root + "/models/./m//3"},
+		{"models/m", 0, root + "/models/m/3"},
+		{"./models/../models/m/3/", 0, root + "/./models/../models/m/3/"},
 	} {
-		if got, _ := Absolute(in); got != want {
-			t.Errorf("Absolute(%q) = %q, want %q", in, got, want)
+		if got, err := ResolveVersionDir(tc.path, tc.version); err != nil || got != tc.want {
+			t.Errorf("ResolveVersionDir(%q, %d) = %q, %v; want %q", tc.path, tc.version, got, err, tc.want)
 		}
+	}
+	if _, err := ResolveVersionDir("models/./none/", 0); err == nil || !strings.Contains(err.Error(), "model path "+root+"/models/./none/ does not exist") {
+		t.Errorf("missing: %v", err)
 	}
 }
 

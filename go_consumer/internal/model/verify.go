@@ -4,7 +4,8 @@ package model
 // TensorFlow (tests/CONTRACT.md, "Verifying a model version before loading it"). A
 // SavedModel is a program: the consumers only hand TensorFlow files whose size and SHA-256
 // are those the producer recorded, and refuse a folder holding a file the manifest does not
-// list. The Python reference is python_producer/verify.py; the messages are the same.
+// list. The Python reference is python_producer/verify.py; the messages are the contract's,
+// a malformed entry's expected value written as manifestText says.
 
 import (
 	"bytes"
@@ -178,7 +179,7 @@ func checkFile(path, rel string, entry map[string]any) error {
 		return errorf("%s: cannot be read: %v", rel, err)
 	}
 	if want := entry["bytes"]; !sameSize(st.Size(), want) {
-		return errorf("%s: %d bytes, %s says %s", rel, st.Size(), ManifestFile, pythonStr(want))
+		return errorf("%s: %d bytes, %s says %s", rel, st.Size(), ManifestFile, manifestText(want))
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
@@ -187,65 +188,58 @@ func checkFile(path, rel string, entry map[string]any) error {
 	got := hex.EncodeToString(h.Sum(nil))
 	want := entry["sha256"]
 	if s, ok := want.(string); !ok || s != got {
-		return errorf("%s: SHA-256 %s does not match %s (%s)", rel, got, ManifestFile, pythonStr(want))
+		return errorf("%s: SHA-256 %s does not match %s (%s)", rel, got, ManifestFile, manifestText(want))
 	}
 	return nil
 }
 
-// sameSize reports whether the manifest's "bytes" value equals size, with Python's ==
-// between an int and a JSON value (an integral float and a boolean can be equal to it).
+// sameSize reports whether the manifest's "bytes" value is the number size: a JSON number of
+// that value, whether written as an integer ("12") or not ("12.0", "1.2e1"). Anything else
+// (a string, a boolean, null, a missing entry) is no size.
 func sameSize(size int64, v any) bool {
-	switch v := v.(type) {
-	case json.Number:
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return n == size
-		}
-		if isIntLiteral(string(v)) {
-			return false // beyond int64: no file has that size
-		}
-		f, err := strconv.ParseFloat(string(v), 64)
-		return err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 && int64(f) == size
-	case bool:
-		return (v && size == 1) || (!v && size == 0)
+	n, ok := v.(json.Number)
+	if !ok {
+		return false
 	}
-	return false
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i == size
+	}
+	if isIntLiteral(string(n)) {
+		return false // beyond int64: no file has that size
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 && int64(f) == size
 }
 
 func isIntLiteral(s string) bool {
 	return !strings.ContainsAny(s, ".eE")
 }
 
-// pythonStr writes a manifest value as the Python reference's messages do (str() of the
-// parsed JSON value; None when absent or null), so that a refusal names the expected value
-// alike in every consumer.
-func pythonStr(v any) string {
+// manifestText writes the manifest value that a refusal names as expected ("manifest.json
+// says <expected>"), alike in every consumer: a string as it is; an integer in decimal; any
+// other number as "Numbers in text" writes a DT_DOUBLE ([tfjson.FormatFloat]); null or a
+// missing entry as null; a boolean, list or object as its JSON text. It is bounded as every
+// quoted value is ([tfjson.Bound]).
+func manifestText(v any) string {
 	switch v := v.(type) {
 	case nil:
-		return "None"
-	case bool:
-		if v {
-			return "True"
-		}
-		return "False"
+		return "null"
 	case string:
-		return v
+		return tfjson.Bound(v)
 	case json.Number:
 		s := string(v)
 		if isIntLiteral(s) {
 			if s == "-0" {
 				return "0"
 			}
-			return s
+			return tfjson.Bound(s)
 		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return s
-		}
-		return tfjson.PythonRepr(f)
+		f, _ := strconv.ParseFloat(s, 64) // a JSON number; beyond float64's range it is ±Inf
+		return tfjson.FormatFloat(f, 64)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return tfjson.Bound(string(b))
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 )
 
 // verifyFixture is the content of the version folder that newVerifyFixture writes, by
@@ -234,7 +236,7 @@ func TestVerifyVersion(t *testing.T) {
 			editFiles(t, dir, func(files map[string]any) {
 				delete(files["saved_model.pb"].(map[string]any), "bytes")
 			})
-			return "saved_model.pb: 39 bytes, manifest.json says None"
+			return "saved_model.pb: 39 bytes, manifest.json says null"
 		}, false},
 		{"bytes a string", func(t *testing.T, dir string) string {
 			editFiles(t, dir, func(files map[string]any) {
@@ -252,7 +254,7 @@ func TestVerifyVersion(t *testing.T) {
 			editFiles(t, dir, func(files map[string]any) {
 				delete(files["saved_model.pb"].(map[string]any), "sha256")
 			})
-			return "saved_model.pb: SHA-256 " + sha256Hex([]byte(verifyFixture["saved_model.pb"])) + " does not match manifest.json (None)"
+			return "saved_model.pb: SHA-256 " + sha256Hex([]byte(verifyFixture["saved_model.pb"])) + " does not match manifest.json (null)"
 		}, false},
 		{"sha256 in upper case", func(t *testing.T, dir string) string {
 			upper := strings.ToUpper(sha256Hex([]byte(verifyFixture["saved_model.pb"])))
@@ -313,7 +315,7 @@ func TestVerifyVersionModels(t *testing.T) {
 	roots, _ := filepath.Glob(filepath.Join("..", "..", "..", "models", "*"))
 	checked := 0
 	for _, root := range roots {
-		abs, err := Absolute(root)
+		abs, err := pathtext.Absolute(root)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,12 +336,12 @@ func TestVerifyVersionModels(t *testing.T) {
 	}
 }
 
-func TestSameSizeAndPythonStr(t *testing.T) {
+func TestSameSizeAndManifestText(t *testing.T) {
 	for _, tc := range []struct {
 		v    any
 		size int64
 		same bool
-		str  string
+		text string
 	}{
 		{json.Number("12"), 12, true, "12"},
 		{json.Number("12"), 13, false, "12"},
@@ -347,20 +349,21 @@ func TestSameSizeAndPythonStr(t *testing.T) {
 		{json.Number("12.0"), 12, true, "12.0"},
 		{json.Number("12.5"), 12, false, "12.5"},
 		{json.Number("1e3"), 1000, true, "1000.0"},
-		{json.Number("1e16"), 1, false, "1e+16"},
-		{json.Number("1.5e-5"), 0, false, "1.5e-05"},
+		{json.Number("1e21"), 1, false, "1e+21"},
+		{json.Number("1.5e-7"), 0, false, "1.5e-7"},
 		{json.Number("99999999999999999999"), 1, false, "99999999999999999999"},
-		{true, 1, true, "True"},
-		{false, 0, true, "False"},
-		{nil, 0, false, "None"},
+		{true, 1, false, "true"}, // a boolean is no size
+		{false, 0, false, "false"},
+		{nil, 0, false, "null"},
 		{"12", 12, false, "12"},
 		{[]any{json.Number("1")}, 1, false, "[1]"},
+		{strings.Repeat("a", 300), 0, false, strings.Repeat("a", 200) + "... (300 characters)"},
 	} {
 		if got := sameSize(tc.size, tc.v); got != tc.same {
 			t.Errorf("sameSize(%d, %#v) = %v", tc.size, tc.v, got)
 		}
-		if got := pythonStr(tc.v); got != tc.str {
-			t.Errorf("pythonStr(%#v) = %q, want %q", tc.v, got, tc.str)
+		if got := manifestText(tc.v); got != tc.text {
+			t.Errorf("manifestText(%#v) = %q, want %q", tc.v, got, tc.text)
 		}
 	}
 }

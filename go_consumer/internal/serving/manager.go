@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -101,7 +102,7 @@ func NewLoader(skipVerification bool, allowOps []string) Loader {
 			return nil, err
 		}
 		if info.Serve == nil {
-			return nil, &model.Error{Msg: fmt.Sprintf("%s has no MetaGraphDef with tag-set 'serve'", filepath.Join(dir, model.SavedModelFile))}
+			return nil, &model.Error{Msg: fmt.Sprintf("%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(dir, model.SavedModelFile))}
 		}
 		if err := model.CheckOps(info, model.FormatSavedModel, info.RunKeys(model.FormatSavedModel), allowed); err != nil {
 			return nil, err
@@ -378,7 +379,7 @@ func (m *Manager) Poll() {
 		}
 		sm := m.models[name]
 		if sm == nil {
-			sm = &servedModel{name: name, dir: filepath.Join(m.opts.BasePath, name), versions: map[int64]*version{}}
+			sm = &servedModel{name: name, dir: pathtext.Join(m.opts.BasePath, name), versions: map[int64]*version{}}
 			m.models[name] = sm
 		}
 		m.mu.Unlock()
@@ -423,7 +424,7 @@ func (m *Manager) pollModel(sm *servedModel) {
 // ensureLoaded loads version n unless it is available already or failed with its folder
 // unchanged since; it reports whether the version is available.
 func (m *Manager) ensureLoaded(sm *servedModel, n int64, folder string) bool {
-	dir := filepath.Join(sm.dir, folder)
+	dir := pathtext.Join(sm.dir, folder)
 	stamp := folderStamp(dir)
 	m.mu.Lock()
 	v := sm.versions[n]

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -27,7 +27,7 @@ var protoJSON = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues:
 // a JSON object, each SignatureDef as its proto JSON, keys sorted: every signature,
 // including those starting with "__", as TensorFlow Serving's GetModelMetadata lists them.
 func SignatureDefsJSON(dir string) ([]byte, error) {
-	path := filepath.Join(dir, model.SavedModelFile)
+	path := pathtext.Join(dir, model.SavedModelFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &model.Error{Msg: fmt.Sprintf("cannot read %s: %v", path, err)}

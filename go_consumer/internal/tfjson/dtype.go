@@ -3,8 +3,10 @@
 //
 // Decoding is driven by the signature: each input alias has a [Spec] (dtype and shape) and
 // every request is checked against it (rank, known dims, rectangularity, dtype, value
-// ranges) before anything is handed to TensorFlow. Encoding writes shortest round-trip
-// numbers, the bare tokens NaN/Infinity/-Infinity and {"b64": ...} for binary strings.
+// ranges) before anything is handed to TensorFlow. Encoding writes numbers as the contract's
+// "Numbers in text" says ([FormatFloat]: the dtype's shortest round-trip digits in
+// ECMAScript's layout, NaN/Infinity/-Infinity, -0.0) and {"b64": ...} for binary strings.
+// [ParseDecimal] reads the decimal literals of text that is not JSON (CSV fields, flags).
 //
 // The package has no cgo dependency; internal/model converts its [Tensor] values to and from
 // TensorFlow tensors.

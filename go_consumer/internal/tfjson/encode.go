@@ -2,7 +2,6 @@ package tfjson
 
 import (
 	"encoding/base64"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -83,8 +82,10 @@ func EncodeResponse(outputs map[string]*Tensor, rowFormat bool) ([]byte, error) 
 	return append(b, "]}"...), nil
 }
 
-// AppendTensor appends t as nested JSON arrays (a bare value for a scalar). alias decides
-// how strings are written: {"b64": ...} if it ends in "_bytes" or the bytes are not UTF-8.
+// AppendTensor appends t as nested JSON arrays (a bare value for a scalar): numbers as
+// [AppendFloat] writes them at the dtype's width (integers in decimal, booleans true/false).
+// alias decides how strings are written: {"b64": ...} if it ends in "_bytes" or the bytes
+// are not UTF-8.
 func AppendTensor(dst []byte, t *Tensor, alias string) []byte {
 	w := writer{t: t, asB64: strings.HasSuffix(alias, "_bytes")}
 	return w.nested(dst, t.Shape)
@@ -121,11 +122,11 @@ func (w *writer) nested(b []byte, shape []int64) []byte {
 func (w *writer) leaf(b []byte, i int) []byte {
 	switch d := w.t.Data.(type) {
 	case []float64:
-		return appendFloat(b, d[i], 64)
+		return AppendFloat(b, d[i], 64)
 	case []float32:
-		return appendFloat(b, float64(d[i]), 32)
+		return AppendFloat(b, float64(d[i]), 32)
 	case []Float16:
-		return appendFloat16(b, d[i])
+		return AppendFloat(b, d[i].Float64(), 16)
 	case []int8:
 		return strconv.AppendInt(b, int64(d[i]), 10)
 	case []int16:
@@ -153,29 +154,6 @@ func (w *writer) leaf(b []byte, i int) []byte {
 		return append(b, `"}`...)
 	}
 	return append(b, "null"...)
-}
-
-// appendFloat writes the shortest decimal that round-trips at the given width, or one of
-// the bare tokens NaN, Infinity, -Infinity.
-//
-// A negative zero is written "-0.0", as the Python reference, the Java consumer and
-// TensorFlow Serving write it, never strconv's "-0": "-0" is a JSON integer token, and
-// readers that type numbers by their token (Python's json module, Jackson) read it as the
-// integer 0, so the value arrives as +0.0 (tests/CONTRACT.md, "Values": -0.0 keeps its sign).
-// Every other value keeps strconv's shortest form, since reading it as an integer does not
-// change its value.
-func appendFloat(b []byte, f float64, bits int) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	case math.IsInf(f, 1):
-		return append(b, "Infinity"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Infinity"...)
-	case f == 0 && math.Signbit(f):
-		return append(b, "-0.0"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
 // appendString writes s as a JSON string literal (invalid UTF-8 becomes U+FFFD).
@@ -208,33 +186,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// PythonRepr writes a float64 as Python's repr() does ("0.1", "-1.0", "1e+30", "nan", "inf"): the shortest round-trip digits,
-// positional with ".0" for 1e-4 <= |f| < 1e16, otherwise scientific with a signed exponent
-// of at least two digits.
-func PythonRepr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e16) {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e+16, 1.5e-05
-	mant, exp, _ := strings.Cut(s, "e")
-	sign := exp[:1]
-	exp = strings.TrimLeft(exp[1:], "0")
-	if len(exp) < 2 {
-		exp = strings.Repeat("0", 2-len(exp)) + exp
-	}
-	return mant + "e" + sign + exp
 }

@@ -120,10 +120,10 @@ func TestNegativeZeroReadsBackNegative(t *testing.T) {
 			t.Errorf("%s: -0.0 decodes to %v", dt, f)
 		}
 	}
-	if s := string(appendFloat16(nil, 0x8000)); s != "-0.0" {
+	if s := FormatFloat(Float16(0x8000).Float64(), 16); s != "-0.0" {
 		t.Errorf("DT_HALF -0 written %q", s)
 	}
-	if s := string(appendFloat(nil, 0, 32)); strings.HasPrefix(s, "-") {
+	if s := FormatFloat(0, 32); strings.HasPrefix(s, "-") {
 		t.Errorf("+0 written %q", s)
 	}
 }

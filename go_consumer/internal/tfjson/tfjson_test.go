@@ -119,10 +119,10 @@ func TestShortestFloatsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if got := string(appendFloat(nil, math.Copysign(0, -1), 64)); got != "-0.0" {
+	if got := FormatFloat(math.Copysign(0, -1), 64); got != "-0.0" {
 		t.Errorf("-0 written as %q", got)
 	}
-	if got := string(appendFloat(nil, 0.1, 32)); got != "0.1" {
+	if got := FormatFloat(float64(float32(0.1)), 32); got != "0.1" {
 		t.Errorf("float32 0.1 written as %q", got)
 	}
 }
@@ -279,11 +279,11 @@ func TestRowAndColumnarRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"predictions": [{"a": [1, 2], "b": true}, {"a": [3, 4], "b": false}]}`; string(rows) != want {
+	if want := `{"predictions": [{"a": [1.0, 2.0], "b": true}, {"a": [3.0, 4.0], "b": false}]}`; string(rows) != want {
 		t.Errorf("rows %s", rows)
 	}
 	cols, _ := EncodeResponse(out, false)
-	if want := `{"outputs": {"a": [[1, 2], [3, 4]], "b": [true, false]}}`; string(cols) != want {
+	if want := `{"outputs": {"a": [[1.0, 2.0], [3.0, 4.0]], "b": [true, false]}}`; string(cols) != want {
 		t.Errorf("cols %s", cols)
 	}
 	for body, want := range map[string]string{
@@ -372,7 +372,7 @@ func TestFloat16(t *testing.T) {
 		if back := float16FromExact(f); !math.IsInf(f, 0) && back != h {
 			t.Fatalf("float16FromExact(%v) = %#x, want %#x", f, back, bits)
 		}
-		s := string(appendFloat16(nil, h))
+		s := FormatFloat(f, 16)
 		back, ok := ParseFloat16(s)
 		if !ok || back != h {
 			t.Fatalf("%#x written as %s, parsed back as %#x (ok=%v)", bits, s, back, ok)

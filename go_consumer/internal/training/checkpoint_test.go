@@ -6,7 +6,25 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 )
+
+// readStateFile parses <dir>/checkpoint: the state file is compared as a parsed message,
+// never as bytes (tests/CONTRACT.md, "Training", "Checkpoints").
+func readStateFile(t *testing.T, dir string) *State {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &State{}
+	if err := prototext.Unmarshal(text, s); err != nil {
+		t.Fatalf("state file %q: %v", text, err)
+	}
+	return s
+}
 
 func TestRecordCheckpointKeepsFive(t *testing.T) {
 	dir := t.TempDir()
@@ -22,31 +40,24 @@ func TestRecordCheckpointKeepsFive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(dir, "ckpt-3000.index"), "not a checkpoint of the run") // kept
-	if err := RecordCheckpoint(dir, "ckpt-800"); err != nil {                          // saving a step again
+	writeFile(t, filepath.Join(dir, "ckpt-3000.index"), "not a checkpoint of the run")     // kept
+	writeFile(t, filepath.Join(dir, "ckpt-30.index"), "ckpt-300's name is a prefix of it") // kept
+	if err := RecordCheckpoint(dir, "ckpt-800"); err != nil {                              // saving a step again
 		t.Fatal(err)
 	}
-	text, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		t.Fatal(err)
+	want := &State{
+		ModelCheckpointPath:     "ckpt-800",
+		AllModelCheckpointPaths: []string{"ckpt-400", "ckpt-500", "ckpt-600", "ckpt-700", "ckpt-800"},
 	}
-	want := `model_checkpoint_path: "ckpt-800"
-all_model_checkpoint_paths: "ckpt-400"
-all_model_checkpoint_paths: "ckpt-500"
-all_model_checkpoint_paths: "ckpt-600"
-all_model_checkpoint_paths: "ckpt-700"
-all_model_checkpoint_paths: "ckpt-800"
-`
-	if string(text) != want {
-		t.Errorf("state file:\n%s\nwant:\n%s", text, want)
+	if got := readStateFile(t, dir); !proto.Equal(got, want) {
+		t.Errorf("state file: %v, want %v", got, want)
 	}
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	sort.Strings(names)
-	wantNames := []string{"checkpoint", "ckpt-3000.index"}
+	wantNames := []string{"checkpoint", "ckpt-30.index", "ckpt-3000.index"}
 	for _, s := range []string{"400", "500", "600", "700", "800"} {
 		wantNames = append(wantNames, "ckpt-"+s+".data-00000-of-00001", "ckpt-"+s+".index")
 	}
@@ -54,49 +65,49 @@ all_model_checkpoint_paths: "ckpt-800"
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("files %v, want %v", names, wantNames)
 	}
-	if p, err := LatestCheckpoint(dir); err != nil || p != filepath.Join(dir, "ckpt-800") {
+	if p, err := LatestCheckpoint(dir); err != nil || p != dir+"/ckpt-800" {
 		t.Errorf("LatestCheckpoint = %q, %v", p, err)
 	}
 }
 
-func TestParseState(t *testing.T) {
-	// As Python's CheckpointManager writes it, with timestamps; absolute paths; escapes.
-	text := `model_checkpoint_path: "/abs/ckpt-7"
+// TestReadState: a state file as Python's CheckpointManager writes it (timestamps, single
+// quotes, comments, any white space) is read by prototext; absolute paths stay absolute.
+func TestReadState(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, StateFile), `model_checkpoint_path: "/abs/ckpt-7"
 all_model_checkpoint_paths: "ckpt-6"
-all_model_checkpoint_paths: '/abs/ckpt-7'
+all_model_checkpoint_paths:   '/abs/ckpt-7'
 all_model_checkpoint_timestamps: 1795221412.2204
 all_model_checkpoint_timestamps: 1.7e9
 # a comment
 last_preserved_timestamp: 1795221400.5
-`
-	s, err := ParseState(text)
+`)
+	s, err := ReadState(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ModelCheckpointPath != "/abs/ckpt-7" || !reflect.DeepEqual(s.AllModelCheckpointPaths, []string{"ckpt-6", "/abs/ckpt-7"}) {
-		t.Errorf("parsed %+v", s)
+	if s.ModelCheckpointPath != "/abs/ckpt-7" || !reflect.DeepEqual(s.AllModelCheckpointPaths, []string{"ckpt-6", "/abs/ckpt-7"}) ||
+		s.LastPreservedTimestamp != 1795221400.5 {
+		t.Errorf("parsed %v", s)
 	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, StateFile), text)
 	if p, err := LatestCheckpoint(dir); err != nil || p != "/abs/ckpt-7" {
 		t.Errorf("absolute path: %q, %v", p, err)
 	}
-	odd := &State{ModelCheckpointPath: "a \"b\"\\c\n\xe9", AllModelCheckpointPaths: []string{"x'y"}}
-	back, err := ParseState(odd.Format())
-	if err != nil || !reflect.DeepEqual(back, odd) {
-		t.Errorf("round trip of %q: %+v, %v (text %q)", odd.ModelCheckpointPath, back, err, odd.Format())
+	// Any name round-trips through the file (prototext's escapes).
+	odd := &State{ModelCheckpointPath: "a \"b\"\\c\n\u00e9", AllModelCheckpointPaths: []string{"x'y", "ü"}}
+	if err := WriteState(dir, odd); err != nil {
+		t.Fatal(err)
 	}
-	if got := odd.Format(); got != "model_checkpoint_path: \"a \\\"b\\\"\\\\c\\n\\351\"\nall_model_checkpoint_paths: \"x\\'y\"\n" {
-		t.Errorf("Format = %q", got)
+	if back := readStateFile(t, dir); !proto.Equal(back, odd) {
+		t.Errorf("round trip: %v, want %v", back, odd)
 	}
-	for _, bad := range []string{`model_checkpoint_path "x"`, `other: "x"`, `model_checkpoint_path: "x`, `model_checkpoint_path: x`} {
-		if _, err := ParseState(bad); err == nil {
-			t.Errorf("ParseState(%q) succeeded", bad)
+	for _, bad := range []string{`model_checkpoint_path "x"`, `other: "x"`, `model_checkpoint_path: "x`, `model_checkpoint_path: x`, "garbage"} {
+		writeFile(t, filepath.Join(dir, StateFile), bad)
+		if _, err := LatestCheckpoint(dir); err == nil {
+			t.Errorf("the state file %q was accepted", bad)
+		} else if _, ok := err.(*Error); !ok {
+			t.Errorf("%q: %T %v, want an *Error", bad, err, err)
 		}
-	}
-	writeFile(t, filepath.Join(dir, StateFile), "garbage")
-	if _, err := LatestCheckpoint(dir); err == nil {
-		t.Error("a broken state file was accepted")
 	}
 	writeFile(t, filepath.Join(dir, StateFile), "")
 	if p, err := LatestCheckpoint(dir); err != nil || p != "" {

@@ -3,15 +3,16 @@ package training
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
-	"unicode/utf16"
+	"unicode/utf8"
 
+	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -46,68 +47,82 @@ type FrozenGraph struct {
 	Graph, GraphText string
 }
 
-// Manifest is a version's manifest.json, kept as an ordered JSON tree so that writing it
-// back keeps every entry (known or not) in its place, as the Python reference does.
+// Manifest is a version's manifest.json as train reads it and writes the new version's
+// (tests/CONTRACT.md, "manifest.json": JSON read and written by encoding/json, compared
+// parsed, so member order and white space carry no meaning).
 type Manifest struct {
-	// Doc is the manifest's top-level JSON object.
-	Doc *tfjson.Value
+	// Doc holds every top-level member as its JSON text, so that members train does not
+	// change are written back exactly (numbers included).
+	Doc map[string]json.RawMessage
 	// Training is the parsed training section.
 	Training *Section
-	// Frozen lists the signatures with a frozen GraphDef, in manifest order.
+	// Frozen lists the signatures with a frozen GraphDef, sorted by key.
 	Frozen []FrozenGraph
+	// training holds the training section's members as JSON text, for [Manifest.SetRun].
+	training map[string]json.RawMessage
 }
 
-// ReadManifest reads <versionDir>/manifest.json and its training section. Errors (*Error):
-// no manifest, invalid JSON, no training section, or a section without the names the
-// contract requires.
+// ReadManifest reads <versionDir>/manifest.json (encoding/json) and its training section.
+// Errors (*Error): no manifest, a file that is not UTF-8 JSON text holding an object, no
+// training section, or a section without the names the contract requires (each a non-empty
+// string, columns a non-empty list of them, frozen_constants an object of objects of node
+// names).
 func ReadManifest(versionDir string) (*Manifest, error) {
-	path := filepath.Join(versionDir, ManifestFile)
+	path := pathtext.Join(versionDir, ManifestFile)
 	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errorf("%s has no manifest.json; train needs the manifest's training section", versionDir)
 	}
+	if err == nil && !utf8.Valid(data) {
+		err = errors.New("it is not UTF-8 text")
+	}
 	if err != nil {
 		return nil, errorf("cannot read %s: %v", path, err)
 	}
-	doc, err := tfjson.Parse(data)
-	if err != nil {
+	m := &Manifest{}
+	if err := json.Unmarshal(data, &m.Doc); err != nil || m.Doc == nil {
+		if err == nil {
+			err = errors.New("the manifest is not a JSON object")
+		}
 		return nil, errorf("cannot read %s: %v", path, err)
 	}
-	if doc.Kind != tfjson.KindObject {
-		return nil, errorf("cannot read %s: the manifest is not a JSON object", path)
-	}
-	m := &Manifest{Doc: doc}
-	training := doc.Member("training")
-	if training == nil || training.Kind != tfjson.KindObject {
+	if json.Unmarshal(m.Doc["training"], &m.training) != nil || m.training == nil {
 		return nil, errorf("%s has no training section in manifest.json; train needs a model exported with a train signature (such as affine)", versionDir)
 	}
-	if m.Training, err = parseSection(training); err != nil {
+	if m.Training, err = parseSection(m.training); err != nil {
 		return nil, errorf("%s: the training section %v", path, err)
 	}
-	if sigs := doc.Member("signatures"); sigs != nil && sigs.Kind == tfjson.KindObject {
-		for i, key := range sigs.Keys {
-			frozen := sigs.Items[i].Member("frozen")
-			if frozen == nil || frozen.Kind != tfjson.KindObject || len(frozen.Keys) == 0 {
-				continue
-			}
-			graph := stringMember(frozen, "graph")
-			if graph == "" {
-				return nil, errorf("%s: signature %s has a frozen entry without a graph path", path, tfjson.Quote(key))
-			}
-			m.Frozen = append(m.Frozen, FrozenGraph{Key: key, Graph: graph, GraphText: stringMember(frozen, "graph_text")})
-		}
+	var signatures map[string]struct {
+		Frozen json.RawMessage `json:"frozen"`
 	}
+	if json.Unmarshal(m.Doc["signatures"], &signatures) != nil {
+		signatures = nil // not an object: no frozen graphs
+	}
+	for key, sig := range signatures {
+		var frozen map[string]json.RawMessage
+		if json.Unmarshal(sig.Frozen, &frozen) != nil || len(frozen) == 0 {
+			continue
+		}
+		graph := stringMember(frozen, "graph")
+		if graph == "" {
+			return nil, errorf("%s: signature %s has a frozen entry without a graph path", path, tfjson.Quote(key))
+		}
+		m.Frozen = append(m.Frozen, FrozenGraph{Key: key, Graph: graph, GraphText: stringMember(frozen, "graph_text")})
+	}
+	sort.Slice(m.Frozen, func(i, j int) bool { return m.Frozen[i].Key < m.Frozen[j].Key })
 	return m, nil
 }
 
-func stringMember(v *tfjson.Value, key string) string {
-	if m := v.Member(key); m != nil && m.Kind == tfjson.KindString {
-		return m.Text
+// stringMember returns the member key of a JSON object if it is a string, else "".
+func stringMember(obj map[string]json.RawMessage, key string) string {
+	var s string
+	if json.Unmarshal(obj[key], &s) != nil {
+		return ""
 	}
-	return ""
+	return s
 }
 
-func parseSection(v *tfjson.Value) (*Section, error) {
+func parseSection(v map[string]json.RawMessage) (*Section, error) {
 	s := &Section{FrozenConstants: map[string]map[string]string{}}
 	for _, f := range []struct {
 		key string
@@ -123,31 +138,34 @@ func parseSection(v *tfjson.Value) (*Section, error) {
 			return nil, errorf("has no %s (a non-empty string)", f.key)
 		}
 	}
-	cols := v.Member("columns")
-	if cols == nil || cols.Kind != tfjson.KindArray || len(cols.Items) == 0 {
+	var cols []json.RawMessage
+	if json.Unmarshal(v["columns"], &cols) != nil || len(cols) == 0 {
 		return nil, errorf("has no columns (a non-empty list of input names)")
 	}
-	for _, c := range cols.Items {
-		if c.Kind != tfjson.KindString || c.Text == "" {
+	for _, c := range cols {
+		var name string
+		if json.Unmarshal(c, &name) != nil || name == "" {
 			return nil, errorf("columns must be non-empty strings")
 		}
-		s.Columns = append(s.Columns, c.Text)
+		s.Columns = append(s.Columns, name)
 	}
-	if fc := v.Member("frozen_constants"); fc != nil && fc.Kind != tfjson.KindNull {
-		if fc.Kind != tfjson.KindObject {
+	if fc, ok := v["frozen_constants"]; ok && string(fc) != "null" {
+		var bySignature map[string]json.RawMessage
+		if json.Unmarshal(fc, &bySignature) != nil || bySignature == nil {
 			return nil, errorf("frozen_constants must be an object")
 		}
-		for i, key := range fc.Keys {
-			entry := fc.Items[i]
-			if entry.Kind != tfjson.KindObject {
+		for key, entry := range bySignature {
+			var raw map[string]json.RawMessage
+			if json.Unmarshal(entry, &raw) != nil || raw == nil {
 				return nil, errorf("frozen_constants of %s must be an object", tfjson.Quote(key))
 			}
 			names := map[string]string{}
-			for j, variable := range entry.Keys {
-				if entry.Items[j].Kind != tfjson.KindString {
+			for variable, node := range raw {
+				var name string
+				if string(node) == "null" || json.Unmarshal(node, &name) != nil {
 					return nil, errorf("frozen_constants of %s: %s must name a node", tfjson.Quote(key), tfjson.Quote(variable))
 				}
-				names[variable] = entry.Items[j].Text
+				names[variable] = name
 			}
 			s.FrozenConstants[key] = names
 		}
@@ -158,98 +176,69 @@ func parseSection(v *tfjson.Value) (*Section, error) {
 // Run is the manifest's training.run entry: how a trained version was made.
 type Run struct {
 	// Language is the trainer ("go").
-	Language string
+	Language string `json:"language"`
 	// TensorFlowVersion is TF_Version() of the trainer.
-	TensorFlowVersion string
+	TensorFlowVersion string `json:"tensorflow_version"`
 	// SourceVersion is the version trained from.
-	SourceVersion int64
-	// Steps is --steps; GlobalStep the step count at the end; BatchSize is --batch-size.
-	Steps, GlobalStep, BatchSize int64
-	// LearningRate and FinalLoss are float32 text as on stdout ([FormatFloat]).
-	LearningRate, FinalLoss string
-	// ResumedFrom is the restored checkpoint's file name ("ckpt-500"), or "" (null).
-	ResumedFrom string
+	SourceVersion int64 `json:"source_version"`
+	// Steps is --steps.
+	Steps int64 `json:"steps"`
+	// GlobalStep is the step count at the end.
+	GlobalStep int64 `json:"global_step"`
+	// BatchSize is --batch-size.
+	BatchSize int64 `json:"batch_size"`
+	// LearningRate is the float32 fed to the model, written as on stdout
+	// ([tfjson.FormatFloat]).
+	LearningRate string `json:"learning_rate"`
+	// ResumedFrom is the restored checkpoint's file name ("ckpt-500"), or nil (null).
+	ResumedFrom *string `json:"resumed_from"`
+	// FinalLoss is the last step's loss, written as on stdout.
+	FinalLoss string `json:"final_loss"`
 	// Data describes the data files.
-	Data []DataFile
+	Data []DataFile `json:"data"`
 }
 
-// Value returns the run as a JSON object with the reference's key order.
-func (r *Run) Value() tfjson.Value {
-	resumed := NullValue()
-	if r.ResumedFrom != "" {
-		resumed = StringValue(r.ResumedFrom)
+// Set replaces the top-level member key (or adds it) with v as encoding/json writes it.
+func (m *Manifest) Set(key string, v any) error {
+	text, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	data := make([]tfjson.Value, len(r.Data))
-	for i, f := range r.Data {
-		data[i] = ObjectValue(
-			Member{"file", StringValue(f.Name)},
-			Member{"sha256", StringValue(f.SHA256)},
-			Member{"rows", IntValue(int64(f.Rows))},
-		)
+	m.Doc[key] = text
+	return nil
+}
+
+// SetRun sets the training section's run member, the section's other members unchanged.
+func (m *Manifest) SetRun(run *Run) error {
+	text, err := json.Marshal(run)
+	if err != nil {
+		return err
 	}
-	return ObjectValue(
-		Member{"language", StringValue(r.Language)},
-		Member{"tensorflow_version", StringValue(r.TensorFlowVersion)},
-		Member{"source_version", IntValue(r.SourceVersion)},
-		Member{"steps", IntValue(r.Steps)},
-		Member{"global_step", IntValue(r.GlobalStep)},
-		Member{"batch_size", IntValue(r.BatchSize)},
-		Member{"learning_rate", StringValue(r.LearningRate)},
-		Member{"resumed_from", resumed},
-		Member{"final_loss", StringValue(r.FinalLoss)},
-		Member{"data", ArrayValue(data...)},
-	)
+	m.training["run"] = text
+	return m.Set("training", m.training)
 }
 
-// Member is one key and value of a JSON object built with [ObjectValue].
-type Member struct {
-	Key   string
-	Value tfjson.Value
-}
-
-// ObjectValue returns a JSON object with the members in the order given.
-func ObjectValue(members ...Member) tfjson.Value {
-	v := tfjson.Value{Kind: tfjson.KindObject, Keys: []string{}, Items: []tfjson.Value{}}
-	for _, m := range members {
-		Set(&v, m.Key, m.Value)
+// Encode returns the manifest as JSON text (json.MarshalIndent, two spaces) with a final
+// newline.
+func (m *Manifest) Encode() ([]byte, error) {
+	text, err := json.MarshalIndent(m.Doc, "", "  ")
+	if err != nil {
+		return nil, err
 	}
-	return v
+	return append(text, '\n'), nil
 }
 
-// ArrayValue returns a JSON array of the items.
-func ArrayValue(items ...tfjson.Value) tfjson.Value {
-	return tfjson.Value{Kind: tfjson.KindArray, Items: append([]tfjson.Value{}, items...)}
+// FileEntry is one entry of the manifest's files: a file's hex SHA-256 and size.
+type FileEntry struct {
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
 }
 
-// StringValue returns a JSON string.
-func StringValue(s string) tfjson.Value { return tfjson.Value{Kind: tfjson.KindString, Text: s} }
-
-// IntValue returns a JSON integer.
-func IntValue(n int64) tfjson.Value {
-	return tfjson.Value{Kind: tfjson.KindNumber, Text: strconv.FormatInt(n, 10)}
-}
-
-// NullValue returns JSON null.
-func NullValue() tfjson.Value { return tfjson.Value{Kind: tfjson.KindNull} }
-
-// Set sets the member key of a JSON object as a Python dict assignment does: in place if the
-// key exists, appended otherwise.
-func Set(obj *tfjson.Value, key string, v tfjson.Value) {
-	for i, k := range obj.Keys {
-		if k == key {
-			obj.Items[i] = v
-			return
-		}
-	}
-	obj.Keys = append(obj.Keys, key)
-	obj.Items = append(obj.Items, v)
-}
-
-// FileHashes returns {relative path: {"sha256", "bytes"}} for every regular file under dir
-// except manifest.json, paths with "/", ordered as Python sorts pathlib paths (component by
-// component), as the reference writes the manifest's files.
-func FileHashes(dir string) (tfjson.Value, error) {
-	var paths []string
+// FileHashes returns the manifest's files of the folder dir: every regular file under it
+// except manifest.json, keyed by its path relative to dir with "/" separators. Errors are
+// those of walking the folder and reading its files.
+func FileHashes(dir string) (map[string]FileEntry, error) {
+	files := map[string]FileEntry{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -259,127 +248,33 @@ func FileHashes(dir string) (tfjson.Value, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && rel != ManifestFile {
-			paths = append(paths, rel)
+		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() || rel == ManifestFile {
+			return nil
 		}
+		entry, err := hashFile(path)
+		if err != nil {
+			return err
+		}
+		files[rel] = entry
 		return nil
 	})
 	if err != nil {
-		return tfjson.Value{}, err
-	}
-	sort.Slice(paths, func(i, j int) bool { return lessParts(paths[i], paths[j]) })
-	files := ObjectValue()
-	for _, rel := range paths {
-		sum, size, err := hashFile(filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			return tfjson.Value{}, err
-		}
-		Set(&files, rel, ObjectValue(Member{"sha256", StringValue(sum)}, Member{"bytes", IntValue(size)}))
+		return nil, err
 	}
 	return files, nil
 }
 
-// lessParts orders "/"-separated paths by their components, as pathlib does.
-func lessParts(a, b string) bool {
-	pa, pb := strings.Split(a, "/"), strings.Split(b, "/")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		if pa[i] != pb[i] {
-			return pa[i] < pb[i]
-		}
-	}
-	return len(pa) < len(pb)
-}
-
 // hashFile returns the hex SHA-256 and the size of a file.
-func hashFile(path string) (string, int64, error) {
+func hashFile(path string) (FileEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return FileEntry{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return "", 0, err
+		return FileEntry{}, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// EncodeJSON writes a JSON value as Python's json.dumps(value, indent=2) does, plus a final
-// "\n": members and items one per line, indented by two spaces per level, ", " never
-// used, "{}" and "[]" when empty, strings with every non-ASCII or control character
-// escaped (ensure_ascii). Numbers are written with the literal text they hold.
-func EncodeJSON(v *tfjson.Value) []byte {
-	b := appendJSON(nil, v, 0)
-	return append(b, '\n')
-}
-
-func appendJSON(b []byte, v *tfjson.Value, level int) []byte {
-	switch v.Kind {
-	case tfjson.KindNull:
-		return append(b, "null"...)
-	case tfjson.KindBool:
-		return strconv.AppendBool(b, v.Bool)
-	case tfjson.KindNumber:
-		return append(b, v.Text...)
-	case tfjson.KindString:
-		return appendPyString(b, v.Text)
-	}
-	open, end := byte('['), byte(']')
-	if v.Kind == tfjson.KindObject {
-		open, end = '{', '}'
-	}
-	if len(v.Items) == 0 {
-		return append(b, open, end)
-	}
-	b = append(b, open)
-	for i := range v.Items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, strings.Repeat("  ", level+1)...)
-		if v.Kind == tfjson.KindObject {
-			b = appendPyString(b, v.Keys[i])
-			b = append(b, ": "...)
-		}
-		b = appendJSON(b, &v.Items[i], level+1)
-	}
-	b = append(b, '\n')
-	b = append(b, strings.Repeat("  ", level)...)
-	return append(b, end)
-}
-
-// appendPyString writes s as Python's json module does with ensure_ascii=True.
-func appendPyString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, `\n`...)
-		case r == '\r':
-			b = append(b, `\r`...)
-		case r == '\t':
-			b = append(b, `\t`...)
-		case r == '\b':
-			b = append(b, `\b`...)
-		case r == '\f':
-			b = append(b, `\f`...)
-		case r >= 0x20 && r < 0x7f:
-			b = append(b, byte(r))
-		default:
-			units := []uint16{uint16(r)}
-			if r > 0xffff {
-				hi, lo := utf16.EncodeRune(r)
-				units = []uint16{uint16(hi), uint16(lo)}
-			}
-			for _, u := range units {
-				b = append(b, '\\', 'u', hex[u>>12], hex[u>>8&0xf], hex[u>>4&0xf], hex[u&0xf])
-			}
-		}
-	}
-	return append(b, '"')
+	return FileEntry{SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}, nil
 }

@@ -1,38 +1,17 @@
 package training
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
-
-func TestEncodeJSONLikePython(t *testing.T) {
-	v := ObjectValue(
-		Member{"b", ArrayValue()},
-		Member{"a", ObjectValue()},
-		Member{"s", StringValue("h\u00e9\"\\\n\t\x01\x7f\U0001F600/")},
-		Member{"n", ArrayValue(IntValue(1), tfjson.Value{Kind: tfjson.KindNumber, Text: "2.5"}, NullValue(), tfjson.Value{Kind: tfjson.KindBool, Bool: true}, tfjson.Value{Kind: tfjson.KindBool})},
-		Member{"o", ObjectValue(Member{"k", ObjectValue(Member{"z", ArrayValue(ObjectValue(Member{"x", IntValue(1)}))})})},
-	)
-	// json.dumps(v, indent=2) of the same dict in Python 3.11.
-	want := "{\n  \"b\": [],\n  \"a\": {},\n  \"s\": \"h\\u00e9\\\"\\\\\\n\\t\\u0001\\u007f\\ud83d\\ude00/\",\n  \"n\": [\n    1,\n    2.5,\n    null,\n    true,\n    false\n  ],\n  \"o\": {\n    \"k\": {\n      \"z\": [\n        {\n          \"x\": 1\n        }\n      ]\n    }\n  }\n}\n"
-	if got := string(EncodeJSON(&v)); got != want {
-		t.Errorf("EncodeJSON:\n%s\nwant:\n%s", got, want)
-	}
-}
 
 const sampleManifest = `{
   "manifest_version": 1,
-  "unknown_entry": {
-    "kept": [
-      1.5,
-      "x"
-    ]
-  },
+  "unknown_entry": {"kept": [1.50, 12345678901234567890123, "x\u00e9"]},
   "signatures": {
     "serving_default": {
       "frozen": {
@@ -40,6 +19,7 @@ const sampleManifest = `{
         "graph_text": "frozen/serving_default.pbtxt"
       }
     },
+    "b_other": {"frozen": {"graph": "frozen/b_other.pb"}},
     "train_step": {}
   },
   "training": {
@@ -48,20 +28,27 @@ const sampleManifest = `{
     "learning_rate_input": "learning_rate",
     "loss_output": "loss",
     "step_output": "global_step",
-    "columns": [
-      "x",
-      "y"
-    ],
-    "frozen_constants": {
-      "serving_default": {
-        "W": "ReadVariableOp/resource"
-      }
-    }
+    "columns": ["x", "y"],
+    "frozen_constants": {"serving_default": {"W": "ReadVariableOp/resource"}},
+    "future_member": [true, null]
   },
   "version": 1,
   "files": {}
 }
 `
+
+// parsed returns JSON text as a value of encoding/json's generic types (numbers as
+// json.Number, so exactly as written): manifests are compared parsed, never as bytes.
+func parsed(t *testing.T, text []byte) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(text)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("%v in:\n%s", err, text)
+	}
+	return v
+}
 
 func TestManifestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
@@ -70,8 +57,15 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(EncodeJSON(m.Doc)); got != sampleManifest {
-		t.Errorf("not written back unchanged:\n%s", got)
+	text, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(text), "}\n") {
+		t.Errorf("no final newline: %q", text)
+	}
+	if got, want := parsed(t, text), parsed(t, []byte(sampleManifest)); !reflect.DeepEqual(got, want) {
+		t.Errorf("not written back unchanged:\n%s", text)
 	}
 	want := &Section{
 		TrainSignature: "train_step", VariablesSignature: "get_variables", LearningRateInput: "learning_rate",
@@ -81,32 +75,60 @@ func TestManifestRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(m.Training, want) {
 		t.Errorf("section %+v", m.Training)
 	}
-	if !reflect.DeepEqual(m.Frozen, []FrozenGraph{{"serving_default", "frozen/serving_default.pb", "frozen/serving_default.pbtxt"}}) {
+	if !reflect.DeepEqual(m.Frozen, []FrozenGraph{{"b_other", "frozen/b_other.pb", ""}, {"serving_default", "frozen/serving_default.pb", "frozen/serving_default.pbtxt"}}) {
 		t.Errorf("frozen %+v", m.Frozen)
 	}
-	// The run goes last in training; replaced keys keep their place, new ones are appended.
-	run := &Run{Language: "go", TensorFlowVersion: "2.21.0", SourceVersion: 1, Steps: 10, GlobalStep: 10,
-		BatchSize: 64, LearningRate: "0.1", FinalLoss: "0.5", Data: []DataFile{{"a.csv", "ab", 3}}}
-	Set(m.Doc.Member("training"), "run", run.Value())
-	Set(m.Doc, "version", IntValue(2))
-	Set(m.Doc, "created", StringValue("2026-01-01T00:00:00Z"))
-	text := string(EncodeJSON(m.Doc))
-	for _, want := range []string{
-		"    \"frozen_constants\": {\n      \"serving_default\": {\n        \"W\": \"ReadVariableOp/resource\"\n      }\n    },\n    \"run\": {\n      \"language\": \"go\",\n      \"tensorflow_version\": \"2.21.0\",\n      \"source_version\": 1,\n      \"steps\": 10,\n      \"global_step\": 10,\n      \"batch_size\": 64,\n      \"learning_rate\": \"0.1\",\n      \"resumed_from\": null,\n      \"final_loss\": \"0.5\",\n      \"data\": [\n        {\n          \"file\": \"a.csv\",\n          \"sha256\": \"ab\",\n          \"rows\": 3\n        }\n      ]\n    }\n  },\n  \"version\": 2,\n  \"files\": {},\n  \"created\": \"2026-01-01T00:00:00Z\"\n}\n",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("manifest:\n%s\nlacks:\n%s", text, want)
+
+	resumed := "ckpt-20"
+	run := &Run{Language: "go", TensorFlowVersion: "2.21.0", SourceVersion: 1, Steps: 10, GlobalStep: 30,
+		BatchSize: 64, LearningRate: "0.1", ResumedFrom: &resumed, FinalLoss: "0.5", Data: []DataFile{{"a.csv", "ab", 3}}}
+	if err := m.SetRun(run); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]FileEntry{"saved_model.pb": {"00", 7}}
+	for key, v := range map[string]any{"version": 2, "created": "2026-01-01T00:00:00Z", "files": files} {
+		if err := m.Set(key, v); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if text, err = m.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	wantDoc := parsed(t, []byte(sampleManifest)).(map[string]any)
+	wantDoc["version"] = json.Number("2")
+	wantDoc["created"] = "2026-01-01T00:00:00Z"
+	wantDoc["files"] = map[string]any{"saved_model.pb": map[string]any{"sha256": "00", "bytes": json.Number("7")}}
+	wantDoc["training"].(map[string]any)["run"] = parsed(t, []byte(`{"language": "go", "tensorflow_version": "2.21.0",
+		"source_version": 1, "steps": 10, "global_step": 30, "batch_size": 64, "learning_rate": "0.1",
+		"resumed_from": "ckpt-20", "final_loss": "0.5", "data": [{"file": "a.csv", "sha256": "ab", "rows": 3}]}`))
+	if got := parsed(t, text); !reflect.DeepEqual(got, any(wantDoc)) {
+		t.Errorf("manifest:\n%s", text)
+	}
+	run.ResumedFrom = nil
+	if err := m.SetRun(run); err != nil {
+		t.Fatal(err)
+	}
+	text, _ = m.Encode()
+	if r := parsed(t, text).(map[string]any)["training"].(map[string]any)["run"].(map[string]any); r["resumed_from"] != nil {
+		t.Errorf("resumed_from = %v, want null", r["resumed_from"])
 	}
 }
 
 func TestReadManifestRefusals(t *testing.T) {
 	for name, tc := range map[string]struct{ text, want string }{
-		"none":       {"", "has no manifest.json"},
-		"invalid":    {"{", "cannot read"},
-		"notraining": {`{"signatures": {}}`, "has no training section in manifest.json"},
-		"nocolumns":  {`{"training": {"train_signature": "t", "variables_signature": "v", "learning_rate_input": "r", "loss_output": "l", "step_output": "s"}}`, "has no columns"},
-		"nosig":      {`{"training": {"columns": ["x"]}}`, "has no train_signature"},
+		"none":        {"", "has no manifest.json"},
+		"invalid":     {"{", "cannot read"},
+		"array":       {"[]", "cannot read"},
+		"null":        {"null", "is not a JSON object"},
+		"latin1":      {"{\"a\": \"\xe9\"}", "it is not UTF-8 text"},
+		"notraining":  {`{"signatures": {}}`, "has no training section in manifest.json"},
+		"trainingnum": {`{"training": 3}`, "has no training section in manifest.json"},
+		"nocolumns":   {`{"training": {"train_signature": "t", "variables_signature": "v", "learning_rate_input": "r", "loss_output": "l", "step_output": "s"}}`, "has no columns"},
+		"badcolumn":   {`{"training": {"train_signature": "t", "variables_signature": "v", "learning_rate_input": "r", "loss_output": "l", "step_output": "s", "columns": ["x", 1]}}`, "columns must be non-empty strings"},
+		"badconst":    {`{"training": {"train_signature": "t", "variables_signature": "v", "learning_rate_input": "r", "loss_output": "l", "step_output": "s", "columns": ["x"], "frozen_constants": {"s": {"W": null}}}}`, `"W" must name a node`},
+		"nosig":       {`{"training": {"columns": ["x"]}}`, "has no train_signature"},
+		"numbersig":   {`{"training": {"train_signature": 1}}`, "has no train_signature"},
+		"nograph":     {`{"signatures": {"s": {"frozen": {"graph_text": "a"}}}, "training": {"train_signature": "t", "variables_signature": "v", "learning_rate_input": "r", "loss_output": "l", "step_output": "s", "columns": ["x"]}}`, "has a frozen entry without a graph path"},
 	} {
 		dir := t.TempDir()
 		if tc.text != "" {
@@ -124,19 +146,20 @@ func TestFileHashes(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a-c"), "1")
 	writeFile(t, filepath.Join(dir, "a", "b"), "")
 	writeFile(t, filepath.Join(dir, ManifestFile), "{}")
+	writeFile(t, filepath.Join(dir, "sub", ManifestFile), "listed: not the top-level manifest")
 	if err := os.Mkdir(filepath.Join(dir, "emptydir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	v, err := FileHashes(dir)
+	files, err := FileHashes(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// pathlib order (by component): a/b before a-c, although "-" < "/" as bytes.
-	if !reflect.DeepEqual(v.Keys, []string{"a/b", "a-c"}) {
-		t.Errorf("keys %v", v.Keys)
+	want := map[string]FileEntry{
+		"a-c":               {"6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b", 1},
+		"a/b":               {"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 0},
+		"sub/manifest.json": {"7a6b86908ca6c1f534452463c36510f762bb25c78014b34d85f619ee4b46c5ea", 34},
 	}
-	entry := v.Member("a-c")
-	if entry.Member("sha256").Text != "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b" || entry.Member("bytes").Text != "1" {
-		t.Errorf("a-c: %+v", entry)
+	if !reflect.DeepEqual(files, want) {
+		t.Errorf("files %v, want %v", files, want)
 	}
 }

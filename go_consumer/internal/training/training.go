@@ -1,16 +1,17 @@
 // Package training holds the parts of the train command (tests/CONTRACT.md, "Training") that
 // do not need TensorFlow: the flags and their ranges, the manifest's training section, the
 // CSV data, the batch order, the checkpoint state file, the frozen GraphDef rewrite, the
-// number formatting of the stdout lines and the manifest's JSON text. The loop itself, which
-// runs the SavedModel's signatures, is in the go_consumer command (train.go).
+// values of the stdout lines and the new manifest. The loop itself, which runs the
+// SavedModel's signatures, is in the go_consumer command (train.go).
 package training
 
 import (
 	"fmt"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"math"
 	"math/bits"
 	"strconv"
+
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
 // Error is a refusal (exit status 2): a flag out of range, bad training data, a checkpoint
@@ -31,7 +32,7 @@ func errorf(format string, args ...any) error { return Errorf(format, args...) }
 // Defaults of the train flags.
 const (
 	DefaultBatchSize    = 64
-	DefaultLearningRate = 0.1
+	DefaultLearningRate = "0.1"
 	DefaultLogEvery     = 100
 	// KeepCheckpoints is how many checkpoints a checkpoint folder keeps (the oldest beyond
 	// it are deleted, as tf.train.CheckpointManager(max_to_keep=5) does).
@@ -46,9 +47,9 @@ type Options struct {
 	Steps int64
 	// BatchSize is the number of rows per step (>= 1).
 	BatchSize int64
-	// LearningRate is the flag's value as a float64 (as Python's float() parses it); the
-	// value fed to the model is its float32 rounding, [Options.Rate].
-	LearningRate float64
+	// LearningRate is the --learning-rate text as given: a decimal literal whose float32
+	// rounding, [Options.Rate], is fed to the model.
+	LearningRate string
 	// CheckpointEvery saves a checkpoint whenever global_step is a multiple of it (0: only
 	// at the end).
 	CheckpointEvery int64
@@ -61,10 +62,20 @@ type Options struct {
 	LogEvery int64
 }
 
-// Rate returns the learning rate fed to the model: the flag's float64 rounded to float32.
-func (o *Options) Rate() float32 { return float32(o.LearningRate) }
+// Rate returns the learning rate fed to the model: [Options.LearningRate] read as a decimal
+// literal rounded once to float32 ([tfjson.ParseDecimal]; tests/CONTRACT.md, "Decimal numbers
+// in text input"). The error is an *Error echoing the text as given (bounded, [tfjson.Bound])
+// when it is not a decimal literal or not a finite float32 > 0.
+func (o *Options) Rate() (float32, error) {
+	r, err := tfjson.ParseDecimal(o.LearningRate, 32)
+	if err != nil || math.IsInf(r, 0) || r <= 0 {
+		return 0, errorf("--learning-rate must be a finite number > 0 in float32, got %s", tfjson.Bound(o.LearningRate))
+	}
+	return float32(r), nil
+}
 
-// Check returns an *Error naming the first flag out of range, in the reference's order.
+// Check returns an *Error naming the first flag out of range, in the contract's order
+// (--steps, --batch-size, --learning-rate, --checkpoint-every, --log-every).
 func (o *Options) Check() error {
 	if o.Steps < 1 {
 		return errorf("--steps must be at least 1, got %d", o.Steps)
@@ -72,8 +83,8 @@ func (o *Options) Check() error {
 	if o.BatchSize < 1 {
 		return errorf("--batch-size must be at least 1, got %d", o.BatchSize)
 	}
-	if r := float64(o.Rate()); math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 {
-		return errorf("--learning-rate must be a finite number > 0 in float32, got %s", tfjson.PythonRepr(o.LearningRate))
+	if _, err := o.Rate(); err != nil {
+		return err
 	}
 	if o.CheckpointEvery < 0 {
 		return errorf("--checkpoint-every must be 0 or more, got %d", o.CheckpointEvery)

@@ -15,76 +15,6 @@ import (
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
-func TestFormatFloat32LikeNumpy(t *testing.T) {
-	// Expected texts are numpy 2.4 str(np.float32(v)).
-	for _, tc := range []struct {
-		bits uint32
-		want string
-	}{
-		{0x40400000, "3.0"},
-		{0x3dcccccd, "0.1"},
-		{0x42c80000, "100.0"},
-		{0x38d1b717, "1e-04"}, // float32(1e-4) is just below 1e-4
-		{0x38d1b718, "0.000100000005"},
-		{0x497423ff, "999999.94"},
-		{0x49742400, "1e+06"},
-		{0x4ceb79a3, "1.2345679e+08"},
-		{0x80000000, "-0.0"},
-		{0x00000000, "0.0"},
-		{0x00000001, "1e-45"},
-		{0x7f7fffff, "3.4028235e+38"},
-		{0x7fc00000, "NaN"},
-		{0x7f800000, "Infinity"},
-		{0xff800000, "-Infinity"},
-		{0x80073705, "-6.62586e-40"},
-		{0x0008b0d3, "7.98117e-40"},
-		{0xafcb7def, "-3.7014966e-10"},
-		{0x38ab69d0, "8.1736245e-05"},
-		{0x381c557e, "3.727292e-05"},
-		{0x39acb0fd, "0.00032938263"},
-		{0xba114095, "-0.00055409345"},
-		{0xbc232d2e, "-0.009959502"},
-		{0x3e966a0c, "0.29377782"},
-		{0xbfa91a8b, "-1.3211225"},
-		{0xc0a64470, "-5.195854"},
-		{0xc28542bf, "-66.63036"},
-		{0x448a44ae, "1106.1462"},
-		{0x45e1e250, "7228.289"},
-		{0x48d338d6, "432582.7"},
-		{0x494ecc2f, "847042.94"},
-		{0xca500827, "-3.4083938e+06"},
-		{0xcc80e362, "-6.757454e+07"},
-		{0xd14f7f2f, "-5.56995e+10"},
-		{0x6104fd51, "1.5332647e+20"},
-	} {
-		f := math.Float32frombits(tc.bits)
-		if got := FormatFloat(float64(f), 32); got != tc.want {
-			t.Errorf("FormatFloat(%#08x) = %q, want %q", tc.bits, got, tc.want)
-		}
-	}
-}
-
-func TestFormatFloat64LikeRepr(t *testing.T) {
-	for _, tc := range []struct {
-		f    float64
-		want string
-	}{
-		{0.1, "0.1"}, {-1, "-1.0"}, {1e30, "1e+30"}, {1e16, "1e+16"},
-		{9999999999999998, "9999999999999998.0"}, {0.0001, "0.0001"}, {9.999e-05, "9.999e-05"},
-		{123456789, "123456789.0"},
-	} {
-		if got := FormatFloat(tc.f, 64); got != tc.want {
-			t.Errorf("FormatFloat(%v, 64) = %q, want %q", tc.f, got, tc.want)
-		}
-	}
-	if got := tfjson.PythonRepr(math.NaN()); got != "nan" {
-		t.Errorf("tfjson.PythonRepr(NaN) = %q", got)
-	}
-	if got := tfjson.PythonRepr(math.Inf(-1)); got != "-inf" {
-		t.Errorf("tfjson.PythonRepr(-Inf) = %q", got)
-	}
-}
-
 func TestFormatValue(t *testing.T) {
 	for _, tc := range []struct {
 		t    *tfjson.Tensor
@@ -94,8 +24,15 @@ func TestFormatValue(t *testing.T) {
 		{&tfjson.Tensor{DType: tfjson.Int64, Shape: []int64{}, Data: []int64{1000}}, "1000"},
 		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{2, 1}, Data: []float32{0.5, -3}}, "[0.5, -3.0]"},
 		{&tfjson.Tensor{DType: tfjson.Uint8, Shape: []int64{2}, Data: []uint8{0, 255}}, "[0, 255]"},
-		{&tfjson.Tensor{DType: tfjson.Bool, Shape: []int64{}, Data: []bool{true}}, "True"},
+		{&tfjson.Tensor{DType: tfjson.Bool, Shape: []int64{}, Data: []bool{true}}, "true"},
+		{&tfjson.Tensor{DType: tfjson.Bool, Shape: []int64{2}, Data: []bool{false, true}}, "[false, true]"},
 		{&tfjson.Tensor{DType: tfjson.Double, Shape: []int64{1}, Data: []float64{0.1}}, "[0.1]"},
+		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{0.000027862932}}, "0.000027862932"},
+		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{999999.94}}, "999999.94"},
+		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{1e6}}, "1000000.0"},
+		{&tfjson.Tensor{DType: tfjson.Double, Shape: []int64{}, Data: []float64{1e21}}, "1e+21"},
+		{&tfjson.Tensor{DType: tfjson.Half, Shape: []int64{2}, Data: []tfjson.Float16{0x7bff, 0x2e66}}, "[65500.0, 0.1]"},
+		{&tfjson.Tensor{DType: tfjson.Int32, Shape: []int64{}, Data: []int32{-7}}, "-7"},
 	} {
 		if got := FormatValue(tc.t); got != tc.want {
 			t.Errorf("FormatValue(%v) = %q, want %q", tc.t.Data, got, tc.want)
@@ -104,7 +41,7 @@ func TestFormatValue(t *testing.T) {
 }
 
 func TestOptionsCheck(t *testing.T) {
-	ok := Options{Steps: 1, BatchSize: 1, LearningRate: 0.1, LogEvery: 1}
+	ok := Options{Steps: 1, BatchSize: 1, LearningRate: "0.1", LogEvery: 1}
 	if err := ok.Check(); err != nil {
 		t.Fatalf("valid options refused: %v", err)
 	}
@@ -114,10 +51,17 @@ func TestOptionsCheck(t *testing.T) {
 	}{
 		{func(o *Options) { o.Steps = 0 }, "--steps must be at least 1, got 0"},
 		{func(o *Options) { o.BatchSize = -3 }, "--batch-size must be at least 1, got -3"},
-		{func(o *Options) { o.LearningRate = -1 }, "--learning-rate must be a finite number > 0 in float32, got -1.0"},
-		{func(o *Options) { o.LearningRate = math.NaN() }, "got nan"},
-		{func(o *Options) { o.LearningRate = 1e39 }, "got 1e+39"},  // finite in float64, not in float32
-		{func(o *Options) { o.LearningRate = 1e-46 }, "got 1e-46"}, // rounds to 0 in float32
+		{func(o *Options) { o.LearningRate = "-1" }, "--learning-rate must be a finite number > 0 in float32, got -1"},
+		{func(o *Options) { o.LearningRate = "nan" }, "got nan"},
+		{func(o *Options) { o.LearningRate = "1e39" }, "got 1e39"},     // finite in float64, not in float32
+		{func(o *Options) { o.LearningRate = "1e-46" }, "got 1e-46"},   // rounds to 0 in float32
+		{func(o *Options) { o.LearningRate = "0.0" }, "got 0.0"},       // as given, not as a number
+		{func(o *Options) { o.LearningRate = "1_0" }, "got 1_0"},       // no underscores
+		{func(o *Options) { o.LearningRate = "0x1p-3" }, "got 0x1p-3"}, // no hexadecimal
+		{func(o *Options) { o.LearningRate = "inf" }, "got inf"},
+		{func(o *Options) { o.LearningRate = " 0.1" }, "got  0.1"}, // no white space
+		{func(o *Options) { o.LearningRate = "" }, "got "},
+		{func(o *Options) { o.LearningRate = strings.Repeat("9", 300) }, "got " + strings.Repeat("9", 200) + "... (300 characters)"},
 		{func(o *Options) { o.CheckpointEvery = -1 }, "--checkpoint-every must be 0 or more, got -1"},
 		{func(o *Options) { o.LogEvery = 0 }, "--log-every must be at least 1, got 0"},
 	} {
@@ -129,8 +73,10 @@ func TestOptionsCheck(t *testing.T) {
 			t.Errorf("Check(%+v) = %v, want an *Error with %q", o, err, tc.want)
 		}
 	}
-	if r := (&Options{LearningRate: 0.1}).Rate(); r != float32(0.1) {
-		t.Errorf("Rate() = %v", r)
+	for lit, want := range map[string]float32{"0.1": 0.1, "+.5": 0.5, "1E-3": 0.001, "16777217": 16777216, "1.000000059604644775390625000001": math.Nextafter32(1, 2)} {
+		if r, err := (&Options{LearningRate: lit}).Rate(); err != nil || r != want {
+			t.Errorf("Rate(%q) = %v, %v; want %v", lit, r, err, want)
+		}
 	}
 }
 
@@ -218,9 +164,17 @@ func TestReadDataRefusals(t *testing.T) {
 		{"big.csv", "x,y\n1e39,1\n", `big.csv:2: column x is "1e39", expected a finite float32`},
 		{"nan.csv", "x,y\n1,nan\n", `nan.csv:2: column y is "nan", expected a finite float32`},
 		{"inf.csv", "x,y\n1,-Inf\n", `column y is "-Inf"`},
+		{"under.csv", "x,y\n1,1_000\n", `under.csv:2: column y is "1_000", expected a finite float32`},
+		{"hex.csv", "x,y\n0x10,1\n", `hex.csv:2: column x is "0x10"`},
+		{"nbsp.csv", "x,y\n1,\u00a02\n", "nbsp.csv:2: column y is \"\u00a02\""}, // only ASCII white space is trimmed
+		{"nbsp2.csv", "x,y\n1\u00a0,2\n", "nbsp2.csv:2: column x is \"1\u00a0\""},
+		{"lonecr.csv", "x,y\n1,2\r3,4\n", `lonecr.csv:2: 3 fields, expected 2`}, // a lone "\r" ends no line
+		{"blankfirst.csv", "\nx,y\n1,2\n", `blankfirst.csv: line 1 must be the header`},
+		{"long.csv", "x,y\n1," + strings.Repeat("z", 250) + "\n", `column y is "` + strings.Repeat("z", 200) + `... (250 characters)"`},
 		{"norows.csv", "x,y\n\n\n", "norows.csv: no data rows"},
 		{"latin1.csv", "x,y\n1,\xe9\n", "latin1.csv: cannot read it as UTF-8 text"},
-		{"vt.csv", "x,y\n1,2\v3,x\n", `vt.csv:3: column y is "x"`}, // \v ends a line, as in Python
+		{"vt.csv", "x,y\n1,2\v3\n", "vt.csv:2: column y is \"2\v3\""}, // \v ends no line
+		{"u2028.csv", "x,y\n1,2\u20283\n", "u2028.csv:2: column y is \"2\u20283\""},
 	} {
 		path := filepath.Join(dir, tc.name)
 		writeFile(t, path, tc.text)
@@ -242,26 +196,73 @@ func TestReadDataRefusals(t *testing.T) {
 	}
 }
 
-func TestSplitLinesAndPaths(t *testing.T) {
-	got := splitLines("a\r\nb\rc\n\nd\x1ce\u2028f\n")
-	if want := []string{"a", "b", "c", "", "d", "e", "f"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("splitLines = %q, want %q", got, want)
+// TestReadDataLines: lines end at "\n" with an optional "\r" before it, the last line may lack
+// an end, blank lines (ASCII white space only) are skipped but counted, fields are trimmed
+// of ASCII white space only, and the header is compared field by field.
+func TestReadDataLines(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "d.csv")
+	writeFile(t, path, " x\t, y \r\n1,2\r\n \t\v\f\r\n\n3 ,\t4\n5,6")
+	d, err := ReadData(path, []string{"x", "y"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := splitLines(""); len(got) != 0 {
-		t.Errorf("splitLines(\"\") = %q", got)
+	if want := [][]float32{{1, 3, 5}, {2, 4, 6}}; d.Rows != 3 || !reflect.DeepEqual(d.Values, want) {
+		t.Errorf("rows %d values %v; want 3 %v", d.Rows, d.Values, want)
 	}
-	for in, want := range map[string]string{
-		"data/": "data", "./data//x.csv": "data/x.csv", "": ".", ".": ".", "/a/./b/": "/a/b",
-		"//a": "//a", "///a": "/a", "../x": "../x",
+	// The line numbers count the blank lines: the bad value is on line 5.
+	writeFile(t, path, "x,y\r\n1,2\r\n\r\n\n3,four\r\n")
+	if _, err := ReadData(path, []string{"x", "y"}); err == nil || err.Error() != "--data "+path+`:5: column y is "four", expected a finite float32` {
+		t.Errorf("line numbers: %v", err)
+	}
+	for text, want := range map[string][]string{
+		"":             nil,
+		"a":            {"a"},
+		"a\n":          {"a"},
+		"a\r\n\r\nb\r": {"a", "", "b"},
+		"a\rb\n\n":     {"a\rb", ""},
+		"a\r\r\n":      {"a\r"},
+		"\n":           {""},
 	} {
-		if got := pyPath(in); got != want {
-			t.Errorf("pyPath(%q) = %q, want %q", in, got, want)
+		if got := splitLines(text); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("splitLines(%q) = %q, want %q", text, got, want)
 		}
 	}
-	if got := joinPath(".", "a.csv"); got != "a.csv" {
-		t.Errorf("joinPath = %q", got)
+}
+
+// TestReadDataPathsAsGiven: files of a folder are named as the folder was given, joined with
+// "/" only when the text does not end with one; only names longer than ".csv" count.
+func TestReadDataPathsAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "shards", "b.csv"), "x,y\n1,2\n")
+	writeFile(t, filepath.Join(dir, "shards", "a.csv"), "x,y\n1,z\n")
+	writeFile(t, filepath.Join(dir, "shards", ".csv"), "not a shard")
+	t.Chdir(dir)
+	for given, want := range map[string]string{
+		"shards":             "--data shards/a.csv:2: ",
+		"shards/":            "--data shards/a.csv:2: ",
+		"./shards//":         "--data ./shards//a.csv:2: ",
+		"shards/../shards/.": "--data shards/../shards/./a.csv:2: ",
+	} {
+		if _, err := ReadData(given, []string{"x", "y"}); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("ReadData(%q): %v, want a message starting %q", given, err, want)
+		}
 	}
-	if got := pyStrip(" \t\x1fx y\u00a0"); got != "x y" {
-		t.Errorf("pyStrip = %q", got)
+	if _, err := ReadData("./shards/a.csv", []string{"x", "y"}); err == nil || !strings.HasPrefix(err.Error(), "--data ./shards/a.csv:2: ") {
+		t.Errorf("a file as given: %v", err)
+	}
+	only := filepath.Join(dir, "only")
+	writeFile(t, filepath.Join(only, ".csv"), "x,y\n1,2\n")
+	writeFile(t, filepath.Join(only, "a.CSV"), "x,y\n1,2\n")
+	if _, err := ReadData("only/", []string{"x", "y"}); err == nil || err.Error() != "--data only/: no .csv shard in this folder" {
+		t.Errorf("only .csv and .CSV: %v", err)
+	}
+	// Byte order of the names: "B.csv" < "a.csv" < "b.csv".
+	writeFile(t, filepath.Join(dir, "order", "b.csv"), "x,y\n2,2\n")
+	writeFile(t, filepath.Join(dir, "order", "a.csv"), "x,y\n1,1\n")
+	writeFile(t, filepath.Join(dir, "order", "B.csv"), "x,y\n0,0\n")
+	d, err := ReadData("order", []string{"x", "y"})
+	if err != nil || !reflect.DeepEqual(d.Values[0], []float32{0, 1, 2}) || d.Files[0].Name != "B.csv" {
+		t.Errorf("order: %+v, %v", d, err)
 	}
 }
