@@ -443,7 +443,7 @@ public final class Bench {
             g.writeStartObject();
             g.writeStringField("runtime", RUNTIME);
             g.writeStringField("tensorflow_version", tensorflowVersion);
-            g.writeStringField("model", location.dir().toAbsolutePath().toString());
+            g.writeStringField("model", location.shown());
             g.writeStringField("signature", options.signature());
             g.writeStringField("format", options.format().flag());
             g.writeNumberField("intra_op_threads", options.intraOpThreads());
@@ -472,18 +472,15 @@ public final class Bench {
     }
 
     /**
-     * Formats a non-negative finite number as a plain JSON decimal rounded to at most
-     * {@code places} decimals, always with a fraction ({@code 22.0}, {@code 21.875}).
+     * Formats a non-negative finite measurement rounded to at most {@code places} decimals
+     * (round-half-even), written as tests/CONTRACT.md, "Numbers in text", writes a float64
+     * ({@code 22.0}, {@code 21.875}).
      *
      * @param x the number
      * @param places the maximum number of decimals
      * @return the literal
      */
     static String decimal(double x, int places) {
-        BigDecimal d = new BigDecimal(x).setScale(places, RoundingMode.HALF_EVEN).stripTrailingZeros();
-        if (d.scale() < 1) {
-            d = d.setScale(1);
-        }
-        return d.toPlainString();
+        return Numbers.format(new BigDecimal(x).setScale(places, RoundingMode.HALF_EVEN).doubleValue());
     }
 }

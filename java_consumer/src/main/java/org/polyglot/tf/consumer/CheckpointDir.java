@@ -1,6 +1,14 @@
 package org.polyglot.tf.consumer;
 
-import java.io.ByteArrayOutputStream;
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
+import com.google.protobuf.DescriptorProtos.FieldDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.DescriptorValidationException;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.FileDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.TextFormat;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -17,15 +25,17 @@ import java.util.stream.Stream;
 
 /**
  * A folder of training checkpoints {@code ckpt-<global_step>} and its state file
- * {@code checkpoint} (text {@code CheckpointState}, as {@code tf.train.CheckpointManager} and
- * {@code tf.compat.v1.train.update_checkpoint_state} write it), see tests/CONTRACT.md,
- * "Training".
+ * {@code checkpoint} (tests/CONTRACT.md, "Training", "Checkpoints").
  *
- * <p>After each save the state file is rewritten atomically: one line
- * {@code model_checkpoint_path: "ckpt-<step>"}, then one line
- * {@code all_model_checkpoint_paths: "<name>"} per kept checkpoint, oldest first, names relative
- * to the folder. The newest {@link #KEEP} checkpoints are kept; the files of older ones
- * ({@code <name>.*}) are deleted.
+ * <p>The state file is a {@code tensorflow.CheckpointState} message ({@link #CHECKPOINT_STATE})
+ * in protobuf text format, written and read by protobuf-java's {@link TextFormat}, so its white
+ * space and string escapes carry no meaning: after each save it is rewritten atomically with
+ * {@code model_checkpoint_path} the new checkpoint's name and {@code all_model_checkpoint_paths}
+ * every kept checkpoint, oldest first, names relative to the folder. The newest {@link #KEEP}
+ * checkpoints are kept; the files of older ones ({@code <name>.*}) are deleted.
+ *
+ * <p>Messages name the folder as the user gave it ({@link #shown()}, tests/CONTRACT.md, "Paths in
+ * messages").
  */
 public final class CheckpointDir {
 
@@ -38,7 +48,31 @@ public final class CheckpointDir {
     /** The state file's name inside the folder. */
     public static final String STATE_FILE = "checkpoint";
 
+    /**
+     * The {@code CheckpointState} message of TensorFlow's
+     * {@code tensorflow/python/training/checkpoint_state.proto} (package {@code tensorflow},
+     * proto3), which TensorFlow Java's jar does not carry, built here from its definition:
+     *
+     * <pre>
+     * message CheckpointState {
+     *   string model_checkpoint_path = 1;
+     *   repeated string all_model_checkpoint_paths = 2;
+     *   repeated double all_model_checkpoint_timestamps = 3;
+     *   double last_preserved_timestamp = 4;
+     * }
+     * </pre>
+     *
+     * Messages of it are {@link DynamicMessage}s.
+     */
+    public static final Descriptor CHECKPOINT_STATE = checkpointStateDescriptor();
+
+    private static final FieldDescriptor MODEL_CHECKPOINT_PATH =
+            CHECKPOINT_STATE.findFieldByName("model_checkpoint_path");
+    private static final FieldDescriptor ALL_MODEL_CHECKPOINT_PATHS =
+            CHECKPOINT_STATE.findFieldByName("all_model_checkpoint_paths");
+
     private final Path dir;
+    private final String shown;
 
     /**
      * Writes a checkpoint's files for a prefix (the SavedModel's saver, or a stand-in in tests).
@@ -57,7 +91,7 @@ public final class CheckpointDir {
      * The parsed state file.
      *
      * @param modelCheckpointPath the newest checkpoint's prefix as written (relative to the
-     *     folder unless absolute)
+     *     folder unless absolute); {@code ""} when the message has none
      * @param allModelCheckpointPaths every kept checkpoint's prefix as written, oldest first
      */
     public record State(String modelCheckpointPath, List<String> allModelCheckpointPaths) {
@@ -73,12 +107,24 @@ public final class CheckpointDir {
     }
 
     /**
-     * Wraps a checkpoint folder (nothing is read or created yet).
+     * Wraps a checkpoint folder (nothing is read or created yet), named in messages by its path.
      *
-     * @param dir the folder (absolute)
+     * @param dir the folder
      */
     public CheckpointDir(Path dir) {
+        this(dir, dir.toString());
+    }
+
+    /**
+     * Wraps a checkpoint folder (nothing is read or created yet).
+     *
+     * @param dir the folder, for file access
+     * @param shown the folder as messages write it: {@code --checkpoint-dir} as given, or the
+     *     model folder's text joined with {@code checkpoints}
+     */
+    public CheckpointDir(Path dir, String shown) {
         this.dir = dir;
+        this.shown = shown;
     }
 
     /**
@@ -91,6 +137,15 @@ public final class CheckpointDir {
     }
 
     /**
+     * Returns the folder as messages write it.
+     *
+     * @return the folder's text, as given
+     */
+    public String shown() {
+        return shown;
+    }
+
+    /**
      * Returns the state file's path, {@code <dir>/checkpoint}.
      *
      * @return the path
@@ -100,17 +155,28 @@ public final class CheckpointDir {
     }
 
     /**
+     * Writes a path of the state file (or a checkpoint name) as messages do: an absolute one as it
+     * is, a relative one joined with the folder's text ({@link ModelLocation#join}).
+     *
+     * @param name a name or path relative to the folder, or an absolute path
+     * @return the text
+     */
+    public String shown(String name) {
+        return name.startsWith("/") ? name : ModelLocation.join(shown, name);
+    }
+
+    /**
      * Reads the state file.
      *
      * @return the state, or {@code null} when the folder has no state file
-     * @throws ConsumerException (refusal) when the file cannot be read, is not a text
+     * @throws ConsumerException (refusal) when the file cannot be read, is not a text-format
      *     {@code CheckpointState}, or names no {@code model_checkpoint_path}
      */
     public State readState() {
-        Path f = stateFile();
+        String f = shown(STATE_FILE);
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(f);
+            bytes = Files.readAllBytes(stateFile());
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
@@ -118,9 +184,14 @@ public final class CheckpointDir {
         }
         State s;
         try {
-            s = parseState(new String(bytes, StandardCharsets.UTF_8));
+            s = parseState(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString());
+        } catch (CharacterCodingException e) {
+            throw ConsumerException.refusal("the checkpoint state file " + f + " is malformed: it is not UTF-8 text");
         } catch (IllegalArgumentException e) {
-            throw ConsumerException.refusal("the checkpoint state file " + f + " is malformed: " + e.getMessage());
+            throw ConsumerException.refusal("the checkpoint state file " + f + " is malformed: "
+                    + Json.oneLine(e.getMessage()));
         }
         if (s.modelCheckpointPath().isEmpty()) {
             throw ConsumerException.refusal("the checkpoint state file " + f + " names no model_checkpoint_path");
@@ -140,7 +211,18 @@ public final class CheckpointDir {
         if (s == null) {
             return null;
         }
-        Path p = Paths.get(s.modelCheckpointPath());
+        return resolve(s.modelCheckpointPath());
+    }
+
+    /**
+     * Returns the checkpoint a path of the state file names: an absolute path as it is, a
+     * relative one inside the folder.
+     *
+     * @param written a path as the state file holds it
+     * @return the prefix
+     */
+    public Path resolve(String written) {
+        Path p = Paths.get(written);
         return p.isAbsolute() ? p : dir.resolve(p);
     }
 
@@ -161,7 +243,7 @@ public final class CheckpointDir {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot create the checkpoint folder " + dir + ": " + e.getMessage());
+            throw ConsumerException.failure("cannot create the checkpoint folder " + shown + ": " + e.getMessage());
         }
         writer.write(prefix);
         State earlier = readState();
@@ -193,8 +275,7 @@ public final class CheckpointDir {
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot delete the old checkpoint " + dir.resolve(name) + ": "
-                    + e.getMessage());
+            throw ConsumerException.failure("cannot delete the old checkpoint " + shown(name) + ": " + e.getMessage());
         }
     }
 
@@ -215,222 +296,96 @@ public final class CheckpointDir {
             } catch (IOException ignored) {
                 // the first error is the one reported
             }
-            throw ConsumerException.failure("cannot write the checkpoint state file " + f + ": " + e.getMessage());
-        }
-    }
-
-    /** The last component of a prefix as written in the state file (Python's {@code Path(p).name}). */
-    private static String fileName(String p) {
-        try {
-            Path n = Paths.get(p).getFileName();
-            return n == null ? p : n.toString();
-        } catch (java.nio.file.InvalidPathException e) {
-            return p;
+            throw ConsumerException.failure("cannot write the checkpoint state file " + shown(STATE_FILE) + ": "
+                    + e.getMessage());
         }
     }
 
     /**
-     * Formats a state file as Python's {@code text_format.MessageToString} writes the
-     * {@code CheckpointState} (strings as C-escaped UTF-8, non-ASCII bytes in octal).
+     * Returns the last name of a path as the state file writes it: the text after its last
+     * {@code /} (a trailing {@code /} is not a name).
+     *
+     * @param p the path's text
+     * @return the name, e.g. {@code ckpt-500} for {@code /abs/ckpt-500}
+     */
+    static String fileName(String p) {
+        String t = p;
+        while (t.endsWith("/") && t.length() > 1) {
+            t = t.substring(0, t.length() - 1);
+        }
+        return t.substring(t.lastIndexOf('/') + 1);
+    }
+
+    /**
+     * Writes a state file: a {@code CheckpointState} with {@code model_checkpoint_path} and
+     * {@code all_model_checkpoint_paths}, in protobuf text format ({@link TextFormat#printer()}).
      *
      * @param latest {@code model_checkpoint_path}
      * @param all {@code all_model_checkpoint_paths}, oldest first
-     * @return the text, one field per line, each ending with a newline
+     * @return the text
      */
     static String stateText(String latest, List<String> all) {
-        StringBuilder b = new StringBuilder();
-        b.append("model_checkpoint_path: \"").append(cEscape(latest)).append("\"\n");
+        DynamicMessage.Builder b = DynamicMessage.newBuilder(CHECKPOINT_STATE);
+        b.setField(MODEL_CHECKPOINT_PATH, latest);
         for (String p : all) {
-            b.append("all_model_checkpoint_paths: \"").append(cEscape(p)).append("\"\n");
+            b.addRepeatedField(ALL_MODEL_CHECKPOINT_PATHS, p);
         }
-        return b.toString();
-    }
-
-    /** Python protobuf's {@code text_encoding.CEscape(utf8 bytes, as_utf8=False)}. */
-    private static String cEscape(String s) {
-        StringBuilder b = new StringBuilder();
-        for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
-            int c = x & 0xff;
-            switch (c) {
-                case '\t' -> b.append("\\t");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '"' -> b.append("\\\"");
-                case '\'' -> b.append("\\'");
-                case '\\' -> b.append("\\\\");
-                default -> {
-                    if (c < 32 || c >= 127) {
-                        b.append(String.format("\\%03o", c));
-                    } else {
-                        b.append((char) c);
-                    }
-                }
-            }
-        }
-        return b.toString();
+        return TextFormat.printer().printToString(b.build());
     }
 
     /**
-     * Parses a text-format {@code CheckpointState}: the string fields
-     * {@code model_checkpoint_path} and (repeated) {@code all_model_checkpoint_paths}; the
-     * numeric {@code all_model_checkpoint_timestamps} and {@code last_preserved_timestamp} are
-     * accepted and ignored; {@code #} comments and whitespace are skipped.
+     * Reads a state file: a {@code CheckpointState} in protobuf text format
+     * ({@link TextFormat#getParser()}; comments, either quote, adjacent strings, escapes and the
+     * timestamp fields as protobuf accepts them).
      *
      * @param text the file's text
      * @return the state ({@code modelCheckpointPath} is {@code ""} when absent)
-     * @throws IllegalArgumentException naming the first thing that is not such a message
+     * @throws IllegalArgumentException with protobuf's message when the text is no such message
      */
     static State parseState(String text) {
-        StateParser p = new StateParser(text);
-        String latest = "";
-        List<String> all = new ArrayList<>();
-        while (p.skipSpace()) {
-            String field = p.identifier();
-            p.skipSpace();
-            p.expect(':');
-            p.skipSpace();
-            switch (field) {
-                case "model_checkpoint_path" -> latest = p.string();
-                case "all_model_checkpoint_paths" -> all.add(p.string());
-                case "all_model_checkpoint_timestamps", "last_preserved_timestamp" -> p.number();
-                default -> throw new IllegalArgumentException("unknown field " + Echo.quotedSingle(field));
-            }
-            p.skipSpace();
-            p.optional(';', ',');
+        DynamicMessage.Builder b = DynamicMessage.newBuilder(CHECKPOINT_STATE);
+        try {
+            TextFormat.getParser().merge(text, b);
+        } catch (TextFormat.ParseException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        return new State(latest, all);
+        DynamicMessage m = b.build();
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < m.getRepeatedFieldCount(ALL_MODEL_CHECKPOINT_PATHS); i++) {
+            all.add((String) m.getRepeatedField(ALL_MODEL_CHECKPOINT_PATHS, i));
+        }
+        return new State((String) m.getField(MODEL_CHECKPOINT_PATH), all);
     }
 
-    /** A tokenizer for the few text-format forms a CheckpointState uses. */
-    private static final class StateParser {
-        private final String s;
-        private int i;
-
-        StateParser(String s) {
-            this.s = s;
+    /** Builds {@link #CHECKPOINT_STATE} from checkpoint_state.proto's definition. */
+    private static Descriptor checkpointStateDescriptor() {
+        DescriptorProto message = DescriptorProto.newBuilder()
+                .setName("CheckpointState")
+                .addField(field("model_checkpoint_path", 1, FieldDescriptorProto.Type.TYPE_STRING, false))
+                .addField(field("all_model_checkpoint_paths", 2, FieldDescriptorProto.Type.TYPE_STRING, true))
+                .addField(field("all_model_checkpoint_timestamps", 3, FieldDescriptorProto.Type.TYPE_DOUBLE, true))
+                .addField(field("last_preserved_timestamp", 4, FieldDescriptorProto.Type.TYPE_DOUBLE, false))
+                .build();
+        FileDescriptorProto file = FileDescriptorProto.newBuilder()
+                .setName("tensorflow/python/training/checkpoint_state.proto")
+                .setPackage("tensorflow")
+                .setSyntax("proto3")
+                .addMessageType(message)
+                .build();
+        try {
+            return FileDescriptor.buildFrom(file, new FileDescriptor[0]).findMessageTypeByName("CheckpointState");
+        } catch (DescriptorValidationException e) {
+            throw new IllegalStateException(e);
         }
+    }
 
-        /** Skips whitespace and comments; returns whether anything is left. */
-        boolean skipSpace() {
-            while (i < s.length()) {
-                char c = s.charAt(i);
-                if (c == '#') {
-                    while (i < s.length() && s.charAt(i) != '\n') {
-                        i++;
-                    }
-                } else if (Character.isWhitespace(c)) {
-                    i++;
-                } else {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        String identifier() {
-            int start = i;
-            while (i < s.length() && (Character.isLetterOrDigit(s.charAt(i)) || s.charAt(i) == '_')) {
-                i++;
-            }
-            if (start == i) {
-                throw new IllegalArgumentException("expected a field name at offset " + i);
-            }
-            return s.substring(start, i);
-        }
-
-        void expect(char c) {
-            if (i >= s.length() || s.charAt(i) != c) {
-                throw new IllegalArgumentException("expected " + Echo.quotedSingle(c) + " at offset " + i);
-            }
-            i++;
-        }
-
-        void optional(char... cs) {
-            if (i < s.length()) {
-                for (char c : cs) {
-                    if (s.charAt(i) == c) {
-                        i++;
-                        return;
-                    }
-                }
-            }
-        }
-
-        void number() {
-            int start = i;
-            while (i < s.length() && "+-.0123456789eEinfaINFA".indexOf(s.charAt(i)) >= 0) {
-                i++;
-            }
-            if (start == i) {
-                throw new IllegalArgumentException("expected a number at offset " + i);
-            }
-        }
-
-        /** One or more adjacent quoted strings, C-unescaped and decoded as UTF-8. */
-        String string() {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            boolean any = false;
-            while (i < s.length() && (s.charAt(i) == '"' || s.charAt(i) == '\'')) {
-                any = true;
-                char quote = s.charAt(i++);
-                while (true) {
-                    if (i >= s.length() || s.charAt(i) == '\n') {
-                        throw new IllegalArgumentException("unterminated string");
-                    }
-                    char c = s.charAt(i++);
-                    if (c == quote) {
-                        break;
-                    }
-                    if (c != '\\') {
-                        out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
-                        continue;
-                    }
-                    if (i >= s.length()) {
-                        throw new IllegalArgumentException("unterminated escape");
-                    }
-                    char e = s.charAt(i++);
-                    switch (e) {
-                        case 'n' -> out.write('\n');
-                        case 't' -> out.write('\t');
-                        case 'r' -> out.write('\r');
-                        case 'a' -> out.write(7);
-                        case 'b' -> out.write('\b');
-                        case 'f' -> out.write('\f');
-                        case 'v' -> out.write(11);
-                        case '\\', '\'', '"', '?' -> out.write(e);
-                        case 'x' -> {
-                            int start = i;
-                            while (i < s.length() && i - start < 2 && Character.digit(s.charAt(i), 16) >= 0) {
-                                i++;
-                            }
-                            if (start == i) {
-                                throw new IllegalArgumentException("bad \\x escape");
-                            }
-                            out.write(Integer.parseInt(s.substring(start, i), 16));
-                        }
-                        default -> {
-                            if (e < '0' || e > '7') {
-                                throw new IllegalArgumentException("bad escape \\" + e);
-                            }
-                            int start = i - 1;
-                            while (i < s.length() && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '7') {
-                                i++;
-                            }
-                            out.write(Integer.parseInt(s.substring(start, i), 8) & 0xff);
-                        }
-                    }
-                }
-                skipSpace();
-            }
-            if (!any) {
-                throw new IllegalArgumentException("expected a string at offset " + i);
-            }
-            try {
-                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .decode(java.nio.ByteBuffer.wrap(out.toByteArray())).toString();
-            } catch (CharacterCodingException e) {
-                throw new IllegalArgumentException("a path is not valid UTF-8");
-            }
-        }
+    private static FieldDescriptorProto field(String name, int number, FieldDescriptorProto.Type type,
+            boolean repeated) {
+        return FieldDescriptorProto.newBuilder()
+                .setName(name)
+                .setNumber(number)
+                .setType(type)
+                .setLabel(repeated ? FieldDescriptorProto.Label.LABEL_REPEATED : FieldDescriptorProto.Label.LABEL_OPTIONAL)
+                .build();
     }
 }

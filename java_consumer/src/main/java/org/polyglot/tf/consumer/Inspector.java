@@ -7,8 +7,10 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 
 /**
- * The {@code inspect} report: the text form (the same bytes from every consumer, modelled on
- * {@code saved_model_cli show --all}) and the {@code --json} form.
+ * The {@code inspect} report (tests/CONTRACT.md, "inspect"): the text form (the same bytes from
+ * every consumer, modelled on {@code saved_model_cli show --all}) and the {@code --json} form,
+ * written by Jackson's generator (compared as parsed JSON, so its member order and white space
+ * carry no meaning). The model path is the version folder as given ({@link ModelLocation#shown()}).
  */
 public final class Inspector {
 
@@ -60,7 +62,7 @@ public final class Inspector {
      */
     public String text() {
         StringBuilder b = new StringBuilder();
-        b.append("Model: ").append(location.dir()).append('\n');
+        b.append("Model: ").append(location.shown()).append('\n');
         b.append("Version: ").append(location.version() == null ? "none" : location.version()).append('\n');
         b.append("TensorFlow runtime: ").append(runtime).append('\n');
         b.append("Producer TensorFlow version: ").append(producerVersion()).append('\n');
@@ -101,7 +103,7 @@ public final class Inspector {
         StringWriter w = new StringWriter();
         try (JsonGenerator g = Json.generator(w)) {
             g.writeStartObject();
-            g.writeStringField("model", location.dir().toString());
+            g.writeStringField("model", location.shown());
             g.writeFieldName("version");
             if (location.version() == null) {
                 g.writeNull();

@@ -6,12 +6,14 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -34,8 +36,9 @@ import java.util.Set;
  * to the width of the tensor's dtype (never through another width), keep int64 and uint64 values
  * exact, and keep the sign of {@code -0.0}. The reader accepts the bare tokens {@code NaN},
  * {@code Infinity} and {@code -Infinity} (as Python's {@code json} module does) and nothing else
- * outside standard JSON. The writer factory produces the shortest round-trip form for float and
- * double values (Schubfach) and writes NaN and the infinities as bare tokens.
+ * outside standard JSON. The writer writes numbers as the text it is given
+ * ({@link JsonGenerator#writeNumber(String)}): floating values are formatted by {@link Numbers}
+ * (tests/CONTRACT.md, "Numbers in text"), never by Jackson's own double writer.
  */
 public final class Json {
 
@@ -49,7 +52,6 @@ public final class Json {
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
             .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength(Integer.MAX_VALUE)
@@ -467,8 +469,8 @@ public final class Json {
     }
 
     /**
-     * Opens a generator configured for the consumer's output: shortest round-trip floats, bare
-     * NaN/Infinity tokens, UTF-8.
+     * Opens a generator configured for the consumer's output: compact, UTF-8, NaN and the
+     * infinities (written as number text from {@link Numbers}) left bare, not quoted.
      *
      * @param out the destination (not closed when the generator is closed)
      * @return the generator
@@ -494,85 +496,56 @@ public final class Json {
     }
 
     /**
-     * Writes a value as Python's {@code json.dumps(value, indent=2)} does (the form of
-     * {@code manifest.json}): members and elements one per line, indented by two spaces per level,
-     * {@code ": "} after keys, {@code {}} and {@code []} for empty containers, numbers as their
-     * literal text, strings with every non-ASCII character escaped as {@code \u005CuXXXX}
-     * (lower-case hex, {@code ensure_ascii}).
+     * Writes a value with a generator: objects with their members in order, numbers as their
+     * literal text ({@link Num#text()}, so a number read from a document is written back as it
+     * was), strings escaped by Jackson.
+     *
+     * @param g the generator
+     * @param v the value
+     * @throws IOException from the generator
+     */
+    public static void write(JsonGenerator g, Value v) throws IOException {
+        if (v instanceof Obj o) {
+            g.writeStartObject();
+            for (Map.Entry<String, Value> e : o.members().entrySet()) {
+                g.writeFieldName(e.getKey());
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (v instanceof Arr a) {
+            g.writeStartArray();
+            for (Value x : a.items()) {
+                write(g, x);
+            }
+            g.writeEndArray();
+        } else if (v instanceof Str s) {
+            g.writeString(s.value());
+        } else if (v instanceof Num n) {
+            g.writeNumber(n.text());
+        } else if (v instanceof Bool b) {
+            g.writeBoolean(b.value());
+        } else {
+            g.writeNull();
+        }
+    }
+
+    /**
+     * Writes a value as indented JSON (Jackson's default pretty printer), the form of
+     * {@code manifest.json}. Member order and white space carry no meaning there
+     * (tests/CONTRACT.md, "manifest.json": manifests are compared as parsed JSON).
      *
      * @param v the value
      * @return the text, without a final newline
      */
-    public static String pythonIndented(Value v) {
-        StringBuilder b = new StringBuilder();
-        pythonIndented(b, v, 0);
-        return b.toString();
-    }
-
-    private static void pythonIndented(StringBuilder b, Value v, int level) {
-        String pad = "  ".repeat(level + 1);
-        if (v instanceof Obj o) {
-            if (o.members().isEmpty()) {
-                b.append("{}");
-                return;
-            }
-            b.append("{\n");
-            boolean first = true;
-            for (Map.Entry<String, Value> e : o.members().entrySet()) {
-                b.append(first ? "" : ",\n").append(pad);
-                first = false;
-                pythonString(b, e.getKey());
-                b.append(": ");
-                pythonIndented(b, e.getValue(), level + 1);
-            }
-            b.append('\n').append("  ".repeat(level)).append('}');
-        } else if (v instanceof Arr a) {
-            if (a.items().isEmpty()) {
-                b.append("[]");
-                return;
-            }
-            b.append("[\n");
-            boolean first = true;
-            for (Value x : a.items()) {
-                b.append(first ? "" : ",\n").append(pad);
-                first = false;
-                pythonIndented(b, x, level + 1);
-            }
-            b.append('\n').append("  ".repeat(level)).append(']');
-        } else if (v instanceof Str s) {
-            pythonString(b, s.value());
-        } else if (v instanceof Num n) {
-            b.append(n.text());
-        } else if (v instanceof Bool x) {
-            b.append(x.value() ? "true" : "false");
-        } else {
-            b.append("null");
+    public static String pretty(Value v) {
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = generator(w)) {
+            g.setPrettyPrinter(new DefaultPrettyPrinter());
+            write(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-    }
-
-    /** A JSON string as Python's json module writes it with {@code ensure_ascii=True}. */
-    private static void pythonString(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                case '\b' -> b.append("\\b");
-                case '\f' -> b.append("\\f");
-                default -> {
-                    if (c < 0x20 || c > 0x7e) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        b.append('"');
+        return w.toString();
     }
 
     /**
@@ -583,13 +556,13 @@ public final class Json {
      * @return the JSON text
      */
     public static String errorBody(String message) {
-        var w = new java.io.StringWriter();
+        StringWriter w = new StringWriter();
         try (JsonGenerator g = generator(w)) {
             g.writeStartObject();
             g.writeStringField("error", message);
             g.writeEndObject();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
         return w.toString();
     }

@@ -191,7 +191,7 @@ public final class Main implements Callable<Integer> {
         ModelLocation location() {
             ModelLocation loc = super.location();
             if (!skipVerification) {
-                ManifestVerifier.verify(loc.dir());
+                ManifestVerifier.verify(loc.dir(), loc.shown());
             }
             return loc;
         }
@@ -307,8 +307,8 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() {
             ModelLocation loc = location();
-            SavedModelInfo info = SavedModelInfo.read(loc.dir());
-            Manifest manifest = Manifest.readIfPresent(loc.dir());
+            SavedModelInfo info = SavedModelInfo.read(loc.dir(), loc.shown());
+            Manifest manifest = Manifest.readIfPresent(loc.dir(), loc.shown());
             Inspector report = new Inspector(loc, info, manifest, TfSession.runtimeVersion());
             out.print(json ? report.json() + "\n" : report.text());
             out.flush();
@@ -459,7 +459,7 @@ public final class Main implements Callable<Integer> {
             + "stderr."})
     static final class Train extends LoadOptions {
         @Option(names = "--data", required = true, paramLabel = "PATH",
-                description = "A CSV file, or a folder whose *.csv files are read in name order.")
+                description = "A CSV file, or a folder whose *.csv files are read in byte order of their names.")
         String data;
 
         @Option(names = "--steps", required = true, paramLabel = "N", description = "Training steps to run (>= 1).")
@@ -470,7 +470,7 @@ public final class Main implements Callable<Integer> {
         int batchSize;
 
         @Option(names = "--learning-rate", paramLabel = "R", defaultValue = "0.1",
-                description = "Learning rate, a finite float32 > 0 (default: ${DEFAULT-VALUE}).")
+                description = "Learning rate, a decimal literal whose float32 is finite and > 0 (default: ${DEFAULT-VALUE}).")
         String learningRate;
 
         @Option(names = "--checkpoint-every", paramLabel = "K", defaultValue = "0",

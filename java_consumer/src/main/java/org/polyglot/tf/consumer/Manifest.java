@@ -17,26 +17,30 @@ public final class Manifest {
     /** The manifest file name. */
     public static final String FILE_NAME = "manifest.json";
 
-    private final Path file;
+    /** The file's text in messages (the version folder as given, {@code /manifest.json}). */
+    private final String file;
     private final Json.Obj signatures;
 
-    private Manifest(Path file, Json.Obj signatures) {
+    private Manifest(String file, Json.Obj signatures) {
         this.file = file;
         this.signatures = signatures;
     }
 
     /**
-     * Reads the manifest of a version folder, if there is one.
+     * Reads the manifest of a version folder, if there is one, naming it in messages as
+     * {@code <shown>/manifest.json} (tests/CONTRACT.md, "Paths in messages").
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the manifest, or {@code null} when the folder has no {@code manifest.json}
      * @throws ConsumerException (refusal) when the file exists but cannot be read or is malformed
      */
-    public static Manifest readIfPresent(Path versionDir) {
-        Path f = versionDir.resolve(FILE_NAME);
+    public static Manifest readIfPresent(Path versionDir, String shown) {
+        Path path = versionDir.resolve(FILE_NAME);
+        String f = ModelLocation.join(shown, FILE_NAME);
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(f);
+            bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
@@ -193,7 +197,7 @@ public final class Manifest {
         throw malformed(file, at + ".shape must be a list of integers or null");
     }
 
-    private static ConsumerException malformed(Path f, String what) {
+    private static ConsumerException malformed(String f, String what) {
         return ConsumerException.refusal(Echo.quotedSingle(f) + " is malformed: " + what);
     }
 }

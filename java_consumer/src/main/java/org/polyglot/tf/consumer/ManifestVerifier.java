@@ -41,21 +41,23 @@ public final class ManifestVerifier {
     /**
      * Verifies a version folder against its {@code manifest.json}.
      *
-     * @param versionDir the version folder, absolute (the messages name it as given)
+     * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()}), which
+     *     messages name (tests/CONTRACT.md, "Paths in messages")
      * @throws ConsumerException (refusal) with the contract's message for the first problem: no
      *     {@code manifest.json}, one that is not valid JSON or has no {@code files} object, a file
      *     not listed, a listed file missing (or outside the folder), not a regular file, of another
      *     size or of another SHA-256
      */
-    public static void verify(Path versionDir) {
+    public static void verify(Path versionDir, String shown) {
         Path manifestPath = versionDir.resolve(Manifest.FILE_NAME);
         if (!Files.isRegularFile(manifestPath)) {
-            throw ConsumerException.refusal(versionDir + " has no " + Manifest.FILE_NAME + " to verify; pass "
+            throw ConsumerException.refusal(shown + " has no " + Manifest.FILE_NAME + " to verify; pass "
                     + SKIP_FLAG + " to load an unverified model");
         }
-        Json.Obj files = readFiles(manifestPath);
-        Path root = realPath(versionDir);
-        SortedSet<String> onDisk = regularFiles(root);
+        Json.Obj files = readFiles(manifestPath, ModelLocation.join(shown, Manifest.FILE_NAME));
+        Path root = realPath(versionDir, shown);
+        SortedSet<String> onDisk = regularFiles(root, shown);
         SortedSet<String> all = new TreeSet<>(SignatureSpec.CODE_POINT_ORDER);
         all.addAll(files.members().keySet());
         all.addAll(onDisk);
@@ -68,24 +70,24 @@ public final class ManifestVerifier {
     }
 
     /** Reads the manifest's {@code files} object. */
-    private static Json.Obj readFiles(Path manifestPath) {
+    private static Json.Obj readFiles(Path manifestPath, String shownManifest) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(manifestPath);
         } catch (IOException e) {
-            throw ConsumerException.refusal(manifestPath + " is not valid JSON: cannot read it: " + e.getMessage());
+            throw ConsumerException.refusal(shownManifest + " is not valid JSON: cannot read it: " + e.getMessage());
         }
         Json.Value root;
         try {
             root = Json.parse(bytes);
         } catch (ConsumerException e) {
             String why = bytes.length == 0 ? "the file is empty" : e.getMessage().replaceFirst("^invalid JSON: ", "");
-            throw ConsumerException.refusal(manifestPath + " is not valid JSON: " + why);
+            throw ConsumerException.refusal(shownManifest + " is not valid JSON: " + why);
         }
         if (root instanceof Json.Obj o && o.get("files") instanceof Json.Obj files) {
             return files;
         }
-        throw ConsumerException.refusal(manifestPath + " has no \"files\" object to verify against");
+        throw ConsumerException.refusal(shownManifest + " has no \"files\" object to verify against");
     }
 
     /**
@@ -93,7 +95,7 @@ public final class ManifestVerifier {
      * nor followed), as
      * {@code /}-separated paths relative to it, without the top-level {@code manifest.json}.
      */
-    private static SortedSet<String> regularFiles(Path dir) {
+    private static SortedSet<String> regularFiles(Path dir, String shown) {
         SortedSet<String> out = new TreeSet<>(SignatureSpec.CODE_POINT_ORDER);
         try (Stream<Path> s = Files.walk(dir)) {
             s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(p -> {
@@ -105,18 +107,18 @@ public final class ManifestVerifier {
             });
         } catch (IOException | UncheckedIOException e) {
             String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
-            throw ConsumerException.refusal("cannot list " + dir + " to verify it against " + Manifest.FILE_NAME
+            throw ConsumerException.refusal("cannot list " + shown + " to verify it against " + Manifest.FILE_NAME
                     + ": " + why);
         }
         out.remove(Manifest.FILE_NAME);
         return out;
     }
 
-    private static Path realPath(Path p) {
+    private static Path realPath(Path p, String shown) {
         try {
             return p.toRealPath();
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot resolve " + p + ": " + e.getMessage());
+            throw ConsumerException.refusal("cannot resolve " + shown + ": " + e.getMessage());
         }
     }
 
@@ -229,7 +231,7 @@ public final class ManifestVerifier {
             if (Double.isInfinite(d)) {
                 return d > 0 ? "inf" : "-inf";
             }
-            return Numbers.formatFloat64(d);
+            return Numbers.format(d);
         }
         return v.typeName();
     }

@@ -121,7 +121,7 @@ public final class Model implements AutoCloseable {
      */
     public SavedModelInfo savedModel() {
         if (savedModel == null) {
-            savedModel = SavedModelInfo.read(location.dir());
+            savedModel = SavedModelInfo.read(location.dir(), location.shown());
         }
         return savedModel;
     }
@@ -134,7 +134,7 @@ public final class Model implements AutoCloseable {
      */
     public Manifest manifest() {
         if (!manifestRead) {
-            manifest = Manifest.readIfPresent(location.dir());
+            manifest = Manifest.readIfPresent(location.dir(), location.shown());
             manifestRead = true;
         }
         return manifest;
@@ -160,7 +160,7 @@ public final class Model implements AutoCloseable {
         }
         Manifest m = manifest();
         if (m == null) {
-            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in " + Echo.quotedSingle(location.dir())
+            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in " + Echo.quotedSingle(location.shown())
                     + ", which has none");
         }
         if (!m.hasSignature(key)) {
@@ -205,9 +205,9 @@ public final class Model implements AutoCloseable {
      */
     public void refuseUnsafeOps(Collection<String> keys, boolean everyServable, Set<String> allowed) {
         if (format == Format.SAVED_MODEL) {
-            OpScanner.checkSavedModel(location.dir(), keys, everyServable, allowed);
+            OpScanner.checkSavedModel(location.dir(), location.shown(), keys, everyServable, allowed);
         } else {
-            OpScanner.checkFrozen(location.dir(), manifest(), keys, everyServable, allowed);
+            OpScanner.checkFrozen(location.dir(), location.shown(), manifest(), keys, everyServable, allowed);
         }
     }
 
@@ -236,7 +236,7 @@ public final class Model implements AutoCloseable {
     TfSession session(String key) {
         if (format == Format.SAVED_MODEL) {
             if (savedModelSession == null) {
-                savedModelSession = TfSession.loadSavedModel(location.dir(), sessionConfig);
+                savedModelSession = TfSession.loadSavedModel(location.dir(), location.shown(), sessionConfig);
             }
             return savedModelSession;
         }
@@ -247,8 +247,8 @@ public final class Model implements AutoCloseable {
                 signature(key); // refuses an unknown key, or a missing manifest, with its own message
                 throw noFrozenGraph(manifest(), key);
             }
-            Path graph = location.dir().resolve(rel).normalize();
-            s = TfSession.loadFrozenGraph(graph, sessionConfig);
+            Path graph = location.dir().resolve(rel);
+            s = TfSession.loadFrozenGraph(graph, ModelLocation.join(location.shown(), rel), sessionConfig);
             frozenSessions.put(key, s);
         }
         return s;

@@ -24,16 +24,35 @@ import java.util.stream.Stream;
  * ({@code .tmp-<version>-<pid>}) and incomplete versions are ignored. Without {@code --version}
  * the highest version is used.
  *
- * @param dir the absolute version folder (see {@link #absolute(String)})
+ * <p>Paths are written as tests/CONTRACT.md, "Paths in messages", says: as the user gave them,
+ * never normalized. {@link #shown()} is the version folder's text, built by concatenation
+ * ({@link #absolute(String)}, {@link #join(String, String)}); {@link #dir()} is the same folder
+ * for file access only ({@link Path} drops repeated and trailing {@code /}, so its text is never
+ * printed).
+ *
+ * @param dir the version folder, for reading its files
  * @param version the version number, or {@code null} when the folder's name is not a positive
  *     integer (a version folder given directly under another name)
+ * @param shown the version folder as messages and reports write it: the absolute {@code --model}
+ *     text, joined with the version folder's name when {@code --model} is a model folder
  */
-public record ModelLocation(Path dir, BigInteger version) {
+public record ModelLocation(Path dir, BigInteger version, String shown) {
 
     private static final Pattern VERSION_NAME = Pattern.compile("[0-9]+");
 
     /** The SavedModel file name. */
     public static final String SAVED_MODEL_PB = "saved_model.pb";
+
+    /**
+     * A location whose text is its path's (for folders the program made itself, such as a
+     * staged version, and tests).
+     *
+     * @param dir the version folder
+     * @param version the version number, or {@code null}
+     */
+    public ModelLocation(Path dir, BigInteger version) {
+        this(dir, version, dir.toString());
+    }
 
     /**
      * Resolves the command-line model path and optional version.
@@ -51,78 +70,102 @@ public record ModelLocation(Path dir, BigInteger version) {
         if (requested != null && requested <= 0) {
             throw ConsumerException.refusal("--version must be a positive integer, got " + requested);
         }
+        String given = absolute(path);
         Path p;
         try {
-            p = absolute(path);
+            p = Paths.get(given);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid model path " + Echo.quotedSingle(path) + ": " + e.getMessage());
+            throw ConsumerException.refusal("invalid model path " + Echo.quotedSingle(given) + ": " + e.getMessage());
         }
         if (!Files.exists(p)) {
-            throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " does not exist");
+            throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " does not exist");
         }
         if (!Files.isDirectory(p)) {
-            throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " is not a folder (expected a model folder "
-                    + "with version sub-folders, or a version folder containing " + SAVED_MODEL_PB + ")");
+            throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " is not a folder (expected a model "
+                    + "folder with version sub-folders, or a version folder containing " + SAVED_MODEL_PB + ")");
         }
         if (Files.isRegularFile(p.resolve(SAVED_MODEL_PB))) {
             String name = p.getFileName() == null ? "" : p.getFileName().toString();
             BigInteger v = parseVersion(name);
             if (requested != null && (v == null || !v.equals(BigInteger.valueOf(requested)))) {
-                throw ConsumerException.refusal("model path " + Echo.quotedSingle(path) + " is the version folder " + Echo.quotedSingle(name)
-                        + ", which is not version " + requested);
+                throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " is the version folder "
+                        + Echo.quotedSingle(name) + ", which is not version " + requested);
             }
-            return new ModelLocation(p, v);
+            return new ModelLocation(p, v, given);
         }
-        TreeMap<BigInteger, Path> versions = new TreeMap<>();
+        TreeMap<BigInteger, String> versions = new TreeMap<>();
         try (Stream<Path> children = Files.list(p)) {
             for (Path c : (Iterable<Path>) children::iterator) {
-                BigInteger v = parseVersion(c.getFileName().toString());
+                String name = c.getFileName().toString();
+                BigInteger v = parseVersion(name);
                 if (v != null && Files.isDirectory(c) && Files.isRegularFile(c.resolve(SAVED_MODEL_PB))) {
                     // Several spellings of one version (7, 07): the name sorting last byte by byte
                     // (the fewest leading zeros) is that version. Names are ASCII digits, so
                     // String order is byte order.
-                    versions.merge(v, c, (a, b) -> a.getFileName().toString()
-                            .compareTo(b.getFileName().toString()) >= 0 ? a : b);
+                    versions.merge(v, name, (a, b) -> a.compareTo(b) >= 0 ? a : b);
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot list model folder " + Echo.quotedSingle(path) + ": " + e.getMessage());
+            throw ConsumerException.refusal("cannot list model folder " + Echo.quotedSingle(given) + ": " + e.getMessage());
         }
         if (versions.isEmpty()) {
-            throw ConsumerException.refusal(Echo.quotedSingle(path) + " is not a model: it has no " + SAVED_MODEL_PB
+            throw ConsumerException.refusal(Echo.quotedSingle(given) + " is not a model: it has no " + SAVED_MODEL_PB
                     + " and no version sub-folder (a positive integer name) containing " + SAVED_MODEL_PB);
         }
         if (requested == null) {
             var last = versions.lastEntry();
-            return new ModelLocation(last.getValue(), last.getKey());
+            return new ModelLocation(p.resolve(last.getValue()), last.getKey(), join(given, last.getValue()));
         }
-        Path dir = versions.get(BigInteger.valueOf(requested));
-        if (dir == null) {
+        String name = versions.get(BigInteger.valueOf(requested));
+        if (name == null) {
             List<String> have = new ArrayList<>();
             versions.keySet().forEach(v -> have.add(v.toString()));
-            throw ConsumerException.refusal("model " + Echo.quotedSingle(path) + " has no version " + requested
+            throw ConsumerException.refusal("model " + Echo.quotedSingle(given) + " has no version " + requested
                     + " (available versions: " + have.stream().collect(Collectors.joining(", ")) + ")");
         }
-        return new ModelLocation(dir, BigInteger.valueOf(requested));
+        return new ModelLocation(p.resolve(name), BigInteger.valueOf(requested), join(given, name));
     }
 
     /**
-     * Makes a path absolute the way Python's {@code pathlib.Path.absolute()} does: relative to the
-     * working directory, without {@code .} components, {@code ..} kept (symbolic links are not
-     * resolved).
+     * Makes a path absolute as tests/CONTRACT.md, "Paths in messages", says: by concatenation,
+     * never cleaned ({@code .}, {@code ..}, repeated and trailing {@code /} stay as typed).
      *
      * @param path the path as given
-     * @return the absolute path
+     * @return {@code path} when it starts with {@code /}, else the working directory
+     *     ({@code user.dir}) joined with it by {@link #join(String, String)}
      */
-    static Path absolute(String path) {
-        Path abs = Paths.get(path).toAbsolutePath();
-        Path out = abs.getRoot();
-        for (Path part : abs) {
-            if (!part.toString().equals(".")) {
-                out = out == null ? part : out.resolve(part);
-            }
+    public static String absolute(String path) {
+        return path.startsWith("/") ? path : join(System.getProperty("user.dir"), path);
+    }
+
+    /**
+     * Writes a file or folder found inside a folder the user gave (tests/CONTRACT.md, "Paths in
+     * messages"): the folder's text, a {@code /} unless it already ends with one, and the name.
+     *
+     * @param folder the folder's text, as given
+     * @param name the name (or a relative path) inside it
+     * @return e.g. {@code shards/a.csv} for {@code shards/} and {@code a.csv},
+     *     {@code models/linear/3} for {@code models/linear} and {@code 3}
+     */
+    public static String join(String folder, String name) {
+        return folder.endsWith("/") ? folder + name : folder + "/" + name;
+    }
+
+    /**
+     * Writes the folder holding a path, as given: its text up to the last {@code /} before its
+     * last name, a trailing {@code /} not being a name ({@code models/linear/3/} gives
+     * {@code models/linear}; {@code /3} gives {@code /}).
+     *
+     * @param path the path's text (absolute, as {@link #shown()} is)
+     * @return the parent's text
+     */
+    public static String parent(String path) {
+        String t = path;
+        while (t.endsWith("/") && t.length() > 1) {
+            t = t.substring(0, t.length() - 1);
         }
-        return out == null ? abs : out;
+        int slash = t.lastIndexOf('/');
+        return slash <= 0 ? "/" : t.substring(0, slash);
     }
 
     /**

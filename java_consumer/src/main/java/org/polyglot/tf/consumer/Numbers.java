@@ -1,17 +1,38 @@
 package org.polyglot.tf.consumer;
 
+import com.fasterxml.jackson.core.io.schubfach.DoubleToDecimal;
+import com.fasterxml.jackson.core.io.schubfach.FloatToDecimal;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
+import java.nio.ByteBuffer;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
- * Decimal text to and from the floating dtypes, rounding directly to the target width.
+ * Numbers as text, both ways, for every dtype the consumer carries.
  *
- * <p>Parsing: the literal is first rounded to double ({@link Double#parseDouble}); narrowing that
- * double to float or half gives the correctly rounded result except when the double lies exactly
- * halfway between two neighbours of the narrow type (double rounding), which is detected and
- * decided on the exact decimal value with {@link BigDecimal}. All roundings are
- * round-half-to-even. A finite literal whose rounded value overflows the dtype is an error.
+ * <p>Writing ({@link #format(double)}, {@link #format(float)}, {@link #formatHalf(short)},
+ * {@link #format(DType, ByteBuffer, int)}): tests/CONTRACT.md, "Numbers in text", for every number
+ * the consumer writes (JSON responses, {@code train}'s stdout and manifest, {@code classify}'s
+ * probability). The digits are the shortest decimal that reads back to the value in its own dtype,
+ * the nearest such one: Raffaello Giulietti's Schubfach for float64 and float32 (Jackson's
+ * {@code schubfach.DoubleToDecimal} / {@code FloatToDecimal}, the algorithm of Java 19's
+ * {@code Double.toString}; Java 17's own {@code toString} is not always shortest), a digit search
+ * for binary16. They are laid out as ECMAScript's {@code Number::toString} lays out its digits,
+ * with {@code .0} after a whole number; NaN and the infinities are the bare tokens {@code NaN},
+ * {@code Infinity}, {@code -Infinity}, and {@code -0.0} keeps its sign.
+ *
+ * <p>Reading JSON number literals ({@link #parseDouble}, {@link #parseFloat}, {@link #parseHalf}):
+ * tests/CONTRACT.md, "Values": the literal is first rounded to double
+ * ({@link Double#parseDouble}); narrowing that double to float or half gives the correctly rounded
+ * result except when the double lies exactly halfway between two neighbours of the narrow type
+ * (double rounding), which is detected and decided on the exact decimal value with
+ * {@link BigDecimal}. All roundings are round-half-to-even. A finite literal whose rounded value
+ * overflows the dtype is an error.
+ *
+ * <p>Reading decimal literals of text that is not JSON ({@link #parseDecimalFloat32}):
+ * tests/CONTRACT.md, "Decimal numbers in text input".
  */
 public final class Numbers {
 
@@ -195,177 +216,266 @@ public final class Numbers {
         return sign == 1 ? -v : v;
     }
 
+    // ----------------------------------------------------------------------------------------
+    // Numbers in text (tests/CONTRACT.md, "Numbers in text")
+
     /**
-     * Formats a half in the shortest decimal form that parses back (by {@link #parseHalf}) to the
-     * same half, choosing the nearest such decimal to the exact value.
+     * Writes a float64 as tests/CONTRACT.md, "Numbers in text", says: the shortest decimal that
+     * reads back to {@code v} as a double (the nearest such one), in ECMAScript's
+     * {@code Number::toString} layout with {@code .0} after a whole number.
+     *
+     * @param v the value
+     * @return e.g. {@code 0.1}, {@code 100.0}, {@code 1e+21}, {@code 5e-324}, {@code -0.0},
+     *     {@code NaN}, {@code -Infinity}
+     */
+    public static String format(double v) {
+        String special = special(v);
+        if (special != null) {
+            return special;
+        }
+        return layout(v < 0, shortest(DoubleToDecimal.toString(v), v,
+                c -> Double.doubleToRawLongBits(Double.parseDouble(c)) == Double.doubleToRawLongBits(v)));
+    }
+
+    /**
+     * Writes a float32 as tests/CONTRACT.md, "Numbers in text", says: the shortest decimal that
+     * reads back to {@code f} as a float32 (the nearest such one; not the float64 digits of the
+     * same value), in ECMAScript's {@code Number::toString} layout with {@code .0} after a whole
+     * number.
+     *
+     * @param f the value
+     * @return e.g. {@code 0.1}, {@code 3.0}, {@code 999999.94}, {@code 0.000027862932},
+     *     {@code 1e-7}, {@code 3.4028235e+38}, {@code 1e-45}
+     */
+    public static String format(float f) {
+        String special = special(f);
+        if (special != null) {
+            return special;
+        }
+        return layout(f < 0, shortest(FloatToDecimal.toString(f), f,
+                c -> Float.floatToRawIntBits(Float.parseFloat(c)) == Float.floatToRawIntBits(f)));
+    }
+
+    /**
+     * Writes a half (IEEE binary16) as tests/CONTRACT.md, "Numbers in text", says: the shortest
+     * decimal that reads back to it as a half ({@link #parseHalf}, round-half-even), the nearest
+     * such one, in ECMAScript's {@code Number::toString} layout with {@code .0} after a whole
+     * number. No library computes binary16 digits, so they are searched: for 1, 2, ... digits,
+     * the decimals just below and above the exact value.
      *
      * @param h the half's bit pattern
-     * @return e.g. {@code 0.1}, {@code 65500.0}, {@code 6.0E-8}, {@code NaN}, {@code -Infinity},
-     *     {@code -0.0}
+     * @return e.g. {@code 0.1}, {@code 65500.0}, {@code 6e-8}, {@code -2.5}, {@code -0.0}
      */
     public static String formatHalf(short h) {
         double v = halfToDouble(h);
-        if (Double.isNaN(v) || Double.isInfinite(v) || v == 0.0) {
-            return Double.toString(v);
+        String special = special(v);
+        if (special != null) {
+            return special;
         }
         BigDecimal exact = new BigDecimal(v);
-        for (int p = 1; p <= 17; p++) {
-            BigDecimal best = null;
-            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR,
-                RoundingMode.CEILING}) {
-                BigDecimal c = exact.round(new MathContext(p, mode));
-                short back;
+        for (int p = 1; p <= 5; p++) {
+            BigDecimal best = nearestRoundTrip(exact, p, c -> {
                 try {
-                    back = parseHalf(c.toString());
+                    return parseHalf(c) == h;
                 } catch (OverflowException e) {
-                    continue;
+                    return false;
                 }
-                if (back == h && (best == null
-                        || c.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
-                    best = c;
-                }
-            }
+            });
             if (best != null) {
-                return formatDecimal(best);
+                return layout(v < 0, Decimal.of(best));
             }
         }
-        return Double.toString(v);
+        throw new IllegalStateException("no 5-digit decimal reads back to half 0x" + Integer.toHexString(h & 0xffff));
     }
 
     /**
-     * Formats a float32 as Python's reference writes it ({@code str()} of a numpy 2
-     * {@code float32}): the shortest decimal that parses back to the same float32 (the nearest
-     * such one), positional when {@code 1e-4 <= |f| < 1e6} ({@code 0.1}, {@code 3.0},
-     * {@code 999999.94}) and scientific otherwise ({@code 2.7862932e-05}, {@code 1e-04},
-     * {@code 1e+06}, {@code 1e-45}); NaN and the infinities as the contract's bare tokens
-     * {@code NaN}, {@code Infinity}, {@code -Infinity}; {@code -0.0} keeps its sign.
+     * Writes element {@code i} of a numeric tensor buffer as tests/CONTRACT.md, "Numbers in text",
+     * says: floating dtypes by {@link #format(double)}, {@link #format(float)} and
+     * {@link #formatHalf(short)} (the digits of the element's own dtype), integers in decimal
+     * (unsigned ones never negative), {@code DT_BOOL} as {@code true} / {@code false}.
      *
-     * <p>This is the text of the {@code train} command's stdout lines, which must be byte-identical
-     * across languages (JSON responses instead use Jackson's writer; they are compared by value).
-     *
-     * @param f the value
+     * @param dtype the tensor's dtype (not {@link DType#STRING})
+     * @param data the little-endian element buffer
+     * @param i the element index
      * @return the text
+     * @throws IllegalArgumentException for {@link DType#STRING}
      */
-    public static String formatFloat32(float f) {
-        if (Float.isNaN(f) || Float.isInfinite(f)) {
-            return Float.isNaN(f) ? "NaN" : f > 0 ? "Infinity" : "-Infinity";
-        }
-        if (f == 0.0f) {
-            return Float.floatToRawIntBits(f) < 0 ? "-0.0" : "0.0";
-        }
-        BigDecimal d = shortest(new BigDecimal(f), 9, c -> Float.parseFloat(c.toString()) == f);
-        return pythonStyle(d, Math.abs((double) f), 1e6);
+    public static String format(DType dtype, ByteBuffer data, int i) {
+        return switch (dtype) {
+            case FLOAT -> format(data.getFloat(i * 4));
+            case DOUBLE -> format(data.getDouble(i * 8));
+            case HALF -> formatHalf(data.getShort(i * 2));
+            case INT8 -> Byte.toString(data.get(i));
+            case INT16 -> Short.toString(data.getShort(i * 2));
+            case INT32 -> Integer.toString(data.getInt(i * 4));
+            case INT64 -> Long.toString(data.getLong(i * 8));
+            case UINT8 -> Integer.toString(data.get(i) & 0xff);
+            case UINT16 -> Integer.toString(data.getShort(i * 2) & 0xffff);
+            case UINT32 -> Long.toString(data.getInt(i * 4) & 0xffff_ffffL);
+            case UINT64 -> Long.toUnsignedString(data.getLong(i * 8));
+            case BOOL -> data.get(i) != 0 ? "true" : "false";
+            case STRING -> throw new IllegalArgumentException("DT_STRING has no number text");
+        };
     }
 
-    /**
-     * Formats a float64 as Python's {@code repr(float)} does (the rules of
-     * {@link #formatFloat32(float)} with the shortest decimal that parses back to the same double,
-     * positional when {@code 1e-4 <= |v| < 1e16}).
-     *
-     * @param v the value
-     * @return the text, e.g. {@code 0.1}, {@code 1e-05}, {@code 1e+16}, {@code NaN}
-     */
-    public static String formatFloat64(double v) {
-        if (Double.isNaN(v) || Double.isInfinite(v)) {
-            return Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+    /** The text of NaN, the infinities and the zeros; {@code null} for any other value. */
+    private static String special(double v) {
+        if (Double.isNaN(v)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(v)) {
+            return v > 0 ? "Infinity" : "-Infinity";
         }
         if (v == 0.0) {
             return Double.doubleToRawLongBits(v) < 0 ? "-0.0" : "0.0";
         }
-        BigDecimal d = shortest(new BigDecimal(v), 17, c -> Double.parseDouble(c.toString()) == v);
-        return pythonStyle(d, Math.abs(v), 1e16);
+        return null;
     }
 
     /**
-     * Formats a half (binary16) as Python's reference writes it ({@code str()} of a numpy
-     * {@code float16}), with the rules of {@link #formatFloat32(float)} (positional when
-     * {@code 1e-4 <= |v| < 1e3}).
+     * A positive decimal {@code 0.d1d2...dk × 10^n}: {@code digits} ({@code k} of them, the first
+     * and last not zero) and {@code n}, the contract's {@code s} and {@code n}.
+     */
+    private record Decimal(String digits, int n) {
+
+        /** The digits and exponent of a Schubfach string ({@code 123.45}, {@code 1.0E-7}, {@code -0.001}). */
+        static Decimal parse(String text) {
+            String t = text.startsWith("-") ? text.substring(1) : text;
+            int e = t.indexOf('E');
+            int exponent = e < 0 ? 0 : Integer.parseInt(t.substring(e + 1));
+            String mantissa = e < 0 ? t : t.substring(0, e);
+            int dot = mantissa.indexOf('.');
+            String whole = dot < 0 ? mantissa : mantissa.substring(0, dot);
+            String digits = whole + (dot < 0 ? "" : mantissa.substring(dot + 1));
+            int n = whole.length() + exponent;
+            int first = 0;
+            while (digits.charAt(first) == '0') {
+                first++;
+                n--;
+            }
+            int last = digits.length();
+            while (digits.charAt(last - 1) == '0') {
+                last--;
+            }
+            return new Decimal(digits.substring(first, last), n);
+        }
+
+        /** The digits and exponent of a non-zero BigDecimal's magnitude. */
+        static Decimal of(BigDecimal d) {
+            BigDecimal u = d.abs().stripTrailingZeros();
+            String digits = u.unscaledValue().toString();
+            return new Decimal(digits, digits.length() - u.scale());
+        }
+
+        /** The magnitude as a literal that {@link Double#parseDouble} and {@link Float#parseFloat} read. */
+        String literal() {
+            return digits + "E" + (n - digits.length());
+        }
+    }
+
+    /**
+     * The shortest decimal that reads back to a value, from its Schubfach string. Schubfach (as
+     * Java 19's {@code Double.toString} specifies it) writes at least two digits: when a single
+     * digit reads back too, it writes the two-digit decimal nearest the value instead (4.9E-324,
+     * where the shortest is 5e-324). So a two-digit answer {@code d.x} is checked against the
+     * one-digit decimals on either side of it, {@code d} and {@code d + 1}, which are also those on
+     * either side of the value (it lies within half a unit of {@code x} from {@code d.x}).
      *
-     * @param h the half's bit pattern
-     * @return the text, e.g. {@code 0.1}, {@code 999.5}, {@code 6.55e+04}, {@code 6e-08}
+     * @param schubfach {@code DoubleToDecimal.toString} / {@code FloatToDecimal.toString} of the value
+     * @param value the value (a float widened to double exactly)
+     * @param readsBack whether a decimal literal reads back to the value in its dtype
      */
-    public static String formatFloat16(short h) {
-        double v = halfToDouble(h);
-        if (Double.isNaN(v) || Double.isInfinite(v)) {
-            return Double.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+    private static Decimal shortest(String schubfach, double value, Predicate<String> readsBack) {
+        Decimal d = Decimal.parse(schubfach);
+        if (d.digits().length() != 2) {
+            return d;
         }
-        if (v == 0.0) {
-            return (h & 0x8000) != 0 ? "-0.0" : "0.0";
+        int first = d.digits().charAt(0) - '0';
+        Decimal below = new Decimal(Integer.toString(first), d.n());
+        Decimal above = first == 9 ? new Decimal("1", d.n() + 1) : new Decimal(Integer.toString(first + 1), d.n());
+        boolean belowReadsBack = readsBack.test(below.literal());
+        boolean aboveReadsBack = readsBack.test(above.literal());
+        if (belowReadsBack && aboveReadsBack) {
+            // Both one-digit neighbours read back (a wide rounding interval, among subnormals):
+            // the nearer, the even one on a tie.
+            BigDecimal exact = new BigDecimal(value).abs();
+            int c = exact.subtract(new BigDecimal(below.literal())).compareTo(new BigDecimal(above.literal()).subtract(exact));
+            return c < 0 || (c == 0 && first % 2 == 0) ? below : above;
         }
-        BigDecimal d = shortest(new BigDecimal(v), 5, c -> {
-            try {
-                return parseHalf(c.toString()) == h;
-            } catch (OverflowException e) {
-                return false;
-            }
-        });
-        return pythonStyle(d, Math.abs(v), 1e3);
+        return belowReadsBack ? below : aboveReadsBack ? above : d;
     }
 
     /**
-     * Returns the decimal with the fewest significant digits for which {@code roundTrips} holds,
-     * the one nearest {@code exact} among those of that length (ties: round-half-even's choice).
+     * Among the decimals of {@code digits} significant digits just below and just above
+     * {@code exact}, the one nearest it that reads back (the round-half-even neighbour on a tie),
+     * or {@code null} when neither does.
      */
-    private static BigDecimal shortest(BigDecimal exact, int maxDigits,
-            java.util.function.Predicate<BigDecimal> roundTrips) {
-        for (int p = 1; p <= maxDigits; p++) {
-            BigDecimal best = null;
-            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR,
-                RoundingMode.CEILING}) {
-                BigDecimal c = exact.round(new MathContext(p, mode));
-                if (roundTrips.test(c) && (best == null
-                        || c.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
-                    best = c;
-                }
-            }
-            if (best != null) {
-                return best;
+    private static BigDecimal nearestRoundTrip(BigDecimal exact, int digits, Predicate<String> readsBack) {
+        BigDecimal best = null;
+        for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR, RoundingMode.CEILING}) {
+            BigDecimal c = exact.round(new MathContext(digits, mode));
+            if (readsBack.test(c.toString()) && (best == null
+                    || c.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+                best = c;
             }
         }
-        return exact;
+        return best;
     }
 
     /**
-     * Python's layout of a shortest decimal (numpy 2 Dragon4 / CPython {@code repr}): positional
-     * with at least one fractional digit when {@code 1e-4 <= abs < maxPositional} (numpy 2.3+:
-     * 1e3 for float16, 1e6 for float32; 1e16 for float64 as CPython), else
-     * {@code d[.ddd]e(+|-)XX} with at least two exponent digits.
+     * Lays out {@code s × 10^(n−k)} as ECMAScript's {@code Number::toString} does (ECMA-262,
+     * "Number::toString", the steps for {@code k}, {@code n}, {@code s}), except that a whole
+     * number keeps a {@code .0} (tests/CONTRACT.md, "Numbers in text").
      */
-    private static String pythonStyle(BigDecimal d, double abs, double maxPositional) {
-        BigDecimal u = d.stripTrailingZeros();
-        String digits = u.unscaledValue().abs().toString();
-        int exp = digits.length() - 1 - u.scale();
-        StringBuilder b = new StringBuilder(d.signum() < 0 ? "-" : "");
-        if (abs >= 1e-4 && abs < maxPositional) {
-            if (exp < 0) {
-                b.append("0.").append("0".repeat(-exp - 1)).append(digits);
-            } else if (exp >= digits.length() - 1) {
-                b.append(digits).append("0".repeat(exp - (digits.length() - 1))).append(".0");
-            } else {
-                b.append(digits, 0, exp + 1).append('.').append(digits, exp + 1, digits.length());
+    private static String layout(boolean negative, Decimal d) {
+        String s = d.digits();
+        int k = s.length();
+        int n = d.n();
+        StringBuilder b = new StringBuilder(negative ? "-" : "");
+        if (k <= n && n <= 21) {
+            b.append(s).append("0".repeat(n - k)).append(".0");
+        } else if (0 < n && n <= 21) {
+            b.append(s, 0, n).append('.').append(s, n, k);
+        } else if (-6 < n && n <= 0) {
+            b.append("0.").append("0".repeat(-n)).append(s);
+        } else {
+            b.append(s.charAt(0));
+            if (k > 1) {
+                b.append('.').append(s, 1, k);
             }
-            return b.toString();
+            b.append('e').append(n - 1 >= 0 ? '+' : '-').append(Math.abs(n - 1));
         }
-        b.append(digits.charAt(0));
-        if (digits.length() > 1) {
-            b.append('.').append(digits, 1, digits.length());
-        }
-        int e = Math.abs(exp);
-        return b.append('e').append(exp < 0 ? '-' : '+').append(e < 10 ? "0" : "").append(e).toString();
+        return b.toString();
     }
 
-    /** Java/Jackson style: plain in [1e-3, 1e7), else d.dddE[-]n. */
-    private static String formatDecimal(BigDecimal d) {
-        BigDecimal a = d.abs();
-        if (a.compareTo(new BigDecimal("0.001")) >= 0 && a.compareTo(BigDecimal.TEN.pow(7)) < 0) {
-            String s = d.stripTrailingZeros().toPlainString();
-            return s.indexOf('.') < 0 ? s + ".0" : s;
+    // ----------------------------------------------------------------------------------------
+    // Decimal numbers in text input (tests/CONTRACT.md, "Decimal numbers in text input")
+
+    /**
+     * A decimal literal of text that is not JSON, exactly the contract's pattern
+     * {@code [+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?}: no white space, {@code _},
+     * hexadecimal, {@code inf}/{@code nan} words or type suffix ({@code f}, {@code d}), ASCII
+     * digits only.
+     */
+    private static final Pattern DECIMAL_LITERAL = Pattern.compile("[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+
+    /**
+     * Reads a decimal literal of a CSV field or a flag (tests/CONTRACT.md, "Decimal numbers in
+     * text input"): the text must match the contract's pattern; it is then rounded once,
+     * correctly (round-half-even), to float32 by {@link Float#parseFloat}, which reads the whole
+     * decimal (not through a double).
+     *
+     * @param text the text, exactly as given (not trimmed)
+     * @return the float32; {@code ±Infinity} when the literal is beyond float32's range (a caller
+     *     that needs a finite value refuses it); a signed zero when it is below half the smallest
+     *     subnormal
+     * @throws NumberFormatException when the text does not match the pattern
+     */
+    public static float parseDecimalFloat32(String text) {
+        if (!DECIMAL_LITERAL.matcher(text).matches()) {
+            throw new NumberFormatException("not a decimal literal: " + Echo.bound(text));
         }
-        BigDecimal u = d.stripTrailingZeros();
-        String digits = u.unscaledValue().abs().toString();
-        int exp = digits.length() - 1 - u.scale();
-        String mant = digits.length() == 1 ? digits + ".0" : digits.charAt(0) + "." + digits.substring(1);
-        return (d.signum() < 0 ? "-" : "") + mant + "E" + exp;
+        return Float.parseFloat(text);
     }
 
     private static Double special(String text) {

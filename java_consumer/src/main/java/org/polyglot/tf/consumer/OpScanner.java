@@ -517,6 +517,8 @@ public final class OpScanner {
      * its {@code serve} MetaGraphDef and running signatures of it can reach.
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()}), which
+     *     messages name (tests/CONTRACT.md, "Paths in messages")
      * @param keys the signatures to be run
      * @param everyServable whether every signature a predict request may name (the keys not
      *     starting with {@code __}) is run too
@@ -524,9 +526,9 @@ public final class OpScanner {
      * @throws ConsumerException (refusal) naming the op, or when the SavedModel cannot be read or
      *     has no {@code serve} MetaGraphDef
      */
-    public static void checkSavedModel(Path versionDir, Collection<String> keys, boolean everyServable,
-            Set<String> allowed) {
-        MetaGraphDef mg = SavedModelInfo.servingMetaGraph(SavedModelInfo.parseSavedModel(versionDir));
+    public static void checkSavedModel(Path versionDir, String shown, Collection<String> keys,
+            boolean everyServable, Set<String> allowed) {
+        MetaGraphDef mg = SavedModelInfo.servingMetaGraph(SavedModelInfo.parseSavedModel(versionDir, shown));
         checkSavedModel(mg, runKeys(keys, everyServable, mg.getSignatureDefMap().keySet()), allowed);
     }
 
@@ -535,6 +537,7 @@ public final class OpScanner {
      * GraphDefs of signatures (all graphs together, one order; nothing is fed).
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given, which messages name
      * @param manifest the version's manifest, or {@code null} (then nothing is checked: a frozen
      *     run without a manifest is refused elsewhere)
      * @param keys the signatures to be run; keys without a frozen graph are skipped (running them
@@ -545,8 +548,8 @@ public final class OpScanner {
      * @throws ConsumerException (refusal) naming the op, or when a frozen graph cannot be read or
      *     parsed
      */
-    public static void checkFrozen(Path versionDir, Manifest manifest, Collection<String> keys, boolean everyServable,
-            Set<String> allowed) {
+    public static void checkFrozen(Path versionDir, String shown, Manifest manifest, Collection<String> keys,
+            boolean everyServable, Set<String> allowed) {
         if (manifest == null) {
             return;
         }
@@ -561,7 +564,7 @@ public final class OpScanner {
             for (TensorSpec out : sig.outputs().values()) {
                 roots.add(out.tensorName());
             }
-            firsts.add(firstUnsafe(readGraph(versionDir.resolve(rel).normalize()), roots, allowed));
+            firsts.add(firstUnsafe(readGraph(versionDir.resolve(rel), ModelLocation.join(shown, rel)), roots, allowed));
         }
         refuseFirst(firsts);
     }
@@ -570,21 +573,23 @@ public final class OpScanner {
      * Reads a binary GraphDef.
      *
      * @param file the {@code .pb} file
+     * @param shown the file's text in messages (the version folder as given, joined with the
+     *     manifest's path)
      * @return the graph
      * @throws ConsumerException (refusal) when it cannot be read or parsed
      */
-    static GraphDef readGraph(Path file) {
+    static GraphDef readGraph(Path file, String shown) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(file.toString()) + ": "
+            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(shown) + ": "
                     + e.getMessage());
         }
         try {
             return GraphDef.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal(Echo.quotedSingle(file.toString()) + " is not a valid GraphDef: "
+            throw ConsumerException.refusal(Echo.quotedSingle(shown) + " is not a valid GraphDef: "
                     + e.getMessage());
         }
     }

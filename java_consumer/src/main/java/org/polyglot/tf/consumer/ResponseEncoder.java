@@ -21,10 +21,11 @@ import java.util.SortedMap;
  * {@code {"outputs": {"<alias>": value, ...}}} with several. Aliases are written in the
  * signature's (sorted) order.
  *
- * <p>Numbers use the shortest decimal form that parses back to the same value of the tensor's
- * dtype (Schubfach for float and double, a digit search for half); NaN and the infinities are the
- * bare tokens {@code NaN}, {@code Infinity}, {@code -Infinity}; {@code -0.0} keeps its sign;
- * 64-bit integers are exact. Strings are JSON strings when they are valid UTF-8 and the alias does
+ * <p>Floating numbers are written as tests/CONTRACT.md, "Numbers in text", says
+ * ({@link Numbers#format(DType, java.nio.ByteBuffer, int)}: the shortest decimal that reads back
+ * to the same value of the tensor's dtype, in ECMAScript's layout with {@code .0} after a whole
+ * number; NaN and the infinities as the bare tokens {@code NaN}, {@code Infinity},
+ * {@code -Infinity}; {@code -0.0} keeps its sign); integers in decimal, 64-bit ones exact. Strings are JSON strings when they are valid UTF-8 and the alias does
  * not end in {@code _bytes}, otherwise {@code {"b64": "..."}}.
  */
 public final class ResponseEncoder {
@@ -160,9 +161,7 @@ public final class ResponseEncoder {
 
         private void element(int i) throws IOException {
             switch (t.dtype()) {
-                case FLOAT -> g.writeNumber(data.getFloat(i * 4));
-                case DOUBLE -> g.writeNumber(data.getDouble(i * 8));
-                case HALF -> g.writeNumber(Numbers.formatHalf(data.getShort(i * 2)));
+                case FLOAT, DOUBLE, HALF -> g.writeNumber(Numbers.format(t.dtype(), data, i));
                 case INT8 -> g.writeNumber(data.get(i));
                 case INT16 -> g.writeNumber(data.getShort(i * 2));
                 case INT32 -> g.writeNumber(data.getInt(i * 4));

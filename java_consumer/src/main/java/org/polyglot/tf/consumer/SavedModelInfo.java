@@ -41,21 +41,24 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     }
 
     /**
-     * Parses {@code saved_model.pb} of a version folder into its {@code SavedModel} proto.
+     * Parses {@code saved_model.pb} of a version folder into its {@code SavedModel} proto, naming
+     * it in messages as {@code <shown>/saved_model.pb} (tests/CONTRACT.md, "Paths in messages").
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the parsed SavedModel
      * @throws ConsumerException (refusal) when the file cannot be read or parsed
      */
-    static SavedModel parseSavedModel(Path versionDir) {
+    static SavedModel parseSavedModel(Path versionDir, String shown) {
         Path pb = versionDir.resolve(ModelLocation.SAVED_MODEL_PB);
+        String named = ModelLocation.join(shown, ModelLocation.SAVED_MODEL_PB);
         SavedModel sm;
         try {
             sm = SavedModel.parseFrom(Files.readAllBytes(pb));
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal(Echo.quotedSingle(pb) + " is not a valid SavedModel: " + e.getMessage());
+            throw ConsumerException.refusal(Echo.quotedSingle(named) + " is not a valid SavedModel: " + e.getMessage());
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(pb) + ": " + e.getMessage());
+            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(named) + ": " + e.getMessage());
         }
         return sm;
     }
@@ -78,14 +81,15 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     }
 
     /**
-     * Reads {@code saved_model.pb} in a version folder.
+     * Reads {@code saved_model.pb} in a version folder, naming it in messages as given.
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the model's MetaGraphDefs
      * @throws ConsumerException (refusal) when the file cannot be read or parsed
      */
-    public static SavedModelInfo read(Path versionDir) {
-        SavedModel sm = parseSavedModel(versionDir);
+    public static SavedModelInfo read(Path versionDir, String shown) {
+        SavedModel sm = parseSavedModel(versionDir, shown);
         List<MetaGraph> graphs = new ArrayList<>();
         for (MetaGraphDef mg : sm.getMetaGraphsList()) {
             SortedMap<String, SignatureSpec> sigs = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);

@@ -31,7 +31,7 @@ public final class Saver implements CheckpointDir.Writer {
      * Wraps a session on a SavedModel and that model's saver.
      *
      * @param session the session loaded from the SavedModel (not closed by this class)
-     * @param def the SavedModel's {@code saver_def} (see {@link #saverDef(Path)})
+     * @param def the SavedModel's {@code saver_def} (see {@link #saverDef(Path, String)})
      */
     public Saver(TfSession session, SaverDef def) {
         this.session = session;
@@ -40,28 +40,30 @@ public final class Saver implements CheckpointDir.Writer {
 
     /**
      * Reads the {@code saver_def} of the MetaGraphDef with tags exactly {@code {"serve"}} from
-     * {@code saved_model.pb} (pure Java, no native library).
+     * {@code saved_model.pb} (pure Java, no native library), naming the folder in messages as
+     * given (tests/CONTRACT.md, "Paths in messages").
      *
      * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the saver definition
      * @throws ConsumerException (refusal) when the file is unreadable, has no such MetaGraphDef,
      *     or the saver names no filename tensor, save tensor or restore operation
      */
-    public static SaverDef saverDef(Path versionDir) {
-        SavedModel sm = SavedModelInfo.parseSavedModel(versionDir);
+    public static SaverDef saverDef(Path versionDir, String shown) {
+        SavedModel sm = SavedModelInfo.parseSavedModel(versionDir, shown);
         for (MetaGraphDef mg : sm.getMetaGraphsList()) {
             if (new HashSet<>(mg.getMetaInfoDef().getTagsList()).equals(SavedModelInfo.SERVE_TAGS)) {
                 SaverDef d = mg.getSaverDef();
                 if (d.getFilenameTensorName().isEmpty() || d.getSaveTensorName().isEmpty()
                         || d.getRestoreOpName().isEmpty()) {
-                    throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(versionDir) + " has no usable saver_def "
+                    throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(shown) + " has no usable saver_def "
                             + "(filename_tensor_name, save_tensor_name and restore_op_name are needed to save and "
                             + "restore its variables)");
                 }
                 return d;
             }
         }
-        throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(versionDir)
+        throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(shown)
                 + " has no MetaGraphDef with tag-set {'serve'}");
     }
 

@@ -62,7 +62,7 @@ public final class Soak {
     /**
      * The measurements.
      *
-     * @param model the version folder (absolute)
+     * @param model the version folder, absolute and as given ({@link ModelLocation#shown()})
      * @param signature the signature key answered
      * @param predictions the measured predictions
      * @param predictionsRss VmRSS in KiB before and after them
@@ -71,7 +71,7 @@ public final class Soak {
      * @param loadCyclesRss VmRSS in KiB before and after them
      * @param loadCyclesNanos their duration
      */
-    public record Result(Path model, String signature, long predictions, long[] predictionsRss,
+    public record Result(String model, String signature, long predictions, long[] predictionsRss,
             long predictionsNanos, long loadCycles, long[] loadCyclesRss, long loadCyclesNanos) {
     }
 
@@ -117,10 +117,10 @@ public final class Soak {
     public static Result measure(Supplier<ModelLocation> open, byte[] body, Options options) {
         long[] predRss = new long[2];
         long predNanos;
-        Path dir;
+        String dir;
         String key;
         try (Model m = openModel(open, options)) {
-            dir = m.location().dir().toAbsolutePath();
+            dir = m.location().shown();
             // The first answer refuses a request the model refuses, before any loop.
             m.predict(body, options.signature());
             String named = PredictRequest.parse(body).signatureName();
@@ -244,7 +244,7 @@ public final class Soak {
             g.writeStartObject();
             g.writeStringField("runtime", RUNTIME);
             g.writeStringField("tensorflow_version", tensorflowVersion);
-            g.writeStringField("model", r.model().toString());
+            g.writeStringField("model", r.model());
             g.writeStringField("signature", r.signature());
             g.writeStringField("format", options.format().flag());
             g.writeNumberField("predictions", r.predictions());

@@ -127,6 +127,22 @@ public final class TfSession implements AutoCloseable {
      * @throws IllegalArgumentException when {@code config} does not turn constant folding off
      */
     public static TfSession loadSavedModel(Path versionDir, byte[] config) {
+        return loadSavedModel(versionDir, versionDir.toString(), config);
+    }
+
+    /**
+     * Loads a SavedModel like {@link #loadSavedModel(Path, byte[])}, naming the folder in messages
+     * as given (tests/CONTRACT.md, "Paths in messages").
+     *
+     * @param versionDir the version folder
+     * @param shown the version folder's text as given ({@link ModelLocation#shown()})
+     * @param config a serialized {@code tensorflow.ConfigProto} whose constant folding is
+     *     {@code OFF}
+     * @return the session
+     * @throws ConsumerException (refusal) when TensorFlow cannot load the model or rejects the
+     *     configuration
+     */
+    public static TfSession loadSavedModel(Path versionDir, String shown, byte[] config) {
         SessionConfig.check(config);
         TF_Status status = TF_NewStatus();
         TF_SessionOptions opts = TF_NewSessionOptions();
@@ -139,7 +155,7 @@ public final class TfSession implements AutoCloseable {
             configure(opts, config, status);
             session = TF_LoadSessionFromSavedModel(opts, (TF_Buffer) null, dir, tags, 1, graph, (TF_Buffer) null, status);
             if (TF_GetCode(status) != TF_OK || session == null || session.isNull()) {
-                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in " + Echo.quotedSingle(versionDir) + ": "
+                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in " + Echo.quotedSingle(shown) + ": "
                         + TF_Message(status).getString());
             }
             TfSession s = new TfSession(graph, session);
@@ -182,12 +198,28 @@ public final class TfSession implements AutoCloseable {
      * @throws IllegalArgumentException when {@code config} does not turn constant folding off
      */
     public static TfSession loadFrozenGraph(Path graphFile, byte[] config) {
+        return loadFrozenGraph(graphFile, graphFile.toString(), config);
+    }
+
+    /**
+     * Imports a frozen graph like {@link #loadFrozenGraph(Path, byte[])}, naming the file in
+     * messages as given (tests/CONTRACT.md, "Paths in messages").
+     *
+     * @param graphFile the {@code .pb} file
+     * @param shown its text: the version folder as given, {@code /} and the manifest's path
+     * @param config a serialized {@code tensorflow.ConfigProto} whose constant folding is
+     *     {@code OFF}
+     * @return the session
+     * @throws ConsumerException (refusal) when the file cannot be read or imported, or TensorFlow
+     *     rejects the configuration
+     */
+    public static TfSession loadFrozenGraph(Path graphFile, String shown, byte[] config) {
         SessionConfig.check(config);
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(graphFile);
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(graphFile) + ": " + e.getMessage());
+            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(shown) + ": " + e.getMessage());
         }
         TF_Status status = TF_NewStatus();
         TF_Graph graph = TF_NewGraph();
@@ -203,7 +235,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteImportGraphDefOptions(importOpts);
             }
-            check(status, true, "TensorFlow cannot import the frozen graph " + Echo.quotedSingle(graphFile));
+            check(status, true, "TensorFlow cannot import the frozen graph " + Echo.quotedSingle(shown));
             TF_SessionOptions opts = TF_NewSessionOptions();
             TF_Session session;
             try {
@@ -212,7 +244,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteSessionOptions(opts);
             }
-            check(status, true, "TensorFlow cannot open a session on " + Echo.quotedSingle(graphFile));
+            check(status, true, "TensorFlow cannot open a session on " + Echo.quotedSingle(shown));
             TfSession s = new TfSession(graph, session);
             graph = null;
             return s;

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.tensorflow.proto.SaverDef;
 
@@ -27,11 +27,12 @@ import org.tensorflow.proto.SaverDef;
  * in a loop over CSV data through the C API session, checkpoints through the SavedModel's
  * {@code saver_def}, and publishes the trained variables as the model's next version.
  *
- * <p>Given the same model version, data and options it ends with the same variable bits and
- * prints the same stdout bytes as the Python reference ({@code python_producer/training.py}):
- * {@code step: <global_step>, loss: <loss>} every {@code logEvery} steps and one
- * {@code final: <name>: <value>, ...} line, numbers in Python's shortest round-trip form
- * ({@link Numbers#formatFloat32(float)}). The throughput and the exported folder go to stderr.
+ * <p>Given the same model version, data and options every language ends with the same variable
+ * bits and prints the same stdout bytes: {@code step: <global_step>, loss: <loss>} every
+ * {@code logEvery} steps and one {@code final: <name>: <value>, ...} line, numbers as
+ * tests/CONTRACT.md, "Numbers in text", writes them in the value's dtype ({@link Numbers}). The
+ * throughput and the exported folder go to stderr. Paths in messages are written as given
+ * (tests/CONTRACT.md, "Paths in messages"; {@link ModelLocation#shown()}).
  */
 public final class Trainer {
 
@@ -41,20 +42,14 @@ public final class Trainer {
     /** The signature key whose predictions the golden responses hold by default. */
     private static final String GOLDEN_SIGNATURE = Main.DEFAULT_SIGNATURE;
 
-    /** What Python's {@code float()} accepts besides decimals (case-insensitive). */
-    private static final Pattern SPECIAL = Pattern.compile("[+-]?(inf|infinity|nan)", Pattern.CASE_INSENSITIVE);
-
-    /** A decimal as Python's {@code float()} reads it (underscores between digits allowed). */
-    private static final Pattern DECIMAL = Pattern.compile(
-            "[+-]?(?:[0-9](?:_?[0-9])*(?:\\.(?:[0-9](?:_?[0-9])*)?)?|\\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9](?:_?[0-9])*)?");
-
     /**
      * The command's options.
      *
      * @param steps training steps to run in this invocation (at least 1)
      * @param batchSize rows per step (at least 1)
-     * @param learningRate the {@code --learning-rate} text (a Python {@code float()} literal), fed
-     *     as float32 (the double it denotes, rounded to float32, as the reference does)
+     * @param learningRate the {@code --learning-rate} text as given: a decimal literal
+     *     (tests/CONTRACT.md, "Decimal numbers in text input") rounded once to the float32 fed to
+     *     the model
      * @param checkpointEvery save a checkpoint whenever {@code global_step} is a multiple of this
      *     (0: only at the end)
      * @param checkpointDir the checkpoint folder, or {@code null} for
@@ -121,7 +116,10 @@ public final class Trainer {
         }
 
         /**
-         * Checks every option's range, in the reference's order.
+         * Checks every option's range, in the order of tests/CONTRACT.md's list: {@code --steps},
+         * {@code --batch-size}, {@code --learning-rate} (a decimal literal, {@link
+         * Numbers#parseDecimalFloat32}, whose float32 is finite and &gt; 0; the refusal echoes the
+         * text as given, bounded), {@code --checkpoint-every}, {@code --log-every}.
          *
          * @return the learning rate as float32
          * @throws ConsumerException (refusal) naming the first option out of range
@@ -133,10 +131,15 @@ public final class Trainer {
             if (batchSize < 1) {
                 throw ConsumerException.refusal("--batch-size must be at least 1, got " + batchSize);
             }
-            float rate = (float) parsePythonFloat(learningRate);
+            float rate;
+            try {
+                rate = Numbers.parseDecimalFloat32(learningRate == null ? "" : learningRate);
+            } catch (NumberFormatException e) {
+                rate = Float.NaN;
+            }
             if (!(Float.isFinite(rate) && rate > 0)) {
                 throw ConsumerException.refusal("--learning-rate must be a finite number > 0 in float32, got "
-                        + learningRate);
+                        + Echo.bound(learningRate));
             }
             if (checkpointEvery < 0) {
                 throw ConsumerException.refusal("--checkpoint-every must be 0 or more, got " + checkpointEvery);
@@ -152,31 +155,11 @@ public final class Trainer {
     }
 
     /**
-     * Reads a number as Python's {@code float()} does: surrounding whitespace ignored, decimals
-     * (with {@code _} between digits), {@code inf}, {@code infinity}, {@code nan} in any case.
-     *
-     * @param text the text
-     * @return the double
-     * @throws ConsumerException (refusal) when the text is no such number
-     */
-    static double parsePythonFloat(String text) {
-        String t = TrainingData.strip(text == null ? "" : text);
-        if (SPECIAL.matcher(t).matches()) {
-            double v = t.toLowerCase(Locale.ROOT).contains("nan") ? Double.NaN : Double.POSITIVE_INFINITY;
-            return t.startsWith("-") ? -v : v;
-        }
-        if (!DECIMAL.matcher(t).matches()) {
-            throw ConsumerException.refusal("--learning-rate: invalid float value: " + Echo.quotedSingle(text));
-        }
-        return Double.parseDouble(t.replace("_", ""));
-    }
-
-    /**
      * Runs the training loop on a model version and publishes the result as the next version.
      *
-     * @param model the {@code --model} path (model folder or version folder)
+     * @param model the {@code --model} path as given (model folder or version folder)
      * @param version the {@code --version}, or {@code null}
-     * @param data the {@code --data} path (CSV file or folder of CSV files)
+     * @param data the {@code --data} path as given (CSV file or folder of CSV files)
      * @param options the other options
      * @param out standard output ({@code step:} and {@code final:} lines)
      * @param err standard error (throughput and {@code exported} lines)
@@ -192,44 +175,50 @@ public final class Trainer {
         float rate = options.check();
         ModelLocation loc = ModelLocation.resolve(model, version);
         Path dir = loc.dir();
+        String shown = loc.shown();
+        String modelShown = ModelLocation.parent(shown);
         if (loc.version() == null) {
-            throw ConsumerException.refusal("train publishes the next version beside " + dir + ", so it needs a "
+            throw ConsumerException.refusal("train publishes the next version beside " + shown + ", so it needs a "
                     + "version folder named by its number");
         }
         if (!options.skipVerification()) {
-            ManifestVerifier.verify(dir);
+            ManifestVerifier.verify(dir, shown);
         }
-        Json.Obj manifest = readManifest(dir);
+        Json.Obj manifest = readManifest(dir, shown);
         if (!(manifest.get("training") instanceof Json.Obj trainingJson)) {
-            throw ConsumerException.refusal(dir + " has no training section in manifest.json; train needs a model "
+            throw ConsumerException.refusal(shown + " has no training section in manifest.json; train needs a model "
                     + "exported with a train signature (such as affine)");
         }
-        SavedModelInfo info = SavedModelInfo.read(dir);
+        SavedModelInfo info = SavedModelInfo.read(dir, shown);
         TrainingSection section = TrainingSection.parse(trainingJson, info.serving().signatures(),
-                dir.resolve(Manifest.FILE_NAME));
-        OpScanner.checkSavedModel(dir, List.of(section.trainSignature().key(), section.variablesSignature().key()),
-                false, options.allowedOps());
-        SaverDef saverDef = Saver.saverDef(dir);
-        Map<String, byte[]> frozenGraphs = readFrozenGraphs(dir, manifest, section);
+                ModelLocation.join(shown, Manifest.FILE_NAME));
+        OpScanner.checkSavedModel(dir, shown, List.of(section.trainSignature().key(),
+                section.variablesSignature().key()), false, options.allowedOps());
+        SaverDef saverDef = Saver.saverDef(dir, shown);
+        Map<String, byte[]> frozenGraphs = readFrozenGraphs(dir, shown, manifest, section);
         TrainingData rows = TrainingData.read(data, section.columns());
-        CheckpointDir checkpoints = new CheckpointDir(options.checkpointDir() == null
-                ? dir.getParent().resolve("checkpoints") : absolute(options.checkpointDir()));
+        CheckpointDir checkpoints = checkpointDir(options.checkpointDir() == null
+                ? ModelLocation.join(modelShown, "checkpoints") : options.checkpointDir());
         Path resumeFrom = null;
+        String resumedFrom = null;
         if (options.resume()) {
-            resumeFrom = checkpoints.latestPrefix();
-            if (resumeFrom == null) {
-                throw ConsumerException.refusal("--resume: no checkpoint to resume in " + checkpoints.dir());
+            CheckpointDir.State state = checkpoints.readState();
+            if (state == null) {
+                throw ConsumerException.refusal("--resume: no checkpoint to resume in " + checkpoints.shown());
             }
+            resumeFrom = checkpoints.resolve(state.modelCheckpointPath());
+            resumedFrom = CheckpointDir.fileName(state.modelCheckpointPath());
             if (!Files.isRegularFile(Path.of(resumeFrom + ".index"))) {
-                throw ConsumerException.refusal("--resume: " + checkpoints.stateFile() + " names the checkpoint "
-                        + resumeFrom + ", which has no .index file");
+                throw ConsumerException.refusal("--resume: " + checkpoints.shown(CheckpointDir.STATE_FILE)
+                        + " names the checkpoint " + checkpoints.shown(state.modelCheckpointPath())
+                        + ", which has no .index file");
             }
         } else if (Files.exists(checkpoints.stateFile())) {
-            throw ConsumerException.refusal(checkpoints.dir() + " holds checkpoints of an earlier run; pass --resume "
+            throw ConsumerException.refusal(checkpoints.shown() + " holds checkpoints of an earlier run; pass --resume "
                     + "to continue it or --checkpoint-dir for a new run");
         }
 
-        try (TfSession session = TfSession.loadSavedModel(dir, SessionConfig.contract())) {
+        try (TfSession session = TfSession.loadSavedModel(dir, shown, SessionConfig.contract())) {
             Saver saver = new Saver(session, saverDef);
             if (resumeFrom != null) {
                 saver.restore(resumeFrom);
@@ -237,7 +226,7 @@ public final class Trainer {
             try {
                 Files.createDirectories(checkpoints.dir());
             } catch (IOException e) {
-                throw ConsumerException.failure("cannot create the checkpoint folder " + checkpoints.dir() + ": "
+                throw ConsumerException.failure("cannot create the checkpoint folder " + checkpoints.shown() + ": "
                         + e.getMessage());
             }
             Loop loop = new Loop(session, section, rows, rate);
@@ -251,10 +240,10 @@ public final class Trainer {
                 loss = lossOut[0];
                 if (!Float.isFinite(loss)) {
                     throw ConsumerException.failure("training diverged at step " + globalStep + ": the loss is "
-                            + Numbers.formatFloat32(loss) + "; lower --learning-rate");
+                            + Numbers.format(loss) + "; lower --learning-rate");
                 }
                 if (Math.floorMod(globalStep, options.logEvery()) == 0) {
-                    out.println("step: " + globalStep + ", loss: " + Numbers.formatFloat32(loss));
+                    out.println("step: " + globalStep + ", loss: " + Numbers.format(loss));
                 }
                 if (options.checkpointEvery() > 0 && Math.floorMod(globalStep, options.checkpointEvery()) == 0) {
                     checkpoints.save(saver, globalStep);
@@ -281,10 +270,9 @@ public final class Trainer {
             run.put("steps", integer(options.steps()));
             run.put("global_step", integer(globalStep));
             run.put("batch_size", integer(options.batchSize()));
-            run.put("learning_rate", new Json.Str(Numbers.formatFloat32(rate)));
-            run.put("resumed_from", resumeFrom == null ? new Json.Null()
-                    : new Json.Str(resumeFrom.getFileName().toString()));
-            run.put("final_loss", new Json.Str(Numbers.formatFloat32(loss)));
+            run.put("learning_rate", new Json.Str(Numbers.format(rate)));
+            run.put("resumed_from", resumedFrom == null ? new Json.Null() : new Json.Str(resumedFrom));
+            run.put("final_loss", new Json.Str(Numbers.format(loss)));
             List<Json.Value> files = new ArrayList<>();
             for (TrainingData.FileInfo f : rows.files()) {
                 Map<String, Json.Value> m = new LinkedHashMap<>();
@@ -294,9 +282,10 @@ public final class Trainer {
                 files.add(new Json.Obj(m));
             }
             run.put("data", new Json.Arr(files));
-            Path exported = export(dir, manifest, trainingJson, section, frozenGraphs, saver, values, globalStep,
-                    new Json.Obj(run));
-            err.println("exported " + exported);
+            VersionWriter writer = new VersionWriter(dir.getParent(), modelShown);
+            Path exported = export(dir, shown, writer, manifest, trainingJson, section, frozenGraphs, saver, values,
+                    globalStep, new Json.Obj(run));
+            err.println("exported " + writer.finalShown());
             err.flush();
             return exported;
         }
@@ -364,33 +353,20 @@ public final class Trainer {
     }
 
     /**
-     * Formats a variable's value as the reference prints it: its elements in the contract's
-     * number form (floating dtypes shortest round-trip of their width, integers in decimal,
-     * booleans {@code True}/{@code False}), a scalar bare and anything else as a flat
-     * {@code [a, b, ...]} list.
+     * Formats a variable's value for the {@code final:} line (tests/CONTRACT.md, "Training"): its
+     * elements as "Numbers in text" writes them in the value's dtype
+     * ({@link Numbers#format(DType, ByteBuffer, int)}: booleans {@code true}/{@code false}), a
+     * scalar bare and any other rank as {@code [a, b, ...]}, row-major.
      *
      * @param t the value (numeric or boolean)
      * @return the text
+     * @throws IllegalArgumentException for a {@code DT_STRING} value
      */
     static String formatValue(HostTensor t) {
         List<String> items = new ArrayList<>();
         ByteBuffer d = t.data();
         for (int i = 0; i < t.size(); i++) {
-            items.add(switch (t.dtype()) {
-                case FLOAT -> Numbers.formatFloat32(d.getFloat(i * 4));
-                case DOUBLE -> Numbers.formatFloat64(d.getDouble(i * 8));
-                case HALF -> Numbers.formatFloat16(d.getShort(i * 2));
-                case INT8 -> Byte.toString(d.get(i));
-                case INT16 -> Short.toString(d.getShort(i * 2));
-                case INT32 -> Integer.toString(d.getInt(i * 4));
-                case INT64 -> Long.toString(d.getLong(i * 8));
-                case UINT8 -> Integer.toString(d.get(i) & 0xff);
-                case UINT16 -> Integer.toString(d.getShort(i * 2) & 0xffff);
-                case UINT32 -> Long.toString(d.getInt(i * 4) & 0xffff_ffffL);
-                case UINT64 -> Long.toUnsignedString(d.getLong(i * 8));
-                case BOOL -> d.get(i) != 0 ? "True" : "False";
-                case STRING -> throw new IllegalArgumentException("DT_STRING");
-            });
+            items.add(Numbers.format(t.dtype(), d, i));
         }
         return t.rank() == 0 ? items.get(0) : "[" + String.join(", ", items) + "]";
     }
@@ -399,22 +375,27 @@ public final class Trainer {
         return new Json.Num(Long.toString(v), true);
     }
 
-    private static Path absolute(String path) {
+    /**
+     * The checkpoint folder, named in messages as {@code shown} (the {@code --checkpoint-dir} text
+     * as given, or the model folder's text and {@code /checkpoints}).
+     */
+    private static CheckpointDir checkpointDir(String shown) {
         try {
-            return ModelLocation.absolute(path);
+            return new CheckpointDir(Paths.get(shown).toAbsolutePath(), shown);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid --checkpoint-dir " + Echo.quotedSingle(path) + ": " + e.getMessage());
+            throw ConsumerException.refusal("invalid --checkpoint-dir " + Echo.quotedSingle(shown) + ": " + e.getMessage());
         }
     }
 
     /** Reads manifest.json as a JSON tree (every member kept, in order). */
-    private static Json.Obj readManifest(Path dir) {
-        Path f = dir.resolve(Manifest.FILE_NAME);
+    private static Json.Obj readManifest(Path dir, String shown) {
+        Path path = dir.resolve(Manifest.FILE_NAME);
+        String f = ModelLocation.join(shown, Manifest.FILE_NAME);
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(f);
+            bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
-            throw ConsumerException.refusal(dir + " has no manifest.json; train needs the manifest's training section");
+            throw ConsumerException.refusal(shown + " has no manifest.json; train needs the manifest's training section");
         } catch (IOException e) {
             throw ConsumerException.refusal("cannot read " + f + ": " + e.getMessage());
         }
@@ -436,9 +417,10 @@ public final class Trainer {
      *
      * @return signature key -&gt; graph bytes, in manifest order
      */
-    private static Map<String, byte[]> readFrozenGraphs(Path dir, Json.Obj manifest, TrainingSection section) {
+    private static Map<String, byte[]> readFrozenGraphs(Path dir, String shown, Json.Obj manifest,
+            TrainingSection section) {
         Map<String, byte[]> graphs = new LinkedHashMap<>();
-        Manifest signatures = Manifest.readIfPresent(dir);
+        Manifest signatures = Manifest.readIfPresent(dir, shown);
         if (!(manifest.get("signatures") instanceof Json.Obj sigs)) {
             return graphs;
         }
@@ -448,15 +430,16 @@ public final class Trainer {
                 continue;
             }
             frozenText(sigs, key);
-            Path file = dir.resolve(rel).normalize();
+            Path file = dir.resolve(rel);
+            String named = ModelLocation.join(shown, rel);
             byte[] bytes;
             try {
                 bytes = Files.readAllBytes(file);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(file) + ": " + e.getMessage());
+                throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(named) + ": " + e.getMessage());
             }
             FrozenGraphs.check(bytes, section.frozenConstants().getOrDefault(key, Map.of()),
-                    section.variableDtypes(), file.toString());
+                    section.variableDtypes(), named);
             graphs.put(key, bytes);
         }
         return graphs;
@@ -473,12 +456,11 @@ public final class Trainer {
 
     /**
      * Writes the next version from the trained session (tests/CONTRACT.md, "The new model
-     * version") and publishes it.
+     * version") into the writer's staging folder and publishes it.
      */
-    private static Path export(Path source, Json.Obj manifest, Json.Obj trainingJson, TrainingSection section,
-            Map<String, byte[]> frozenGraphs, Saver saver, Map<String, HostTensor> values, long globalStep,
-            Json.Obj run) {
-        VersionWriter writer = new VersionWriter(source.getParent());
+    private static Path export(Path source, String sourceShown, VersionWriter writer, Json.Obj manifest, Json.Obj trainingJson,
+            TrainingSection section, Map<String, byte[]> frozenGraphs, Saver saver, Map<String, HostTensor> values,
+            long globalStep, Json.Obj run) {
         Path staging = writer.staging();
         boolean done = false;
         try {
@@ -489,21 +471,25 @@ public final class Trainer {
             Files.createDirectories(staging.resolve("variables"));
             saver.write(staging.resolve("variables").resolve("variables"));
             Json.Obj sigs = (Json.Obj) manifest.get("signatures");
-            Manifest signatures = Manifest.readIfPresent(source);
+            Manifest signatures = Manifest.readIfPresent(source, sourceShown);
             for (Map.Entry<String, byte[]> g : frozenGraphs.entrySet()) {
                 String key = g.getKey();
-                Path graph = staging.resolve(signatures.frozenGraph(key)).normalize();
-                Path text = staging.resolve(frozenText(sigs, key)).normalize();
+                String graphRel = signatures.frozenGraph(key);
+                Path graph = staging.resolve(graphRel);
+                Path text = staging.resolve(frozenText(sigs, key));
+                String named = ModelLocation.join(writer.stagingShown(), graphRel);
                 byte[] bytes = FrozenGraphs.withValues(g.getValue(), section.frozenConstants().getOrDefault(key,
-                        Map.of()), values, graph.toString());
+                        Map.of()), values, named);
                 Files.createDirectories(graph.getParent());
                 Files.write(graph, bytes);
                 Files.createDirectories(text.getParent());
-                Files.write(text, FrozenGraphs.text(bytes, graph.toString()).getBytes(StandardCharsets.UTF_8));
+                Files.write(text, FrozenGraphs.text(bytes, named).getBytes(StandardCharsets.UTF_8));
             }
             Files.createDirectories(staging.resolve("checkpoint"));
-            new CheckpointDir(staging.resolve("checkpoint")).save(saver, globalStep);
-            writeGolden(source.resolve("golden"), staging, writer.version());
+            new CheckpointDir(staging.resolve("checkpoint"), ModelLocation.join(writer.stagingShown(), "checkpoint"))
+                    .save(saver, globalStep);
+            writeGolden(source.resolve("golden"), ModelLocation.join(sourceShown, "golden"), staging,
+                    writer.stagingShown(), writer.version());
             Map<String, Json.Value> training = new LinkedHashMap<>(trainingJson.members());
             training.put("run", run);
             Map<String, Json.Value> m = new LinkedHashMap<>(manifest.members());
@@ -512,7 +498,8 @@ public final class Trainer {
             done = true;
             return published;
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot write the new version in " + staging + ": " + e.getMessage());
+            throw ConsumerException.failure("cannot write the new version in " + writer.stagingShown() + ": "
+                    + e.getMessage());
         } finally {
             if (!done) {
                 writer.abandon();
@@ -526,7 +513,8 @@ public final class Trainer {
      * answer of {@link Model#predict} (format saved_model) on the staged version, as
      * {@code predict} writes it.
      */
-    private static void writeGolden(Path golden, Path staging, BigInteger version) throws IOException {
+    private static void writeGolden(Path golden, String goldenShown, Path staging, String stagingShown,
+            BigInteger version) throws IOException {
         if (!Files.isDirectory(golden)) {
             return;
         }
@@ -535,7 +523,7 @@ public final class Trainer {
             for (Path p : (Iterable<Path>) files::iterator) {
                 String name = p.getFileName().toString();
                 if (name.endsWith(".request.json") && !name.startsWith(".")) {
-                    String text = utf8(p).replace("\r\n", "\n").replace('\r', '\n');
+                    String text = utf8(p, ModelLocation.join(goldenShown, name)).replace("\r\n", "\n").replace('\r', '\n');
                     int end = text.length();
                     while (end > 0 && text.charAt(end - 1) == '\n') {
                         end--;
@@ -546,7 +534,7 @@ public final class Trainer {
         }
         Path out = staging.resolve("golden");
         Files.createDirectories(out);
-        try (Model model = new Model(new ModelLocation(staging, version), Model.Format.SAVED_MODEL)) {
+        try (Model model = new Model(new ModelLocation(staging, version, stagingShown), Model.Format.SAVED_MODEL)) {
             for (Map.Entry<String, String> e : requests.entrySet()) {
                 byte[] body = e.getValue().getBytes(StandardCharsets.UTF_8);
                 Files.write(out.resolve(e.getKey() + ".request.json"), (e.getValue() + "\n").getBytes(StandardCharsets.UTF_8));
@@ -556,13 +544,13 @@ public final class Trainer {
         }
     }
 
-    private static String utf8(Path p) throws IOException {
+    private static String utf8(Path p, String shown) throws IOException {
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(Files.readAllBytes(p))).toString();
         } catch (CharacterCodingException e) {
-            throw ConsumerException.failure("golden request " + p + " is not UTF-8 text");
+            throw ConsumerException.failure("golden request " + shown + " is not UTF-8 text");
         }
     }
 }

@@ -2,31 +2,34 @@ package org.polyglot.tf.consumer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * The CSV training data of the {@code train} command (tests/CONTRACT.md, "Training", "Data"):
  * one float32 column per name, rows in file order.
  *
- * <p>{@code --data} is one CSV file or a folder whose {@code *.csv} files are read in code-point
- * (= UTF-8 byte) order of their names. Every file starts with the header line (the columns joined
- * by {@code ,}); every further non-blank line holds one decimal number per column, parsed with
- * {@link Float#parseFloat} (correct rounding directly to float32). Blank lines are skipped. Lines
- * are split and fields trimmed as Python's {@code str.splitlines} / {@code str.strip} do, so the
- * line numbers in messages are those of the Python reference.
+ * <p>{@code --data} is one CSV file or a folder whose regular files with a name ending in
+ * {@code .csv} (and longer than that) are read in byte order of their UTF-8 names. A file is
+ * UTF-8 text; lines end at {@code \n}, a {@code \r} just before it belonging to the line end,
+ * and nothing else ends a line; fields are the pieces of a line between {@code ,}, each trimmed of
+ * ASCII white space ({@link #WHITE_SPACE}) and nothing else; a line whose trimmed text is empty is
+ * skipped. The first line's fields must be the columns; each further line holds one decimal
+ * literal per column, read by {@link Numbers#parseDecimalFloat32} (tests/CONTRACT.md, "Decimal
+ * numbers in text input"). Files are named in messages as {@code --data} was given, joined with
+ * their names ({@link ModelLocation#join}).
  *
  * @param columns the column names, in order
  * @param values one float32 array of length {@link #rows()} per column, in the order of
@@ -35,8 +38,11 @@ import java.util.stream.Stream;
  */
 public record TrainingData(List<String> columns, List<float[]> values, List<FileInfo> files) {
 
-    /** A plain decimal literal: what a CSV field may hold (no hex, no {@code f}/{@code d} suffix). */
-    private static final Pattern DECIMAL = Pattern.compile("[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?");
+    /** What a line and its fields are trimmed of: ASCII white space (tests/CONTRACT.md, "Data"). */
+    static final String WHITE_SPACE = " \t\n\u000B\f\r";
+
+    /** A CSV file name: ends in {@code .csv} and is longer than that. */
+    private static final String CSV_SUFFIX = ".csv";
 
     /**
      * One file that was read, as the manifest's {@code training.run.data} lists it.
@@ -46,6 +52,10 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
      * @param rows the number of data rows it held
      */
     public record FileInfo(String file, String sha256, long rows) {
+    }
+
+    /** A file to read: where it is, its name, and how messages write it. */
+    private record Source(Path path, String name, String shown) {
     }
 
     /**
@@ -70,8 +80,8 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
     /**
      * Reads the data.
      *
-     * @param path the {@code --data} argument: a CSV file or a folder of {@code *.csv} files
-     * @param columns the column names (the header must be them joined by {@code ,})
+     * @param path the {@code --data} argument, as given: a CSV file or a folder of CSV files
+     * @param columns the column names (the header line's fields must be them)
      * @return the data
      * @throws ConsumerException (refusal) {@code --data <file>[:<line>]: ...} for a missing path,
      *     a folder without {@code .csv} file, an unreadable or non-UTF-8 file, a wrong header, a
@@ -79,72 +89,48 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
      *     row at all
      */
     public static TrainingData read(String path, List<String> columns) {
-        Path source;
-        try {
-            source = pythonPath(path);
-        } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("--data " + path + ": not a valid path: " + e.getMessage());
-        }
-        List<Path> files;
-        if (Files.isDirectory(source)) {
-            try (Stream<Path> children = Files.list(source)) {
-                files = new ArrayList<>(children.filter(p -> isCsvName(p.getFileName().toString())
-                        && Files.isRegularFile(p)).toList());
-            } catch (IOException e) {
-                throw ConsumerException.refusal("--data " + path + ": cannot list the folder: " + e.getMessage());
-            }
-            if (files.isEmpty()) {
-                throw ConsumerException.refusal("--data " + path + ": no .csv shard in this folder");
-            }
-            files.sort((a, b) -> SignatureSpec.CODE_POINT_ORDER.compare(a.getFileName().toString(),
-                    b.getFileName().toString()));
-        } else if (Files.isRegularFile(source)) {
-            files = List.of(source);
-        } else {
-            throw ConsumerException.refusal("--data " + path + ": no such file or folder");
-        }
+        List<Source> files = sources(path);
         String header = String.join(",", columns);
         FloatList[] values = new FloatList[columns.size()];
         for (int c = 0; c < values.length; c++) {
             values[c] = new FloatList();
         }
         List<FileInfo> described = new ArrayList<>();
-        for (Path file : files) {
+        for (Source file : files) {
             byte[] bytes;
             String text;
             try {
-                bytes = Files.readAllBytes(file);
+                bytes = Files.readAllBytes(file.path());
                 text = StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(bytes)).toString();
-            } catch (CharacterCodingException e) {
-                throw ConsumerException.refusal("--data " + file + ": cannot read it as UTF-8 text: " + e);
             } catch (IOException e) {
-                throw ConsumerException.refusal("--data " + file + ": cannot read it as UTF-8 text: " + e);
+                throw ConsumerException.refusal("--data " + file.shown() + ": cannot read it as UTF-8 text: " + e);
             }
-            List<String> lines = splitLines(text);
-            if (lines.isEmpty() || !strip(lines.get(0)).equals(header)) {
-                throw ConsumerException.refusal("--data " + file + ": line 1 must be the header " + Echo.quoted(header));
+            List<String> lines = lines(text);
+            if (lines.isEmpty() || !fields(lines.get(0)).equals(columns)) {
+                throw ConsumerException.refusal("--data " + file.shown() + ": line 1 must be the header "
+                        + Echo.quoted(header));
             }
             long rows = 0;
             for (int n = 1; n < lines.size(); n++) {
                 String line = lines.get(n);
-                if (strip(line).isEmpty()) {
+                if (trim(line).isEmpty()) {
                     continue;
                 }
-                String[] fields = line.split(",", -1);
+                List<String> fields = fields(line);
                 int number = n + 1;
-                if (fields.length != columns.size()) {
-                    throw ConsumerException.refusal("--data " + file + ":" + number + ": " + fields.length
+                if (fields.size() != columns.size()) {
+                    throw ConsumerException.refusal("--data " + file.shown() + ":" + number + ": " + fields.size()
                             + " fields, expected " + columns.size() + " (" + header + ")");
                 }
-                for (int c = 0; c < fields.length; c++) {
-                    values[c].add(parseValue(fields[c], file, number, columns.get(c)));
+                for (int c = 0; c < fields.size(); c++) {
+                    values[c].add(parseValue(fields.get(c), file.shown(), number, columns.get(c)));
                 }
                 rows++;
             }
-            described.add(new FileInfo(file.getFileName().toString(), sha256(bytes), rows));
+            described.add(new FileInfo(file.name(), sha256(bytes), rows));
         }
         if (values[0].size == 0) {
             throw ConsumerException.refusal("--data " + path + ": no data rows");
@@ -156,27 +142,127 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
         return new TrainingData(List.copyOf(columns), List.copyOf(arrays), List.copyOf(described));
     }
 
+    /** The files {@code --data} names: the file itself, or the folder's CSV files in byte order of their names. */
+    private static List<Source> sources(String path) {
+        Path source;
+        try {
+            source = Paths.get(path);
+        } catch (InvalidPathException e) {
+            throw ConsumerException.refusal("--data " + path + ": not a valid path: " + e.getMessage());
+        }
+        if (Files.isDirectory(source)) {
+            List<String> names = new ArrayList<>();
+            try (Stream<Path> children = Files.list(source)) {
+                children.forEach(p -> {
+                    String name = p.getFileName().toString();
+                    if (isCsvName(name) && Files.isRegularFile(p)) {
+                        names.add(name);
+                    }
+                });
+            } catch (IOException e) {
+                throw ConsumerException.refusal("--data " + path + ": cannot list the folder: " + e.getMessage());
+            }
+            if (names.isEmpty()) {
+                throw ConsumerException.refusal("--data " + path + ": no .csv shard in this folder");
+            }
+            names.sort(UTF8_ORDER);
+            List<Source> files = new ArrayList<>(names.size());
+            for (String name : names) {
+                files.add(new Source(source.resolve(name), name, ModelLocation.join(path, name)));
+            }
+            return files;
+        }
+        if (Files.isRegularFile(source)) {
+            Path name = source.getFileName();
+            return List.of(new Source(source, name == null ? path : name.toString(), path));
+        }
+        throw ConsumerException.refusal("--data " + path + ": no such file or folder");
+    }
+
+    /** Byte order of the UTF-8 encodings. */
+    private static final Comparator<String> UTF8_ORDER = (a, b) -> Arrays.compareUnsigned(
+            a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+
     /**
-     * Parses one field: surrounding whitespace is ignored; the rest must be a decimal literal
-     * whose float32 value is finite.
+     * Splits a file's text into lines (tests/CONTRACT.md, "Data"): a line ends at {@code \n}, a
+     * {@code \r} just before it belonging to the line end; the last line may lack an end; no other
+     * character ends a line.
+     *
+     * @param text the file's text
+     * @return the lines without their ends; none for an empty text
+     */
+    static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>();
+        int start = 0;
+        while (start < text.length()) {
+            int end = text.indexOf('\n', start);
+            int next = end < 0 ? text.length() : end + 1;
+            if (end < 0) {
+                end = text.length();
+            } else if (end > start && text.charAt(end - 1) == '\r') {
+                end--;
+            }
+            lines.add(text.substring(start, end));
+            start = next;
+        }
+        return lines;
+    }
+
+    /**
+     * Splits a line into its fields at every {@code ,}, each trimmed ({@link #trim}).
+     *
+     * @param line the line
+     * @return the fields, at least one
+     */
+    static List<String> fields(String line) {
+        List<String> fields = new ArrayList<>();
+        for (String f : line.split(",", -1)) {
+            fields.add(trim(f));
+        }
+        return fields;
+    }
+
+    /**
+     * Trims ASCII white space ({@link #WHITE_SPACE}: space, tab, line feed, vertical tab, form
+     * feed, carriage return) from both ends, and nothing else (not {@link String#strip}, which
+     * also takes Unicode spaces, nor {@link String#trim}, which takes every control character).
+     *
+     * @param s the text
+     * @return the trimmed text
+     */
+    static String trim(String s) {
+        int b = 0;
+        int e = s.length();
+        while (b < e && WHITE_SPACE.indexOf(s.charAt(b)) >= 0) {
+            b++;
+        }
+        while (e > b && WHITE_SPACE.indexOf(s.charAt(e - 1)) >= 0) {
+            e--;
+        }
+        return s.substring(b, e);
+    }
+
+    /**
+     * Parses one (trimmed) field: a decimal literal whose float32 value is finite.
      *
      * @param field the field text
-     * @param file the file (for the message)
+     * @param file the file as messages name it
      * @param line the 1-based line number (for the message)
      * @param column the column name (for the message)
-     * @return the float32 value, rounded directly from the decimal
+     * @return the float32 value, rounded once from the decimal
      * @throws ConsumerException (refusal) {@code --data <file>:<line>: column <c> is "<text>",
      *     expected a finite float32}
      */
-    static float parseValue(String field, Path file, int line, String column) {
-        String t = strip(field);
-        float v = Float.NaN;
-        if (DECIMAL.matcher(t).matches()) {
-            v = Float.parseFloat(t);
+    static float parseValue(String field, String file, int line, String column) {
+        float v;
+        try {
+            v = Numbers.parseDecimalFloat32(field);
+        } catch (NumberFormatException e) {
+            v = Float.NaN;
         }
         if (!Float.isFinite(v)) {
-            throw ConsumerException.refusal("--data " + file + ":" + line + ": column " + column + " is \"" + t
-                    + "\", expected a finite float32");
+            throw ConsumerException.refusal("--data " + file + ":" + line + ": column " + column + " is "
+                    + Echo.quoted(field) + ", expected a finite float32");
         }
         return v;
     }
@@ -221,84 +307,15 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
         return HostTensor.numeric(DType.FLOAT, shape, b);
     }
 
-    /** Whether Python's {@code Path(name).suffix == ".csv"}. */
+    /**
+     * Whether a folder entry's name is a CSV file's: it ends in {@code .csv} and is longer than
+     * that.
+     *
+     * @param name the file name
+     * @return true for {@code a.csv}, {@code ..csv}; false for {@code .csv}, {@code a.csv.bak}
+     */
     static boolean isCsvName(String name) {
-        return name.endsWith(".csv") && name.lastIndexOf('.') > 0;
-    }
-
-    /**
-     * Returns a path as Python's {@code pathlib.Path(text)} prints it: {@code .} components and
-     * repeated or trailing separators removed (so messages name files as the reference does).
-     *
-     * @param text the path as given
-     * @return the path
-     */
-    static Path pythonPath(String text) {
-        Path p = Paths.get(text);
-        Path out = p.getRoot();
-        for (Path part : p) {
-            if (!part.toString().equals(".")) {
-                out = out == null ? part : out.resolve(part);
-            }
-        }
-        return out == null ? Paths.get(".") : out;
-    }
-
-    /**
-     * Splits text into lines as Python's {@code str.splitlines()} does ({@code \n}, {@code \r\n},
-     * {@code \r}, vertical tab, form feed, U+001C to U+001E, U+0085, U+2028, U+2029; no empty
-     * last line for a final line break).
-     *
-     * @param text the text
-     * @return the lines without their line breaks
-     */
-    static List<String> splitLines(String text) {
-        List<String> lines = new ArrayList<>();
-        int start = 0;
-        int i = 0;
-        int n = text.length();
-        while (i < n) {
-            char c = text.charAt(i);
-            if (isLineBreak(c)) {
-                lines.add(text.substring(start, i));
-                i += c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n' ? 2 : 1;
-                start = i;
-            } else {
-                i++;
-            }
-        }
-        if (start < n) {
-            lines.add(text.substring(start));
-        }
-        return lines;
-    }
-
-    private static boolean isLineBreak(char c) {
-        return c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e)
-                || c == 0x85 || c == 0x2028 || c == 0x2029;
-    }
-
-    /**
-     * Strips leading and trailing whitespace as Python's {@code str.strip()} does
-     * ({@code str.isspace()}: Java's whitespace plus the no-break spaces and U+0085).
-     *
-     * @param s the text
-     * @return the stripped text
-     */
-    static String strip(String s) {
-        int b = 0;
-        int e = s.length();
-        while (b < e && isSpace(s.charAt(b))) {
-            b++;
-        }
-        while (e > b && isSpace(s.charAt(e - 1))) {
-            e--;
-        }
-        return s.substring(b, e);
-    }
-
-    private static boolean isSpace(char c) {
-        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == 0x85;
+        return name.length() > CSV_SUFFIX.length() && name.endsWith(CSV_SUFFIX);
     }
 
     /**

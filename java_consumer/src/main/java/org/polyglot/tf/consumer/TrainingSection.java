@@ -1,6 +1,5 @@
 package org.polyglot.tf.consumer;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -33,13 +32,14 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
      *
      * @param section the manifest's {@code training} value
      * @param signatures the SavedModel's signatures (MetaGraphDef {@code serve}) by key
-     * @param manifestFile the manifest's path, for messages
+     * @param manifestFile the manifest file as messages name it (the version folder as given,
+     *     {@code /manifest.json})
      * @return the checked section
      * @throws ConsumerException (refusal) when an entry is missing or malformed, or names a
      *     signature, input or output that the SavedModel does not have (with the dtype and shape
      *     the contract needs)
      */
-    public static TrainingSection parse(Json.Obj section, Map<String, SignatureSpec> signatures, Path manifestFile) {
+    public static TrainingSection parse(Json.Obj section, Map<String, SignatureSpec> signatures, String manifestFile) {
         String where = manifestFile + ": training";
         String train = string(section, "train_signature", where);
         String vars = string(section, "variables_signature", where);

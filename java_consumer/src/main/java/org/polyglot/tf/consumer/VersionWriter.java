@@ -1,6 +1,7 @@
 package org.polyglot.tf.consumer;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -16,18 +17,22 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.StringJoiner;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
  * Stages and atomically publishes a new version {@code <model folder>/<highest + 1>/}, as the
  * producer does (tests/CONTRACT.md, "Model layout"): everything is written into
  * {@code <model folder>/.tmp-<version>-<pid>/}, the manifest last, and the folder is then renamed
- * into place, so a consumer never sees half a version.
+ * into place, so a consumer never sees half a version. {@code manifest.json} is written by
+ * Jackson ({@link Json#pretty}); its member order and white space carry no meaning
+ * (tests/CONTRACT.md, "manifest.json"). Messages name folders as given (tests/CONTRACT.md, "Paths
+ * in messages").
  */
 public final class VersionWriter {
 
@@ -37,15 +42,18 @@ public final class VersionWriter {
     private final BigInteger version;
     private final Path staging;
     private final Path finalPath;
+    private final String stagingShown;
+    private final String finalShown;
 
     /**
      * Chooses the next version of a model folder and creates its (empty) staging folder,
      * replacing a stale one of the same name.
      *
-     * @param modelRoot the model folder (absolute)
+     * @param modelRoot the model folder
+     * @param shown the model folder as messages write it (as given, {@link ModelLocation#parent})
      * @throws ConsumerException (failure) when the folder cannot be listed or created
      */
-    public VersionWriter(Path modelRoot) {
+    public VersionWriter(Path modelRoot, String shown) {
         this.modelRoot = modelRoot;
         BigInteger highest = BigInteger.ZERO;
         try (Stream<Path> children = Files.list(modelRoot)) {
@@ -56,18 +64,21 @@ public final class VersionWriter {
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot list the model folder " + modelRoot + ": " + e.getMessage());
+            throw ConsumerException.failure("cannot list the model folder " + shown + ": " + e.getMessage());
         }
         this.version = highest.add(BigInteger.ONE);
-        this.staging = modelRoot.resolve(".tmp-" + version + "-" + ProcessHandle.current().pid());
+        String stagingName = ".tmp-" + version + "-" + ProcessHandle.current().pid();
+        this.staging = modelRoot.resolve(stagingName);
         this.finalPath = modelRoot.resolve(version.toString());
+        this.stagingShown = ModelLocation.join(shown, stagingName);
+        this.finalShown = ModelLocation.join(shown, version.toString());
         try {
             if (Files.exists(staging)) {
                 deleteTree(staging);
             }
             Files.createDirectories(staging);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot create the staging folder " + staging + ": " + e.getMessage());
+            throw ConsumerException.failure("cannot create the staging folder " + stagingShown + ": " + e.getMessage());
         }
     }
 
@@ -99,12 +110,29 @@ public final class VersionWriter {
     }
 
     /**
+     * Returns the staging folder as messages write it.
+     *
+     * @return the model folder's text as given, {@code /.tmp-<version>-<pid>}
+     */
+    public String stagingShown() {
+        return stagingShown;
+    }
+
+    /**
+     * Returns the published folder as messages write it (the {@code exported} line).
+     *
+     * @return the model folder's text as given, {@code /<version>}
+     */
+    public String finalShown() {
+        return finalShown;
+    }
+
+    /**
      * Completes a manifest and publishes the version: sets {@code version},
      * {@code tensorflow_version}, {@code created} (UTC, {@code yyyy-MM-ddTHH:mm:ssZ}) and
-     * {@code files} (see {@link #fileHashes(Path)}), keeping every other member and the order of
-     * existing members; writes it as {@code manifest.json} (Python's {@code json.dumps(indent=2)}
-     * form plus a newline); syncs the files; renames the staging folder into place
-     * ({@link StandardCopyOption#ATOMIC_MOVE}).
+     * {@code files} (see {@link #fileHashes(Path, String)}), keeping every other member; writes it
+     * as {@code manifest.json} with Jackson ({@link Json#pretty}, plus a newline); syncs the files;
+     * renames the staging folder into place ({@link StandardCopyOption#ATOMIC_MOVE}).
      *
      * @param manifest the manifest's members
      * @param tensorflowVersion the runtime's {@code TF_Version()}
@@ -116,22 +144,22 @@ public final class VersionWriter {
         m.put("version", new Json.Num(version.toString(), true));
         m.put("tensorflow_version", new Json.Str(tensorflowVersion));
         m.put("created", new Json.Str(ZonedDateTime.now(ZoneOffset.UTC).format(CREATED)));
-        m.put("files", fileHashes(staging));
+        m.put("files", fileHashes(staging, stagingShown));
         try {
             Files.write(staging.resolve(Manifest.FILE_NAME),
-                    (Json.pythonIndented(new Json.Obj(m)) + "\n").getBytes(StandardCharsets.UTF_8));
+                    (Json.pretty(new Json.Obj(m)) + "\n").getBytes(StandardCharsets.UTF_8));
             syncTree(staging);
             if (Files.exists(finalPath)) {
-                throw ConsumerException.failure(finalPath + " appeared while exporting; not overwriting it");
+                throw ConsumerException.failure(finalShown + " appeared while exporting; not overwriting it");
             }
             try {
                 Files.move(staging, finalPath, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
-                throw ConsumerException.failure("cannot rename " + staging + " to " + finalPath + " atomically");
+                throw ConsumerException.failure("cannot rename " + stagingShown + " to " + finalShown + " atomically");
             }
             sync(modelRoot);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot publish " + finalPath + ": " + e.getMessage());
+            throw ConsumerException.failure("cannot publish " + finalShown + ": " + e.getMessage());
         }
         return finalPath;
     }
@@ -150,56 +178,42 @@ public final class VersionWriter {
     /**
      * Describes every regular file under a folder (symbolic links not followed, as
      * {@link ManifestVerifier} lists them) except {@code manifest.json}:
-     * {@code {"<relative/path>": {"sha256": hex, "bytes": n}}}, keys with {@code /} separators,
-     * sorted component by component (as Python sorts paths).
+     * {@code {"<relative/path>": {"sha256": hex, "bytes": n}}}, keys with {@code /} separators
+     * (in code-point order of the keys, as {@link ManifestVerifier} checks them; the order of a
+     * JSON object's members carries no meaning).
      *
      * @param dir the version folder
+     * @param shown the folder as messages write it
      * @return the {@code files} object of the manifest
      * @throws ConsumerException (failure) when a file cannot be read
      */
-    public static Json.Obj fileHashes(Path dir) {
-        List<Path> files = new ArrayList<>();
+    public static Json.Obj fileHashes(Path dir, String shown) {
+        SortedMap<String, Path> files = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
         try (Stream<Path> all = Files.walk(dir)) {
-            all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(files::add);
-        } catch (IOException e) {
-            throw ConsumerException.failure("cannot list " + dir + ": " + e.getMessage());
+            all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(f -> {
+                StringJoiner rel = new StringJoiner("/");
+                dir.relativize(f).forEach(part -> rel.add(part.toString()));
+                files.put(rel.toString(), f);
+            });
+        } catch (IOException | UncheckedIOException e) {
+            throw ConsumerException.failure("cannot list " + shown + ": " + e.getMessage());
         }
-        List<List<String>> rels = new ArrayList<>();
-        for (Path f : files) {
-            List<String> parts = new ArrayList<>();
-            dir.relativize(f).forEach(p -> parts.add(p.toString()));
-            rels.add(parts);
-        }
-        rels.sort(PARTS_ORDER);
+        files.remove(Manifest.FILE_NAME);
         Map<String, Json.Value> out = new LinkedHashMap<>();
-        for (List<String> parts : rels) {
-            String rel = String.join("/", parts);
-            if (rel.equals(Manifest.FILE_NAME)) {
-                continue;
-            }
-            Path f = dir.resolve(rel);
+        for (Map.Entry<String, Path> file : files.entrySet()) {
+            Path f = file.getValue();
             Map<String, Json.Value> entry = new LinkedHashMap<>();
             try {
                 entry.put("sha256", new Json.Str(ManifestVerifier.sha256(f)));
                 entry.put("bytes", new Json.Num(Long.toString(Files.size(f)), true));
             } catch (IOException e) {
-                throw ConsumerException.failure("cannot read " + f + ": " + e.getMessage());
+                throw ConsumerException.failure("cannot read " + ModelLocation.join(shown, file.getKey()) + ": "
+                        + e.getMessage());
             }
-            out.put(rel, new Json.Obj(entry));
+            out.put(file.getKey(), new Json.Obj(entry));
         }
         return new Json.Obj(out);
     }
-
-    /** Component-wise code-point order, as Python compares {@code PurePosixPath}s. */
-    private static final Comparator<List<String>> PARTS_ORDER = (a, b) -> {
-        for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
-            int c = SignatureSpec.CODE_POINT_ORDER.compare(a.get(i), b.get(i));
-            if (c != 0) {
-                return c;
-            }
-        }
-        return Integer.compare(a.size(), b.size());
-    };
 
 
     /**

@@ -126,7 +126,7 @@ class BadInputsTest {
                 .putInputs("x", sig.getInputsOrThrow("x").toBuilder().setDtypeValue(12345).build()).build()).build();
         Path v = writeSavedModel(tmp.resolve("in"), badInput);
         assertEquals("signature \"serving_default\" input \"x\" has dtype 12345, which is not a TensorFlow DataType "
-                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(v))
+                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(v, v.toString()))
                 .getMessage());
         TestSupport.Run r = TestSupport.run(TestSupport.utf8("{\"inputs\": {\"x\": 1}}"), "predict", "--model",
                 v.toString(), "--skip-verification");
@@ -137,7 +137,7 @@ class BadInputsTest {
                 .putOutputs("y", sig.getOutputsOrThrow("y").toBuilder().setDtypeValue(-3).build()).build()).build();
         Path w = writeSavedModel(tmp.resolve("out"), badOutput);
         assertEquals("signature \"serving_default\" output \"y\" has dtype -3, which is not a TensorFlow DataType "
-                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(w))
+                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(w, w.toString()))
                 .getMessage());
     }
 

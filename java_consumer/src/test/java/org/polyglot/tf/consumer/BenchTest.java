@@ -247,7 +247,7 @@ class BenchTest {
         assertEquals(List.of("runtime", "tensorflow_version", "model", "signature", "format", "intra_op_threads",
                 "inter_op_threads", "results"), new ArrayList<>(o.members().keySet()));
         assertEquals(new Json.Str("java"), o.get("runtime"));
-        assertEquals(new Json.Str(loc.dir().toString()), o.get("model"));
+        assertEquals(new Json.Str(loc.shown()), o.get("model"));
         assertEquals(new Json.Str("saved_model"), o.get("format"));
         assertEquals("1", ((Json.Num) o.get("intra_op_threads")).text());
         Json.Obj row = (Json.Obj) ((Json.Arr) o.get("results")).get(0);

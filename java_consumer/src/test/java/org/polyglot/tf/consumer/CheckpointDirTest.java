@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.TextFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +19,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The checkpoint folder: state file text, pruning to the newest five, resume lookup. */
+/** The checkpoint folder: the state file as a CheckpointState message, pruning to the newest five, resume lookup. */
 class CheckpointDirTest {
 
     @TempDir
@@ -38,17 +41,29 @@ class CheckpointDirTest {
         }
     }
 
+    /** The state file parsed by protobuf's own text-format parser. */
+    private static DynamicMessage parsed(Path stateFile) throws IOException {
+        DynamicMessage.Builder b = DynamicMessage.newBuilder(CheckpointDir.CHECKPOINT_STATE);
+        TextFormat.getParser().merge(Files.readString(stateFile), b);
+        return b.build();
+    }
+
     @Test
-    void stateFileIsWhatCheckpointManagerWrites() throws IOException {
+    void stateFileIsACheckpointStateInTextFormat() throws IOException {
         CheckpointDir d = new CheckpointDir(temp.resolve("ck"));
         assertNull(d.readState());
         assertNull(d.latestPrefix());
         assertEquals(temp.resolve("ck/ckpt-250"), d.save(FAKE, 250));
         d.save(FAKE, 500);
-        assertEquals("model_checkpoint_path: \"ckpt-500\"\n"
-                + "all_model_checkpoint_paths: \"ckpt-250\"\n"
-                + "all_model_checkpoint_paths: \"ckpt-500\"\n",
-                Files.readString(d.stateFile()));
+        DynamicMessage m = parsed(d.stateFile());
+        Descriptor s = CheckpointDir.CHECKPOINT_STATE;
+        assertEquals("tensorflow.CheckpointState", s.getFullName());
+        assertEquals("tensorflow/python/training/checkpoint_state.proto", s.getFile().getName());
+        assertEquals("ckpt-500", m.getField(s.findFieldByName("model_checkpoint_path")));
+        assertEquals(List.of("ckpt-250", "ckpt-500"), m.getField(s.findFieldByName("all_model_checkpoint_paths")));
+        assertEquals(0, m.getRepeatedFieldCount(s.findFieldByName("all_model_checkpoint_timestamps")));
+        assertEquals(3, s.findFieldByName("all_model_checkpoint_timestamps").getNumber());
+        assertEquals(4, s.findFieldByName("last_preserved_timestamp").getNumber());
         assertEquals(temp.resolve("ck/ckpt-500"), d.latestPrefix());
         assertEquals(List.of("checkpoint", "ckpt-250.data-00000-of-00001", "ckpt-250.index",
                 "ckpt-500.data-00000-of-00001", "ckpt-500.index"), names(d.dir()));
@@ -92,8 +107,14 @@ class CheckpointDirTest {
 
         CheckpointDir.State s = CheckpointDir.parseState("model_checkpoint_path: \"a\\\"b\\303\\251\\x41\" 'c'");
         assertEquals("a\"b\u00e9Ac", s.modelCheckpointPath());
-        assertEquals("model_checkpoint_path: \"caf\\303\\251\\\\\\\"\"\n",
-                CheckpointDir.stateText("caf\u00e9\\\"", List.of()));
+        // Whatever protobuf writes, protobuf reads back.
+        for (String odd : List.of("caf\u00e9\\\"", "tab\there\nline", "'quote'", "\ud83d\ude00")) {
+            CheckpointDir.State back = CheckpointDir.parseState(CheckpointDir.stateText(odd, List.of(odd, "b")));
+            assertEquals(new CheckpointDir.State(odd, List.of(odd, "b")), back);
+        }
+        // White space and field order carry no meaning.
+        assertEquals(new CheckpointDir.State("x", List.of("w", "x")), CheckpointDir.parseState(
+                "all_model_checkpoint_paths:'w'   all_model_checkpoint_paths : \"x\"\r\n\tmodel_checkpoint_path:\"x\""));
     }
 
     @Test
@@ -105,6 +126,21 @@ class CheckpointDirTest {
             ConsumerException e = assertThrows(ConsumerException.class, d::latestPrefix, text);
             assertEquals(ConsumerException.REFUSAL, e.exitStatus());
             assertTrue(e.getMessage().contains(d.stateFile().toString()), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
         }
+    }
+
+    @Test
+    void messagesNameTheFolderAsGiven() throws IOException {
+        String given = temp + "/./ck//";
+        CheckpointDir d = new CheckpointDir(Path.of(given), given);
+        d.save(FAKE, 1);
+        assertEquals(given + "checkpoint", d.shown(CheckpointDir.STATE_FILE));
+        assertEquals("/abs/ckpt-1", d.shown("/abs/ckpt-1"));
+        Files.writeString(d.stateFile(), "bogus: 1\n");
+        String m = assertThrows(ConsumerException.class, d::readState).getMessage();
+        assertTrue(m.startsWith("the checkpoint state file " + given + "checkpoint is malformed: "), m);
+        assertEquals("ckpt-9", CheckpointDir.fileName("/abs/ckpt-9"));
+        assertEquals("ckpt-9", CheckpointDir.fileName("ckpt-9"));
     }
 }

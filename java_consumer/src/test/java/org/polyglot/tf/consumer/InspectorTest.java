@@ -1,6 +1,7 @@
 package org.polyglot.tf.consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -93,6 +94,20 @@ class InspectorTest {
         assertEquals(Map.of(), ((Json.Obj) ((Json.Obj) ((Json.Obj) ((Json.Arr) doc.get("meta_graphs")).get(0))
                 .get("signatures")).get("__saved_model_init_op")).get("inputs") instanceof Json.Obj o
                 ? o.members() : null);
+    }
+
+    @Test
+    void theModelPathIsWrittenAsGivenMadeAbsoluteByConcatenation() {
+        assumeTrue(TestSupport.linearPresent(), "models/linear is absent: run the Python producer first");
+        String version = ModelLocation.resolve(TestSupport.LINEAR.toString(), null).dir().getFileName().toString();
+        String relative = "../models/./linear/";
+        TestSupport.Run r = TestSupport.run(new byte[0], "inspect", "--model", relative);
+        assertEquals(0, r.status(), r.stderr());
+        String expected = System.getProperty("user.dir") + "/" + relative + version;
+        assertEquals("Model: " + expected, r.stdout().lines().findFirst().orElse(""));
+        TestSupport.Run j = TestSupport.run(new byte[0], "inspect", "--json", "--model", relative + version + "/");
+        assertEquals(0, j.status(), j.stderr());
+        assertEquals(new Json.Str(expected + "/"), ((Json.Obj) Json.parse(TestSupport.utf8(j.stdout()))).get("model"));
     }
 
     @Test

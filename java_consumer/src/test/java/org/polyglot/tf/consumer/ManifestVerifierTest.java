@@ -102,7 +102,7 @@ class ManifestVerifierTest {
     }
 
     private static String refusal(Path dir) {
-        ConsumerException e = assertThrows(ConsumerException.class, () -> ManifestVerifier.verify(dir));
+        ConsumerException e = assertThrows(ConsumerException.class, () -> ManifestVerifier.verify(dir, dir.toString()));
         assertEquals(ConsumerException.REFUSAL, e.exitStatus());
         return e.getMessage();
     }
@@ -235,7 +235,7 @@ class ManifestVerifierTest {
     @MethodSource("damages")
     void refusesWithTheContractMessage(String name, Damage damage) throws IOException {
         Path dir = version();
-        assertDoesNotThrow(() -> ManifestVerifier.verify(dir), "the undamaged fixture verifies");
+        assertDoesNotThrow(() -> ManifestVerifier.verify(dir, dir.toString()), "the undamaged fixture verifies");
         String expected = damage.apply(dir);
         assertEquals(expected, refusal(dir), name);
     }
@@ -266,14 +266,14 @@ class ManifestVerifierTest {
         Map<String, String> entries = listed(dir);
         entries.put(INDEX, "{\"sha256\": \"" + sha256(contents().get(INDEX)) + "\", \"bytes\": 300.0}");
         writeManifest(dir, entries);
-        assertDoesNotThrow(() -> ManifestVerifier.verify(dir));
+        assertDoesNotThrow(() -> ManifestVerifier.verify(dir, dir.toString()));
     }
 
     @Test
     void aSymbolicLinkToTheVersionFolderVerifies() throws IOException {
         Path dir = version();
         Path link = Files.createSymbolicLink(temp.resolve("m").resolve("2"), dir);
-        assertDoesNotThrow(() -> ManifestVerifier.verify(link));
+        assertDoesNotThrow(() -> ManifestVerifier.verify(link, link.toString()));
     }
 
     @ParameterizedTest(name = "{0} bytes")

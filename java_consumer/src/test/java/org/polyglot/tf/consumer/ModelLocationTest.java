@@ -88,10 +88,35 @@ class ModelLocationTest {
     }
 
     @Test
-    void absoluteLikePathlib() {
-        Path cwd = Path.of("").toAbsolutePath();
-        assertEquals(cwd.resolve("a/b"), ModelLocation.absolute("./a/./b/"));
-        assertEquals(cwd.resolve("a/../b"), ModelLocation.absolute("a/../b"));
-        assertEquals(Path.of("/x/y"), ModelLocation.absolute("/x//y"));
+    void absoluteByConcatenationNeverCleaned() {
+        String cwd = System.getProperty("user.dir");
+        assertEquals(cwd + "/./a/./b/", ModelLocation.absolute("./a/./b/"));
+        assertEquals(cwd + "/a/../b", ModelLocation.absolute("a/../b"));
+        assertEquals("/x//y/", ModelLocation.absolute("/x//y/"));
+        assertEquals("a/b", ModelLocation.join("a", "b"));
+        assertEquals("a/b", ModelLocation.join("a/", "b"));
+        assertEquals("a//b", ModelLocation.join("a//", "b"));
+        assertEquals("/m/linear", ModelLocation.parent("/m/linear/3/"));
+        assertEquals("/m//linear", ModelLocation.parent("/m//linear/3"));
+        assertEquals("/", ModelLocation.parent("/3"));
+    }
+
+    @Test
+    void theVersionFolderIsWrittenAsGiven() throws IOException {
+        version("4", true);
+        String given = temp + "/./m//";
+        ModelLocation loc = ModelLocation.resolve(given, null);
+        assertEquals(given + "4", loc.shown());
+        assertEquals(temp.resolve("m/4"), loc.dir().normalize());
+        String noSlash = temp + "/./m";
+        assertEquals(noSlash + "/4", ModelLocation.resolve(noSlash, 4L).shown());
+        String versionFolder = temp + "//m/4/";
+        ModelLocation direct = ModelLocation.resolve(versionFolder, 4L);
+        assertEquals(versionFolder, direct.shown());
+        assertEquals(BigInteger.valueOf(4), direct.version());
+        String msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(given, 9L)).getMessage();
+        assertTrue(msg.contains("'" + given + "' has no version 9"), msg);
+        msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(temp + "/./nothing/", null)).getMessage();
+        assertTrue(msg.contains("'" + temp + "/./nothing/' does not exist"), msg);
     }
 }

@@ -39,9 +39,9 @@ class ResponseEncoderTest {
     @Test
     void singleOutput() {
         HostTensor y = doubles(new long[] {2, 2}, 1.0E23, -0.0, Double.NaN, Double.NEGATIVE_INFINITY);
-        assertEquals("{\"predictions\":[[1.0E23,-0.0],[NaN,-Infinity]]}",
+        assertEquals("{\"predictions\":[[1e+23,-0.0],[NaN,-Infinity]]}",
                 ResponseEncoder.encode(rows(2), outputs("y"), Map.of("y", y)));
-        assertEquals("{\"outputs\":[[1.0E23,-0.0],[NaN,-Infinity]]}",
+        assertEquals("{\"outputs\":[[1e+23,-0.0],[NaN,-Infinity]]}",
                 ResponseEncoder.encode(COLUMNS, outputs("y"), Map.of("y", y)));
         assertEquals("{\"outputs\":2.5}",
                 ResponseEncoder.encode(COLUMNS, outputs("y"), Map.of("y", doubles(new long[] {}, 2.5))));
@@ -77,8 +77,11 @@ class ResponseEncoderTest {
         assertEquals("{\"outputs\":[9007199254740993,18446744073709551615]}", ResponseEncoder.encode(COLUMNS,
                 outputs("n"), Map.of("n", HostTensor.numeric(DType.UINT64, new long[] {2}, b))));
         ByteBuffer f = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0.1f).putFloat(5.1960834E17f);
-        assertEquals("{\"outputs\":[0.1,5.1960834E17]}", ResponseEncoder.encode(COLUMNS, outputs("f"),
+        assertEquals("{\"outputs\":[0.1,519608340000000000.0]}", ResponseEncoder.encode(COLUMNS, outputs("f"),
                 Map.of("f", HostTensor.numeric(DType.FLOAT, new long[] {2}, f.flip()))));
+        ByteBuffer h = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 0x7bff).putShort((short) 1);
+        assertEquals("{\"outputs\":[65500.0,6e-8]}", ResponseEncoder.encode(COLUMNS, outputs("h"),
+                Map.of("h", HostTensor.numeric(DType.HALF, new long[] {2}, h.flip()))));
         ByteBuffer bool = ByteBuffer.allocate(2).put((byte) 1).put((byte) 0);
         assertEquals("{\"outputs\":[true,false]}", ResponseEncoder.encode(COLUMNS, outputs("b"),
                 Map.of("b", HostTensor.numeric(DType.BOOL, new long[] {2}, bool.flip()))));

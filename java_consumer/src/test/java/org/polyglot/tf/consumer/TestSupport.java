@@ -60,40 +60,15 @@ final class TestSupport {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Writes a parsed JSON value back as text (numbers keep their literal text). */
+    /** Writes a parsed JSON value back as compact text (numbers keep their literal text). */
     static String write(Json.Value v) {
         StringWriter w = new StringWriter();
         try (JsonGenerator g = Json.generator(w)) {
-            write(g, v);
+            Json.write(g, v);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return w.toString();
-    }
-
-    private static void write(JsonGenerator g, Json.Value v) throws IOException {
-        if (v instanceof Json.Obj o) {
-            g.writeStartObject();
-            for (var e : o.members().entrySet()) {
-                g.writeFieldName(e.getKey());
-                write(g, e.getValue());
-            }
-            g.writeEndObject();
-        } else if (v instanceof Json.Arr a) {
-            g.writeStartArray();
-            for (Json.Value x : a.items()) {
-                write(g, x);
-            }
-            g.writeEndArray();
-        } else if (v instanceof Json.Str s) {
-            g.writeString(s.value());
-        } else if (v instanceof Json.Num n) {
-            g.writeNumber(n.text());
-        } else if (v instanceof Json.Bool b) {
-            g.writeBoolean(b.value());
-        } else {
-            g.writeNull();
-        }
     }
 
     /** The outcome of one in-process command line run. */
