@@ -35,24 +35,25 @@ $(STAMPS)/venv: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps tensorflow-serving-api==2.21.0
 	@mkdir -p $(STAMPS) && touch $@
 
-# The model zoo: every module of python_producer/models/ is one model, trained and exported as
-# a new version (python_producer.models.ZOO reads the same folder).
-ZOO := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard python_producer/models/*.py)))))
+# The model zoo: every module of python_producer/producer/models/ is one model, trained and exported as
+# a new version (python_producer.producer.models.ZOO reads the same folder).
+ZOO := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard python_producer/producer/models/*.py)))))
 # What every export depends on besides the model's own module.
-EXPORT_SOURCES := $(addprefix python_producer/,export.py tf_runtime.py tfjson.py reference.py \
-	model_dir.py models/__init__.py)
+EXPORT_SOURCES := python_producer/tf_runtime.py python_producer/producer/export.py \
+	python_producer/producer/models/__init__.py \
+	$(addprefix python_producer/reference/,version_writer.py tfjson.py predictor.py model_dir.py)
 
 models: $(ZOO:%=$(MODELS)/.%.stamp) ## train every model of the zoo and export new versions under models/
 
 # The stamps live inside models/, so deleting models/ retrains.
-$(MODELS)/.%.stamp: python_producer/models/%.py $(EXPORT_SOURCES) $(STAMPS)/venv
+$(MODELS)/.%.stamp: python_producer/producer/models/%.py $(EXPORT_SOURCES) $(STAMPS)/venv
 	@start=$$(date +%s); \
 	$(PY) -m python_producer train $* --models $(MODELS); \
 	echo "trained $* in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
 # affine's export also uses the training helpers (its manifest's training section, checkpoints).
-$(MODELS)/.affine.stamp: python_producer/training.py
+$(MODELS)/.affine.stamp: python_producer/reference/training.py
 
 build: go java ## build go_consumer/bin/go_consumer and java_consumer/bin/java_consumer
 

@@ -36,22 +36,16 @@ import json
 import sys
 from pathlib import Path
 
-from python_producer import (
-    __version__,
-    bench,
-    conveniences,
-    importer,
-    run_cases,
-    soak,
-    tf_runtime,
-    training,
-)
-from python_producer.model_dir import resolve_version_dir
-from python_producer.models import ZOO, export_model
-from python_producer.reference import Predictor, inspect
-from python_producer.status import EDGES, Code, StatusError, error
-from python_producer.tfjson import DEFAULT_MAX_REQUEST_BYTES
-from python_producer.verify import verify_version
+from python_producer import __version__, tf_runtime
+from python_producer.producer import importer
+from python_producer.producer.models import ZOO, export_model
+from python_producer.reference import conveniences, run_cases, training
+from python_producer.reference.model_dir import resolve_version_dir
+from python_producer.reference.predictor import Predictor, inspect
+from python_producer.reference.status import EDGES, Code, StatusError, error
+from python_producer.reference.tfjson import DEFAULT_MAX_REQUEST_BYTES
+from python_producer.reference.verify import verify_version
+from python_producer.tools import bench, soak
 
 PROG = "python_producer"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from python_producer.model_dir import complete_versions
+from python_producer.reference.model_dir import complete_versions
 from python_producer.tf_runtime import set_environment
 from tests.harness.consumers import CONSUMERS, MODELS, Consumer, having
 

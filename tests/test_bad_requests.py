@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from python_producer.status import EDGES, Code
+from python_producer.reference.status import EDGES, Code
 from tests.harness.cases import BAD_REQUESTS, bad_request_args, bad_request_body
 from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, Consumer
 

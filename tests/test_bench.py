@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from python_producer.bench import make_input, summarize
-from python_producer.tfjson import TensorSpec
+from python_producer.reference.tfjson import TensorSpec
+from python_producer.tools.bench import make_input, summarize
 from tests.conftest import latest
 from tests.harness import bench
 from tests.harness.bench import FLOOR, RUNTIMES, Target, bench_signature, command, floor_args

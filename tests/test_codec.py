@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
-from python_producer.status import StatusError
-from python_producer.tfjson import (
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import (
     TensorSpec,
     _round_to_float,
     decode_inputs,

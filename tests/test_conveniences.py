@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from python_producer.models.charlm import GENERATE_CASES
+from python_producer.producer.models.charlm import GENERATE_CASES
 from tests.conftest import latest
 from tests.harness.commands import recorded
 from tests.harness.consumers import CONSUMERS, by_name

@@ -1,4 +1,5 @@
-"""Property tests (Hypothesis) of the Python reference request decoder, python_producer.tfjson.
+"""Property tests (Hypothesis) of the Python reference request decoder,
+python_producer.reference.tfjson.
 
 The shared case list (tests/cases/bad_requests.json) pins the refusals every consumer must give;
 these properties search beyond it for the reference implementation:
@@ -19,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from python_producer.status import StatusError
-from python_producer.tfjson import (
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import (
     SUPPORTED_DTYPES,
     TensorSpec,
     decode_inputs,

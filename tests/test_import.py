@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from python_producer.export import file_hashes
-from python_producer.tfjson import format_float
+from python_producer.producer.export import file_hashes
+from python_producer.reference.tfjson import format_float
 from tests.harness.cases import BAD_IMPORTS
 from tests.harness.compare import ulp_distance
 from tests.harness.import_sources import SOURCES, build_all

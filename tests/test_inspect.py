@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from python_producer.models import ZOO
+from python_producer.producer.models import ZOO
 from tests.conftest import latest
 from tests.harness.commands import recorded
 from tests.harness.consumers import CONSUMERS, by_name, reference

@@ -95,3 +95,18 @@ def test_python_producer_has_no_import_cycle_and_no_hidden_imports():
 
     for name in sorted(graph):
         visit(name, [])
+    # The roles: the reference consumer builds on nothing else of the package; the producer and
+    # the tools build on it, not on each other; only the command line sees them all.
+    allowed = {
+        "python_producer.reference": {"python_producer.reference", "python_producer.tf_runtime"},
+        "python_producer.producer": {"python_producer.producer", "python_producer.reference"},
+        "python_producer.tools": {"python_producer.tools", "python_producer.reference"},
+    }
+    for name, deps in graph.items():
+        role = next((r for r in allowed if name == r or name.startswith(r + ".")), None)
+        if role is None:
+            continue
+        for dep in deps:
+            ok = any(dep == a or dep.startswith(a + ".") for a in allowed[role])
+            ok = ok or dep in ("python_producer", "python_producer.tf_runtime")
+            assert ok, f"{name} ({role}) imports {dep}"

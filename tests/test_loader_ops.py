@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from python_producer.export import file_hashes
+from python_producer.producer.export import file_hashes
 from tests.harness.consumers import ROOT, with_reference
 from tests.harness.loader_models import BUILDERS
 

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from python_producer.models import ZOO
+from python_producer.producer.models import ZOO
 from tests.conftest import latest
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import FORMATS, MODELS, by_name, compared, reference

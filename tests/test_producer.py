@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from python_producer import tf_runtime
-from python_producer.export import VersionWriter, sha256_of
-from python_producer.models import linear
+from python_producer.producer.export import ExportWriter, sha256_of
+from python_producer.producer.models import linear
 from tests.harness.consumers import CONSUMERS, by_name
 
 
@@ -108,7 +108,7 @@ def test_summaries_hold_loss_slope_intercept_per_step(linear_dir):
 
 
 def test_failed_export_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError), VersionWriter(tmp_path, "broken") as writer:
+    with pytest.raises(RuntimeError), ExportWriter(tmp_path, "broken") as writer:
         (writer.path / "saved_model.pb").write_bytes(b"partial")
         raise RuntimeError("killed halfway")
     assert list((tmp_path / "broken").iterdir()) == []

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from python_producer.models import ZOO
-from python_producer.status import EDGES, Code
+from python_producer.producer.models import ZOO
+from python_producer.reference.status import EDGES, Code
 from tests.conftest import latest
 from tests.harness import loader_models
 from tests.harness.cases import BAD_REQUESTS, bad_request_body

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import requests
 
-from python_producer.model_dir import specs_from_manifest
-from python_producer.models import ZOO
+from python_producer.producer.models import ZOO
+from python_producer.reference.model_dir import specs_from_manifest
+from python_producer.reference.tfjson import decode_inputs, parse_request
 from python_producer.tf_runtime import tf
-from python_producer.tfjson import decode_inputs, parse_request
 from tests.conftest import latest
 from tests.harness.compare import compare_tensors, golden_cases, output_specs, request_signature
 from tests.harness.consumers import MODELS as MODELS_DIR

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from python_producer import tf_runtime
-from python_producer.export import sha256_of
-from python_producer.status import EDGES, Code
+from python_producer.producer.export import sha256_of
+from python_producer.reference.status import EDGES, Code
 from tests.conftest import latest
 from tests.harness.consumers import FORMATS, ROOT, by_name, compared, names, reference
 from tests.harness.parity import run_model

@@ -130,8 +130,8 @@ def _string(value: bytes) -> dict:
 
 
 def _refusal(graph, groups) -> str | None:
-    from python_producer.ops import refuse_unsafe
-    from python_producer.status import StatusError
+    from python_producer.reference.ops import refuse_unsafe
+    from python_producer.reference.status import StatusError
 
     try:
         refuse_unsafe([(graph, groups)])
@@ -151,7 +151,7 @@ def _restore_join(part: bytes, separator: bytes = b""):
 
 
 def test_a_path_joined_from_the_prefix_stays_exempt_without_separators():
-    from python_producer.ops import RootGroup
+    from python_producer.reference.ops import RootGroup
 
     restore = [RootGroup("restore", ("all",), frozenset({"prefix:0"}))]
     assert _refusal(_restore_join(b"_temp"), restore) is None
@@ -163,7 +163,7 @@ def test_a_path_joined_from_the_prefix_stays_exempt_without_separators():
 
 
 def test_an_asset_variable_must_be_assigned_only_from_the_asset():
-    from python_producer.ops import RootGroup
+    from python_producer.reference.ops import RootGroup
 
     def graph(extra_assign: bool, shared_twice: bool):
         nodes = [
@@ -194,7 +194,7 @@ def test_an_asset_variable_must_be_assigned_only_from_the_asset():
 def test_function_arguments_trace_through_calls_only():
     from tensorflow.core.framework import attr_value_pb2, function_pb2, op_def_pb2
 
-    from python_producer.ops import RootGroup
+    from python_producer.reference.ops import RootGroup
 
     def graph(op: str, attr: str):
         g = _graph(

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from python_producer import tf_runtime
-from python_producer.export import sha256_of
-from python_producer.models import ZOO
+from python_producer.producer.export import sha256_of
+from python_producer.producer.models import ZOO
 from tests.conftest import latest
 from tests.harness.compare import compare_bodies
 from tests.harness.consumers import CONSUMERS, by_name
@@ -59,7 +59,7 @@ def test_sine_reads_sharded_tfrecords_and_plots():
 
 
 def test_sine_fits_the_biased_sine():
-    from python_producer.reference import Predictor
+    from python_producer.reference.predictor import Predictor
 
     predictor = Predictor(latest("sine"))
     x = np.linspace(-6, 6, 49)
@@ -76,7 +76,7 @@ def test_digits_test_accuracy_at_least_95_percent():
 
 
 def test_linear_reproduces_the_example_check():
-    from python_producer.reference import Predictor
+    from python_producer.reference.predictor import Predictor
 
     predictor = Predictor(latest("linear"))
     answer = json.loads(predictor.predict('{"instances": [[1.0], [2.0], [3.0], [4.0]]}'))
@@ -113,7 +113,7 @@ def bare_saved_model(tmp_path_factory):
 def test_bare_saved_model_works_unchanged(language, bare_saved_model):
     """A SavedModel with no manifest is refused unless the user skips verification knowingly;
     then it is served unchanged (tests/CONTRACT.md, "Verifying a model version")."""
-    from python_producer.tfjson import TensorSpec
+    from python_producer.reference.tfjson import TensorSpec
 
     request = b'{"instances": [{"values": [1.5, 0.1], "ids": 9007199254740993}]}'
     refused = by_name(language).run(["predict", "--model", str(bare_saved_model)], stdin=request)

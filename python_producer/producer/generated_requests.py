@@ -23,8 +23,8 @@ import re
 
 import numpy as np
 
-from python_producer.status import StatusError
-from python_producer.tfjson import (
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import (
     FLOAT_DTYPES,
     INT_DTYPES,
     TensorSpec,

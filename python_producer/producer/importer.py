@@ -10,7 +10,7 @@ SOURCE is a SavedModel folder (copied unchanged), a Keras ``.keras`` file (expor
 Keras's own ``model.export``) or a frozen GraphDef ``.pb`` (with ``--input``/``--output``). A
 TF1 MetaGraph and its ``tf.compat.v1.train.Saver`` checkpoint become a SavedModel with one
 ``serving_default`` signature through ``tf.compat.v1.saved_model.Builder``, as does a frozen
-GraphDef. The version is then completed like an export (:class:`export.VersionWriter`): a frozen
+GraphDef. The version is then completed like an export (:class:`export.ExportWriter`): a frozen
 GraphDef per signature where ``convert_variables_to_constants_v2`` can make one (otherwise the
 manifest says why), golden requests (the user's, else generated: :mod:`generated_requests`)
 with the Python reference's responses, the manifest with file hashes, and an atomic rename.
@@ -24,13 +24,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_producer import generated_requests, tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
-from python_producer.model_dir import SERVE_TAG
-from python_producer.ops import RootGroup, check_frozen, refuse_unsafe, saved_model_groups
-from python_producer.reference import Predictor
-from python_producer.status import Code, StatusError
-from python_producer.tfjson import excerpt, first_line, parse_request
+from python_producer import tf_runtime
+from python_producer.producer import generated_requests
+from python_producer.producer.export import CommandRunner, ExportWriter
+from python_producer.reference.model_dir import SERVE_TAG
+from python_producer.reference.ops import RootGroup, check_frozen, refuse_unsafe, saved_model_groups
+from python_producer.reference.predictor import Predictor
+from python_producer.reference.status import Code, StatusError
+from python_producer.reference.tfjson import excerpt, first_line, parse_request
 
 #: The files and folders of a SavedModel (TensorFlow's ``saved_model/constants.py``) that an
 #: import copies; anything else in the source folder is not part of the model.
@@ -443,7 +444,7 @@ def import_model(
     """Import ``source`` as the next version of ``models_dir/name``.
 
     ``run_command`` runs the command lines whose output the version records
-    (:class:`python_producer.export.VersionWriter`); ``None`` records none.
+    (:class:`python_producer.producer.export.ExportWriter`); ``None`` records none.
 
     Returns:
         ``(published version folder, report lines)``: one line per signature (its frozen
@@ -459,7 +460,7 @@ def import_model(
             'and "-", not starting with "." or "-"'
         )
     user = read_requests(request_files)
-    with VersionWriter(models_dir, name, run_command) as writer:
+    with ExportWriter(models_dir, name, run_command) as writer:
         write_saved_model(source, writer.path, allowed_ops)
         predictor = Predictor(writer.path, "saved_model", allowed_ops)
         signatures = {

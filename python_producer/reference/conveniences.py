@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 
-from python_producer.reference import Predictor
-from python_producer.status import StatusError
-from python_producer.tfjson import (
+from python_producer.reference.predictor import Predictor
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import (
     FLOAT_DTYPES,
     INT_DTYPES,
     TensorSpec,

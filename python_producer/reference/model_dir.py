@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_producer import tf_runtime
-from python_producer.status import Code, StatusError, error
-from python_producer.tfjson import TensorSpec
+from python_producer.reference.status import Code, StatusError, error
+from python_producer.reference.tfjson import TensorSpec
 
 VERSION_NAME = re.compile(r"[0-9]+\Z")
 SERVE_TAG = "serve"

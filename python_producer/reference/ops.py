@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.model_dir import read_saved_model, serve_meta_graph
-from python_producer.status import StatusError, error
+from python_producer.reference.model_dir import read_saved_model, serve_meta_graph
+from python_producer.reference.status import StatusError, error
 
 #: The unsafe-op lists every language reads (tests/CONTRACT.md, "Unsafe ops"): Python reads
 #: the data file itself, Go generates it into its binary, Java packs it as a resource.
-UNSAFE_OPS_FILE = Path(__file__).resolve().parent.parent / "tests" / "cases" / "unsafe_ops.json"
+UNSAFE_OPS_FILE = Path(__file__).resolve().parents[2] / "tests" / "cases" / "unsafe_ops.json"
 _LISTS = json.loads(UNSAFE_OPS_FILE.read_text(encoding="utf-8"))
 #: ``ops``: refused by default when reachable from what a command runs.
 UNSAFE_OPS = frozenset(_LISTS["ops"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.model_dir import (
+from python_producer.reference.model_dir import (
     SERVE_TAG,
     SignatureInfo,
     join_as_given,
@@ -25,9 +25,9 @@ from python_producer.model_dir import (
     signature_not_found,
     specs_from_manifest,
 )
-from python_producer.ops import check_frozen, check_saved_model
-from python_producer.status import Code, StatusError, error
-from python_producer.tfjson import (
+from python_producer.reference.ops import check_frozen, check_saved_model
+from python_producer.reference.status import Code, StatusError, error
+from python_producer.reference.tfjson import (
     TensorSpec,
     decode_inputs,
     encode_response,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: The error codes and the message catalog every consumer reads.
-MESSAGES_FILE = Path(__file__).resolve().parent.parent / "tests" / "cases" / "messages.json"
+MESSAGES_FILE = Path(__file__).resolve().parents[2] / "tests" / "cases" / "messages.json"
 _CATALOG = json.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
 
 #: The longest quoted value a message holds, in code points (tests/CONTRACT.md, "Errors").

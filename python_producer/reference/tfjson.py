@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from python_producer.status import StatusError, excerpt
+from python_producer.reference.status import StatusError, excerpt
 
 
 @dataclass(frozen=True)

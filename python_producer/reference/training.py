@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import VersionWriter, sha256_of
-from python_producer.model_dir import (
+from python_producer.reference.model_dir import (
     VERSION_NAME,
     join_as_given,
     parent_as_given,
     resolve_version_dir,
 )
-from python_producer.ops import check_saved_model
-from python_producer.status import Code, StatusError
-from python_producer.tfjson import excerpt, format_float, parse_decimal
-from python_producer.verify import verify_version
+from python_producer.reference.ops import check_saved_model
+from python_producer.reference.status import Code, StatusError
+from python_producer.reference.tfjson import excerpt, format_float, parse_decimal
+from python_producer.reference.verify import verify_version
+from python_producer.reference.version_writer import VersionWriter, sha256_of
 
 #: What a CSV field is trimmed of (tests/CONTRACT.md, "Data"): ASCII white space only.
 ASCII_WHITESPACE = " \t\n\v\f\r"
@@ -178,10 +178,8 @@ def read_data(path: str, columns: list[str]) -> tuple[dict[str, np.ndarray], lis
             text = file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise StatusError(f"--data {shown}: cannot read it as UTF-8 text: {exc}") from None
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()  # the end of the last line, not a line
-        lines = [line.removesuffix("\r") for line in lines]
+        *ended, last = text.split("\n")  # a "\r" belongs to the line end only before "\n"
+        lines = [line.removesuffix("\r") for line in ended] + ([last] if last else [])
         if not lines or _fields(lines[0]) != columns:
             raise StatusError(f'--data {shown}: line 1 must be the header "{header}"')
         rows = 0

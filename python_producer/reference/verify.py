@@ -11,9 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from python_producer.model_dir import join_as_given
-from python_producer.status import error
-from python_producer.tfjson import format_float
+from python_producer.reference.model_dir import join_as_given
+from python_producer.reference.status import error
+from python_producer.reference.tfjson import format_float
 
 MANIFEST = "manifest.json"
 

@@ -19,9 +19,9 @@ import time
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.reference import Predictor
-from python_producer.status import StatusError
-from python_producer.tfjson import SUPPORTED_DTYPES, TensorSpec
+from python_producer.reference.predictor import Predictor
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import SUPPORTED_DTYPES, TensorSpec
 
 WARMUP_CALLS = 10
 WARMUP_SECONDS = 0.2

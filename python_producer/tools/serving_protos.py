@@ -1,6 +1,6 @@
 """The protocol of TensorFlow Serving's gRPC API, taken from the installed Python packages.
 
-``python -m python_producer.serving_protos --out DIR --graft-dir GRAFT --go-package PREFIX``
+``python -m python_producer.tools.serving_protos --out DIR --graft-dir GRAFT --go-package PREFIX``
 writes, for ``go_consumer``'s build (go_consumer/Makefile, target ``internal/tfspb``):
 
 * ``DIR/serving.protoset``: a ``FileDescriptorSet`` of ``tensorflow_serving/apis/
@@ -114,7 +114,7 @@ def go_packages(files, graft_dir: Path, prefix: str) -> tuple[dict[str, str], li
 def main(argv=None) -> int:
     """Write serving.protoset and protoc.args (see the module's docstring)."""
     ap = argparse.ArgumentParser(
-        prog="python -m python_producer.serving_protos", description=__doc__.split("\n")[0]
+        prog="python -m python_producer.tools.serving_protos", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--out", required=True, type=Path, help="folder of the two outputs")
     ap.add_argument("--graft-dir", required=True, type=Path, help="graft's module folder")

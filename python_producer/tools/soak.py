@@ -52,7 +52,7 @@ def soak(
 
     Args:
         open_predictor: opens the version (verification, unsafe-op check, load) and returns a
-            :class:`~python_producer.reference.Predictor`.
+            :class:`~python_producer.reference.predictor.Predictor`.
         body: the request body, answered whole (parse, decode, run, encode) every time.
         signature: the default signature key for the request.
         predictions: ``N``, predictions measured after the warm-up.

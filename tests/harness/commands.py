@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_producer.export import COMMANDS_FILE
+from python_producer.producer.export import COMMANDS_FILE
 from tests.harness.consumers import Consumer
 
 

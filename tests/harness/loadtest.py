@@ -12,8 +12,9 @@ requests at each concurrency (1, 8 and 32), 5% of them malformed. The servers:
 
 A run fails (exit 1, and :func:`check` lists why) when a well-formed request is not answered
 OK, a malformed one is not refused (400 / INVALID_ARGUMENT), an answer differs from the Python
-reference's (:class:`python_producer.reference.Predictor`, in this process) in any bit, or a
-server does not stop with status 0 on SIGTERM. Speed targets are reported, not enforced.
+reference's (:class:`python_producer.reference.predictor.Predictor`, in this process) in any
+bit, or a server does not stop with status 0 on SIGTERM. Speed targets are reported, not
+enforced.
 
 Writes ``bench/loadtest.json`` (every run and the environment) and ``bench/loadtest.md``.
 """
@@ -98,8 +99,8 @@ def make_plan(version_dir: Path, signature: str = "serving_default") -> Plan:
     tf = tf_runtime.tf()
     from tensorflow_serving.apis import predict_pb2
 
-    from python_producer.reference import Predictor
-    from python_producer.tfjson import FLOAT_DTYPES
+    from python_producer.reference.predictor import Predictor
+    from python_producer.reference.tfjson import FLOAT_DTYPES
 
     model = version_dir.parent.name
     predictor = Predictor(version_dir)

@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_producer.model_dir import complete_versions
+from python_producer.reference.model_dir import complete_versions
 from tests.harness.compare import compare_bodies, golden_cases, output_specs, request_signature
 from tests.harness.consumers import ALL_CONSUMERS, CONSUMERS, FORMATS, MODELS, ConsumerCrashed
 

@@ -4,7 +4,7 @@ path (tests/CONTRACT.md, "Load test").
 It answers ``POST /v1/models/NAME[/versions/V]:predict`` with the standard library's
 ``ThreadingHTTPServer`` and ``tensorflow.serving.PredictionService/Predict`` with grpcio's
 server (the generated servicer of ``tensorflow-serving-api``), both through
-:class:`python_producer.reference.Predictor` on the SavedModel: JSON goes through
+:class:`python_producer.reference.predictor.Predictor` on the SavedModel: JSON goes through
 ``Predictor.predict`` exactly as the CLI's ``predict`` does; TensorProtos are converted with
 ``tf.make_ndarray`` / ``tf.make_tensor_proto`` and checked against the signature (dtype, input
 aliases, rank and known dimensions) before the run. Only the latest complete version of each
@@ -30,10 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from python_producer import tf_runtime
-from python_producer.model_dir import complete_versions
-from python_producer.reference import Predictor
-from python_producer.status import StatusError
-from python_producer.tfjson import check_shape
+from python_producer.reference.model_dir import complete_versions
+from python_producer.reference.predictor import Predictor
+from python_producer.reference.status import StatusError
+from python_producer.reference.tfjson import check_shape
 
 _PREDICT_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:predict\Z")
 

@@ -123,7 +123,7 @@ def same_bits(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 
 def source_version(models_dir: Path, name: str = "affine") -> Path | None:
     """The highest complete version of ``models_dir/name`` with a ``training`` section."""
-    from python_producer.model_dir import complete_versions
+    from python_producer.reference.model_dir import complete_versions
 
     for version in reversed(complete_versions(models_dir / name)):
         manifest = json.loads((models_dir / name / str(version) / "manifest.json").read_text())
@@ -135,7 +135,7 @@ def source_version(models_dir: Path, name: str = "affine") -> Path | None:
 def run_table(source: Path, work: Path, steps: int) -> tuple[str, bool]:
     """Train ``source`` for ``steps`` in every language; return (table text, all ok)."""
     from python_producer import tf_runtime
-    from python_producer.tfjson import format_float
+    from python_producer.reference.tfjson import format_float
 
     runs = []
     for consumer in CONSUMERS:

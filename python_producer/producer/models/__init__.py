@@ -31,7 +31,7 @@ def export_model(
 
     The settings class is the one ``export``'s ``config`` parameter is annotated with;
     ``run_command`` runs the command lines whose output the version records
-    (:class:`python_producer.export.VersionWriter`).
+    (:class:`python_producer.producer.export.ExportWriter`).
 
     Raises:
         KeyError: ``name`` is not in :data:`ZOO`.

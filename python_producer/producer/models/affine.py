@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
-from python_producer.training import save_checkpoint, training_section
+from python_producer.producer.export import CommandRunner, ExportWriter
+from python_producer.reference.training import save_checkpoint, training_section
 
 TRUE_W = 3.0
 TRUE_B = 2.0
@@ -162,7 +162,7 @@ def export(models_dir, config: AffineConfig, run_command: CommandRunner) -> str:
     """
     tf = tf_runtime.tf()
     module = build_module()
-    with VersionWriter(models_dir, "affine", run_command) as writer:
+    with ExportWriter(models_dir, "affine", run_command) as writer:
         print(f"exporting affine -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         serve = module.serve.get_concrete_function()
         signatures = {

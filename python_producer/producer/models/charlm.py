@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import VERSION_DIR, CommandRunner, VersionWriter
+from python_producer.producer.export import VERSION_DIR, CommandRunner, ExportWriter
 
 VOCAB = 128
 UNKNOWN = ord("?")
@@ -320,7 +320,7 @@ def export(models_dir, config: CharLMConfig, run_command: CommandRunner) -> str:
     """Train a fresh model and publish it as the next version of ``models_dir/charlm``."""
     module = build_module(config)
     corpus = load_corpus(config)
-    with VersionWriter(models_dir, "charlm", run_command) as writer:
+    with ExportWriter(models_dir, "charlm", run_command) as writer:
         print(
             f"training charlm on {len(corpus)} characters -> {writer.final_path} "
             f"(TensorFlow {tf_runtime.tf_version()})"

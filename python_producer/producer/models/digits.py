@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import VERSION_DIR, CommandRunner, VersionWriter
+from python_producer.producer.export import VERSION_DIR, CommandRunner, ExportWriter
 
 SIDE = 8
 CLASSES = 10
@@ -220,7 +220,7 @@ def export(models_dir, config: DigitsConfig, run_command: CommandRunner) -> str:
     """Train a fresh classifier and publish it as the next version of ``models_dir/digits``."""
     data = load_data(config)
     module = build_module(config)
-    with VersionWriter(models_dir, "digits", run_command) as writer:
+    with ExportWriter(models_dir, "digits", run_command) as writer:
         print(f"training digits -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         test_accuracy = train(module, data, config, str(writer.path / "summaries"))
         print(f"final: test accuracy: {test_accuracy!r} on {len(data['test_labels'])} images")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from python_producer import tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
+from python_producer.producer.export import CommandRunner, ExportWriter
 
 #: alias -> TensorFlow dtype name of the ``serving_default`` inputs.
 SCALAR_DTYPES = {
@@ -197,7 +197,7 @@ def golden_requests() -> dict[str, dict | str]:
 def export(models_dir, config: DTypesConfig, run_command: CommandRunner) -> str:
     """Publish the next version of ``models_dir/dtypes`` (nothing to train)."""
     module = build_module()
-    with VersionWriter(models_dir, "dtypes", run_command) as writer:
+    with ExportWriter(models_dir, "dtypes", run_command) as writer:
         print(f"exporting dtypes -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         tf = tf_runtime.tf()
         with tf.summary.create_file_writer(str(writer.path / "summaries")).as_default(step=0):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
+from python_producer.producer.export import CommandRunner, ExportWriter
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def golden_requests() -> dict[str, dict]:
 def export(models_dir, config: KerasMLPConfig, run_command: CommandRunner) -> str:
     """Train, ``model.export`` into the staging folder, add sidecars, publish ``keras_mlp``."""
     tf = tf_runtime.tf()
-    with VersionWriter(models_dir, "keras_mlp", run_command) as writer:
+    with ExportWriter(models_dir, "keras_mlp", run_command) as writer:
         print(f"training keras_mlp -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         model, accuracy = build_and_train(config, str(writer.path / "summaries"))
         print(f"final: test accuracy: {accuracy!r}")

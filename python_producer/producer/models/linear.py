@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
+from python_producer.producer.export import CommandRunner, ExportWriter
 
 TRUE_SLOPE = 1.5
 TRUE_INTERCEPT = -3.0
@@ -144,7 +144,7 @@ def export(models_dir, config: LinearConfig, run_command: CommandRunner) -> str:
         the path of the published version folder.
     """
     module = build_module()
-    with VersionWriter(models_dir, "linear", run_command) as writer:
+    with ExportWriter(models_dir, "linear", run_command) as writer:
         print(f"training linear -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         train(module, config, summary_dir=str(writer.path / "summaries"))
         writer.save_model(

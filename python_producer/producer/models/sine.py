@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from python_producer import tf_runtime
-from python_producer.export import CommandRunner, VersionWriter
+from python_producer.producer.export import CommandRunner, ExportWriter
 
 BIAS = 0.5
 
@@ -234,7 +234,7 @@ def golden_requests() -> dict[str, dict | str]:
 def export(models_dir, config: SineConfig, run_command: CommandRunner) -> str:
     """Write the records, train, plot and publish the next version of ``models_dir/sine``."""
     module = build_module(config)
-    with VersionWriter(models_dir, "sine", run_command) as writer:
+    with ExportWriter(models_dir, "sine", run_command) as writer:
         print(f"training sine -> {writer.final_path} (TensorFlow {tf_runtime.tf_version()})")
         shards = create_records(writer.path / "data", config)
         metrics = train(module, shards, config, str(writer.path / "summaries"))
