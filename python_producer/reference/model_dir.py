@@ -7,6 +7,7 @@ holds a SavedModel (``saved_model.pb``).  Folders with other names (such as the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -189,3 +190,12 @@ def serve_meta_graph(saved_model):
         "SavedModel has no MetaGraphDef with tag-set 'serve'",
         Code.FAILED_PRECONDITION,
     )
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -25,12 +25,13 @@ from python_producer.reference.model_dir import (
     join_as_given,
     parent_as_given,
     resolve_version_dir,
+    sha256_of,
 )
 from python_producer.reference.ops import check_saved_model
 from python_producer.reference.status import Code, StatusError
 from python_producer.reference.tfjson import excerpt, format_float, parse_decimal
 from python_producer.reference.verify import verify_version
-from python_producer.reference.version_writer import VersionWriter, sha256_of
+from python_producer.reference.version_writer import VersionWriter
 
 #: What a CSV field is trimmed of (tests/CONTRACT.md, "Data"): ASCII white space only.
 ASCII_WHITESPACE = " \t\n\v\f\r"

@@ -7,23 +7,14 @@ are those the producer recorded, and refuse a folder holding anything the manife
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from python_producer.reference.model_dir import join_as_given
+from python_producer.reference.model_dir import join_as_given, sha256_of
 from python_producer.reference.status import error
 from python_producer.reference.tfjson import format_float
 
 MANIFEST = "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_version(version_dir: str | Path) -> None:
@@ -71,7 +62,7 @@ def verify_version(version_dir: str | Path) -> None:
         expected = entry.get("bytes")
         if isinstance(expected, bool) or size != expected:  # True == 1 in Python: not a size
             raise error("file_size_differs", file=rel, size=size, expected=_as_json(entry, "bytes"))
-        got = _sha256(path)
+        got = sha256_of(path)
         if got != entry.get("sha256"):
             raise error(
                 "file_sha256_differs", file=rel, sha256=got, expected=_as_json(entry, "sha256")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from python_producer import tf_runtime
-from python_producer.reference.model_dir import complete_versions
+from python_producer.reference.model_dir import complete_versions, sha256_of
 from python_producer.reference.predictor import Predictor
 from python_producer.reference.run_cases import run_case
 
@@ -32,15 +31,6 @@ CommandRunner = Callable[[list[str]], tuple[int, str]]
 #: "Model layout"): a consumer given the real path must print the recorded text with it there.
 VERSION_DIR = "<VERSION_DIR>"
 COMMANDS_FILE = "golden/commands.json"
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_hashes(version_dir: Path) -> dict[str, dict]:
