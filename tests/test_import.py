@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from python_producer.producer.export import file_hashes
+from python_producer.reference.status import EDGES, Code
 from python_producer.reference.tfjson import format_float
 from tests.harness.cases import BAD_IMPORTS
 from tests.harness.compare import ulp_distance
+from tests.harness.consumers import reference
 from tests.harness.import_sources import SOURCES, build_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,17 +241,19 @@ def scratch(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("case", BAD_IMPORTS, ids=lambda c: c["id"])
-def test_import_refusals_are_one_line_and_exit_2(case, sources, scratch, tmp_path):
+def test_import_refusals_are_one_line_with_their_code(case, sources, scratch, tmp_path):
     src, _ = sources
     models = tmp_path / "models"
     argv = [_fill(a, src, scratch) for a in case["argv"]]
-    done = _producer("import", "--models", str(models), *argv)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.splitlines()
+    done = reference().run(["import", "--models", str(models), *argv])
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == EDGES[Code[case["code"]]].exit_status, stderr
+    assert done.code == case["code"], stderr
+    lines = stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("python_producer: error: ")
     assert _fill(case["message"], src, scratch) in lines[0]
-    assert done.stdout == ""
+    assert done.stdout == b""
     published = [p for p in models.rglob("*") if p.is_dir()] if models.exists() else []
     assert all(not p.name.isdigit() and not p.name.startswith(".tmp-") for p in published)
 
