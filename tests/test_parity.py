@@ -121,3 +121,13 @@ def test_signed_zeros_survive_a_token_typed_json_reader(consumer, case):
     assert any(np.signbit(golden[i]) for i in zeros), f"{case} computes no negative zero"
     signs = [bool(np.signbit(float(got[i]))) for i in zeros]
     assert signs == [bool(np.signbit(golden[i])) for i in zeros], answer
+
+
+def test_a_repeated_member_keeps_its_last_value(consumer, linear_dir):
+    """tests/CONTRACT.md, "Request and response bodies": a member name given twice counts once,
+    with its last value, in every consumer (the answer is that of the last value alone)."""
+    twice = b'{"instances": [[1.0]], "instances": [[2.0], [3.0]]}'
+    once = b'{"instances": [[2.0], [3.0]]}'
+    got, want = consumer.serve_stdio(linear_dir, [twice, once], "saved_model")
+    specs = output_specs(linear_dir, "serving_default", "saved_model")
+    assert compare_bodies(got, want, specs).identical, got
