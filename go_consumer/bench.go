@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/bench"
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
@@ -58,7 +60,7 @@ func (b *benchFlags) check() ([]int64, time.Duration, model.Options, error) {
 			return nil, 0, model.Options{}, usagef("--intra-op-threads and --inter-op-threads apply to --path direct only")
 		}
 	default:
-		return nil, 0, model.Options{}, usagef("unknown --path %q; expected direct or graft", tfjson.Bound(*b.path))
+		return nil, 0, model.Options{}, usagef("unknown --path %q; expected direct or graft", status.Bound(*b.path))
 	}
 	d := time.Duration(math.Min(*b.seconds*1e9, math.MaxInt64/2))
 	return sizes, d, model.Options{IntraOpThreads: int32(*b.intra), InterOpThreads: int32(*b.inter)}, nil

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -108,7 +110,7 @@ func cmdClassify(args []string, stdout io.Writer) error {
 	for i, image := range images {
 		data, err := os.ReadFile(image)
 		if err != nil {
-			return usagef("classify: cannot read IMAGE %s: %v", strconv.Quote(tfjson.Bound(image)), err)
+			return usagef("classify: cannot read IMAGE %s: %v", strconv.Quote(status.Bound(image)), err)
 		}
 		values[i] = b64{B64: base64.StdEncoding.EncodeToString(data)}
 	}
@@ -177,7 +179,7 @@ func cmdGenerate(args []string, stdout io.Writer) error {
 	}
 	length, err := strconv.ParseInt(*lengthFlag, 10, 64)
 	if err != nil || length < 0 || length > maxLength {
-		return usagef("generate: invalid --length %s: expected an integer in 0..%d", strconv.Quote(tfjson.Bound(*lengthFlag)), maxLength)
+		return usagef("generate: invalid --length %s: expected an integer in 0..%d", strconv.Quote(status.Bound(*lengthFlag)), maxLength)
 	}
 	run, err := loadConvenience(mf)
 	if err != nil {

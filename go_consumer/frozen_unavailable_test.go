@@ -2,11 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 )
@@ -90,15 +91,14 @@ func TestFrozenUnavailable(t *testing.T) {
 				t.Errorf("serve-stdio: exit %d, stdout %q, stderr %q; want an error line %q", code, stdout, stderr, c.want)
 			}
 
-			// The library API: the same refusal, NotFound like an unknown signature.
+			// The library API: the same refusal, NOT_FOUND like an unknown signature.
 			info, err := model.ReadInfo(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = info.Plan(model.DefaultSignature, model.FormatFrozen)
-			var merr *model.Error
-			if !errors.As(err, &merr) || !merr.NotFound || merr.Msg != c.want {
-				t.Errorf("Plan: %#v, want a NotFound *model.Error %q", err, c.want)
+			if status.CodeOf(err) != status.NotFound || err.Error() != c.want {
+				t.Errorf("Plan: %s %v, want NOT_FOUND %q", status.CodeOf(err), err, c.want)
 			}
 			// A key the manifest does not list is still "not found".
 			_, err = info.Plan("other", model.FormatFrozen)

@@ -58,11 +58,13 @@
 // TensorFlow session is created; --allow-op OP (repeatable) accepts one such op.
 //
 // run-cases is the test harness's long-lived mode: one JSON case (argv, stdin) per line in,
-// one JSON answer (exit status, stdout, stderr) per line out, each case run in-process through
-// the same entry point as the command line (see runcases.go).
+// one JSON answer (exit status, canonical code, stdout, stderr) per line out, each case run
+// in-process through the same entry point as the command line (see runcases.go).
 //
-// Refusals (bad flags, model or request) print one line "go_consumer: error: <message>" on
-// stderr and exit with status 2; TensorFlow failing to run a valid request exits with 1.
+// Every error carries a canonical code (package status; tests/CONTRACT.md, "Errors"), and the
+// exit status is the code's (tests/cases/messages.json): refusals (bad flags, model or
+// request) print one line "go_consumer: error: <message>" on stderr and exit with status 2;
+// TensorFlow failing to run a valid request (INTERNAL) exits with 1.
 package main
 
 import (
@@ -79,9 +81,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
-	"github.com/polyglot-tf/go_consumer/internal/training"
 )
 
 const (
@@ -127,51 +130,43 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// usageError is a refusal of the command line (exit status 2).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
+// usagef is a refusal of the command line: a bad flag, argument or option
+// (INVALID_ARGUMENT).
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return status.New(status.InvalidArgument, format, args...)
 }
 
 // errHelp asks for the usage text on stdout and exit status 0.
 var errHelp = errors.New("help requested")
 
-// run executes one command line and returns the exit status. Every failure is reported as
-// exactly one line on stderr; a panic is reported the same way rather than crashing.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+// run executes one command line and returns its exit status, the exit status of its code
+// (runCode).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runCode(args, stdin, stdout, stderr).ExitStatus()
+}
+
+// runCode executes one command line and returns the canonical code of its outcome: OK after
+// success, else the code of its error (status.CodeOf: INTERNAL for an error without one, and
+// for a panic). This is the command line's edge (tests/CONTRACT.md, "Errors"): every failure
+// is reported as exactly one line on stderr, a panic the same way rather than crashing, and
+// the exit status is the code's alone.
+func runCode(args []string, stdin io.Reader, stdout, stderr io.Writer) (code status.Code) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "%s: error: internal error: %s\n", consumerName, oneLine(fmt.Sprint(r)))
-			code = 1
+			code = status.Internal
 		}
 	}()
 	err := dispatch(args, stdin, stdout, stderr)
 	switch {
 	case err == nil:
-		return 0
+		return status.OK
 	case errors.Is(err, errHelp):
 		fmt.Fprint(stdout, usage)
-		return 0
+		return status.OK
 	}
 	fmt.Fprintf(stderr, "%s: error: %s\n", consumerName, oneLine(err.Error()))
-	return exitStatus(err)
-}
-
-// exitStatus maps an error to the contract's exit status: 2 for refusals, 1 otherwise.
-func exitStatus(err error) int {
-	var (
-		ue *usageError
-		re *tfjson.RequestError
-		me *model.Error
-		te *training.Error
-	)
-	if errors.As(err, &ue) || errors.As(err, &re) || errors.As(err, &me) || errors.As(err, &te) {
-		return 2
-	}
-	return 1
+	return status.CodeOf(err)
 }
 
 // oneLine folds a message onto one line.
@@ -218,7 +213,7 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "-h", "--help", "help":
 		return errHelp
 	default:
-		return usagef("unknown command %q; expected %s", tfjson.Bound(cmd), commandList)
+		return usagef("unknown command %q; expected %s", status.Bound(cmd), commandList)
 	}
 }
 
@@ -260,7 +255,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usagef("%s: %s", fs.Name(), singleDashFlag.ReplaceAllString(msg, "$1--$2"))
 	}
 	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), tfjson.Bound(fs.Arg(0)))
+		return usagef("%s: unexpected argument %q", fs.Name(), status.Bound(fs.Arg(0)))
 	}
 	return nil
 }
@@ -387,7 +382,7 @@ func (m *modelFlags) load() (*model.Info, error) {
 	if isSet(m.fs, "version") {
 		v, ok := model.ParseVersion(*m.version)
 		if !ok {
-			return nil, usagef("%s: invalid --version %q: expected a positive integer", m.fs.Name(), tfjson.Bound(*m.version))
+			return nil, usagef("%s: invalid --version %q: expected a positive integer", m.fs.Name(), status.Bound(*m.version))
 		}
 		version = v
 	}
@@ -466,7 +461,7 @@ func addMaxRequestBytes(fs *flag.FlagSet) maxRequestBytesFlag {
 func (f maxRequestBytesFlag) value(fs *flag.FlagSet) (int64, error) {
 	n, err := strconv.ParseInt(*f.text, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, usagef("%s: invalid --max-request-bytes %q: expected a positive integer", fs.Name(), tfjson.Bound(*f.text))
+		return 0, usagef("%s: invalid --max-request-bytes %q: expected a positive integer", fs.Name(), status.Bound(*f.text))
 	}
 	return n, nil
 }
@@ -484,7 +479,7 @@ func readInput(input string, stdin io.Reader, limit int64) ([]byte, error) {
 		r = f
 	}
 	body, err := readLimited(r, limit)
-	if err != nil && !isRequestError(err) {
+	if se := (*status.Error)(nil); err != nil && !errors.As(err, &se) {
 		return nil, usagef("cannot read the request from --input %s: %v", input, err)
 	}
 	return body, err
@@ -505,11 +500,6 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, tfjson.TooLarge(limit)
 	}
 	return body, nil
-}
-
-func isRequestError(err error) bool {
-	var re *tfjson.RequestError
-	return errors.As(err, &re)
 }
 
 // lazyRunner returns an open function for handle that loads the model on its first call,

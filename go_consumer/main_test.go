@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"math"
 	"os"
@@ -12,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -91,11 +93,71 @@ func TestUsageErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: exit %d stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
+		stderr.Reset()
+		if got := runCode(tc.args, strings.NewReader(""), &stdout, &stderr); got != status.InvalidArgument {
+			t.Errorf("%v: %s; want INVALID_ARGUMENT", tc.args, got)
+		}
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"predict", "-h"}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "usage:") {
-		t.Errorf("-h: exit %d stdout %q", code, stdout.String())
+	if code := runCode([]string{"predict", "-h"}, nil, &stdout, &stderr); code != status.OK || !strings.Contains(stdout.String(), "usage:") {
+		t.Errorf("-h: %s stdout %q", code, stdout.String())
 	}
+}
+
+// TestRefusalCodes: the command line's refusals carry the contract's codes (tests/CONTRACT.md,
+// "Errors"), and the exit status is the code's.
+func TestRefusalCodes(t *testing.T) {
+	linear := needLinear(t)
+	noManifest := filepath.Join(t.TempDir(), "1")
+	pb, err := os.ReadFile(filepath.Join(mustResolve(t, linear), model.SavedModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(noManifest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(noManifest, model.SavedModelFile), pb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"instances": [[1.0]]}`
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		code  status.Code
+		want  string
+	}{
+		{[]string{"predict", "--model", linear, "--bogus"}, body, status.InvalidArgument, "unknown flag --bogus"},
+		{[]string{"predict", "--model", linear, "--input", "/nonexistent/request.json"}, "", status.InvalidArgument, "cannot read the request from --input /nonexistent/request.json"},
+		{[]string{"predict", "--model", linear}, `{"instances": 1}`, status.InvalidArgument, `"instances" must be a list`},
+		{[]string{"predict", "--model", linear}, `{`, status.InvalidArgument, "invalid JSON"},
+		{[]string{"predict", "--model", "/nonexistent/linear"}, body, status.NotFound, "model path /nonexistent/linear does not exist"},
+		{[]string{"predict", "--model", linear, "--version", "999"}, body, status.NotFound, "version 999 not found in " + linear},
+		{[]string{"predict", "--model", linear, "--signature", "nope"}, body, status.NotFound, `signature "nope" not found; available signatures: serving_default`},
+		{[]string{"predict", "--model", noManifest}, body, status.FailedPrecondition, noManifest + " has no manifest.json to verify"},
+		{[]string{"predict", "--model", linear, "--max-request-bytes", "4"}, body, status.ResourceExhausted, "request is larger than the limit of 4 bytes (--max-request-bytes)"},
+		{[]string{"serve-stdio", "--model", "/nonexistent/linear"}, "", status.NotFound, "does not exist"},
+		{[]string{"inspect", "--model", linear, "--version", "999"}, "", status.NotFound, "available versions"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := runCode(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 || stdout.Len() != 0 {
+			t.Errorf("%v: %s stderr %q; want %s and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+		stdout.Reset()
+		stderr.Reset()
+		if exit := run(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr); exit != tc.code.ExitStatus() {
+			t.Errorf("%v: exit %d; want %d (%s)", tc.args, exit, tc.code.ExitStatus(), tc.code)
+		}
+	}
+}
+
+func mustResolve(t *testing.T, path string) string {
+	t.Helper()
+	dir, err := model.ResolveVersionDir(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // sameValue compares two parsed responses: numbers by float64 bits (integer literals by
@@ -275,8 +337,7 @@ func TestReadLimited(t *testing.T) {
 			t.Errorf("%d bytes, limit %d: %d bytes, %v", tc.size, tc.limit, len(body), err)
 		case !tc.ok:
 			want := "request is larger than the limit of " + strconv.FormatInt(tc.limit, 10) + " bytes (--max-request-bytes)"
-			var re *tfjson.RequestError
-			if !errors.As(err, &re) || err.Error() != want {
+			if status.CodeOf(err) != status.ResourceExhausted || err.Error() != want {
 				t.Errorf("%d bytes, limit %d: error %v, want %q", tc.size, tc.limit, err, want)
 			}
 			if src.n > tc.limit+1 {

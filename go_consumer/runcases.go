@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 // refusedCases are the commands a case may not run: serve never ends on its own, and
@@ -21,18 +23,21 @@ type runCase struct {
 	Stdin []byte   `json:"stdin"` // base64 in JSON
 }
 
-// caseAnswer is one line of run-cases output: the exit status and both streams of the case.
+// caseAnswer is one line of run-cases output: the exit status, the canonical code ("OK"
+// after success) and both streams of the case.
 type caseAnswer struct {
-	Status int    `json:"status"`
-	Stdout []byte `json:"stdout"` // base64 in JSON
-	Stderr []byte `json:"stderr"` // base64 in JSON
+	Status int         `json:"status"`
+	Code   status.Code `json:"code"`
+	Stdout []byte      `json:"stdout"` // base64 in JSON
+	Stderr []byte      `json:"stderr"` // base64 in JSON
 }
 
 // cmdRunCases is the long-lived test mode (tests/CONTRACT.md, "Case runner"), after
 // protobuf's conformance testees: one JSON case {"argv": [...], "stdin": "<base64>"} per line
 // of stdin, each run through run (the entry point of the real command line) with its own
 // stdin and fresh stdout and stderr buffers, answered by one JSON line
-// {"status": N, "stdout": "<base64>", "stderr": "<base64>"} on stdout, flushed. A line that
+// {"status": N, "code": C, "stdout": "<base64>", "stderr": "<base64>"} on stdout, flushed (C:
+// the canonical code of the case's error, "OK" after success; see runCode). A line that
 // is not a case is answered {"error": "<message>"}; the command ends with status 0 at end of
 // input. When stdout is the process's file descriptor 1, the answers go to a duplicate of it
 // and descriptor 1 is pointed at descriptor 2, so that native code writing to standard output
@@ -85,11 +90,13 @@ func answerCase(line []byte) any {
 		return map[string]string{"error": "bad case: " + oneLine(err.Error()) + "; expected {\"argv\": [...], \"stdin\": \"<base64>\"}"}
 	}
 	if len(c.Argv) > 0 && refusedCases[c.Argv[0]] {
-		msg := fmt.Sprintf("%s: error: %s cannot run as a case; start the program\n", consumerName, c.Argv[0])
-		return caseAnswer{Status: 2, Stdout: []byte{}, Stderr: []byte(msg)}
+		refused := usagef("%s cannot run as a case; start the program", c.Argv[0])
+		msg := fmt.Sprintf("%s: error: %s\n", consumerName, refused)
+		code := status.CodeOf(refused)
+		return caseAnswer{Status: code.ExitStatus(), Code: code, Stdout: []byte{}, Stderr: []byte(msg)}
 	}
 	var stdout, stderr bytes.Buffer
-	status := run(c.Argv, bytes.NewReader(c.Stdin), &stdout, &stderr)
+	code := runCode(c.Argv, bytes.NewReader(c.Stdin), &stdout, &stderr)
 	// Never nil: encoding/json writes a nil slice as null, the contract wants "" for no bytes.
-	return caseAnswer{Status: status, Stdout: append([]byte{}, stdout.Bytes()...), Stderr: append([]byte{}, stderr.Bytes()...)}
+	return caseAnswer{Status: code.ExitStatus(), Code: code, Stdout: append([]byte{}, stdout.Bytes()...), Stderr: append([]byte{}, stderr.Bytes()...)}
 }

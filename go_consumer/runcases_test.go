@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 // TestRunCases checks the protocol of run-cases (tests/CONTRACT.md, "Case runner"): one JSON
-// answer per case line with the case's own status and streams, blank lines skipped, a line
-// that is no case answered with an error object, serve refused.
+// answer per case line with the case's own status, code and streams, blank lines skipped, a
+// line that is no case answered with an error object, serve refused.
 func TestRunCases(t *testing.T) {
 	input := strings.Join([]string{
 		`{"argv": ["version"]}`,
@@ -33,18 +35,21 @@ func TestRunCases(t *testing.T) {
 			t.Fatalf("answer %d: %v: %s", i, err, lines[i])
 		}
 	}
-	if a := answers[0]; a.Status != 0 || !strings.HasPrefix(string(a.Stdout), "go_consumer ") || len(a.Stderr) != 0 {
+	if a := answers[0]; a.Status != 0 || a.Code != status.OK || !strings.HasPrefix(string(a.Stdout), "go_consumer ") || len(a.Stderr) != 0 {
 		t.Errorf("version: %+v", a)
 	}
-	if a := answers[1]; a.Status != 2 || len(a.Stdout) != 0 || !strings.HasPrefix(string(a.Stderr), "go_consumer: error: ") ||
+	if a := answers[1]; a.Status != 2 || a.Code != status.InvalidArgument || len(a.Stdout) != 0 || !strings.HasPrefix(string(a.Stderr), "go_consumer: error: ") ||
 		strings.Count(string(a.Stderr), "\n") != 1 {
-		t.Errorf("bad flag: status %d stdout %q stderr %q", a.Status, a.Stdout, a.Stderr)
+		t.Errorf("bad flag: status %d code %s stdout %q stderr %q", a.Status, a.Code, a.Stdout, a.Stderr)
 	}
-	if a := answers[2]; a.Status != 2 || string(a.Stderr) != "go_consumer: error: serve cannot run as a case; start the program\n" {
-		t.Errorf("serve: status %d stderr %q", a.Status, a.Stderr)
+	if a := answers[2]; a.Status != 2 || a.Code != status.InvalidArgument || string(a.Stderr) != "go_consumer: error: serve cannot run as a case; start the program\n" {
+		t.Errorf("serve: status %d code %s stderr %q", a.Status, a.Code, a.Stderr)
 	}
 	if !strings.Contains(lines[1], `"stdout":""`) {
 		t.Errorf("no bytes must be written as \"\", not null: %s", lines[1])
+	}
+	if !strings.HasPrefix(lines[0], `{"status":0,"code":"OK","stdout":"`) || !strings.HasPrefix(lines[2], `{"status":2,"code":"INVALID_ARGUMENT","stdout":"",`) {
+		t.Errorf("the members are status, code, stdout, stderr: %s / %s", lines[0], lines[2])
 	}
 	for _, i := range []int{3, 4} {
 		var e map[string]string

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/serving"
@@ -90,10 +92,10 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	seen := map[string]bool{}
 	for _, n := range names {
 		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
-			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", tfjson.Bound(n))
+			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", status.Bound(n))
 		}
 		if dir := pathtext.Join(abs, n); !isFolder(dir) {
-			return nil, usagef("serve: --model-name %s: %s is not a folder", n, dir)
+			return nil, status.New(status.NotFound, "serve: --model-name %s: %s is not a folder", n, dir)
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -111,7 +113,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	}
 	var ok bool
 	if cfg.policy, ok = serving.ParsePolicy(*policy); !ok {
-		return nil, usagef("serve: invalid --model-version-policy %q: expected latest, all or specific", tfjson.Bound(*policy))
+		return nil, usagef("serve: invalid --model-version-policy %q: expected latest, all or specific", status.Bound(*policy))
 	}
 	switch {
 	case cfg.policy == serving.PolicySpecific && *versions == "":
@@ -120,12 +122,12 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		return nil, usagef("serve: --versions needs --model-version-policy specific")
 	case *versions != "":
 		if cfg.versions, ok = serving.ParseVersions(*versions); !ok {
-			return nil, usagef("serve: invalid --versions %q: expected positive integers separated by commas", tfjson.Bound(*versions))
+			return nil, usagef("serve: invalid --versions %q: expected positive integers separated by commas", status.Bound(*versions))
 		}
 	}
 	n, err := strconv.ParseInt(*maxBytes, 10, 64)
 	if err != nil || n <= 0 {
-		return nil, usagef("serve: invalid --max-request-bytes %q: expected a positive integer", tfjson.Bound(*maxBytes))
+		return nil, usagef("serve: invalid --max-request-bytes %q: expected a positive integer", status.Bound(*maxBytes))
 	}
 	cfg.maxRequestBytes = n
 	if cfg.requestTimeout, err = positiveDuration("request-timeout", *timeout); err != nil {
@@ -152,19 +154,19 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		} {
 			v, err := strconv.ParseInt(p.value, 10, 32)
 			if err != nil || v < p.min {
-				return nil, usagef("serve: invalid --%s %q: expected a positive integer", p.name, tfjson.Bound(p.value))
+				return nil, usagef("serve: invalid --%s %q: expected a positive integer", p.name, status.Bound(p.value))
 			}
 			*p.dst = int(v)
 		}
 		us, err := strconv.ParseInt(*batchTimeout, 10, 64)
 		if err != nil || us < 0 || us > int64(time.Hour/time.Microsecond) {
-			return nil, usagef("serve: invalid --batch-timeout-micros %q: expected an integer 0..3600000000", tfjson.Bound(*batchTimeout))
+			return nil, usagef("serve: invalid --batch-timeout-micros %q: expected an integer 0..3600000000", status.Bound(*batchTimeout))
 		}
 		b.BatchTimeout = time.Duration(us) * time.Microsecond
 		cfg.batching = &b
 	}
 	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
-		return nil, usagef("serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
+		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
 }
@@ -182,7 +184,7 @@ func parsePort(flagName, s string) (int, error) {
 	}
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 0 || p > 65535 {
-		return 0, usagef("serve: invalid --%s %q: expected a port number 0..65535 or off", flagName, tfjson.Bound(s))
+		return 0, usagef("serve: invalid --%s %q: expected a port number 0..65535 or off", flagName, status.Bound(s))
 	}
 	return p, nil
 }
@@ -190,7 +192,7 @@ func parsePort(flagName, s string) (int, error) {
 func positiveDuration(flagName, s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, usagef("serve: invalid --%s %q: expected a positive duration such as 30s or 500ms", flagName, tfjson.Bound(s))
+		return 0, usagef("serve: invalid --%s %q: expected a positive duration such as 30s or 500ms", flagName, status.Bound(s))
 	}
 	return d, nil
 }

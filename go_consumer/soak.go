@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -185,7 +187,7 @@ func cmdSoak(args []string, stdin io.Reader, stdout io.Writer) error {
 func positiveFlag(fs *flag.FlagSet, name, text string) (int64, error) {
 	n, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, usagef("%s: invalid --%s %q: expected a positive integer", fs.Name(), name, tfjson.Bound(text))
+		return 0, usagef("%s: invalid --%s %q: expected a positive integer", fs.Name(), name, status.Bound(text))
 	}
 	return n, nil
 }

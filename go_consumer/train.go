@@ -3,7 +3,7 @@ package main
 // train: the training loop of tests/CONTRACT.md ("Training"), run through the SavedModel's
 // own signatures and saver_def with the TensorFlow C library. The parts that need no
 // TensorFlow (flags, data, batches, checkpoint state, frozen rewrite, manifest text) are in
-// internal/training; the Python reference is python_producer/training.py.
+// internal/training; the Python reference is python_producer/reference/training.py.
 
 import (
 	"errors"
@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
@@ -88,10 +90,10 @@ type trainer struct {
 
 // prepareTraining does every check that needs no TensorFlow session: the version folder,
 // the manifest's training section against the SignatureDefs, the data, the checkpoint
-// folder's state. Refusals are *training.Error or *model.Error.
+// folder's state. Refusals are *status.Error values with the contract's codes.
 func prepareTraining(info *model.Info, dataPath string, opts *training.Options) (*trainer, error) {
 	if !info.HasVersion {
-		return nil, training.Errorf("train publishes the next version beside %s, so it needs a version folder named by its number", info.Dir)
+		return nil, status.New(status.InvalidArgument, "train publishes the next version beside %s, so it needs a version folder named by its number", info.Dir)
 	}
 	man, err := training.ReadManifest(info.Dir)
 	if err != nil {
@@ -112,7 +114,7 @@ func prepareTraining(info *model.Info, dataPath string, opts *training.Options) 
 		t.ckptShown = pathtext.Join(pathtext.Parent(info.Dir), "checkpoints")
 	}
 	if t.ckptDir, err = pathtext.Absolute(t.ckptShown); err != nil {
-		return nil, training.Errorf("--checkpoint-dir %s: %v", t.ckptShown, err)
+		return nil, status.New(status.InvalidArgument, "--checkpoint-dir %s: %v", t.ckptShown, err)
 	}
 	latest, err := training.LatestCheckpoint(t.ckptDir)
 	if err != nil {
@@ -120,11 +122,11 @@ func prepareTraining(info *model.Info, dataPath string, opts *training.Options) 
 	}
 	switch {
 	case opts.Resume && latest == "":
-		return nil, training.Errorf("--resume: no checkpoint to resume in %s", t.ckptShown)
+		return nil, status.New(status.NotFound, "--resume: no checkpoint to resume in %s", t.ckptShown)
 	case opts.Resume:
 		t.resumeAt = latest
 	case latest != "":
-		return nil, training.Errorf("%s holds checkpoints of an earlier run; pass --resume to continue it or --checkpoint-dir for a new run", t.ckptShown)
+		return nil, status.New(status.FailedPrecondition, "%s holds checkpoints of an earlier run; pass --resume to continue it or --checkpoint-dir for a new run", t.ckptShown)
 	}
 	return t, nil
 }
@@ -137,30 +139,30 @@ func (t *trainer) plan() error {
 	s := t.section
 	var err error
 	if t.trainPlan, err = t.info.Plan(s.TrainSignature, model.FormatSavedModel); err != nil {
-		return training.Errorf("the training section's train_signature: %v", err)
+		return status.New(status.FailedPrecondition, "the training section's train_signature: %v", err)
 	}
 	if t.varsPlan, err = t.info.Plan(s.VariablesSignature, model.FormatSavedModel); err != nil {
-		return training.Errorf("the training section's variables_signature: %v", err)
+		return status.New(status.FailedPrecondition, "the training section's variables_signature: %v", err)
 	}
 	want := map[string]bool{s.LearningRateInput: true}
 	for _, c := range s.Columns {
 		want[c] = true
 	}
 	if len(want) != len(s.Columns)+1 {
-		return training.Errorf("the training section's columns and learning_rate_input must be distinct names")
+		return status.New(status.FailedPrecondition, "the training section's columns and learning_rate_input must be distinct names")
 	}
 	for alias := range t.trainPlan.Inputs {
 		if !want[alias] {
-			return training.Errorf("train signature %s has the input %s, which is neither a column nor the learning rate", tfjson.Quote(s.TrainSignature), tfjson.Quote(alias))
+			return status.New(status.FailedPrecondition, "train signature %s has the input %s, which is neither a column nor the learning rate", tfjson.Quote(s.TrainSignature), tfjson.Quote(alias))
 		}
 	}
 	check := func(specs map[string]tfjson.Spec, sig, what, alias string, dt tfjson.DType, rank int) error {
 		spec, ok := specs[alias]
 		if !ok {
-			return training.Errorf("signature %s has no %s %s, which the training section names", tfjson.Quote(sig), what, tfjson.Quote(alias))
+			return status.New(status.FailedPrecondition, "signature %s has no %s %s, which the training section names", tfjson.Quote(sig), what, tfjson.Quote(alias))
 		}
 		if spec.DType != dt || (!spec.UnknownRank && len(spec.Shape) != rank) {
-			return training.Errorf("signature %s %s %s must be %s of rank %d", tfjson.Quote(sig), what, spec.Describe(), dt, rank)
+			return status.New(status.FailedPrecondition, "signature %s %s %s must be %s of rank %d", tfjson.Quote(sig), what, spec.Describe(), dt, rank)
 		}
 		return nil
 	}
@@ -186,7 +188,7 @@ func (t *trainer) plan() error {
 		}
 	}
 	if len(t.varsPlan.Inputs) != 0 {
-		return training.Errorf("variables signature %s must take no inputs", tfjson.Quote(s.VariablesSignature))
+		return status.New(status.FailedPrecondition, "variables signature %s must take no inputs", tfjson.Quote(s.VariablesSignature))
 	}
 	return nil
 }
@@ -195,7 +197,7 @@ func (t *trainer) plan() error {
 // and publishes the next version.
 func (t *trainer) run(stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(t.ckptDir, 0o755); err != nil {
-		return training.Errorf("cannot create the checkpoint folder %s: %v", t.ckptShown, err)
+		return status.New(status.InvalidArgument, "cannot create the checkpoint folder %s: %v", t.ckptShown, err)
 	}
 	runner, err := model.Open(t.info, model.FormatSavedModel)
 	if err != nil {
@@ -241,7 +243,7 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 			return err
 		}
 		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-			return fmt.Errorf("training diverged at step %d: the loss is %s; lower --learning-rate", globalStep, tfjson.FormatFloat(float64(loss), 32))
+			return status.New(status.Internal, "training diverged at step %d: the loss is %s; lower --learning-rate", globalStep, tfjson.FormatFloat(float64(loss), 32))
 		}
 		if globalStep%opts.LogEvery == 0 {
 			if _, err := fmt.Fprintf(stdout, "step: %d, loss: %s\n", globalStep, tfjson.FormatFloat(float64(loss), 32)); err != nil {
@@ -316,7 +318,7 @@ func scalarFloat32(out map[string]*tfjson.Tensor, alias string) (float32, error)
 			return v[0], nil
 		}
 	}
-	return 0, &model.RunError{Msg: fmt.Sprintf("output %s is not a DT_FLOAT scalar", tfjson.Quote(alias))}
+	return 0, status.New(status.Internal, "output %s is not a DT_FLOAT scalar", tfjson.Quote(alias))
 }
 
 // scalarInt64 returns the DT_INT64 scalar output alias.
@@ -326,7 +328,7 @@ func scalarInt64(out map[string]*tfjson.Tensor, alias string) (int64, error) {
 			return v[0], nil
 		}
 	}
-	return 0, &model.RunError{Msg: fmt.Sprintf("output %s is not a DT_INT64 scalar", tfjson.Quote(alias))}
+	return 0, status.New(status.Internal, "output %s is not a DT_INT64 scalar", tfjson.Quote(alias))
 }
 
 // export publishes <model folder>/<highest complete version + 1>/ (tests/CONTRACT.md, "The
@@ -434,7 +436,7 @@ func (t *trainer) export(runner *model.Runner, final map[string]*tfjson.Tensor, 
 func writeFrozen(src, staging string, f training.FrozenGraph, constants map[string]string, values map[string]*tfjson.Tensor) error {
 	def, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(f.Graph)))
 	if err != nil {
-		return training.Errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(f.Key), err)
+		return status.New(status.FailedPrecondition, "cannot read the frozen graph of signature %s: %v", tfjson.Quote(f.Key), err)
 	}
 	graph, err := training.FrozenWithValues(def, constants, values)
 	if err != nil {

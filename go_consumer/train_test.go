@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/training"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -163,6 +165,7 @@ func TestTrainAffine(t *testing.T) {
 	// are written as given: --model <root>/./ gives the version folder <root>/./1 and the new
 	// version <root>/./3 (tests/CONTRACT.md, "Paths in messages").
 	checkOneLineRefusal(t, args, ckpt+" holds checkpoints of an earlier run; pass --resume")
+	checkCode(t, args, status.FailedPrecondition)
 	code, stdout, stderr = runCmd("train", "--model", root+"/./", "--version", "1", "--data", data, "--steps", "5",
 		"--batch-size", "8", "--log-every", "5", "--checkpoint-dir", ckpt, "--resume")
 	if code != 0 || !strings.HasPrefix(stdout, "step: 25, loss: ") || !strings.Contains(stdout, "global_step: 25\n") ||
@@ -177,13 +180,28 @@ func TestTrainAffine(t *testing.T) {
 	if err := json.Unmarshal(raw, &man); err != nil || man.Training.Run.ResumedFrom == nil || *man.Training.Run.ResumedFrom != "ckpt-20" {
 		t.Errorf("version 3 does not record resumed_from ckpt-20: %v", err)
 	}
-	checkOneLineRefusal(t, []string{"train", "--model", root, "--data", data, "--steps", "1", "--checkpoint-dir", root + "//none/", "--resume"}, "--resume: no checkpoint to resume in "+root+"//none/")
+	noCheckpoint := []string{"train", "--model", root, "--data", data, "--steps", "1", "--checkpoint-dir", root + "//none/", "--resume"}
+	checkOneLineRefusal(t, noCheckpoint, "--resume: no checkpoint to resume in "+root+"//none/")
+	checkCode(t, noCheckpoint, status.NotFound)
+	checkCode(t, []string{"train", "--model", root, "--data", root + "/no-such-data", "--steps", "1"}, status.NotFound)
+	checkCode(t, []string{"train", "--model", root, "--data", data, "--steps", "0"}, status.InvalidArgument)
+}
+
+// checkCode checks that the command line args ends with code (runCode).
+func checkCode(t *testing.T, args []string, code status.Code) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if got := runCode(args, strings.NewReader(""), &stdout, &stderr); got != code {
+		t.Errorf("%q: %s (%s); want %s", args, got, stderr.String(), code)
+	}
 }
 
 func TestTrainDiverges(t *testing.T) {
 	root := trainModel(t)
-	code, stdout, stderr := runCmd("train", "--model", root, "--data", filepath.Join(root, "1", "data"), "--steps", "50", "--learning-rate", "1e30")
-	if code != 1 || !strings.HasPrefix(stderr, "go_consumer: error: training diverged at step ") ||
+	var out, errOut bytes.Buffer
+	got := runCode([]string{"train", "--model", root, "--data", filepath.Join(root, "1", "data"), "--steps", "50", "--learning-rate", "1e30"}, strings.NewReader(""), &out, &errOut)
+	code, stdout, stderr := got.ExitStatus(), out.String(), errOut.String()
+	if got != status.Internal || code != 1 || !strings.HasPrefix(stderr, "go_consumer: error: training diverged at step ") ||
 		!strings.HasSuffix(stderr, "; lower --learning-rate\n") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}

@@ -3,16 +3,17 @@
 // timing loop and the statistics of the call times. The command itself (main package)
 // runs a model.Call in the loop.
 //
-// Refusals are *tfjson.RequestError values (exit status 2).
+// Refusals are INVALID_ARGUMENT *status.Error values.
 package bench
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -33,8 +34,10 @@ const DefaultBatchSizes = "1,8,64,512,4096"
 // maxElements bounds one generated input (2^31 elements), far above any useful benchmark.
 const maxElements = 1 << 31
 
+// refusef is a refusal of a flag or of a signature bench cannot generate inputs for
+// (INVALID_ARGUMENT).
 func refusef(format string, args ...any) error {
-	return &tfjson.RequestError{Msg: fmt.Sprintf(format, args...)}
+	return status.New(status.InvalidArgument, format, args...)
 }
 
 // ParseBatchSizes parses --batch-sizes, a comma-separated list of positive integers such as

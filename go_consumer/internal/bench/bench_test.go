@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
 func isRefusal(err error) bool {
-	var re *tfjson.RequestError
-	return errors.As(err, &re)
+	return status.CodeOf(err) == status.InvalidArgument
 }
 
 func TestParseBatchSizes(t *testing.T) {

@@ -1,6 +1,9 @@
 package model
 
-import "github.com/polyglot-tf/go_consumer/internal/tfjson"
+import (
+	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+)
 
 // PrepareConcurrent readies a SavedModel Runner for Run calls from several goroutines at
 // once (the serve command). TensorFlow's TF_SessionRun and graft's Session.Run are safe to
@@ -10,7 +13,7 @@ import "github.com/polyglot-tf/go_consumer/internal/tfjson"
 // while a Run is in flight (the server counts references for that).
 func (r *Runner) PrepareConcurrent() error {
 	if r.format != FormatSavedModel || r.saved == nil {
-		return errorf("only an open SavedModel runner can serve concurrent requests")
+		return status.New(status.Internal, "only an open SavedModel runner can serve concurrent requests")
 	}
 	for _, key := range r.info.RunKeys(FormatSavedModel) {
 		for _, spec := range r.info.Serve.Signatures[key].Inputs {

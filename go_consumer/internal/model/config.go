@@ -1,6 +1,7 @@
 package model
 
 import (
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	tf "github.com/wamuir/graft/tensorflow"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
@@ -34,11 +35,11 @@ func SessionConfigProto(intraOpThreads, interOpThreads int32) *corepb.ConfigProt
 // SessionOptions.Config) take it. Thread counts must be 0 or more.
 func SessionConfig(intraOpThreads, interOpThreads int32) ([]byte, error) {
 	if intraOpThreads < 0 || interOpThreads < 0 {
-		return nil, errorf("thread counts must be 0 or more, got intra-op %d and inter-op %d", intraOpThreads, interOpThreads)
+		return nil, status.New(status.InvalidArgument, "thread counts must be 0 or more, got intra-op %d and inter-op %d", intraOpThreads, interOpThreads)
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(SessionConfigProto(intraOpThreads, interOpThreads))
 	if err != nil {
-		return nil, errorf("cannot serialize the session ConfigProto: %v", err)
+		return nil, status.New(status.Internal, "cannot serialize the session ConfigProto: %v", err)
 	}
 	return b, nil
 }

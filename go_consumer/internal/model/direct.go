@@ -143,9 +143,10 @@ static TF_Session *direct_import_frozen(const void *def, size_t def_len, const v
 import "C"
 
 import (
-	"fmt"
 	"os"
 	"unsafe"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -185,34 +186,34 @@ func OpenDirect(info *Info, plan *Plan, opts Options) (*Direct, error) {
 	var def []byte
 	if plan.Format == FormatFrozen {
 		if def, err = os.ReadFile(plan.Graph); err != nil {
-			return nil, errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
+			return nil, status.New(status.FailedPrecondition, "cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
 		}
 	}
-	status := C.TF_NewStatus()
-	defer C.TF_DeleteStatus(status)
+	tfStatus := C.TF_NewStatus()
+	defer C.TF_DeleteStatus(tfStatus)
 	d := &Direct{plan: plan, graph: C.TF_NewGraph()}
 	cConfig := C.CBytes(config) // C memory: nothing Go-owned is handed to TensorFlow
 	defer C.free(cConfig)
 	if plan.Format == FormatFrozen {
 		cDef := C.CBytes(def)
 		defer C.free(cDef)
-		d.session = C.direct_import_frozen(cDef, C.size_t(len(def)), cConfig, C.size_t(len(config)), d.graph, status)
+		d.session = C.direct_import_frozen(cDef, C.size_t(len(def)), cConfig, C.size_t(len(config)), d.graph, tfStatus)
 	} else {
 		cDir := C.CString(info.Dir)
 		defer C.free(unsafe.Pointer(cDir))
-		d.session = C.direct_load_saved_model(cDir, cConfig, C.size_t(len(config)), d.graph, status)
+		d.session = C.direct_load_saved_model(cDir, cConfig, C.size_t(len(config)), d.graph, tfStatus)
 	}
-	if C.TF_GetCode(status) != C.TF_OK {
-		msg := oneLine(C.GoString(C.TF_Message(status)))
+	if C.TF_GetCode(tfStatus) != C.TF_OK {
+		msg := oneLine(C.GoString(C.TF_Message(tfStatus)))
 		if d.session != nil {
-			C.TF_CloseSession(d.session, status)
-			C.TF_DeleteSession(d.session, status)
+			C.TF_CloseSession(d.session, tfStatus)
+			C.TF_DeleteSession(d.session, tfStatus)
 		}
 		C.TF_DeleteGraph(d.graph)
 		if plan.Format == FormatFrozen {
-			return nil, errorf("cannot load the frozen graph %s: %s", plan.Graph, msg)
+			return nil, status.New(status.FailedPrecondition, "cannot load the frozen graph %s: %s", plan.Graph, msg)
 		}
-		return nil, errorf("cannot load the SavedModel in %s: %s", info.Dir, msg)
+		return nil, status.New(status.FailedPrecondition, "cannot load the SavedModel in %s: %s", info.Dir, msg)
 	}
 	return d, nil
 }
@@ -222,14 +223,14 @@ func (d *Direct) Close() error {
 	if d.session == nil {
 		return nil
 	}
-	status := C.TF_NewStatus()
-	defer C.TF_DeleteStatus(status)
-	C.TF_CloseSession(d.session, status)
+	tfStatus := C.TF_NewStatus()
+	defer C.TF_DeleteStatus(tfStatus)
+	C.TF_CloseSession(d.session, tfStatus)
 	var err error
-	if C.TF_GetCode(status) != C.TF_OK {
-		err = &RunError{Msg: "cannot close the session: " + oneLine(C.GoString(C.TF_Message(status)))}
+	if C.TF_GetCode(tfStatus) != C.TF_OK {
+		err = status.New(status.Internal, "cannot close the session: %s", oneLine(C.GoString(C.TF_Message(tfStatus))))
 	}
-	C.TF_DeleteSession(d.session, status)
+	C.TF_DeleteSession(d.session, tfStatus)
 	C.TF_DeleteGraph(d.graph)
 	d.session, d.graph = nil, nil
 	return err
@@ -248,13 +249,13 @@ type DirectCall struct {
 // must match the plan's specs; DT_STRING inputs are not supported.
 func (d *Direct) Prepare(inputs map[string]*tfjson.Tensor) (*DirectCall, error) {
 	if d.session == nil {
-		return nil, errorf("the model is closed")
+		return nil, status.New(status.Internal, "the model is closed")
 	}
 	inAliases := sortedKeys(d.plan.Inputs)
 	outAliases := sortedKeys(d.plan.Outputs)
 	c := C.direct_call_new(d.session, C.int(len(inAliases)), C.int(len(outAliases)))
 	if c == nil {
-		return nil, &RunError{Msg: "out of memory"}
+		return nil, status.New(status.Internal, "out of memory")
 	}
 	call := &DirectCall{plan: d.plan, c: c, aliases: outAliases}
 	for i, alias := range inAliases {
@@ -262,11 +263,11 @@ func (d *Direct) Prepare(inputs map[string]*tfjson.Tensor) (*DirectCall, error) 
 		in := inputs[alias]
 		if in == nil {
 			call.Free()
-			return nil, errorf("missing input %s", tfjson.Quote(alias))
+			return nil, status.New(status.InvalidArgument, "missing input %s", tfjson.Quote(alias))
 		}
 		if in.DType != spec.DType {
 			call.Free()
-			return nil, errorf("input %s given a %s tensor", spec.Describe(), in.DType)
+			return nil, status.New(status.InvalidArgument, "input %s given a %s tensor", spec.Describe(), in.DType)
 		}
 		op, idx, err := d.lookup(spec)
 		if err != nil {
@@ -295,16 +296,16 @@ func (d *Direct) Prepare(inputs map[string]*tfjson.Tensor) (*DirectCall, error) 
 func (d *Direct) lookup(spec tfjson.Spec) (*C.TF_Operation, int, error) {
 	name, idx, err := splitTensorName(spec.Name)
 	if err != nil {
-		return nil, 0, errorf("%s: %v", spec.Describe(), err)
+		return nil, 0, status.New(status.FailedPrecondition, "%s: %v", spec.Describe(), err)
 	}
 	cName := C.CString(name)
 	defer C.free(unsafe.Pointer(cName))
 	op := C.TF_GraphOperationByName(d.graph, cName)
 	if op == nil || idx >= int(C.TF_OperationNumOutputs(op)) {
-		return nil, 0, errorf("tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
+		return nil, 0, status.New(status.FailedPrecondition, "tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
 	}
 	if got := tfjson.DType(C.TF_OperationOutputType(C.TF_Output{oper: op, index: C.int(idx)})); got != spec.DType {
-		return nil, 0, errorf("tensor %s of %s is %s in the graph", tfjson.Quote(spec.Name), spec.Describe(), got)
+		return nil, 0, status.New(status.FailedPrecondition, "tensor %s of %s is %s in the graph", tfjson.Quote(spec.Name), spec.Describe(), got)
 	}
 	return op, idx, nil
 }
@@ -314,7 +315,7 @@ func (d *Direct) lookup(spec tfjson.Spec) (*C.TF_Operation, int, error) {
 // layout in Go and in TensorFlow.
 func directTensor(t *tfjson.Tensor) (*C.TF_Tensor, error) {
 	if int64(t.Len()) != tfjson.NumElements(t.Shape) {
-		return nil, &RunError{Msg: fmt.Sprintf("tensor holds %d elements for shape %v", t.Len(), t.Shape)}
+		return nil, status.New(status.Internal, "tensor holds %d elements for shape %v", t.Len(), t.Shape)
 	}
 	var (
 		ptr  unsafe.Pointer
@@ -346,7 +347,7 @@ func directTensor(t *tfjson.Tensor) (*C.TF_Tensor, error) {
 	case []bool:
 		ptr, size = sliceMem(d)
 	default:
-		return nil, errorf("a %s tensor cannot be fed by the direct call path", t.DType)
+		return nil, status.New(status.InvalidArgument, "a %s tensor cannot be fed by the direct call path", t.DType)
 	}
 	var dims *C.int64_t
 	if len(t.Shape) > 0 {
@@ -354,7 +355,7 @@ func directTensor(t *tfjson.Tensor) (*C.TF_Tensor, error) {
 	}
 	out := C.direct_tensor(C.TF_DataType(t.DType), dims, C.int(len(t.Shape)), ptr, C.size_t(size))
 	if out == nil {
-		return nil, &RunError{Msg: fmt.Sprintf("cannot allocate a %s tensor of shape %v", t.DType, t.Shape)}
+		return nil, status.New(status.Internal, "cannot allocate a %s tensor of shape %v", t.DType, t.Shape)
 	}
 	return out, nil
 }
@@ -377,12 +378,12 @@ func (c *DirectCall) Run() error {
 	case 1:
 		return runFailed(c.plan, C.GoString(C.TF_Message(c.c.status)))
 	default:
-		return &RunError{Msg: "out of memory reading the outputs"}
+		return status.New(status.Internal, "out of memory reading the outputs")
 	}
 }
 
 func runFailed(plan *Plan, msg string) error {
-	return &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(msg))}
+	return status.New(status.Internal, "TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(msg))
 }
 
 // Output returns a copy of the raw buffer of output alias from the last [DirectCall.Run]

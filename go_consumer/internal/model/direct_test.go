@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -129,7 +131,7 @@ func TestDirectErrors(t *testing.T) {
 		!strings.Contains(err.Error(), "DT_FLOAT") {
 		t.Errorf("wrong dtype: %v", err)
 	}
-	// TensorFlow failing to run is a *RunError naming the signature: dtypes' matrix
+	// TensorFlow failing to run is INTERNAL, naming the signature: dtypes' matrix
 	// signature cannot combine 2 rows of a with 5 of b (predict's checks would refuse it).
 	dtypes := latestVersion(t, "dtypes")
 	mplan, err := dtypes.Plan("matrix", FormatSavedModel)
@@ -149,7 +151,7 @@ func TestDirectErrors(t *testing.T) {
 	}
 	defer call.Free()
 	err = call.Run()
-	if _, ok := err.(*RunError); !ok || !strings.Contains(err.Error(), `TensorFlow failed to run signature "matrix"`) {
+	if status.CodeOf(err) != status.Internal || !strings.Contains(err.Error(), `TensorFlow failed to run signature "matrix"`) {
 		t.Errorf("run error: %T %v", err, err)
 	}
 	// Graph names that do not exist are refusals.

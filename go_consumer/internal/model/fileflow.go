@@ -8,9 +8,11 @@ package model
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -37,16 +39,15 @@ type UnsafeUse struct {
 	FileInput int
 }
 
-// Refusal returns the contract's refusal of this use, an *Error: OpUse.Refusal for an op
-// without a FileInputs entry, else
+// Refusal returns the contract's refusal of this use (FAILED_PRECONDITION): OpUse.Refusal
+// for an op without a FileInputs entry, else the catalog's op_file_name_not_fed
 //
 //	op <Op> (node "<node>" in <where>) is not allowed: its file name (input <i>) is not a path the loader feeds inside the version folder; pass --allow-op <Op> to accept it
 func (u UnsafeUse) Refusal() error {
 	if u.FileInput < 0 {
 		return u.OpUse.Refusal()
 	}
-	return errorf("op %s (node %s in %s) is not allowed: its file name (input %d) is not a path the loader feeds inside the version folder; pass %s %s to accept it",
-		tfjson.Bound(u.Op), tfjson.Quote(u.Node), u.where(), u.FileInput, AllowOpFlag, tfjson.Bound(u.Op))
+	return status.OpFileNameNotFed(u.Op, u.Node, u.where(), strconv.Itoa(u.FileInput))
 }
 
 // FirstRefused returns the least use of uses in (Op, Function, Node) order whose op allowed

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
@@ -101,11 +103,11 @@ func ReadInfo(dir string) (*Info, error) {
 	pbPath := pathtext.Join(dir, SavedModelFile)
 	data, err := os.ReadFile(pbPath)
 	if err != nil {
-		return nil, errorf("cannot read %s: %v", pbPath, err)
+		return nil, status.New(status.FailedPrecondition, "cannot read %s: %v", pbPath, err)
 	}
 	var sm corepb.SavedModel
 	if err := proto.Unmarshal(data, &sm); err != nil {
-		return nil, errorf("%s is not a SavedModel: %v", pbPath, err)
+		return nil, status.New(status.FailedPrecondition, "%s is not a SavedModel: %v", pbPath, err)
 	}
 	info := &Info{Dir: dir, Frozen: map[string]*Frozen{}, FrozenUnavailable: map[string]string{}}
 	if name := filepath.Base(dir); strings.Trim(name, "0123456789") == "" {
@@ -160,8 +162,7 @@ func checkDTypes(sigs map[string]*corepb.SignatureDef) error {
 			for _, alias := range sortedKeys(group.tensors) {
 				dt := group.tensors[alias].GetDtype()
 				if _, ok := typespb.DataType_name[int32(dt)]; !ok {
-					return errorf("signature %s %s %s has dtype %d, which is not a TensorFlow DataType this consumer handles",
-						tfjson.Quote(key), group.what, tfjson.Quote(alias), int32(dt))
+					return status.InvalidDType(key, group.what, alias, strconv.Itoa(int(dt)))
 				}
 			}
 		}
@@ -214,12 +215,12 @@ func (info *Info) readManifest() error {
 		return nil
 	}
 	if err != nil {
-		return errorf("cannot read %s: %v", path, err)
+		return status.New(status.FailedPrecondition, "cannot read %s: %v", path, err)
 	}
 	info.HasManifest = true
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return errorf("%s is not a valid manifest: %v", path, err)
+		return status.New(status.FailedPrecondition, "%s is not a valid manifest: %v", path, err)
 	}
 	for key, entry := range m.Signatures {
 		if entry.Frozen == nil {
@@ -249,7 +250,7 @@ func specsFromManifest(entries map[string]manifestEntry, path, key string) (map[
 	for alias, e := range entries {
 		dt, ok := tfjson.ParseDType(e.DType)
 		if !ok {
-			return nil, errorf("%s: signature %q, tensor %q has unknown dtype %q", path, key, alias, e.DType)
+			return nil, status.New(status.FailedPrecondition, "%s: signature %q, tensor %q has unknown dtype %q", path, key, alias, e.DType)
 		}
 		spec := tfjson.Spec{Alias: alias, Name: e.Name, DType: dt}
 		if e.Shape == nil {
@@ -277,7 +278,7 @@ func ParseFormat(s string) (Format, error) {
 	case FormatSavedModel, FormatFrozen:
 		return Format(s), nil
 	}
-	return "", errorf("unknown --format %q; expected saved_model or frozen", tfjson.Bound(s))
+	return "", status.New(status.InvalidArgument, "unknown --format %q; expected saved_model or frozen", status.Bound(s))
 }
 
 // Plan is what running one signature needs: the specs to decode inputs against, the specs
@@ -297,27 +298,26 @@ type Plan struct {
 // __saved_model_init_op) are not functions that can be called.
 func servable(key string) bool { return !strings.HasPrefix(key, "__") }
 
+// notFound is the refusal of a signature key the version does not have, the catalog's
+// signature_not_found (NOT_FOUND): the available keys sorted, comma-separated ("none" when
+// there is none).
 func notFound(key string, available []string) error {
-	bounded := make([]string, len(available))
-	for i, k := range available {
-		bounded[i] = tfjson.Bound(k)
-	}
-	list := strings.Join(bounded, ", ")
+	list := strings.Join(available, ", ")
 	if list == "" {
 		list = "none"
 	}
-	return &Error{Msg: fmt.Sprintf("signature %s not found; available signatures: %s", tfjson.Quote(key), list), NotFound: true}
+	return status.SignatureNotFound(key, list)
 }
 
 // noFrozenGraph is the refusal for --format frozen on a signature that manifest.json lists
 // without a frozen graph (tests/CONTRACT.md, "manifest.json"), refused like an unknown
-// signature: the manifest's frozen_unavailable reason in parentheses when it gives one.
+// signature (NOT_FOUND): the catalog's no_frozen_graph_because with the manifest's
+// frozen_unavailable reason when it gives one, else no_frozen_graph.
 func noFrozenGraph(key, reason string) error {
-	why := ""
 	if reason != "" {
-		why = " (" + tfjson.Bound(reason) + ")"
+		return status.NoFrozenGraphBecause(key, reason)
 	}
-	return &Error{Msg: fmt.Sprintf("signature %s has no frozen graph%s; use --format saved_model", tfjson.Quote(key), why), NotFound: true}
+	return status.NoFrozenGraph(key)
 }
 
 // Plan resolves a signature key for a format and checks that it can be served: every
@@ -327,7 +327,7 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 	plan := &Plan{Key: key, Format: format}
 	if format == FormatFrozen {
 		if !info.HasManifest {
-			return nil, errorf("--format frozen needs %s, which is missing", pathtext.Join(info.Dir, "manifest.json"))
+			return nil, status.New(status.FailedPrecondition, "--format frozen needs %s, which is missing", pathtext.Join(info.Dir, "manifest.json"))
 		}
 		f := info.Frozen[key]
 		if f == nil {
@@ -340,7 +340,7 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 		plan.Graph = pathtext.Join(info.Dir, f.Graph)
 	} else {
 		if info.Serve == nil {
-			return nil, errorf("%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(info.Dir, SavedModelFile))
+			return nil, status.New(status.FailedPrecondition, "%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(info.Dir, SavedModelFile))
 		}
 		sig := info.Serve.Signatures[key]
 		if sig == nil || !servable(key) {
@@ -361,15 +361,15 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 		for _, alias := range sortedKeys(group.specs) {
 			spec := group.specs[alias]
 			if !spec.DType.Supported() {
-				return nil, errorf("signature %s %s %s: dtype %s is not supported by predict", tfjson.Quote(key), group.what, spec.Describe(), spec.DType)
+				return nil, status.New(status.FailedPrecondition, "signature %s %s %s: dtype %s is not supported by predict", tfjson.Quote(key), group.what, spec.Describe(), spec.DType)
 			}
 			if _, _, err := splitTensorName(spec.Name); err != nil {
-				return nil, errorf("signature %s %s %s: %v", tfjson.Quote(key), group.what, spec.Describe(), err)
+				return nil, status.New(status.FailedPrecondition, "signature %s %s %s: %v", tfjson.Quote(key), group.what, spec.Describe(), err)
 			}
 		}
 	}
 	if len(plan.Outputs) == 0 {
-		return nil, errorf("signature %s has no outputs", tfjson.Quote(key))
+		return nil, status.New(status.FailedPrecondition, "signature %s has no outputs", tfjson.Quote(key))
 	}
 	return plan, nil
 }

@@ -1,10 +1,11 @@
 package model
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -46,8 +47,8 @@ func TestReadInfoInvalidDType(t *testing.T) {
 		got := ""
 		if err != nil {
 			got = err.Error()
-			if me := (*Error)(nil); !errors.As(err, &me) {
-				t.Errorf("%s: %T is not a refusal", c.what, err)
+			if code := status.CodeOf(err); code != status.FailedPrecondition {
+				t.Errorf("%s: %s, want FAILED_PRECONDITION (invalid_dtype)", c.what, code)
 			}
 		}
 		if got != c.want {
@@ -56,13 +57,13 @@ func TestReadInfoInvalidDType(t *testing.T) {
 	}
 }
 
-// TestPlanUnknownKeyBounded: an unknown signature key of 1 MB is a short NotFound refusal
+// TestPlanUnknownKeyBounded: an unknown signature key of 1 MB is a short NOT_FOUND refusal
 // (over gRPC its message must fit the metadata).
 func TestPlanUnknownKeyBounded(t *testing.T) {
 	info := writeOpsModel(t, graph(nil), map[string][]string{"serving_default": {"x:0"}}, nil, nil, "")
 	_, err := info.Plan(strings.Repeat("k", 1<<20), FormatSavedModel)
 	want := `signature "` + strings.Repeat("k", 200) + `... (1048576 characters)" not found; available signatures: serving_default`
-	if me := (*Error)(nil); !errors.As(err, &me) || !me.NotFound || err.Error() != want {
+	if status.CodeOf(err) != status.NotFound || err.Error() != want {
 		t.Errorf("Plan = %T %.300v", err, err)
 	}
 }

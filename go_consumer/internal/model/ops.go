@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -31,7 +33,7 @@ const InitOpSignature = "__saved_model_init_op"
 // UnsafeOps, FileInputs and PureOps (unsafeops_gen.go) are tests/cases/unsafe_ops.json's
 // "ops", "file_inputs" and "pure_ops", generated into the binary so that it runs alone; the
 // test TestGeneratedUnsafeOpsAreCurrent fails when the generated file is stale.
-//go:generate go run ../shareddata/generate -root ../../.. -out unsafeops_gen.go -pkg model
+//go:generate go run ../shareddata/generate -root ../../.. -from unsafe_ops -out unsafeops_gen.go -pkg model
 
 var unsafeOpSet = func() map[string]bool {
 	set := make(map[string]bool, len(UnsafeOps))
@@ -69,14 +71,14 @@ func (u OpUse) less(v OpUse) bool {
 	return u.Node < v.Node
 }
 
-// Refusal returns the contract's refusal of this use, an *Error:
+// Refusal returns the contract's refusal of this use, the catalog's op_not_allowed
+// (FAILED_PRECONDITION):
 //
 //	op <Op> (node "<node>" in function "<fn>") is not allowed: it can read or write files or reach outside the process; pass --allow-op <Op> to accept it
 //
 // with "in the graph" instead of `in function "<fn>"` for a node of the graph itself.
 func (u OpUse) Refusal() error {
-	return errorf("op %s (node %s in %s) is not allowed: it can read or write files or reach outside the process; pass %s %s to accept it",
-		tfjson.Bound(u.Op), tfjson.Quote(u.Node), u.where(), AllowOpFlag, tfjson.Bound(u.Op))
+	return status.OpNotAllowed(u.Op, u.Node, u.where())
 }
 
 // where names the use's graph in a refusal: "the graph" or `function "<fn>"`.
@@ -84,7 +86,7 @@ func (u OpUse) where() string {
 	if u.Function == "" {
 		return "the graph"
 	}
-	return "function " + tfjson.Quote(u.Function)
+	return `function "` + u.Function + `"`
 }
 
 // ReachableOps lists every node of graph that running the roots can execute, sorted by
@@ -258,7 +260,7 @@ const (
 // groups of RootGroups. With FormatFrozen each key's frozen GraphDef is walked from
 // manifest.json's output tensor names (group signature, nothing fed), all graphs checked
 // together. Keys without a signature (or frozen graph) are skipped: planning them is refused
-// elsewhere. Errors are *Error.
+// elsewhere. Errors are *status.Error (an unsafe op: FAILED_PRECONDITION).
 func CheckOps(info *Info, format Format, keys []string, allowed []string) error {
 	var uses []UnsafeUse
 	if format == FormatFrozen {
@@ -270,11 +272,11 @@ func CheckOps(info *Info, format Format, keys []string, allowed []string) error 
 			path := pathtext.Join(info.Dir, f.Graph)
 			data, err := os.ReadFile(path)
 			if err != nil {
-				return errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(key), err)
+				return status.New(status.FailedPrecondition, "cannot read the frozen graph of signature %s: %v", tfjson.Quote(key), err)
 			}
 			var graph graphpb.GraphDef
 			if err := proto.Unmarshal(data, &graph); err != nil {
-				return errorf("%s is not a GraphDef: %v", tfjson.Bound(path), err)
+				return status.New(status.FailedPrecondition, "%s is not a GraphDef: %v", status.Bound(path), err)
 			}
 			var roots []string
 			for _, alias := range sortedKeys(f.Outputs) {
@@ -286,11 +288,11 @@ func CheckOps(info *Info, format Format, keys []string, allowed []string) error 
 		pbPath := pathtext.Join(info.Dir, SavedModelFile)
 		data, err := os.ReadFile(pbPath)
 		if err != nil {
-			return errorf("cannot read %s: %v", tfjson.Bound(pbPath), err)
+			return status.New(status.FailedPrecondition, "cannot read %s: %v", status.Bound(pbPath), err)
 		}
 		var sm corepb.SavedModel
 		if err := proto.Unmarshal(data, &sm); err != nil {
-			return errorf("%s is not a SavedModel: %v", tfjson.Bound(pbPath), err)
+			return status.New(status.FailedPrecondition, "%s is not a SavedModel: %v", status.Bound(pbPath), err)
 		}
 		mg := serveMetaGraph(&sm)
 		if mg == nil {

@@ -2,12 +2,13 @@ package model
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	functionpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
@@ -237,9 +238,8 @@ func TestRefusalMessage(t *testing.T) {
 			`op PrintV2 (node "PrintV2" in the graph) is not allowed: it can read or write files or reach outside the process; pass --allow-op PrintV2 to accept it`},
 	} {
 		err := c.use.Refusal()
-		var me *Error
-		if !errors.As(err, &me) || err.Error() != c.want {
-			t.Errorf("%v.Refusal() = %T %q\nwant *Error %q", c.use, err, err, c.want)
+		if status.CodeOf(err) != status.FailedPrecondition || err.Error() != c.want {
+			t.Errorf("%v.Refusal() = %s %q\nwant FAILED_PRECONDITION %q", c.use, status.CodeOf(err), err, c.want)
 		}
 	}
 }
@@ -320,9 +320,8 @@ func checkOpsResult(t *testing.T, what string, err error, want string) {
 	got := ""
 	if err != nil {
 		got = err.Error()
-		var me *Error
-		if !errors.As(err, &me) {
-			t.Errorf("%s: %T is not a refusal", what, err)
+		if code := status.CodeOf(err); code != status.FailedPrecondition {
+			t.Errorf("%s: %s %T is not a FAILED_PRECONDITION refusal", what, code, err)
 		}
 	}
 	if want == "" && got != "" || want != "" && !strings.HasPrefix(got, want) {

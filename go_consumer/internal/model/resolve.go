@@ -4,39 +4,16 @@
 package model
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 )
-
-// Error is a refusal caused by the model or the command line: a missing or invalid model
-// path, an unknown version or signature, a signature that cannot be served. The CLI exits
-// with status 2 for it.
-type Error struct {
-	Msg string
-	// NotFound marks the refusal of a signature key the version does not have (the server
-	// answers it with HTTP 404).
-	NotFound bool
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-func errorf(format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, args...)}
-}
-
-// RunError is TensorFlow failing to load or run a model that passed every check. The CLI
-// exits with status 1 for it.
-type RunError struct {
-	Msg string
-}
-
-func (e *RunError) Error() string { return e.Msg }
 
 // SavedModelFile is the file that marks a complete version folder.
 const SavedModelFile = "saved_model.pb"
@@ -94,30 +71,31 @@ func CompleteVersions(root string) ([]int64, map[int64]string) {
 // with the version folder's name ([pathtext.Join]) when PATH is a model folder. PATH is a
 // model folder (the highest complete version is used, or version when > 0) or a version
 // folder holding saved_model.pb (version must then be 0 or equal its name). Errors are
-// *Error refusals.
+// the catalog's refusals (*status.Error): model_path_missing, model_path_not_a_folder,
+// version_mismatch, not_a_model and version_not_found.
 func ResolveVersionDir(path string, version int64) (string, error) {
 	root, err := pathtext.Absolute(path)
 	if err != nil {
-		return "", errorf("model path %s: %v", path, err)
+		return "", status.New(status.InvalidArgument, "model path %s: %v", path, err)
 	}
 	st, err := os.Stat(root)
 	switch {
 	case os.IsNotExist(err):
-		return "", errorf("model path %s does not exist; expected a model folder or a version folder", root)
+		return "", status.ModelPathMissing(root)
 	case err != nil:
-		return "", errorf("model path %s cannot be read: %v", root, err)
+		return "", status.New(status.InvalidArgument, "model path %s cannot be read: %v", root, err)
 	case !st.IsDir():
-		return "", errorf("model path %s is not a folder; expected a model folder or a version folder", root)
+		return "", status.ModelPathNotAFolder(root)
 	}
 	if isFile(pathtext.Join(root, SavedModelFile)) {
 		if own, _ := ParseVersion(filepath.Base(root)); version > 0 && version != own {
-			return "", errorf("--version %d does not match the version folder %s", version, root)
+			return "", status.VersionMismatch(strconv.FormatInt(version, 10), root)
 		}
 		return root, nil
 	}
 	versions, names := CompleteVersions(root)
 	if len(versions) == 0 {
-		return "", errorf("%s is not a model: expected %s in it or in an integer version subfolder", root, SavedModelFile)
+		return "", status.NotAModel(root)
 	}
 	if version == 0 {
 		return pathtext.Join(root, names[versions[len(versions)-1]]), nil
@@ -129,5 +107,5 @@ func ResolveVersionDir(path string, version int64) (string, error) {
 	for i, v := range versions {
 		list[i] = strconv.FormatInt(v, 10)
 	}
-	return "", errorf("version %d not found in %s; available versions: %s", version, root, strings.Join(list, ", "))
+	return "", status.VersionNotFound(strconv.FormatInt(version, 10), root, strings.Join(list, ", "))
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 func touch(t *testing.T, path string) {
@@ -47,6 +49,28 @@ func TestResolveVersionDir(t *testing.T) {
 	}
 	if _, err := ResolveVersionDir(filepath.Join(root, "10"), 0); err == nil || !strings.Contains(err.Error(), SavedModelFile) {
 		t.Errorf("no model: %v", err)
+	}
+	touch(t, filepath.Join(root, "file"))
+	// Each refusal is the catalog's message with the catalog's code.
+	for _, c := range []struct {
+		path    string
+		version int64
+		code    status.Code
+		want    string
+	}{
+		{filepath.Join(root, "does-not-exist"), 0, status.NotFound,
+			"model path " + root + "/does-not-exist does not exist; expected a model folder or a version folder"},
+		{filepath.Join(root, "file"), 0, status.InvalidArgument,
+			"model path " + root + "/file is not a folder; expected a model folder or a version folder"},
+		{filepath.Join(root, "1"), 3, status.InvalidArgument, "--version 3 does not match the version folder " + root + "/1"},
+		{filepath.Join(root, "10"), 0, status.NotFound,
+			root + "/10 is not a model: expected saved_model.pb in it or in an integer version subfolder"},
+		{root, 10, status.NotFound, "version 10 not found in " + root + "; available versions: 1, 3"},
+	} {
+		_, err := ResolveVersionDir(c.path, c.version)
+		if status.CodeOf(err) != c.code || err.Error() != c.want {
+			t.Errorf("ResolveVersionDir(%q, %d) = %s %v; want %s %q", c.path, c.version, status.CodeOf(err), err, c.code, c.want)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	_ "github.com/polyglot-tf/go_consumer/internal/tfquiet" // silence TensorFlow's logging
 	tf "github.com/wamuir/graft/tensorflow"
@@ -44,7 +46,7 @@ func Open(info *Info, format Format) (*Runner, error) {
 	if format == FormatSavedModel {
 		m, err := tf.LoadSavedModel(info.Dir, []string{ServeTag}, opts)
 		if err != nil {
-			return nil, errorf("cannot load the SavedModel in %s: %s", info.Dir, oneLine(err.Error()))
+			return nil, status.New(status.FailedPrecondition, "cannot load the SavedModel in %s: %s", info.Dir, oneLine(err.Error()))
 		}
 		r.saved = &graphSession{graph: m.Graph, session: m.Session}
 	}
@@ -83,11 +85,11 @@ func (gs *graphSession) close() error {
 
 func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
 	if plan.Format != r.format {
-		return nil, errorf("plan for --format %s given to a %s runner", plan.Format, r.format)
+		return nil, status.New(status.Internal, "plan for --format %s given to a %s runner", plan.Format, r.format)
 	}
 	if r.format == FormatSavedModel {
 		if r.saved == nil {
-			return nil, errorf("the model is closed")
+			return nil, status.New(status.Internal, "the model is closed")
 		}
 		return r.saved, nil
 	}
@@ -96,15 +98,15 @@ func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
 	}
 	def, err := os.ReadFile(plan.Graph)
 	if err != nil {
-		return nil, errorf("cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
+		return nil, status.New(status.FailedPrecondition, "cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
 	}
 	graph := tf.NewGraph()
 	if err := graph.Import(def, ""); err != nil {
-		return nil, errorf("cannot import the frozen graph %s: %s", plan.Graph, oneLine(err.Error()))
+		return nil, status.New(status.FailedPrecondition, "cannot import the frozen graph %s: %s", plan.Graph, oneLine(err.Error()))
 	}
 	session, err := tf.NewSession(graph, r.opts)
 	if err != nil {
-		return nil, &RunError{Msg: "cannot create a TensorFlow session: " + oneLine(err.Error())}
+		return nil, status.New(status.Internal, "cannot create a TensorFlow session: %s", oneLine(err.Error()))
 	}
 	gs := &graphSession{graph: graph, session: session}
 	r.frozen[plan.Graph] = gs
@@ -123,7 +125,7 @@ func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*
 		spec := plan.Inputs[alias]
 		in := inputs[alias]
 		if in == nil {
-			return nil, errorf("missing input %s", tfjson.Quote(alias))
+			return nil, status.New(status.InvalidArgument, "missing input %s", tfjson.Quote(alias))
 		}
 		out, err := lookup(gs.graph, spec)
 		if err != nil {
@@ -151,13 +153,13 @@ func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*
 	}
 	results, err := gs.session.Run(feeds, fetches, nil)
 	if err != nil {
-		return nil, &RunError{Msg: fmt.Sprintf("TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(err.Error()))}
+		return nil, status.New(status.Internal, "TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(err.Error()))
 	}
 	outputs := make(map[string]*tfjson.Tensor, len(aliases))
 	for i, alias := range aliases {
 		t, err := fromTF(results[i])
 		if err != nil {
-			return nil, &RunError{Msg: fmt.Sprintf("output %s: %v", tfjson.Quote(alias), err)}
+			return nil, status.New(status.Internal, "output %s: %v", tfjson.Quote(alias), err)
 		}
 		outputs[alias] = t
 	}
@@ -167,11 +169,11 @@ func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*
 func lookup(g *tf.Graph, spec tfjson.Spec) (tf.Output, error) {
 	name, idx, err := splitTensorName(spec.Name)
 	if err != nil {
-		return tf.Output{}, errorf("%s: %v", spec.Describe(), err)
+		return tf.Output{}, status.New(status.FailedPrecondition, "%s: %v", spec.Describe(), err)
 	}
 	op := g.Operation(name)
 	if op == nil || idx >= op.NumOutputs() {
-		return tf.Output{}, errorf("tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
+		return tf.Output{}, status.New(status.FailedPrecondition, "tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
 	}
 	return op.Output(idx), nil
 }
@@ -186,11 +188,11 @@ func (gs *graphSession) halfTensor(in *tfjson.Tensor) (*tf.Tensor, error) {
 		}
 		ph, err := gs.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: prefix + "_in", Attrs: map[string]any{"dtype": tf.Float}})
 		if err != nil {
-			return nil, &RunError{Msg: "cannot add a DT_HALF cast: " + oneLine(err.Error())}
+			return nil, status.New(status.Internal, "cannot add a DT_HALF cast: %s", oneLine(err.Error()))
 		}
 		cast, err := gs.graph.AddOperation(tf.OpSpec{Type: "Cast", Name: prefix + "_cast", Input: []tf.Input{ph.Output(0)}, Attrs: map[string]any{"DstT": tf.Half}})
 		if err != nil {
-			return nil, &RunError{Msg: "cannot add a DT_HALF cast: " + oneLine(err.Error())}
+			return nil, status.New(status.Internal, "cannot add a DT_HALF cast: %s", oneLine(err.Error()))
 		}
 		gs.cast, gs.castIn = cast, ph.Output(0)
 	}
@@ -205,7 +207,7 @@ func (gs *graphSession) halfTensor(in *tfjson.Tensor) (*tf.Tensor, error) {
 	}
 	res, err := gs.session.Run(map[tf.Output]*tf.Tensor{gs.castIn: ft}, []tf.Output{gs.cast.Output(0)}, nil)
 	if err != nil {
-		return nil, &RunError{Msg: "cannot build a DT_HALF tensor: " + oneLine(err.Error())}
+		return nil, status.New(status.Internal, "cannot build a DT_HALF tensor: %s", oneLine(err.Error()))
 	}
 	return res[0], nil
 }

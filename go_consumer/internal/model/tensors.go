@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	tf "github.com/wamuir/graft/tensorflow"
 )
@@ -33,10 +35,10 @@ func toTF(t *tfjson.Tensor) (*tf.Tensor, error) {
 		}
 	}
 	if err != nil {
-		return nil, &RunError{Msg: fmt.Sprintf("cannot build a %s tensor of shape %v: %v", t.DType, t.Shape, err)}
+		return nil, status.New(status.Internal, "cannot build a %s tensor of shape %v: %v", t.DType, t.Shape, err)
 	}
 	if got := tfjson.DType(out.DataType()); got != t.DType {
-		return nil, &RunError{Msg: fmt.Sprintf("built a %s tensor for %s", got, t.DType)}
+		return nil, status.New(status.Internal, "built a %s tensor for %s", got, t.DType)
 	}
 	return out, nil
 }

@@ -4,7 +4,7 @@ package model
 // TensorFlow (tests/CONTRACT.md, "Verifying a model version before loading it"). A
 // SavedModel is a program: the consumers only hand TensorFlow files whose size and SHA-256
 // are those the producer recorded, and refuse a folder holding a file the manifest does not
-// list. The Python reference is python_producer/verify.py; the messages are the contract's,
+// list. The Python reference is python_producer/reference/verify.py; the messages are the contract's,
 // a malformed entry's expected value written as manifestText says.
 
 import (
@@ -24,6 +24,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -39,8 +41,10 @@ const SkipVerificationFlag = "--skip-verification"
 // path must be a regular file inside dir with the listed size ("bytes") and SHA-256
 // ("sha256"), and every regular file under dir (recursively, symbolic links not followed)
 // other than manifest.json must be listed. Paths are checked in sorted order of their
-// "/"-separated relative path and the first problem is returned, as an *Error (a refusal)
-// whose message is the contract's:
+// "/"-separated relative path and the first problem is returned, as a FAILED_PRECONDITION
+// *status.Error whose message is the catalog's (manifest_missing, manifest_not_json,
+// manifest_without_files, file_not_listed, file_not_regular, file_missing,
+// file_entry_invalid, file_size_differs, file_sha256_differs):
 //
 //	<dir> has no manifest.json to verify; pass --skip-verification to load an unverified model
 //	<dir>/manifest.json is not valid JSON: <reason>
@@ -54,7 +58,7 @@ const SkipVerificationFlag = "--skip-verification"
 func VerifyVersion(dir string) error {
 	manifestPath := dir + "/" + ManifestFile
 	if !isFile(manifestPath) {
-		return errorf("%s has no %s to verify; pass %s to load an unverified model", dir, ManifestFile, SkipVerificationFlag)
+		return status.ManifestMissing(dir)
 	}
 	files, err := manifestFiles(manifestPath)
 	if err != nil {
@@ -62,11 +66,11 @@ func VerifyVersion(dir string) error {
 	}
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return errorf("cannot read the version folder %s: %v", dir, err)
+		return status.New(status.FailedPrecondition, "cannot read the version folder %s: %v", dir, err)
 	}
 	onDisk, err := regularFiles(root)
 	if err != nil {
-		return errorf("cannot list the files of %s: %v", dir, err)
+		return status.New(status.FailedPrecondition, "cannot list the files of %s: %v", dir, err)
 	}
 
 	names := make([]string, 0, len(files)+len(onDisk))
@@ -82,19 +86,19 @@ func VerifyVersion(dir string) error {
 	for _, rel := range names {
 		raw, listed := files[rel]
 		if !listed {
-			return errorf("%s: not listed in %s", rel, ManifestFile)
+			return status.FileNotListed(rel)
 		}
 		if !onDisk[rel] {
 			// A listed path that is no regular file found by the walk: a path outside the
 			// folder ("..", absolute, through a symbolic link) counts as missing.
 			if existsInside(root, dir, rel) {
-				return errorf("%s: listed in %s but not a regular file", rel, ManifestFile)
+				return status.FileNotRegular(rel)
 			}
-			return errorf("%s: listed in %s but missing", rel, ManifestFile)
+			return status.FileMissing(rel)
 		}
 		entry, ok := raw.(map[string]any)
 		if !ok {
-			return errorf(`%s: %s entry is not an object with "sha256" and "bytes"`, rel, ManifestFile)
+			return status.FileEntryInvalid(rel)
 		}
 		if err := checkFile(filepath.Join(root, filepath.FromSlash(rel)), rel, entry); err != nil {
 			return err
@@ -120,12 +124,12 @@ func manifestFiles(path string) (map[string]any, error) {
 		}
 	}
 	if err != nil {
-		return nil, errorf("%s is not valid JSON: %v", path, err)
+		return nil, status.ManifestNotJSON(path, err.Error())
 	}
 	top, _ := doc.(map[string]any)
 	files, ok := top["files"].(map[string]any)
 	if !ok {
-		return nil, errorf(`%s has no "files" object to verify against`, path)
+		return nil, status.ManifestWithoutFiles(path)
 	}
 	return files, nil
 }
@@ -171,24 +175,24 @@ func existsInside(root, dir, rel string) bool {
 func checkFile(path, rel string, entry map[string]any) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return errorf("%s: cannot be read: %v", rel, err)
+		return status.New(status.FailedPrecondition, "%s: cannot be read: %v", rel, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return errorf("%s: cannot be read: %v", rel, err)
+		return status.New(status.FailedPrecondition, "%s: cannot be read: %v", rel, err)
 	}
 	if want := entry["bytes"]; !sameSize(st.Size(), want) {
-		return errorf("%s: %d bytes, %s says %s", rel, st.Size(), ManifestFile, manifestText(want))
+		return status.FileSizeDiffers(rel, strconv.FormatInt(st.Size(), 10), manifestText(want))
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return errorf("%s: cannot be read: %v", rel, err)
+		return status.New(status.FailedPrecondition, "%s: cannot be read: %v", rel, err)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	want := entry["sha256"]
 	if s, ok := want.(string); !ok || s != got {
-		return errorf("%s: SHA-256 %s does not match %s (%s)", rel, got, ManifestFile, manifestText(want))
+		return status.FileSHA256Differs(rel, got, manifestText(want))
 	}
 	return nil
 }
@@ -218,21 +222,21 @@ func isIntLiteral(s string) bool {
 // manifestText writes the manifest value that a refusal names as expected ("manifest.json
 // says <expected>"), alike in every consumer: a string as it is; an integer in decimal; any
 // other number as "Numbers in text" writes a DT_DOUBLE ([tfjson.FormatFloat]); null or a
-// missing entry as null; a boolean, list or object as its JSON text. It is bounded as every
-// quoted value is ([tfjson.Bound]).
+// missing entry as null; a boolean, list or object as its JSON text. It is not bounded here:
+// the catalog's messages bound every value ([status.Message]).
 func manifestText(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "null"
 	case string:
-		return tfjson.Bound(v)
+		return v
 	case json.Number:
 		s := string(v)
 		if isIntLiteral(s) {
 			if s == "-0" {
 				return "0"
 			}
-			return tfjson.Bound(s)
+			return s
 		}
 		f, _ := strconv.ParseFloat(s, 64) // a JSON number; beyond float64's range it is ±Inf
 		return tfjson.FormatFloat(f, 64)
@@ -241,5 +245,5 @@ func manifestText(v any) string {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return tfjson.Bound(string(b))
+	return string(b)
 }

@@ -4,11 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 )
@@ -281,9 +282,8 @@ func TestVerifyVersion(t *testing.T) {
 				}
 				return
 			}
-			var me *Error
-			if !errors.As(err, &me) {
-				t.Fatalf("VerifyVersion = %v (%T); want a refusal (*Error) %q", err, err, want)
+			if code := status.CodeOf(err); code != status.FailedPrecondition {
+				t.Fatalf("VerifyVersion = %v (%s); want a FAILED_PRECONDITION refusal %q", err, code, want)
 			}
 			if got := err.Error(); got != want && !(tc.prefix && strings.HasPrefix(got, want) && len(got) > len(want)) {
 				t.Errorf("VerifyVersion:\n got %q\nwant %q", got, want)
@@ -357,7 +357,7 @@ func TestSameSizeAndManifestText(t *testing.T) {
 		{nil, 0, false, "null"},
 		{"12", 12, false, "12"},
 		{[]any{json.Number("1")}, 1, false, "[1]"},
-		{strings.Repeat("a", 300), 0, false, strings.Repeat("a", 200) + "... (300 characters)"},
+		{strings.Repeat("a", 300), 0, false, strings.Repeat("a", 300)}, // the message bounds it
 	} {
 		if got := sameSize(tc.size, tc.v); got != tc.same {
 			t.Errorf("sameSize(%d, %#v) = %v", tc.size, tc.v, got)
@@ -365,5 +365,9 @@ func TestSameSizeAndManifestText(t *testing.T) {
 		if got := manifestText(tc.v); got != tc.text {
 			t.Errorf("manifestText(%#v) = %q, want %q", tc.v, got, tc.text)
 		}
+	}
+	long := status.FileSizeDiffers("a", "1", manifestText(strings.Repeat("a", 300)))
+	if want := "a: 1 bytes, manifest.json says " + strings.Repeat("a", 200) + "... (300 characters)"; long.Message != want {
+		t.Errorf("a long expected value: %q", long.Message)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -42,12 +43,6 @@ type BatchOptions struct {
 func DefaultBatchOptions() BatchOptions {
 	return BatchOptions{MaxBatchSize: 32, BatchTimeout: time.Millisecond, NumBatchThreads: runtime.NumCPU(), MaxEnqueuedBatches: 100}
 }
-
-// UnavailableError is a request refused because its batch queue is full (HTTP 503, gRPC
-// UNAVAILABLE).
-type UnavailableError struct{ Msg string }
-
-func (e *UnavailableError) Error() string { return e.Msg }
 
 // RunNote tells the access log how a request was run: Rows in the session run that answered
 // it, made of Requests requests (0 when no run happened or batching is off).
@@ -392,7 +387,7 @@ func (b *Batcher) enqueue(plan *model.Plan, key string, call *batchCall) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return &model.RunError{Msg: fmt.Sprintf("%s is closed", b.label)}
+		return status.New(status.Unavailable, "%s is closed", b.label)
 	}
 	q := b.queues[key]
 	if q == nil {
@@ -404,9 +399,9 @@ func (b *Batcher) enqueue(plan *model.Plan, key string, call *batchCall) error {
 	}
 	if q.open == nil {
 		if q.enqueued >= opts.MaxEnqueuedBatches {
-			return &UnavailableError{Msg: fmt.Sprintf(
+			return status.New(status.Unavailable,
 				"the batch queue of %s, signature %s, is full: %d batches are waiting to run (--max-enqueued-batches %d); try again later",
-				b.label, tfjson.Quote(plan.Key), q.enqueued, opts.MaxEnqueuedBatches)}
+				b.label, tfjson.Quote(plan.Key), q.enqueued, opts.MaxEnqueuedBatches)
 		}
 		nb := &batch{owner: b, queue: q, plan: plan}
 		q.open = nb
@@ -463,7 +458,7 @@ func (b *Batcher) execute(nb *batch) {
 				select {
 				case <-c.done:
 				default:
-					c.err = &model.RunError{Msg: fmt.Sprintf("internal error: %s", oneLine(fmt.Sprint(p)))}
+					c.err = status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))
 					close(c.done)
 				}
 			}

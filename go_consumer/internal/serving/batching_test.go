@@ -1,12 +1,13 @@
 package serving
 
 import (
-	"errors"
 	"net/http"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
@@ -249,12 +250,8 @@ func TestBatcherQueueFull(t *testing.T) {
 		return false
 	})
 	_, err := b.Run(batchPlan, rowsOf(1, 1, 2), nil)
-	var ua *UnavailableError
-	if !errors.As(err, &ua) {
-		t.Fatalf("got %v, want an UnavailableError", err)
-	}
-	if StatusOf(err) != http.StatusServiceUnavailable || CodeOf(err) != codes.Unavailable {
-		t.Errorf("status %d, code %v", StatusOf(err), CodeOf(err))
+	if code := status.CodeOf(err); code != status.Unavailable || code.HTTPStatus() != http.StatusServiceUnavailable || code.GRPCCode() != codes.Unavailable {
+		t.Fatalf("got %s %v, want UNAVAILABLE (HTTP 503, gRPC UNAVAILABLE)", code, err)
 	}
 	want := `the batch queue of model m version 1, signature "serving_default", is full: 1 batches are waiting to run (--max-enqueued-batches 1); try again later`
 	if err.Error() != want {

@@ -16,13 +16,13 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	"github.com/polyglot-tf/go_consumer/internal/tfspb/apis"
 	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
 	tslpb "github.com/wamuir/graft/tensorflow/tsl/protobuf/for_core_protos_go_proto"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -62,21 +62,26 @@ func NewGRPCServer(g *GRPC, maxRequestBytes int64) *grpc.Server {
 	return s
 }
 
-// intercept writes the access line of a call and turns a panic into INTERNAL.
+// intercept is the edge of the gRPC API (tests/CONTRACT.md, "Errors"): it turns the error of
+// a call into its gRPC status (grpcError), a panic into INTERNAL, and writes the call's
+// access line.
 func (g *GRPC) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	note := &RunNote{}
 	ctx = context.WithValue(ctx, runNoteKey{}, note)
 	defer func() {
 		if p := recover(); p != nil {
-			resp, err = nil, status.Errorf(codes.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))
+			resp, err = nil, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))
+		}
+		if err != nil {
+			resp, err = nil, grpcError(err)
 		}
 		if g.Logf != nil {
 			size := 0
 			if m, ok := resp.(proto.Message); ok && err == nil {
 				size = proto.Size(m)
 			}
-			g.Logf("access: gRPC %s %s %d %.3fms%s", info.FullMethod, status.Code(err), size,
+			g.Logf("access: gRPC %s %s %d %.3fms%s", info.FullMethod, grpcstatus.Code(err), size,
 				float64(time.Since(start).Microseconds())/1000, note.String())
 		}
 	}()
@@ -86,40 +91,14 @@ func (g *GRPC) intercept(ctx context.Context, req any, info *grpc.UnaryServerInf
 // runNoteKey is the context key of a call's *RunNote (set by intercept).
 type runNoteKey struct{}
 
-// CodeOf maps an error to the gRPC status code TensorFlow Serving would answer:
-// INVALID_ARGUMENT for a bad request, NOT_FOUND for an unknown model, version or signature,
-// INTERNAL when TensorFlow fails (the gRPC twin of StatusOf).
-func CodeOf(err error) codes.Code {
-	if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
-		return s.Code()
-	}
-	var (
-		nf *NotFoundError
-		ua *UnavailableError
-		re *tfjson.RequestError
-		me *model.Error
-	)
-	switch {
-	case errors.As(err, &nf):
-		return codes.NotFound
-	case errors.As(err, &ua):
-		return codes.Unavailable
-	case errors.As(err, &re):
-		return codes.InvalidArgument
-	case errors.As(err, &me):
-		if me.NotFound {
-			return codes.NotFound
-		}
-		return codes.InvalidArgument
-	}
-	return codes.Internal
-}
-
+// grpcError is the gRPC status of err: the gRPC status code of its canonical code
+// (status.CodeOf, the table's grpc_code) with its message on one line. An error that already
+// is a gRPC status (a call the client cancelled) is kept.
 func grpcError(err error) error {
-	if _, ok := status.FromError(err); ok {
+	if _, ok := grpcstatus.FromError(err); ok {
 		return err
 	}
-	return status.Error(CodeOf(err), oneLine(err.Error()))
+	return grpcstatus.Error(status.CodeOf(err).GRPCCode(), oneLine(err.Error()))
 }
 
 // specVersion reads a ModelSpec: the model name and version (0: the latest); a version
@@ -127,15 +106,15 @@ func grpcError(err error) error {
 func specVersion(spec *apis.ModelSpec) (string, int64, error) {
 	name := spec.GetName()
 	if spec == nil || name == "" {
-		return "", 0, status.Error(codes.InvalidArgument, "Missing model name in request.")
+		return "", 0, status.New(status.InvalidArgument, "Missing model name in request.")
 	}
 	switch v := spec.GetVersionChoice().(type) {
 	case *apis.ModelSpec_VersionLabel:
-		return "", 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", tfjson.Bound(v.VersionLabel), tfjson.Bound(name))}
+		return "", 0, status.New(status.NotFound, "Unrecognized servable version label: %s (model %s has no version labels)", status.Bound(v.VersionLabel), status.Bound(name))
 	case *apis.ModelSpec_Version:
 		n := v.Version.GetValue()
 		if n <= 0 {
-			return "", 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", tfjson.Bound(name), n)}
+			return "", 0, status.New(status.NotFound, "Servable not found for request: Specific(%s, %d)", status.Bound(name), n)
 		}
 		return name, n, nil
 	}
@@ -167,11 +146,11 @@ type predictResult struct {
 func (p *predictionService) Predict(ctx context.Context, req *apis.PredictRequest) (*apis.PredictResponse, error) {
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	h, err := p.g.Manager.Acquire(name, number)
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	done := make(chan predictResult, 1)
 	p.g.running.Add(1)
@@ -181,7 +160,7 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 		defer h.Release()
 		defer func() {
 			if r := recover(); r != nil {
-				done <- predictResult{err: status.Errorf(codes.Internal, "internal error: %s", oneLine(fmt.Sprint(r)))}
+				done <- predictResult{err: status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(r)))}
 			}
 		}()
 		resp, err := predictProto(h, req, &mine)
@@ -199,14 +178,14 @@ func (p *predictionService) Predict(ctx context.Context, req *apis.PredictReques
 			*note = mine
 		}
 		if res.err != nil {
-			return nil, grpcError(res.err)
+			return nil, res.err
 		}
 		return res.resp, nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, status.Errorf(codes.DeadlineExceeded, "deadline exceeded: the request took longer than its deadline or %s (--request-timeout)", timeout)
+			return nil, status.New(status.DeadlineExceeded, "deadline exceeded: the request took longer than its deadline or %s (--request-timeout)", timeout)
 		}
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return nil, grpcstatus.FromContextError(ctx.Err()).Err()
 	}
 }
 
@@ -229,7 +208,7 @@ func predictProto(h *Handle, req *apis.PredictRequest, note *RunNote) (*apis.Pre
 		for _, alias := range filter {
 			spec, ok := plan.Outputs[alias]
 			if !ok {
-				return nil, requestError("output tensor alias not found in signature: %s; outputs of signature %s: %s", tfjson.Bound(alias), tfjson.Quote(plan.Key), expectedSpecs(plan.Outputs))
+				return nil, requestError("output tensor alias not found in signature: %s; outputs of signature %s: %s", status.Bound(alias), tfjson.Quote(plan.Key), expectedSpecs(plan.Outputs))
 			}
 			if _, dup := outs[alias]; dup {
 				return nil, requestError("duplicate output tensor alias in output_filter: %s", alias)
@@ -251,7 +230,7 @@ func predictProto(h *Handle, req *apis.PredictRequest, note *RunNote) (*apis.Pre
 	for alias, t := range outputs {
 		tp, err := EncodeTensorProto(t)
 		if err != nil {
-			return nil, &model.RunError{Msg: fmt.Sprintf("output %s: %v", tfjson.Quote(alias), err)}
+			return nil, status.New(status.Internal, "output %s: %v", tfjson.Quote(alias), err)
 		}
 		resp.Outputs[alias] = tp
 	}
@@ -266,30 +245,30 @@ const signatureDefField = "signature_def"
 func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetModelMetadataRequest) (*apis.GetModelMetadataResponse, error) {
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	fields := req.GetMetadataField()
 	if len(fields) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "GetModelMetadataRequest must specify at least one metadata_field")
+		return nil, status.New(status.InvalidArgument, "GetModelMetadataRequest must specify at least one metadata_field")
 	}
 	for _, f := range fields {
 		if f != signatureDefField {
-			return nil, status.Errorf(codes.InvalidArgument, "Metadata field %s is not supported", tfjson.Bound(f))
+			return nil, status.New(status.InvalidArgument, "Metadata field %s is not supported", status.Bound(f))
 		}
 	}
 	h, err := p.g.Manager.Acquire(name, number)
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	defer h.Release()
 	defs := &apis.SignatureDefMap{}
 	doc := append(append([]byte(`{"signature_def":`), h.Servable.SignatureDefs...), '}')
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(doc, defs); err != nil {
-		return nil, status.Errorf(codes.Internal, "the signatures of %s version %d cannot be read back: %v", tfjson.Bound(name), h.Version, err)
+		return nil, status.New(status.Internal, "the signatures of %s version %d cannot be read back: %v", status.Bound(name), h.Version, err)
 	}
 	packed, err := anypb.New(defs)
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "cannot pack the signatures: %v", err)
+		return nil, status.New(status.Internal, "cannot pack the signatures: %v", err)
 	}
 	return &apis.GetModelMetadataResponse{
 		ModelSpec: answeredSpec(name, h.Version, ""),
@@ -314,11 +293,11 @@ var stateProto = map[State]apis.ModelVersionStatus_State{
 func (m *modelService) GetModelStatus(ctx context.Context, req *apis.GetModelStatusRequest) (*apis.GetModelStatusResponse, error) {
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	statuses, err := m.g.Manager.Status(name, number)
 	if err != nil {
-		return nil, grpcError(err)
+		return nil, err
 	}
 	resp := &apis.GetModelStatusResponse{}
 	for _, s := range statuses {

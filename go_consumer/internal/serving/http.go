@@ -14,12 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
-	"google.golang.org/grpc/codes"
 )
 
 // PredictFunc answers one predict request body against a loaded version: the response
-// body, or an error (*tfjson.RequestError, *model.Error, *model.RunError, ...). It runs the
+// body, or an error (a *status.Error, or any other error, which counts as INTERNAL). It runs the
 // plan with s.Run, passing note (for the access log).
 type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 
@@ -29,7 +30,9 @@ type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 //	GET  /v1/models/NAME[/versions/V]
 //	GET  /v1/models/NAME[/versions/V]/metadata
 //
-// Errors are {"error": "..."} with TensorFlow Serving's HTTP status codes.
+// Errors are {"error": "..."} with the HTTP status of their canonical code (the table of
+// tests/cases/messages.json, through status.Code.HTTPStatus; TensorFlow Serving's statuses),
+// except 501 for :classify and :regress, which no code names.
 type Server struct {
 	Manager *Manager
 	Predict PredictFunc
@@ -53,38 +56,6 @@ var (
 	statusPath  = regexp.MustCompile(`^/v1/models(?:/([^/:]+))?(?:/versions/(\d+)|/labels/([^/:]+))?(?:/(metadata))?$`)
 )
 
-// httpError is an error answered with an HTTP status.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-func errorStatus(status int, format string, args ...any) error {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
-}
-
-// StatusOf maps an error to TensorFlow Serving's HTTP status: the status an *httpError
-// carries, else the HTTP twin of its gRPC code (CodeOf) as TF Serving's REST API maps it: 400
-// for a bad request, 404 for an unknown model, version or signature, 503 for a full batch
-// queue, 500 when TensorFlow fails.
-func StatusOf(err error) int {
-	var he *httpError
-	if errors.As(err, &he) {
-		return he.status
-	}
-	switch CodeOf(err) {
-	case codes.InvalidArgument:
-		return http.StatusBadRequest
-	case codes.NotFound:
-		return http.StatusNotFound
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // Wait waits for the predictions that were still running when their request timed out.
 func (s *Server) Wait() { s.running.Wait() }
 
@@ -95,15 +66,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			if rec.status == 0 {
-				s.writeError(rec, errorStatus(http.StatusInternalServerError, "internal error: %s", oneLine(fmt.Sprint(p))))
+				s.writeError(rec, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p))))
 			}
 		}
 		if s.Logf != nil {
-			status := rec.status
-			if status == 0 {
-				status = 499 // the client went away before an answer
+			answered := rec.status
+			if answered == 0 {
+				answered = 499 // the client went away before an answer
 			}
-			s.Logf("access: %s %s %d %d %.3fms%s", r.Method, r.URL.RequestURI(), status, rec.bytes,
+			s.Logf("access: %s %s %d %d %.3fms%s", r.Method, r.URL.RequestURI(), answered, rec.bytes,
 				float64(time.Since(start).Microseconds())/1000, rec.batchField())
 		}
 	}()
@@ -128,7 +99,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		name, version, label, verb := seg[0], seg[1], seg[2], seg[3]
 		if verb != "predict" {
-			s.writeError(w, errorStatus(http.StatusNotImplemented, "%s is not supported: this server answers :predict", verb))
+			// 501, as TF Serving answers a method it does not implement: no canonical code of
+			// the table names it, so this answer is written here, at the edge.
+			msg := fmt.Sprintf("%s is not supported: this server answers :predict", verb)
+			writeJSON(w, http.StatusNotImplemented, tfjson.ErrorBody(msg))
 			return
 		}
 		number, err := pathVersion(name, version, label)
@@ -163,7 +137,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if statusPath.MatchString(path) {
-		s.writeError(w, errorStatus(http.StatusBadRequest, "Missing model name in request."))
+		s.writeError(w, status.New(status.InvalidArgument, "Missing model name in request."))
 		return
 	}
 	s.writeError(w, malformed(r))
@@ -183,25 +157,27 @@ func decodeSegments(raw []string) (decoded []string, ok bool) {
 	return decoded, true
 }
 
+// malformed refuses a request that is no call of the API: INVALID_ARGUMENT (400) under /v1/,
+// NOT_FOUND (404) outside it.
 func malformed(r *http.Request) error {
-	status := http.StatusBadRequest
+	code := status.InvalidArgument
 	if len(r.URL.Path) < 4 || r.URL.Path[:4] != "/v1/" {
-		status = http.StatusNotFound
+		code = status.NotFound
 	}
-	return errorStatus(status, "Malformed request: %s %s", tfjson.Bound(r.Method), tfjson.Bound(r.URL.Path))
+	return status.New(code, "Malformed request: %s %s", status.Bound(r.Method), status.Bound(r.URL.Path))
 }
 
 // pathVersion parses the version of a path (0 when absent).
 func pathVersion(name, version, label string) (int64, error) {
 	if label != "" {
-		return 0, &NotFoundError{Msg: fmt.Sprintf("Unrecognized servable version label: %s (model %s has no version labels)", tfjson.Bound(label), tfjson.Bound(name))}
+		return 0, status.New(status.NotFound, "Unrecognized servable version label: %s (model %s has no version labels)", status.Bound(label), status.Bound(name))
 	}
 	if version == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(version, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %s)", tfjson.Bound(name), tfjson.Bound(version))}
+		return 0, status.New(status.NotFound, "Servable not found for request: Specific(%s, %s)", status.Bound(name), status.Bound(version))
 	}
 	return n, nil
 }
@@ -225,14 +201,8 @@ func (s *Server) metadata(w http.ResponseWriter, name string, number int64) {
 	writeJSON(w, http.StatusOK, metadataJSON(name, h.Version, h.Servable.SignatureDefs))
 }
 
-// TooLarge is the refusal of a body over the limit, in the words of the CLI's
-// --max-request-bytes.
-func TooLarge(limit int64) error {
-	return errorStatus(http.StatusRequestEntityTooLarge, "request is larger than the limit of %d bytes (--max-request-bytes)", limit)
-}
-
 func (s *Server) deadlineExceeded() error {
-	return errorStatus(http.StatusGatewayTimeout, "deadline exceeded: the request took longer than %s (--request-timeout)", s.RequestTimeout)
+	return status.New(status.DeadlineExceeded, "deadline exceeded: the request took longer than %s (--request-timeout)", s.RequestTimeout)
 }
 
 type result struct {
@@ -248,7 +218,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	limit := s.MaxRequestBytes
 	if r.ContentLength > limit {
 		w.Header().Set("Connection", "close")
-		s.writeError(w, TooLarge(limit))
+		s.writeError(w, tfjson.TooLarge(limit))
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -258,14 +228,14 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	switch {
 	case int64(len(body)) > limit:
 		w.Header().Set("Connection", "close")
-		s.writeError(w, TooLarge(limit))
+		s.writeError(w, tfjson.TooLarge(limit))
 		return
 	case err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err)):
 		w.Header().Set("Connection", "close")
 		s.writeError(w, s.deadlineExceeded())
 		return
 	case err != nil:
-		s.writeError(w, errorStatus(http.StatusBadRequest, "cannot read the request body: %v", err))
+		s.writeError(w, status.New(status.InvalidArgument, "cannot read the request body: %v", err))
 		return
 	}
 
@@ -282,7 +252,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 		defer h.Release()
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{err: errorStatus(http.StatusInternalServerError, "internal error: %s", oneLine(fmt.Sprint(p)))}
+				done <- result{err: status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))}
 			}
 		}()
 		resp, err := s.Predict(h.Servable, body, &mine)
@@ -313,14 +283,17 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// writeError is the edge of the REST API (tests/CONTRACT.md, "Errors"): the HTTP status of
+// err's canonical code (status.CodeOf; INTERNAL for an error without one) and TF Serving's
+// body {"error": "<message on one line>"}.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, StatusOf(err), tfjson.ErrorBody(oneLine(err.Error())))
+	writeJSON(w, status.CodeOf(err).HTTPStatus(), tfjson.ErrorBody(oneLine(err.Error())))
 }
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
+func writeJSON(w http.ResponseWriter, httpStatus int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
+	w.WriteHeader(httpStatus)
 	w.Write(body)
 }
 
@@ -342,11 +315,11 @@ func recorderNote(w http.ResponseWriter) *RunNote {
 
 func (r *recorder) batchField() string { return r.note.String() }
 
-func (r *recorder) WriteHeader(status int) {
+func (r *recorder) WriteHeader(httpStatus int) {
 	if r.status == 0 {
-		r.status = status
+		r.status = httpStatus
 	}
-	r.ResponseWriter.WriteHeader(status)
+	r.ResponseWriter.WriteHeader(httpStatus)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {

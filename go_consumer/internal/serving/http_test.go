@@ -3,6 +3,7 @@ package serving
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyglot-tf/go_consumer/internal/model"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 // testServer serves fake models: predict echoes the body, except for bodies naming an
@@ -34,11 +34,15 @@ func testServer(t *testing.T) (*Server, *fakeModels, *[]string) {
 		Predict: func(_ *Servable, body []byte, _ *RunNote) ([]byte, error) {
 			switch text := string(body); {
 			case text == "bad":
-				return nil, &tfjson.RequestError{Msg: "invalid JSON: bad"}
+				return nil, status.New(status.InvalidArgument, "invalid JSON: bad")
 			case text == "nosig":
-				return nil, &model.Error{Msg: `signature "x" not found; available signatures: serving_default`, NotFound: true}
+				return nil, status.SignatureNotFound("x", "serving_default")
 			case text == "tf":
-				return nil, &model.RunError{Msg: "TensorFlow failed"}
+				return nil, status.New(status.Internal, "TensorFlow failed")
+			case strings.HasPrefix(text, "code "): // "code NAME": refused with that code
+				return nil, fmt.Errorf("wrapped: %w", status.New(status.Code(text[5:]), "refused with %s", text[5:]))
+			case text == "plain":
+				return nil, errors.New("a plain error")
 			case text == "panic":
 				panic("boom")
 			case strings.HasPrefix(text, "sleep"):
@@ -187,21 +191,17 @@ func TestDeadline(t *testing.T) {
 	}
 }
 
-func TestStatusOf(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		want int
-	}{
-		{&tfjson.RequestError{Msg: "x"}, 400},
-		{&model.Error{Msg: "x"}, 400},
-		{&model.Error{Msg: "x", NotFound: true}, 404},
-		{&NotFoundError{Msg: "x"}, 404},
-		{&model.RunError{Msg: "x"}, 500},
-		{TooLarge(1), 413},
-		{fmt.Errorf("wrapped: %w", &NotFoundError{Msg: "x"}), 404},
-	} {
-		if got := StatusOf(c.err); got != c.want {
-			t.Errorf("StatusOf(%T %v) = %d, want %d", c.err, c.err, got, c.want)
+// TestHTTPStatusOfEveryCode: the REST answer to an error has the HTTP status of its code
+// (the table's http_status), through wrapping; an error without a code is 500.
+func TestHTTPStatusOfEveryCode(t *testing.T) {
+	s, _, _ := testServer(t)
+	for _, code := range status.Codes() {
+		got, doc := do(t, s, "POST", "/v1/models/linear:predict", "code "+string(code))
+		if got != code.HTTPStatus() || doc["error"] != "wrapped: refused with "+string(code) {
+			t.Errorf("%s: HTTP %d %v; want %d", code, got, doc, code.HTTPStatus())
 		}
+	}
+	if got, _ := do(t, s, "POST", "/v1/models/linear:predict", "plain"); got != status.Internal.HTTPStatus() {
+		t.Errorf("a plain error: HTTP %d", got)
 	}
 }

@@ -4,7 +4,6 @@
 package serving
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
@@ -74,7 +75,7 @@ type Servable struct {
 // Runner. note (may be nil) receives how the session run was made up.
 func (s *Servable) Run(plan *model.Plan, inputs map[string]*tfjson.Tensor, note *RunNote) (map[string]*tfjson.Tensor, error) {
 	if s.Runner == nil {
-		return nil, &model.RunError{Msg: "the version has no runner"}
+		return nil, status.New(status.Internal, "the version has no runner")
 	}
 	if s.Batcher != nil {
 		return s.Batcher.Run(plan, inputs, note)
@@ -102,7 +103,7 @@ func NewLoader(skipVerification bool, allowOps []string) Loader {
 			return nil, err
 		}
 		if info.Serve == nil {
-			return nil, &model.Error{Msg: fmt.Sprintf("%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(dir, model.SavedModelFile))}
+			return nil, status.New(status.FailedPrecondition, "%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(dir, model.SavedModelFile))
 		}
 		if err := model.CheckOps(info, model.FormatSavedModel, info.RunKeys(model.FormatSavedModel), allowed); err != nil {
 			return nil, err
@@ -142,11 +143,6 @@ type Options struct {
 	// --enable-batching): each version gets a Batcher, closed with the version.
 	Batching *Scheduler
 }
-
-// NotFoundError is a request for a model or version the server does not serve (HTTP 404).
-type NotFoundError struct{ Msg string }
-
-func (e *NotFoundError) Error() string { return e.Msg }
 
 // Manager keeps the models' versions loaded according to the policy. Poll brings the
 // loaded versions in line with the folders on disk; Acquire hands a loaded version to a
@@ -211,7 +207,7 @@ func (h *Handle) Release() {
 
 // Acquire returns the loaded version number of model name (version 0: the highest
 // available one), holding it until Release. A missing model or version is a
-// *NotFoundError, worded as TensorFlow Serving words it.
+// NOT_FOUND *status.Error, worded as TensorFlow Serving words it.
 func (m *Manager) Acquire(name string, number int64) (*Handle, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -230,9 +226,9 @@ func (m *Manager) Acquire(name string, number int64) (*Handle, error) {
 	}
 	if v == nil {
 		if number == 0 {
-			return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Latest(%s)", tfjson.Bound(name))}
+			return nil, status.New(status.NotFound, "Servable not found for request: Latest(%s)", status.Bound(name))
 		}
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Servable not found for request: Specific(%s, %d)", tfjson.Bound(name), number)}
+		return nil, status.New(status.NotFound, "Servable not found for request: Specific(%s, %d)", status.Bound(name), number)
 	}
 	v.refs++
 	return &Handle{Model: name, Version: v.number, Servable: v.servable, m: m, v: v}, nil
@@ -264,7 +260,7 @@ func (m *Manager) Status(name string, number int64) ([]VersionStatus, error) {
 	defer m.mu.Unlock()
 	sm := m.models[name]
 	if sm == nil || len(sm.versions) == 0 {
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find any versions of model %s", tfjson.Bound(name))}
+		return nil, status.New(status.NotFound, "Could not find any versions of model %s", status.Bound(name))
 	}
 	var out []VersionStatus
 	numbers := sm.sortedVersions()
@@ -280,17 +276,18 @@ func (m *Manager) Status(name string, number int64) ([]VersionStatus, error) {
 		out = append(out, st)
 	}
 	if len(out) == 0 {
-		return nil, &NotFoundError{Msg: fmt.Sprintf("Could not find version %d of model %s", number, tfjson.Bound(name))}
+		return nil, status.New(status.NotFound, "Could not find version %d of model %s", number, status.Bound(name))
 	}
 	return out, nil
 }
 
-// errorCode names the canonical status code of a load failure: a refusal (verification,
-// unsafe op, invalid model) is INVALID_ARGUMENT, anything else UNKNOWN.
+// errorCode names the status code of a load failure as the status endpoint reports it
+// (tests/CONTRACT.md, "REST API": OK, INVALID_ARGUMENT or UNKNOWN): a refusal of the version
+// (an *status.Error other than INTERNAL: verification, unsafe op, invalid model) is
+// INVALID_ARGUMENT, anything else (TensorFlow failing to load it) UNKNOWN.
 func errorCode(err error) string {
-	var me *model.Error
-	if errors.As(err, &me) {
-		return "INVALID_ARGUMENT"
+	if code := status.CodeOf(err); code != status.Internal {
+		return string(status.InvalidArgument)
 	}
 	return "UNKNOWN"
 }

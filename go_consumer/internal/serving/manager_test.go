@@ -1,12 +1,13 @@
 package serving
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 )
@@ -52,7 +53,7 @@ func (f *fakeModels) load(dir string) (*Servable, error) {
 	f.loads = append(f.loads, dir)
 	f.mu.Unlock()
 	if _, err := os.Stat(filepath.Join(dir, "broken")); err == nil {
-		return nil, &model.Error{Msg: "broken: SHA-256 does not match manifest.json"}
+		return nil, status.New(status.FailedPrecondition, "broken: SHA-256 does not match manifest.json")
 	}
 	rel, _ := filepath.Rel(f.base, dir)
 	return &Servable{
@@ -237,7 +238,6 @@ func TestNotFound(t *testing.T) {
 	m := f.manager(PolicyLatest)
 	m.Poll()
 	defer m.Close()
-	var nf *NotFoundError
 	for _, c := range []struct {
 		name    string
 		version int64
@@ -247,14 +247,14 @@ func TestNotFound(t *testing.T) {
 		{"linear", 9, "Servable not found for request: Specific(linear, 9)"},
 	} {
 		_, err := m.Acquire(c.name, c.version)
-		if !errors.As(err, &nf) || err.Error() != c.want {
+		if status.CodeOf(err) != status.NotFound || err.Error() != c.want {
 			t.Errorf("Acquire(%s, %d) = %v, want %q", c.name, c.version, err, c.want)
 		}
 	}
-	if _, err := m.Status("linear", 9); !errors.As(err, &nf) || err.Error() != "Could not find version 9 of model linear" {
+	if _, err := m.Status("linear", 9); status.CodeOf(err) != status.NotFound || err.Error() != "Could not find version 9 of model linear" {
 		t.Errorf("Status(linear, 9) = %v", err)
 	}
-	if _, err := m.Status("nope", 0); !errors.As(err, &nf) {
+	if _, err := m.Status("nope", 0); status.CodeOf(err) != status.NotFound {
 		t.Errorf("Status(nope) = %v", err)
 	}
 }

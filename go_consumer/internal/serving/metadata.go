@@ -3,9 +3,10 @@ package serving
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"sort"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/model"
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
@@ -30,11 +31,11 @@ func SignatureDefsJSON(dir string) ([]byte, error) {
 	path := pathtext.Join(dir, model.SavedModelFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &model.Error{Msg: fmt.Sprintf("cannot read %s: %v", path, err)}
+		return nil, status.New(status.FailedPrecondition, "cannot read %s: %v", path, err)
 	}
 	var sm corepb.SavedModel
 	if err := proto.Unmarshal(data, &sm); err != nil {
-		return nil, &model.Error{Msg: fmt.Sprintf("%s is not a SavedModel: %v", path, err)}
+		return nil, status.New(status.FailedPrecondition, "%s is not a SavedModel: %v", path, err)
 	}
 	var serve *corepb.MetaGraphDef
 	for _, m := range sm.GetMetaGraphs() {
@@ -44,7 +45,7 @@ func SignatureDefsJSON(dir string) ([]byte, error) {
 		}
 	}
 	if serve == nil {
-		return nil, &model.Error{Msg: fmt.Sprintf("%s has no MetaGraphDef with tag-set 'serve'", path)}
+		return nil, status.New(status.FailedPrecondition, "%s has no MetaGraphDef with tag-set 'serve'", path)
 	}
 	defs := serve.GetSignatureDef()
 	keys := make([]string, 0, len(defs))
@@ -57,7 +58,7 @@ func SignatureDefsJSON(dir string) ([]byte, error) {
 	for i, k := range keys {
 		text, err := protoJSON.Marshal(defs[k])
 		if err != nil {
-			return nil, &model.Error{Msg: fmt.Sprintf("signature %s of %s cannot be written as JSON: %v", tfjson.Quote(k), tfjson.Bound(path), err)}
+			return nil, status.New(status.FailedPrecondition, "signature %s of %s cannot be written as JSON: %v", tfjson.Quote(k), status.Bound(path), err)
 		}
 		if i > 0 {
 			b.WriteByte(',')

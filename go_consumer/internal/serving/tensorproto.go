@@ -11,16 +11,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
 	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
-// requestError is a refusal of a gRPC request (INVALID_ARGUMENT), as *tfjson.RequestError is
+// requestError is a refusal of a gRPC request (INVALID_ARGUMENT), as tfjson's refusals are
 // for a JSON body.
 func requestError(format string, args ...any) error {
-	return &tfjson.RequestError{Msg: fmt.Sprintf(format, args...)}
+	return status.New(status.InvalidArgument, format, args...)
 }
 
 // contentSlice returns n zero elements of the Go type that holds a fixed-width dtype in

@@ -3,10 +3,14 @@ package serving
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
@@ -85,7 +89,7 @@ func TestTensorProtoRoundTrip(t *testing.T) {
 }
 
 // The checks of the JSON path, before TensorFlow sees anything: each refusal is a
-// *tfjson.RequestError (INVALID_ARGUMENT) naming the problem.
+// INVALID_ARGUMENT *status.Error naming the problem.
 func TestTensorProtoRefusals(t *testing.T) {
 	spec := tfjson.Spec{Alias: "x", DType: tfjson.Double, Shape: tfjson.Shape{-1, 3}}
 	content := func(n int) []byte { return make([]byte, 8*n) }
@@ -104,9 +108,8 @@ func TestTensorProtoRefusals(t *testing.T) {
 		{&tensorpb.TensorProto{Dtype: typespb.DataType_DT_DOUBLE, TensorShape: shapeProto(1<<20, 1<<20)}, "too many elements"},
 	} {
 		_, err := DecodeTensorProto(tc.proto, spec)
-		var re *tfjson.RequestError
-		if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.want) || CodeOf(err) != codes.InvalidArgument {
-			t.Errorf("%v: %v; want a RequestError with %q", tc.proto, err, tc.want)
+		if !strings.Contains(fmt.Sprint(err), tc.want) || status.CodeOf(err) != status.InvalidArgument {
+			t.Errorf("%v: %s %v; want INVALID_ARGUMENT with %q", tc.proto, status.CodeOf(err), err, tc.want)
 		}
 	}
 	for _, tc := range []struct {
@@ -143,14 +146,21 @@ func TestTensorProtoRefusals(t *testing.T) {
 	}
 }
 
-func TestCodeOf(t *testing.T) {
-	for err, want := range map[error]codes.Code{
-		&NotFoundError{Msg: "x"}:       codes.NotFound,
-		&tfjson.RequestError{Msg: "x"}: codes.InvalidArgument,
-		errors.New("boom"):             codes.Internal,
-	} {
-		if got := CodeOf(err); got != want {
-			t.Errorf("CodeOf(%v) = %v, want %v", err, got, want)
+// TestGRPCStatusOfEveryCode: the gRPC status of an error has the gRPC code of its canonical
+// code (the table's grpc_code), through wrapping, and its message on one line; an error
+// without a code is INTERNAL; a gRPC status (a cancelled call) is kept.
+func TestGRPCStatusOfEveryCode(t *testing.T) {
+	for _, code := range status.Codes() {
+		err := grpcError(fmt.Errorf("wrapped:\n%w", status.New(code, "refused")))
+		if s := grpcstatus.Convert(err); s.Code() != code.GRPCCode() || s.Message() != "wrapped: refused" {
+			t.Errorf("%s: %v %q; want %v", code, s.Code(), s.Message(), code.GRPCCode())
 		}
+	}
+	if got := grpcstatus.Code(grpcError(errors.New("boom"))); got != codes.Internal {
+		t.Errorf("a plain error: %v", got)
+	}
+	cancelled := grpcstatus.Error(codes.Canceled, "gone")
+	if got := grpcError(cancelled); got != cancelled {
+		t.Errorf("a gRPC status: %v", got)
 	}
 }

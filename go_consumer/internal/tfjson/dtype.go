@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
@@ -126,7 +127,7 @@ func (s Spec) ShapeString() string {
 
 // Describe returns "alias (DT_X, shape [..])" for error messages.
 func (s Spec) Describe() string {
-	return fmt.Sprintf("%s (%s, shape %s)", Bound(s.Alias), s.DType, s.ShapeString())
+	return fmt.Sprintf("%s (%s, shape %s)", status.Bound(s.Alias), s.DType, s.ShapeString())
 }
 
 // Tensor is a dense tensor held as a flat row-major slice.

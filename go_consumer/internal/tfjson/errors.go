@@ -1,22 +1,20 @@
 package tfjson
 
-import "fmt"
+import (
+	"strconv"
 
-// RequestError is a refusal of a request or response body: invalid JSON, a body that does
-// not follow the TF Serving predict format, or values that do not fit the signature. Its
-// message is one line naming what was wrong and what the signature expects.
-type RequestError struct {
-	Msg string
-}
+	"github.com/polyglot-tf/go_consumer/internal/status"
+)
 
-func (e *RequestError) Error() string { return e.Msg }
-
-// errorf builds a *RequestError.
+// errorf is a refusal of a request or response body (INVALID_ARGUMENT): invalid JSON, a body
+// that does not follow the TF Serving predict format, or values that do not fit the
+// signature. Its message is one line naming what was wrong and what the signature expects.
 func errorf(format string, args ...any) error {
-	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+	return status.New(status.InvalidArgument, format, args...)
 }
 
-// TooLarge is the refusal of a request body longer than limit bytes (--max-request-bytes).
+// TooLarge is the refusal of a request body longer than limit bytes (--max-request-bytes):
+// the catalog's request_too_large (RESOURCE_EXHAUSTED).
 func TooLarge(limit int64) error {
-	return errorf("request is larger than the limit of %d bytes (--max-request-bytes)", limit)
+	return status.RequestTooLarge(strconv.FormatInt(limit, 10))
 }

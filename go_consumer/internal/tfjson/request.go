@@ -2,11 +2,12 @@ package tfjson
 
 import (
 	"encoding/base64"
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 // Request is a parsed predict request whose signature is not yet known.
@@ -214,7 +215,7 @@ func describe(v *Value) string {
 	case KindBool:
 		return "a boolean"
 	case KindNumber:
-		return "the number " + Bound(v.Text)
+		return "the number " + status.Bound(v.Text)
 	case KindString:
 		return "a string"
 	case KindObject:
@@ -223,35 +224,10 @@ func describe(v *Value) string {
 	return "a list"
 }
 
-// Quote returns s as a message quotes it: Bound(s) as a JSON string literal (invalid UTF-8
-// becomes U+FFFD).
+// Quote returns s as a message quotes it: [status.Bound](s) as a JSON string literal
+// (invalid UTF-8 becomes U+FFFD).
 func Quote(s string) string {
-	return string(appendString(nil, Bound(s)))
-}
-
-// MaxEcho is the most characters (code points) of a value that a message quotes from the
-// request, the command line or the model (see Bound).
-const MaxEcho = 200
-
-// Bound returns s cut for a message: unchanged when it has at most MaxEcho code points
-// (invalid UTF-8 bytes count one each), else its first MaxEcho followed by
-// "... (N characters)", N its full length. A value is bounded before it is quoted or
-// escaped, so that no message is longer than a few kilobytes whatever the input.
-func Bound(s string) string {
-	if len(s) <= MaxEcho { // at most len(s) code points
-		return s
-	}
-	n, cut := 0, 0
-	for i := range s {
-		if n == MaxEcho {
-			cut = i
-		}
-		n++
-	}
-	if n <= MaxEcho {
-		return s
-	}
-	return fmt.Sprintf("%s... (%d characters)", s[:cut], n)
+	return string(appendString(nil, status.Bound(s)))
 }
 
 // DecodeTensor builds the tensor for spec from nested JSON lists (rank = nesting depth),
@@ -308,7 +284,7 @@ func DecodeTensor(v *Value, spec Spec) (*Tensor, error) {
 	return &Tensor{DType: spec.DType, Shape: shape, Data: data}, nil
 }
 
-// CheckShape returns a *RequestError if shape contradicts the spec's rank or known dims.
+// CheckShape returns an INVALID_ARGUMENT *status.Error if shape contradicts the spec's rank or known dims.
 func CheckShape(shape []int64, spec Spec) error {
 	if spec.UnknownRank {
 		return nil
@@ -377,7 +353,7 @@ func wrongValue(v *Value, spec Spec) error {
 }
 
 func outOfRange(v *Value, spec Spec) error {
-	return errorf("input %s: number %s is out of range for %s", spec.Describe(), Bound(v.Text), spec.DType)
+	return errorf("input %s: number %s is out of range for %s", spec.Describe(), status.Bound(v.Text), spec.DType)
 }
 
 func nonFinite(text string) (float64, bool) {
@@ -447,7 +423,7 @@ func integerLiteral(text string) bool {
 }
 
 func intRangeError(v *Value, spec Spec, lo, hi string) error {
-	return errorf("input %s: integer %s is out of range for %s [%s, %s]", spec.Describe(), Bound(v.Text), spec.DType, lo, hi)
+	return errorf("input %s: integer %s is out of range for %s [%s, %s]", spec.Describe(), status.Bound(v.Text), spec.DType, lo, hi)
 }
 
 func integerLeaf(v *Value, spec Spec) error {
@@ -458,7 +434,7 @@ func integerLeaf(v *Value, spec Spec) error {
 		return wrongValue(v, spec)
 	}
 	if !integerLiteral(v.Text) {
-		return errorf("input %s: expected a %s integer value, got the non-integer number %s", spec.Describe(), spec.DType, Bound(v.Text))
+		return errorf("input %s: expected a %s integer value, got the non-integer number %s", spec.Describe(), spec.DType, status.Bound(v.Text))
 	}
 	return nil
 }

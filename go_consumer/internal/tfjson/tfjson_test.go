@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 var linearSpecs = map[string]Spec{
@@ -405,7 +407,7 @@ func depthBody(depth int) string {
 }
 
 // FuzzDecodeRequest checks that no body makes the decoder panic, that refusals are one-line
-// *RequestError values, and that accepted tensors survive an encode/decode round trip.
+// INVALID_ARGUMENT *status.Error values, and that accepted tensors survive an encode/decode round trip.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"instances": [[1.0, 2.0], [3.0, 4.0]]}`,
@@ -476,8 +478,8 @@ func FuzzDecodeRequest(f *testing.F) {
 
 func checkRefusal(t *testing.T, err error) {
 	t.Helper()
-	if _, ok := err.(*RequestError); !ok {
-		t.Fatalf("error %T %v is not a *RequestError", err, err)
+	if e, ok := err.(*status.Error); !ok || e.Code != status.InvalidArgument {
+		t.Fatalf("error %T %v is not an INVALID_ARGUMENT *status.Error", err, err)
 	}
 	if strings.ContainsAny(err.Error(), "\n\r") {
 		t.Fatalf("message has a line break: %q", err)
@@ -677,22 +679,9 @@ func TestLoneSurrogateEscapes(t *testing.T) {
 	}
 }
 
-// TestBound: a value over MaxEcho code points is cut to its first MaxEcho followed by
-// "... (N characters)", before Quote escapes it.
-func TestBound(t *testing.T) {
-	long := strings.Repeat("é", 1_000_000)
-	for _, c := range []struct{ in, want string }{
-		{"", ""},
-		{strings.Repeat("a", 200), strings.Repeat("a", 200)},
-		{strings.Repeat("é", 200), strings.Repeat("é", 200)},
-		{strings.Repeat("a", 201), strings.Repeat("a", 200) + "... (201 characters)"},
-		{long, strings.Repeat("é", 200) + "... (1000000 characters)"},
-		{strings.Repeat("\xff", 300), strings.Repeat("\xff", 200) + "... (300 characters)"},
-	} {
-		if got := Bound(c.in); got != c.want {
-			t.Errorf("Bound(%d bytes) = %q; want %q", len(c.in), got, c.want)
-		}
-	}
+// TestQuoteBounds: Quote bounds a value (status.Bound) before it escapes it, and a refusal
+// quoting a 1 MB alias stays short.
+func TestQuoteBounds(t *testing.T) {
 	if got, want := Quote(strings.Repeat(`"`, 300)), `"`+strings.Repeat(`\"`, 200)+`... (300 characters)"`; got != want {
 		t.Errorf("Quote = %s; want %s", got, want)
 	}
@@ -703,7 +692,25 @@ func TestBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = DecodeInputs(req, map[string]Spec{"x": {Alias: "x", DType: Float, Shape: Shape{-1}}}, "serving_default")
-	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "... (1048576 characters)") {
+	if status.CodeOf(err) != status.InvalidArgument || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "... (1048576 characters)") {
 		t.Errorf("1 MB alias: %d bytes: %.300v", len(fmt.Sprint(err)), err)
+	}
+}
+
+// TestRefusalCodes: request refusals are INVALID_ARGUMENT, a body over the limit is the
+// catalog's request_too_large (RESOURCE_EXHAUSTED).
+func TestRefusalCodes(t *testing.T) {
+	for _, body := range []string{``, `{`, `[]`, `{"instances": [[1]], "inputs": {}}`, `{"nope": 1}`, "\xff"} {
+		if _, err := ParseRequest([]byte(body)); status.CodeOf(err) != status.InvalidArgument {
+			t.Errorf("ParseRequest(%q): %s %v", body, status.CodeOf(err), err)
+		}
+	}
+	_, _, err := decode(t, `{"instances": [[1.0], [2.0, 3.0]]}`, linearSpecs)
+	if status.CodeOf(err) != status.InvalidArgument || !strings.Contains(fmt.Sprint(err), "ragged") {
+		t.Errorf("ragged: %s %v", status.CodeOf(err), err)
+	}
+	err = TooLarge(16)
+	if status.CodeOf(err) != status.ResourceExhausted || err.Error() != "request is larger than the limit of 16 bytes (--max-request-bytes)" {
+		t.Errorf("TooLarge: %s %v", status.CodeOf(err), err)
 	}
 }

@@ -54,7 +54,8 @@ func (v *Value) Member(key string) *Value {
 }
 
 // Parse parses one JSON value (RFC 8259 plus the bare tokens NaN, Infinity and -Infinity)
-// with nothing but whitespace around it. Errors are *RequestError "invalid JSON: ...".
+// with nothing but whitespace around it. Errors are INVALID_ARGUMENT *status.Error values
+// "invalid JSON: ...".
 //
 // The tokens come from encoding/json's streaming [json.Decoder] (UseNumber keeps each
 // number's literal text). Parse adds what that decoder does not do: the UTF-8 check (it

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfspb/checkpointstate"
 	"google.golang.org/protobuf/encoding/prototext"
 )
@@ -34,11 +35,11 @@ func ReadState(dir string) (*State, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errorf("cannot read the checkpoint state file %s: %v", path, err)
+		return nil, status.New(status.FailedPrecondition, "cannot read the checkpoint state file %s: %v", path, err)
 	}
 	s := &State{}
 	if err := prototext.Unmarshal(data, s); err != nil {
-		return nil, errorf("%s is not a checkpoint state file: %v", path, err)
+		return nil, status.New(status.FailedPrecondition, "%s is not a checkpoint state file: %v", path, err)
 	}
 	if s.ModelCheckpointPath == "" {
 		return nil, nil

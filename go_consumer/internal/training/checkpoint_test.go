@@ -7,6 +7,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
@@ -105,8 +107,8 @@ last_preserved_timestamp: 1795221400.5
 		writeFile(t, filepath.Join(dir, StateFile), bad)
 		if _, err := LatestCheckpoint(dir); err == nil {
 			t.Errorf("the state file %q was accepted", bad)
-		} else if _, ok := err.(*Error); !ok {
-			t.Errorf("%q: %T %v, want an *Error", bad, err, err)
+		} else if code := status.CodeOf(err); code != status.FailedPrecondition {
+			t.Errorf("%q: %s %v, want FAILED_PRECONDITION", bad, code, err)
 		}
 	}
 	writeFile(t, filepath.Join(dir, StateFile), "")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -72,14 +74,14 @@ func ReadData(path string, columns []string) (*Data, error) {
 	for _, file := range files {
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return nil, errorf("--data %s: cannot read it as UTF-8 text: %v", file, err)
+			return nil, status.New(status.InvalidArgument, "--data %s: cannot read it as UTF-8 text: %v", file, err)
 		}
 		if !utf8.Valid(raw) {
-			return nil, errorf("--data %s: cannot read it as UTF-8 text: it is not valid UTF-8", file)
+			return nil, status.New(status.InvalidArgument, "--data %s: cannot read it as UTF-8 text: it is not valid UTF-8", file)
 		}
 		lines := splitLines(string(raw))
 		if len(lines) == 0 || !slices.Equal(splitFields(lines[0]), columns) {
-			return nil, errorf("--data %s: line 1 must be the header %q", tfjson.Bound(file), header)
+			return nil, status.New(status.InvalidArgument, "--data %s: line 1 must be the header %q", status.Bound(file), header)
 		}
 		rows := 0
 		for i, line := range lines[1:] {
@@ -89,12 +91,12 @@ func ReadData(path string, columns []string) (*Data, error) {
 			}
 			fields := splitFields(line)
 			if len(fields) != len(columns) {
-				return nil, errorf("--data %s:%d: %d fields, expected %d (%s)", file, number, len(fields), len(columns), header)
+				return nil, status.New(status.InvalidArgument, "--data %s:%d: %d fields, expected %d (%s)", file, number, len(fields), len(columns), header)
 			}
 			for c, field := range fields {
 				v, err := tfjson.ParseDecimal(field, 32)
 				if err != nil || math.IsInf(v, 0) {
-					return nil, errorf("--data %s:%d: column %s is \"%s\", expected a finite float32", file, number, columns[c], tfjson.Bound(field))
+					return nil, status.New(status.InvalidArgument, "--data %s:%d: column %s is \"%s\", expected a finite float32", file, number, columns[c], status.Bound(field))
 				}
 				d.Values[c] = append(d.Values[c], float32(v))
 			}
@@ -105,7 +107,7 @@ func ReadData(path string, columns []string) (*Data, error) {
 		d.Rows += rows
 	}
 	if d.Rows == 0 {
-		return nil, errorf("--data %s: no data rows", path)
+		return nil, status.New(status.InvalidArgument, "--data %s: no data rows", path)
 	}
 	return d, nil
 }
@@ -145,7 +147,7 @@ func dataFiles(path string) ([]string, error) {
 	case err == nil && st.IsDir():
 		entries, err := os.ReadDir(path) // sorted by name, byte by byte
 		if err != nil {
-			return nil, errorf("--data %s: cannot list the folder: %v", path, err)
+			return nil, status.New(status.InvalidArgument, "--data %s: cannot list the folder: %v", path, err)
 		}
 		var files []string
 		for _, e := range entries {
@@ -160,13 +162,13 @@ func dataFiles(path string) ([]string, error) {
 			files = append(files, file)
 		}
 		if len(files) == 0 {
-			return nil, errorf("--data %s: no .csv shard in this folder", path)
+			return nil, status.New(status.InvalidArgument, "--data %s: no .csv shard in this folder", path)
 		}
 		return files, nil
 	case err == nil && st.Mode().IsRegular():
 		return []string{path}, nil
 	}
-	return nil, errorf("--data %s: no such file or folder", path)
+	return nil, status.New(status.NotFound, "--data %s: no such file or folder", path)
 }
 
 func baseName(p string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
@@ -31,7 +32,7 @@ import (
 func FrozenWithValues(graphDef []byte, constants map[string]string, values map[string]*tfjson.Tensor) ([]byte, error) {
 	var g graphpb.GraphDef
 	if err := proto.Unmarshal(graphDef, &g); err != nil {
-		return nil, errorf("the frozen graph is not a GraphDef: %v", err)
+		return nil, status.New(status.FailedPrecondition, "the frozen graph is not a GraphDef: %v", err)
 	}
 	nodes := make(map[string]int, len(g.GetNode()))
 	for i, n := range g.GetNode() {
@@ -46,15 +47,15 @@ func FrozenWithValues(graphDef []byte, constants map[string]string, values map[s
 		nodeName := constants[variable]
 		value := values[variable]
 		if value == nil {
-			return nil, errorf("the frozen graph's Const node %s is for variable %s, which the variables signature does not output", nodeName, variable)
+			return nil, status.New(status.FailedPrecondition, "the frozen graph's Const node %s is for variable %s, which the variables signature does not output", nodeName, variable)
 		}
 		i, ok := nodes[nodeName]
 		if !ok || g.Node[i].GetOp() != "Const" || g.Node[i].GetAttr()["dtype"].GetType() != typespb.DataType(value.DType) {
-			return nil, errorf("frozen graph has no Const node %s for variable %s", nodeName, variable)
+			return nil, status.New(status.FailedPrecondition, "frozen graph has no Const node %s for variable %s", nodeName, variable)
 		}
 		content, err := littleEndian(value)
 		if err != nil {
-			return nil, errorf("variable %s: %v", variable, err)
+			return nil, status.New(status.FailedPrecondition, "variable %s: %v", variable, err)
 		}
 		shape := &shapepb.TensorShapeProto{}
 		for _, d := range value.Shape {
@@ -99,7 +100,7 @@ func littleEndian(t *tfjson.Tensor) ([]byte, error) {
 func GraphText(graphDef []byte) ([]byte, error) {
 	var g graphpb.GraphDef
 	if err := proto.Unmarshal(graphDef, &g); err != nil {
-		return nil, errorf("the frozen graph is not a GraphDef: %v", err)
+		return nil, status.New(status.FailedPrecondition, "the frozen graph is not a GraphDef: %v", err)
 	}
 	text, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&g)
 	if err != nil {

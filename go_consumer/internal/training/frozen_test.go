@@ -3,10 +3,11 @@ package training
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -127,9 +128,8 @@ func TestFrozenWithValuesRefusals(t *testing.T) {
 		{map[string]string{"W": "W"}, map[string]*tfjson.Tensor{"W": {DType: tfjson.Float, Shape: []int64{2}, Data: []float32{1}}}, "variable W"},
 	} {
 		_, err := FrozenWithValues(src, tc.constants, tc.values)
-		var e *Error
-		if !errors.As(err, &e) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: %v, want an *Error with %q", tc.constants, err, tc.want)
+		if status.CodeOf(err) != status.FailedPrecondition || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %s %v, want FAILED_PRECONDITION with %q", tc.constants, status.CodeOf(err), err, tc.want)
 		}
 	}
 	if _, err := FrozenWithValues([]byte("\xff\xff"), nil, nil); err == nil {

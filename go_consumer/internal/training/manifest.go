@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/go_consumer/internal/status"
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
 
@@ -71,26 +72,26 @@ func ReadManifest(versionDir string) (*Manifest, error) {
 	path := pathtext.Join(versionDir, ManifestFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errorf("%s has no manifest.json; train needs the manifest's training section", versionDir)
+		return nil, status.New(status.FailedPrecondition, "%s has no manifest.json; train needs the manifest's training section", versionDir)
 	}
 	if err == nil && !utf8.Valid(data) {
 		err = errors.New("it is not UTF-8 text")
 	}
 	if err != nil {
-		return nil, errorf("cannot read %s: %v", path, err)
+		return nil, status.New(status.FailedPrecondition, "cannot read %s: %v", path, err)
 	}
 	m := &Manifest{}
 	if err := json.Unmarshal(data, &m.Doc); err != nil || m.Doc == nil {
 		if err == nil {
 			err = errors.New("the manifest is not a JSON object")
 		}
-		return nil, errorf("cannot read %s: %v", path, err)
+		return nil, status.New(status.FailedPrecondition, "cannot read %s: %v", path, err)
 	}
 	if json.Unmarshal(m.Doc["training"], &m.training) != nil || m.training == nil {
-		return nil, errorf("%s has no training section in manifest.json; train needs a model exported with a train signature (such as affine)", versionDir)
+		return nil, status.New(status.FailedPrecondition, "%s has no training section in manifest.json; train needs a model exported with a train signature (such as affine)", versionDir)
 	}
 	if m.Training, err = parseSection(m.training); err != nil {
-		return nil, errorf("%s: the training section %v", path, err)
+		return nil, status.New(status.FailedPrecondition, "%s: the training section %v", path, err)
 	}
 	var signatures map[string]struct {
 		Frozen json.RawMessage `json:"frozen"`
@@ -105,7 +106,7 @@ func ReadManifest(versionDir string) (*Manifest, error) {
 		}
 		graph := stringMember(frozen, "graph")
 		if graph == "" {
-			return nil, errorf("%s: signature %s has a frozen entry without a graph path", path, tfjson.Quote(key))
+			return nil, status.New(status.FailedPrecondition, "%s: signature %s has a frozen entry without a graph path", path, tfjson.Quote(key))
 		}
 		m.Frozen = append(m.Frozen, FrozenGraph{Key: key, Graph: graph, GraphText: stringMember(frozen, "graph_text")})
 	}
@@ -135,35 +136,35 @@ func parseSection(v map[string]json.RawMessage) (*Section, error) {
 		{"step_output", &s.StepOutput},
 	} {
 		if *f.dst = stringMember(v, f.key); *f.dst == "" {
-			return nil, errorf("has no %s (a non-empty string)", f.key)
+			return nil, status.New(status.FailedPrecondition, "has no %s (a non-empty string)", f.key)
 		}
 	}
 	var cols []json.RawMessage
 	if json.Unmarshal(v["columns"], &cols) != nil || len(cols) == 0 {
-		return nil, errorf("has no columns (a non-empty list of input names)")
+		return nil, status.New(status.FailedPrecondition, "has no columns (a non-empty list of input names)")
 	}
 	for _, c := range cols {
 		var name string
 		if json.Unmarshal(c, &name) != nil || name == "" {
-			return nil, errorf("columns must be non-empty strings")
+			return nil, status.New(status.FailedPrecondition, "columns must be non-empty strings")
 		}
 		s.Columns = append(s.Columns, name)
 	}
 	if fc, ok := v["frozen_constants"]; ok && string(fc) != "null" {
 		var bySignature map[string]json.RawMessage
 		if json.Unmarshal(fc, &bySignature) != nil || bySignature == nil {
-			return nil, errorf("frozen_constants must be an object")
+			return nil, status.New(status.FailedPrecondition, "frozen_constants must be an object")
 		}
 		for key, entry := range bySignature {
 			var raw map[string]json.RawMessage
 			if json.Unmarshal(entry, &raw) != nil || raw == nil {
-				return nil, errorf("frozen_constants of %s must be an object", tfjson.Quote(key))
+				return nil, status.New(status.FailedPrecondition, "frozen_constants of %s must be an object", tfjson.Quote(key))
 			}
 			names := map[string]string{}
 			for variable, node := range raw {
 				var name string
 				if string(node) == "null" || json.Unmarshal(node, &name) != nil {
-					return nil, errorf("frozen_constants of %s: %s must name a node", tfjson.Quote(key), tfjson.Quote(variable))
+					return nil, status.New(status.FailedPrecondition, "frozen_constants of %s: %s must name a node", tfjson.Quote(key), tfjson.Quote(variable))
 				}
 				names[variable] = name
 			}

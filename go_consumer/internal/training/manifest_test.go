@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 )
 
 const sampleManifest = `{
@@ -135,8 +137,8 @@ func TestReadManifestRefusals(t *testing.T) {
 			writeFile(t, filepath.Join(dir, ManifestFile), tc.text)
 		}
 		_, err := ReadManifest(dir)
-		if e, ok := err.(*Error); !ok || !strings.Contains(e.Msg, tc.want) {
-			t.Errorf("%s: %v, want an *Error with %q", name, err, tc.want)
+		if e, ok := err.(*status.Error); !ok || e.Code != status.FailedPrecondition || !strings.Contains(e.Message, tc.want) {
+			t.Errorf("%s: %s %v, want FAILED_PRECONDITION with %q", name, status.CodeOf(err), err, tc.want)
 		}
 	}
 }

@@ -2,32 +2,21 @@
 // do not need TensorFlow: the flags and their ranges, the manifest's training section, the
 // CSV data, the batch order, the checkpoint state file, the frozen GraphDef rewrite, the
 // values of the stdout lines and the new manifest. The loop itself, which runs the
-// SavedModel's signatures, is in the go_consumer command (train.go).
+// SavedModel's signatures, is in the go_consumer command (train.go). Refusals are
+// *status.Error values: INVALID_ARGUMENT for flags and data, NOT_FOUND for a --data path that
+// does not exist, FAILED_PRECONDITION for a manifest, frozen graph or checkpoint folder that
+// does not fit.
 package training
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
 
+	"github.com/polyglot-tf/go_consumer/internal/status"
+
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
-
-// Error is a refusal (exit status 2): a flag out of range, bad training data, a checkpoint
-// folder in the wrong state, or a model whose training section or frozen graph does not fit.
-type Error struct {
-	Msg string
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-// Errorf returns an *Error with the formatted message.
-func Errorf(format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, args...)}
-}
-
-func errorf(format string, args ...any) error { return Errorf(format, args...) }
 
 // Defaults of the train flags.
 const (
@@ -69,7 +58,7 @@ type Options struct {
 func (o *Options) Rate() (float32, error) {
 	r, err := tfjson.ParseDecimal(o.LearningRate, 32)
 	if err != nil || math.IsInf(r, 0) || r <= 0 {
-		return 0, errorf("--learning-rate must be a finite number > 0 in float32, got %s", tfjson.Bound(o.LearningRate))
+		return 0, status.New(status.InvalidArgument, "--learning-rate must be a finite number > 0 in float32, got %s", status.Bound(o.LearningRate))
 	}
 	return float32(r), nil
 }
@@ -78,19 +67,19 @@ func (o *Options) Rate() (float32, error) {
 // (--steps, --batch-size, --learning-rate, --checkpoint-every, --log-every).
 func (o *Options) Check() error {
 	if o.Steps < 1 {
-		return errorf("--steps must be at least 1, got %d", o.Steps)
+		return status.New(status.InvalidArgument, "--steps must be at least 1, got %d", o.Steps)
 	}
 	if o.BatchSize < 1 {
-		return errorf("--batch-size must be at least 1, got %d", o.BatchSize)
+		return status.New(status.InvalidArgument, "--batch-size must be at least 1, got %d", o.BatchSize)
 	}
 	if _, err := o.Rate(); err != nil {
 		return err
 	}
 	if o.CheckpointEvery < 0 {
-		return errorf("--checkpoint-every must be 0 or more, got %d", o.CheckpointEvery)
+		return status.New(status.InvalidArgument, "--checkpoint-every must be 0 or more, got %d", o.CheckpointEvery)
 	}
 	if o.LogEvery < 1 {
-		return errorf("--log-every must be at least 1, got %d", o.LogEvery)
+		return status.New(status.InvalidArgument, "--log-every must be at least 1, got %d", o.LogEvery)
 	}
 	return nil
 }

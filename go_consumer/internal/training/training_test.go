@@ -3,7 +3,6 @@ package training
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"math"
 	"math/big"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/polyglot-tf/go_consumer/internal/status"
 
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 )
@@ -68,9 +69,8 @@ func TestOptionsCheck(t *testing.T) {
 		o := ok
 		tc.edit(&o)
 		err := o.Check()
-		var e *Error
-		if !errors.As(err, &e) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Check(%+v) = %v, want an *Error with %q", o, err, tc.want)
+		if status.CodeOf(err) != status.InvalidArgument || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check(%+v) = %s %v, want INVALID_ARGUMENT with %q", o, status.CodeOf(err), err, tc.want)
 		}
 	}
 	for lit, want := range map[string]float32{"0.1": 0.1, "+.5": 0.5, "1E-3": 0.001, "16777217": 16777216, "1.000000059604644775390625000001": math.Nextafter32(1, 2)} {
@@ -179,19 +179,22 @@ func TestReadDataRefusals(t *testing.T) {
 		path := filepath.Join(dir, tc.name)
 		writeFile(t, path, tc.text)
 		_, err := ReadData(path, cols)
-		var e *Error
-		if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "--data ") || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want an *Error with %q", tc.name, err, tc.want)
+		if status.CodeOf(err) != status.InvalidArgument || !strings.HasPrefix(err.Error(), "--data ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %s %v, want INVALID_ARGUMENT with %q", tc.name, status.CodeOf(err), err, tc.want)
 		}
 	}
 	empty := filepath.Join(dir, "nocsv")
 	writeFile(t, filepath.Join(empty, "a.txt"), "x,y\n1,2\n")
-	for path, want := range map[string]string{
-		empty:                         "--data " + empty + ": no .csv shard in this folder",
-		filepath.Join(dir, "missing"): "--data " + filepath.Join(dir, "missing") + ": no such file or folder",
+	for _, c := range []struct {
+		path string
+		code status.Code
+		want string
+	}{
+		{empty, status.InvalidArgument, "--data " + empty + ": no .csv shard in this folder"},
+		{filepath.Join(dir, "missing"), status.NotFound, "--data " + filepath.Join(dir, "missing") + ": no such file or folder"},
 	} {
-		if _, err := ReadData(path, cols); err == nil || err.Error() != want {
-			t.Errorf("ReadData(%s) = %v, want %q", path, err, want)
+		if _, err := ReadData(c.path, cols); status.CodeOf(err) != c.code || err.Error() != c.want {
+			t.Errorf("ReadData(%s) = %s %v, want %s %q", c.path, status.CodeOf(err), err, c.code, c.want)
 		}
 	}
 }
