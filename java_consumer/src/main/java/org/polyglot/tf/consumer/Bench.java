@@ -66,18 +66,18 @@ public final class Bench {
          * @param seconds the measured time per batch size
          * @param intraOpThreads intra-op threads
          * @param interOpThreads inter-op threads
-         * @throws ConsumerException (refusal) for a bad value
+         * @throws StatusException for a bad value
          */
         public Options {
             if (!(seconds > 0) || Double.isInfinite(seconds)) {
-                throw ConsumerException.refusal("--seconds must be a finite number > 0, not " + seconds);
+                throw StatusException.invalidArgument("--seconds must be a finite number > 0, not " + seconds);
             }
             if (batchSizes.length == 0) {
-                throw ConsumerException.refusal("--batch-sizes must list at least one batch size");
+                throw StatusException.invalidArgument("--batch-sizes must list at least one batch size");
             }
             for (long b : batchSizes) {
                 if (b <= 0) {
-                    throw ConsumerException.refusal("--batch-sizes must be positive integers, not " + b);
+                    throw StatusException.invalidArgument("--batch-sizes must be positive integers, not " + b);
                 }
             }
             batchSizes = batchSizes.clone();
@@ -98,7 +98,7 @@ public final class Bench {
 
     private static void checkThreads(String flag, int n) {
         if (n < 0) {
-            throw ConsumerException.refusal(flag + " must be >= 0 (0: TensorFlow's choice), not " + n);
+            throw StatusException.invalidArgument(flag + " must be >= 0 (0: TensorFlow's choice), not " + n);
         }
     }
 
@@ -107,12 +107,12 @@ public final class Bench {
      *
      * @param text e.g. {@code 1,8,64}
      * @return the batch sizes, in the order given
-     * @throws ConsumerException (refusal) for an empty list, an empty item, a non-integer or a
+     * @throws StatusException for an empty list, an empty item, a non-integer or a
      *     non-positive batch size
      */
     public static long[] parseBatchSizes(String text) {
         if (text == null || text.isBlank()) {
-            throw ConsumerException.refusal("--batch-sizes must list at least one batch size, e.g. 1,8,64");
+            throw StatusException.invalidArgument("--batch-sizes must list at least one batch size, e.g. 1,8,64");
         }
         String[] parts = text.split(",", -1);
         long[] sizes = new long[parts.length];
@@ -122,11 +122,11 @@ public final class Bench {
             try {
                 v = Long.parseLong(p);
             } catch (NumberFormatException e) {
-                throw ConsumerException.refusal("--batch-sizes must be comma-separated positive integers; " + Echo.quotedSingle(p)
+                throw StatusException.invalidArgument("--batch-sizes must be comma-separated positive integers; " + Echo.quotedSingle(p)
                         + " in " + Echo.quotedSingle(text) + " is not one");
             }
             if (v <= 0) {
-                throw ConsumerException.refusal("--batch-sizes must be positive integers, not " + v);
+                throw StatusException.invalidArgument("--batch-sizes must be positive integers, not " + v);
             }
             sizes[i] = v;
         }
@@ -152,17 +152,17 @@ public final class Bench {
      * known rank.
      *
      * @param sig the signature
-     * @throws ConsumerException (refusal) naming the first input that cannot be generated
+     * @throws StatusException naming the first input that cannot be generated
      */
     public static void checkInputs(SignatureSpec sig) {
         for (TensorSpec spec : sig.inputs().values()) {
             DType dt = spec.dtype();
             if (dt == null || dt == DType.STRING) {
-                throw ConsumerException.refusal("bench needs numeric or bool inputs; input " + spec.describe()
+                throw StatusException.invalidArgument("bench needs numeric or bool inputs; input " + spec.describe()
                         + " of signature " + Echo.quotedSingle(sig.key()) + " is not");
             }
             if (!spec.rankKnown()) {
-                throw ConsumerException.refusal("bench needs inputs of known rank; input " + spec.describe()
+                throw StatusException.invalidArgument("bench needs inputs of known rank; input " + spec.describe()
                         + " of signature " + Echo.quotedSingle(sig.key()) + " has an unknown rank");
             }
         }
@@ -197,20 +197,20 @@ public final class Bench {
      * @param spec the input (numeric or bool dtype, known rank)
      * @param batchSize the batch size
      * @return the tensor
-     * @throws ConsumerException (refusal) when the dtype cannot be generated or the tensor would
+     * @throws StatusException when the dtype cannot be generated or the tensor would
      *     exceed 2 GiB
      */
     public static HostTensor input(TensorSpec spec, long batchSize) {
         DType dt = spec.dtype();
         if (dt == null || dt == DType.STRING || !spec.rankKnown()) {
-            throw ConsumerException.refusal("bench cannot generate input " + spec.describe());
+            throw StatusException.invalidArgument("bench cannot generate input " + spec.describe());
         }
         long[] shape = inputShape(spec, batchSize);
         ByteBuffer b;
         try {
             b = HostTensor.allocate(dt, shape);
         } catch (ArithmeticException e) {
-            throw ConsumerException.refusal("input " + spec.describe() + " at batch size " + batchSize
+            throw StatusException.invalidArgument("input " + spec.describe() + " at batch size " + batchSize
                     + " would be too large");
         }
         int n = b.capacity() / dt.byteSize();
@@ -255,7 +255,7 @@ public final class Bench {
                     b.putLong(k * 8, k % 100);
                 }
             }
-            default -> throw ConsumerException.refusal("bench cannot generate input " + spec.describe());
+            default -> throw StatusException.invalidArgument("bench cannot generate input " + spec.describe());
         }
         return HostTensor.numeric(dt, shape, b);
     }
@@ -379,7 +379,7 @@ public final class Bench {
      * @param location the version folder
      * @param options the checked flags
      * @return the JSON output, one line without a newline
-     * @throws ConsumerException a refusal for a bad model, an unsafe op, a bad signature or input;
+     * @throws StatusException a refusal for a bad model, an unsafe op, a bad signature or input;
      *     a failure when TensorFlow fails to run
      */
     public static String run(ModelLocation location, Options options) {
@@ -394,7 +394,7 @@ public final class Bench {
      * @param options the checked flags
      * @param allowedOps ops accepted by {@code --allow-op}
      * @return the JSON output, one line without a newline
-     * @throws ConsumerException a refusal for a bad model, an unsafe op, a bad signature or input;
+     * @throws StatusException a refusal for a bad model, an unsafe op, a bad signature or input;
      *     a failure when TensorFlow fails to run
      */
     public static String run(ModelLocation location, Options options, Set<String> allowedOps) {

@@ -18,9 +18,11 @@ import java.util.Set;
  * conformance testees: the harness starts the program once and sends it many cases.
  *
  * <p>Each line of standard input is one case {@code {"argv": [ARG, ...], "stdin": "<base64>"}}. It
- * runs through {@link Main#run} (the entry point of the real command line) with the case's bytes as
- * standard input and fresh buffers as standard output and error, and is answered by one line
- * {@code {"status": N, "stdout": "<base64>", "stderr": "<base64>"}}, flushed. A line that is not a
+ * runs through {@link Main#execute} (the entry point of the real command line) with the case's bytes
+ * as standard input and fresh buffers as standard output and error, and is answered by one line
+ * {@code {"status": N, "code": C, "stdout": "<base64>", "stderr": "<base64>"}}, flushed: the exit
+ * status, the canonical code of the error ({@value Code#OK} after success; a {@code serve} or
+ * {@code run-cases} case is {@code INVALID_ARGUMENT}) and the bytes written to each stream. A line that is not a
  * case is answered {@code {"error": "<message>"}}; the command ends with status 0 at end of input.
  */
 final class CaseRunner {
@@ -50,7 +52,7 @@ final class CaseRunner {
                     List<String> argv = new ArrayList<>();
                     byte[] stdin = parseCase(line, argv);
                     answer(g, argv, stdin);
-                } catch (ConsumerException e) {
+                } catch (StatusException e) {
                     g.writeStringField("error", e.getMessage());
                 }
                 g.writeEndObject();
@@ -77,19 +79,20 @@ final class CaseRunner {
     private static void answer(JsonGenerator g, List<String> argv, byte[] stdin) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status;
+        Main.Outcome outcome;
         if (!argv.isEmpty() && REFUSED.contains(argv.get(0))) {
             err.writeBytes((Main.NAME + ": error: " + argv.get(0) + " cannot run as a case; start the program\n")
                     .getBytes(StandardCharsets.UTF_8));
-            status = ConsumerException.REFUSAL;
+            outcome = Main.Outcome.of(Code.INVALID_ARGUMENT);
         } else {
             try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
                     PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-                status = Main.run(argv.toArray(String[]::new), new ByteArrayInputStream(stdin), o, e);
+                outcome = Main.execute(argv.toArray(String[]::new), new ByteArrayInputStream(stdin), o, e);
             }
         }
         Base64.Encoder b64 = Base64.getEncoder();
-        g.writeNumberField("status", status);
+        g.writeNumberField("status", outcome.status());
+        g.writeStringField("code", outcome.code());
         g.writeStringField("stdout", b64.encodeToString(out.toByteArray()));
         g.writeStringField("stderr", b64.encodeToString(err.toByteArray()));
     }
@@ -97,30 +100,30 @@ final class CaseRunner {
     /** Reads {@code argv} into {@code argv} and returns the decoded stdin bytes of one case line. */
     private static byte[] parseCase(byte[] line, List<String> argv) {
         if (!(Json.parse(line) instanceof Json.Obj obj)) {
-            throw ConsumerException.refusal("case must be a JSON object with argv and stdin");
+            throw StatusException.invalidArgument("case must be a JSON object with argv and stdin");
         }
         for (String key : obj.members().keySet()) {
             if (!key.equals("argv") && !key.equals("stdin")) {
-                throw ConsumerException.refusal("unknown case field " + Echo.quoted(key) + "; expected argv and stdin");
+                throw StatusException.invalidArgument("unknown case field " + Echo.quoted(key) + "; expected argv and stdin");
             }
         }
         if (!(obj.get("argv") instanceof Json.Arr arr)) {
-            throw ConsumerException.refusal("case argv must be a list of strings");
+            throw StatusException.invalidArgument("case argv must be a list of strings");
         }
         for (Json.Value v : arr.items()) {
             if (!(v instanceof Json.Str s)) {
-                throw ConsumerException.refusal("case argv must be a list of strings");
+                throw StatusException.invalidArgument("case argv must be a list of strings");
             }
             argv.add(s.value());
         }
         Json.Value stdin = obj.members().getOrDefault("stdin", new Json.Str(""));
         if (!(stdin instanceof Json.Str s)) {
-            throw ConsumerException.refusal("case stdin must be base64 text");
+            throw StatusException.invalidArgument("case stdin must be base64 text");
         }
         try {
             return Base64.getDecoder().decode(s.value());
         } catch (IllegalArgumentException e) {
-            throw ConsumerException.refusal("case stdin is not base64: " + e.getMessage());
+            throw StatusException.invalidArgument("case stdin is not base64: " + e.getMessage());
         }
     }
 

@@ -169,7 +169,7 @@ public final class CheckpointDir {
      * Reads the state file.
      *
      * @return the state, or {@code null} when the folder has no state file
-     * @throws ConsumerException (refusal) when the file cannot be read, is not a text-format
+     * @throws StatusException when the file cannot be read, is not a text-format
      *     {@code CheckpointState}, or names no {@code model_checkpoint_path}
      */
     public State readState() {
@@ -180,7 +180,7 @@ public final class CheckpointDir {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read the checkpoint state file " + f + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot read the checkpoint state file " + f + ": " + e.getMessage());
         }
         State s;
         try {
@@ -188,13 +188,13 @@ public final class CheckpointDir {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(java.nio.ByteBuffer.wrap(bytes)).toString());
         } catch (CharacterCodingException e) {
-            throw ConsumerException.refusal("the checkpoint state file " + f + " is malformed: it is not UTF-8 text");
+            throw StatusException.failedPrecondition("the checkpoint state file " + f + " is malformed: it is not UTF-8 text");
         } catch (IllegalArgumentException e) {
-            throw ConsumerException.refusal("the checkpoint state file " + f + " is malformed: "
+            throw StatusException.failedPrecondition("the checkpoint state file " + f + " is malformed: "
                     + Json.oneLine(e.getMessage()));
         }
         if (s.modelCheckpointPath().isEmpty()) {
-            throw ConsumerException.refusal("the checkpoint state file " + f + " names no model_checkpoint_path");
+            throw StatusException.failedPrecondition("the checkpoint state file " + f + " names no model_checkpoint_path");
         }
         return s;
     }
@@ -204,7 +204,7 @@ public final class CheckpointDir {
      * it: the state file's {@code model_checkpoint_path}, relative to the folder unless absolute.
      *
      * @return the prefix, or {@code null} when the folder has no state file
-     * @throws ConsumerException (refusal) when the state file is malformed
+     * @throws StatusException when the state file is malformed
      */
     public Path latestPrefix() {
         State s = readState();
@@ -234,7 +234,7 @@ public final class CheckpointDir {
      * @param writer writes the checkpoint files for a prefix
      * @param globalStep the step count the checkpoint holds
      * @return the prefix written
-     * @throws ConsumerException a failure when the folder or state file cannot be written, a
+     * @throws StatusException a failure when the folder or state file cannot be written, a
      *     refusal when an existing state file is malformed
      */
     public Path save(Writer writer, long globalStep) {
@@ -243,7 +243,7 @@ public final class CheckpointDir {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot create the checkpoint folder " + shown + ": " + e.getMessage());
+            throw StatusException.internal("cannot create the checkpoint folder " + shown + ": " + e.getMessage());
         }
         writer.write(prefix);
         State earlier = readState();
@@ -275,7 +275,7 @@ public final class CheckpointDir {
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot delete the old checkpoint " + shown(name) + ": " + e.getMessage());
+            throw StatusException.internal("cannot delete the old checkpoint " + shown(name) + ": " + e.getMessage());
         }
     }
 
@@ -296,7 +296,7 @@ public final class CheckpointDir {
             } catch (IOException ignored) {
                 // the first error is the one reported
             }
-            throw ConsumerException.failure("cannot write the checkpoint state file " + shown(STATE_FILE) + ": "
+            throw StatusException.internal("cannot write the checkpoint state file " + shown(STATE_FILE) + ": "
                     + e.getMessage());
         }
     }

@@ -52,7 +52,7 @@ public final class Conveniences {
      *
      * @param sig the signature (in the format that will be run)
      * @return the alias of its only input
-     * @throws ConsumerException (refusal) naming what was expected when it does not fit
+     * @throws StatusException naming what was expected when it does not fit
      */
     public static String classifyInput(SignatureSpec sig) {
         SortedMap<String, TensorSpec> in = sig.inputs();
@@ -110,7 +110,7 @@ public final class Conveniences {
      * @param response the response of {@link #classifyRequest}
      * @param count the number of images
      * @return one summary per image, in order
-     * @throws ConsumerException (failure) when the outputs do not have one row per image or a
+     * @throws StatusException (INTERNAL) when the outputs do not have one row per image or a
      *     class id is not a column of its probabilities row
      */
     public static List<String> classifySummary(String response, int count) {
@@ -148,11 +148,11 @@ public final class Conveniences {
      * Checks a {@code --length}.
      *
      * @param length the value given
-     * @throws ConsumerException (refusal) when it is outside 0..{@value #MAX_LENGTH}
+     * @throws StatusException when it is outside 0..{@value #MAX_LENGTH}
      */
     public static void checkLength(long length) {
         if (length < 0 || length > MAX_LENGTH) {
-            throw ConsumerException.refusal("--length must be in 0.." + MAX_LENGTH + ", not " + length);
+            throw StatusException.invalidArgument("--length must be in 0.." + MAX_LENGTH + ", not " + length);
         }
     }
 
@@ -160,7 +160,7 @@ public final class Conveniences {
      * Checks that a signature has the shape {@code generate} needs.
      *
      * @param sig the signature (in the format that will be run)
-     * @throws ConsumerException (refusal) naming what was expected when it does not fit
+     * @throws StatusException naming what was expected when it does not fit
      */
     public static void checkGenerateSignature(SignatureSpec sig) {
         SortedMap<String, TensorSpec> in = sig.inputs();
@@ -216,7 +216,7 @@ public final class Conveniences {
      * @param response the response of {@link #generateRequest}
      * @param sig the signature it answered (one output or several decides the response's form)
      * @return the bytes of the first continuation
-     * @throws ConsumerException (failure) when the output is empty
+     * @throws StatusException (INTERNAL) when the output is empty
      */
     public static byte[] continuation(String response, SignatureSpec sig) {
         Json.Value outputs = outputs(response);
@@ -244,14 +244,14 @@ public final class Conveniences {
         return spec.rankKnown() && spec.shape().length == rank;
     }
 
-    private static ConsumerException misfit(SignatureSpec sig, String needs, String why) {
-        return ConsumerException.refusal("signature " + Echo.quotedSingle(sig.key()) + " does not fit: " + needs + ", but " + why
+    private static StatusException misfit(SignatureSpec sig, String needs, String why) {
+        return StatusException.invalidArgument("signature " + Echo.quotedSingle(sig.key()) + " does not fit: " + needs + ", but " + why
                 + " (signature inputs: " + TensorSpec.describeAll(sig.inputs().values()) + "; outputs: "
                 + TensorSpec.describeAll(sig.outputs().values()) + ")");
     }
 
-    private static ConsumerException badOutput(String what) {
-        return ConsumerException.failure("unexpected model output: " + what);
+    private static StatusException badOutput(String what) {
+        return StatusException.internal("unexpected model output: " + what);
     }
 
     /** Writes the inputs object's members. */

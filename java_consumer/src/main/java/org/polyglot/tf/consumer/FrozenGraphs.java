@@ -38,7 +38,7 @@ public final class FrozenGraphs {
      * @param constants variable name -&gt; {@code Const} node name
      * @param dtypes variable name -&gt; its dtype (from the variables signature)
      * @param where the graph's file, for messages
-     * @throws ConsumerException (refusal) when the graph cannot be parsed, a variable has no dtype,
+     * @throws StatusException when the graph cannot be parsed, a variable has no dtype,
      *     or a node is missing or does not fit
      */
     public static void check(byte[] graphDef, Map<String, String> constants, Map<String, DType> dtypes,
@@ -50,7 +50,7 @@ public final class FrozenGraphs {
         for (Map.Entry<String, String> e : new TreeMap<>(constants).entrySet()) {
             DType dt = dtypes.get(e.getKey());
             if (dt == null) {
-                throw ConsumerException.refusal(where + ": frozen_constants names " + Echo.quotedSingle(e.getKey())
+                throw StatusException.failedPrecondition(where + ": frozen_constants names " + Echo.quotedSingle(e.getKey())
                         + ", which is no output of the variables signature");
             }
             requireConst(nodes.get(e.getValue()), e.getValue(), e.getKey(), dt, where);
@@ -68,7 +68,7 @@ public final class FrozenGraphs {
      * @param values variable name -&gt; value (any numeric dtype and shape; little-endian data)
      * @param where the graph's file, for messages
      * @return the serialized new GraphDef
-     * @throws ConsumerException (refusal) when the graph cannot be parsed, a named variable has no
+     * @throws StatusException when the graph cannot be parsed, a named variable has no
      *     value, or a node is missing, not a {@code Const}, or of another dtype than its value
      */
     public static byte[] withValues(byte[] graphDef, Map<String, String> constants, Map<String, HostTensor> values,
@@ -83,7 +83,7 @@ public final class FrozenGraphs {
             String nodeName = e.getValue();
             HostTensor value = values.get(variable);
             if (value == null || value.dtype() == DType.STRING) {
-                throw ConsumerException.refusal(where + ": frozen_constants names " + Echo.quotedSingle(variable)
+                throw StatusException.failedPrecondition(where + ": frozen_constants names " + Echo.quotedSingle(variable)
                         + ", which is no numeric output of the variables signature");
             }
             Integer i = index.get(nodeName);
@@ -110,7 +110,7 @@ public final class FrozenGraphs {
      * @param graphDef the serialized GraphDef
      * @param where the graph's file, for messages
      * @return the text
-     * @throws ConsumerException (refusal) when the bytes are no GraphDef
+     * @throws StatusException when the bytes are no GraphDef
      */
     public static String text(byte[] graphDef, String where) {
         return TextFormat.printer().printToString(parse(graphDef, where));
@@ -139,7 +139,7 @@ public final class FrozenGraphs {
         try {
             return GraphDef.parseFrom(graphDef);
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal(where + " is not a valid GraphDef: " + e.getMessage());
+            throw StatusException.failedPrecondition(where + " is not a valid GraphDef: " + e.getMessage());
         }
     }
 
@@ -149,7 +149,7 @@ public final class FrozenGraphs {
             String found = node == null ? "there is no such node"
                     : "it is a " + node.getOp() + (node.containsAttr("dtype")
                     ? " of " + DataType.forNumber(node.getAttrOrThrow("dtype").getTypeValue()) : "");
-            throw ConsumerException.refusal(where + ": frozen graph has no Const node " + nodeName + " for variable "
+            throw StatusException.failedPrecondition(where + ": frozen graph has no Const node " + nodeName + " for variable "
                     + variable + " (" + dtype.tfName() + "): " + found);
         }
     }

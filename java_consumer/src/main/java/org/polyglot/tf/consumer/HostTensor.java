@@ -71,12 +71,12 @@ public final class HostTensor {
      * @param dtype the dtype (not STRING)
      * @param shape the dims
      * @return the buffer, of exactly the tensor's byte size
-     * @throws ConsumerException (refusal) when the tensor would exceed 2 GiB
+     * @throws StatusException when the tensor would exceed 2 GiB
      */
     public static ByteBuffer allocate(DType dtype, long[] shape) {
         long bytes = numElements(shape) * dtype.byteSize();
         if (bytes > Integer.MAX_VALUE - 8) {
-            throw ConsumerException.refusal("a " + dtype.tfName() + " tensor of shape " + Arrays.toString(shape)
+            throw StatusException.resourceExhausted("a " + dtype.tfName() + " tensor of shape " + Arrays.toString(shape)
                     + " is too large");
         }
         return ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);

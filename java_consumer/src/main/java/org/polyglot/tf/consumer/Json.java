@@ -223,32 +223,32 @@ public final class Json {
      *
      * @param body the document, UTF-8 (Jackson also detects UTF-16/32 by their byte patterns)
      * @return the value
-     * @throws ConsumerException (refusal) when the body is empty or not valid JSON
+     * @throws StatusException when the body is empty or not valid JSON
      */
     public static Value parse(byte[] body) {
         checkRaw(body);
         try (JsonParser p = FACTORY.createParser(body)) {
             JsonToken first = p.nextToken();
             if (first == null) {
-                throw ConsumerException.refusal("invalid JSON: the request body is empty");
+                throw StatusException.invalidArgument("invalid JSON: the request body is empty");
             }
             Value v = read(p, first);
             JsonToken extra = p.nextToken();
             if (extra != null) {
-                throw ConsumerException.refusal("invalid JSON: unexpected data after the top-level value at "
+                throw StatusException.invalidArgument("invalid JSON: unexpected data after the top-level value at "
                         + location(p));
             }
             return v;
         } catch (StreamConstraintsException e) {
             // Not reached after checkRaw (same limit), kept so that the message never depends on it.
             if (String.valueOf(e.getOriginalMessage()).contains("nesting depth")) {
-                throw ConsumerException.refusal(tooDeepMessage() + " (" + jacksonMessage(e) + ")");
+                throw StatusException.invalidArgument(tooDeepMessage() + " (" + jacksonMessage(e) + ")");
             }
-            throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
+            throw StatusException.invalidArgument("invalid JSON: " + jacksonMessage(e));
         } catch (IOException e) {
-            throw ConsumerException.refusal("invalid JSON: " + jacksonMessage(e));
+            throw StatusException.invalidArgument("invalid JSON: " + jacksonMessage(e));
         } catch (StackOverflowError e) {
-            throw ConsumerException.refusal(tooDeepMessage());
+            throw StatusException.invalidArgument(tooDeepMessage());
         }
     }
 
@@ -268,16 +268,16 @@ public final class Json {
      * UTF-8 but never valid JSON outside a string, nor unescaped inside one).
      *
      * @param body the request body
-     * @throws ConsumerException (refusal) naming the byte offset of the first problem
+     * @throws StatusException naming the byte offset of the first problem
      */
     public static void checkRaw(byte[] body) {
         checkUtf8(body);
         if (body.length >= 3 && (body[0] & 0xff) == 0xef && (body[1] & 0xff) == 0xbb && (body[2] & 0xff) == 0xbf) {
-            throw ConsumerException.refusal("invalid JSON: unexpected byte order mark (U+FEFF) at byte offset 0");
+            throw StatusException.invalidArgument("invalid JSON: unexpected byte order mark (U+FEFF) at byte offset 0");
         }
         for (int i = 0; i < Math.min(4, body.length); i++) {
             if (body[i] == 0) {
-                throw ConsumerException.refusal("invalid JSON: unexpected NUL byte at byte offset " + i
+                throw StatusException.invalidArgument("invalid JSON: unexpected NUL byte at byte offset " + i
                         + " (the body must be UTF-8)");
             }
         }
@@ -305,7 +305,7 @@ public final class Json {
                 }
                 String what = at + r.length() >= body.length && r.length() > 0 && isLead(body[at])
                         ? "truncated sequence" : "invalid byte sequence";
-                throw ConsumerException.refusal("invalid JSON: body is not valid UTF-8 (" + what + " " + seq
+                throw StatusException.invalidArgument("invalid JSON: body is not valid UTF-8 (" + what + " " + seq
                         + " at byte offset " + at + ")");
             }
             break;
@@ -338,7 +338,7 @@ public final class Json {
                 case '"' -> inString = true;
                 case '[', '{' -> {
                     if (++depth > MAX_DEPTH) {
-                        throw ConsumerException.refusal(tooDeepMessage() + " (the '" + (char) b + "' at byte offset "
+                        throw StatusException.invalidArgument(tooDeepMessage() + " (the '" + (char) b + "' at byte offset "
                                 + i + " opens level " + depth + ")");
                     }
                 }
@@ -360,7 +360,7 @@ public final class Json {
                     members.put(name, read(p, p.nextToken()));
                 }
                 if (k != JsonToken.END_OBJECT) {
-                    throw ConsumerException.refusal("invalid JSON: unterminated object");
+                    throw StatusException.invalidArgument("invalid JSON: unterminated object");
                 }
                 return new Obj(members);
             }
@@ -369,7 +369,7 @@ public final class Json {
                 JsonToken e;
                 while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
                     if (e == null) {
-                        throw ConsumerException.refusal("invalid JSON: unterminated list");
+                        throw StatusException.invalidArgument("invalid JSON: unterminated list");
                     }
                     items.add(read(p, e));
                 }
@@ -383,7 +383,7 @@ public final class Json {
                 String text = numberText(p);
                 boolean token = !text.isEmpty() && !Character.isDigit(text.charAt(text.length() - 1));
                 if (token && !NON_FINITE_TOKENS.contains(text)) {
-                    throw ConsumerException.refusal("invalid JSON: " + Echo.quotedSingle(text) + " at " + location(p)
+                    throw StatusException.invalidArgument("invalid JSON: " + Echo.quotedSingle(text) + " at " + location(p)
                             + " (only NaN, Infinity and -Infinity are accepted)");
                 }
                 return new Num(text, false);
@@ -395,7 +395,7 @@ public final class Json {
             case VALUE_NULL:
                 return NULL;
             default:
-                throw ConsumerException.refusal("invalid JSON: unexpected " + t + " at " + location(p));
+                throw StatusException.invalidArgument("invalid JSON: unexpected " + t + " at " + location(p));
         }
     }
 
@@ -410,7 +410,7 @@ public final class Json {
     private static String numberText(JsonParser p) throws IOException {
         String text = p.getText();
         if (text.length() > MAX_NUMBER_CHARS) {
-            throw ConsumerException.refusal("invalid JSON: a number literal of " + text.length()
+            throw StatusException.invalidArgument("invalid JSON: a number literal of " + text.length()
                     + " characters is longer than the limit of " + MAX_NUMBER_CHARS);
         }
         return text;
@@ -423,7 +423,7 @@ public final class Json {
      *
      * @param s a decoded key or string value
      * @return {@code s}
-     * @throws ConsumerException (refusal) naming the first unpaired surrogate as {@code \\uXXXX}
+     * @throws StatusException naming the first unpaired surrogate as {@code \\uXXXX}
      */
     static String checkSurrogates(String s) {
         for (int i = 0; i < s.length(); i++) {
@@ -431,7 +431,7 @@ public final class Json {
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw ConsumerException.refusal(String.format("invalid JSON: a string holds a lone surrogate escape "
+                throw StatusException.invalidArgument(String.format("invalid JSON: a string holds a lone surrogate escape "
                         + "\\u%04X; a \\u escape of U+D800-U+DFFF must be a high surrogate followed by a low one",
                         (int) c));
             }

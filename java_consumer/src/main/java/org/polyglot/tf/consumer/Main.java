@@ -24,9 +24,11 @@ import picocli.CommandLine.Parameters;
  * (see {@code tests/CONTRACT.md}), and {@code run-cases}, the test harness's long-lived mode
  * ({@link CaseRunner}).
  *
- * <p>Every error is one line {@code java_consumer: error: <message>} on stderr, exit status 2 for
- * refusals (bad flags, bad model path, bad request) and 1 for failures (TensorFlow failing to run
- * a valid request); never a stack trace.
+ * <p>Every error is a {@link StatusException} carrying a canonical {@link Code}, written as one
+ * line {@code java_consumer: error: <message>} on stderr; the exit status is the code's
+ * ({@link #execute}, the only place a status is derived): 2 for refusals (bad flags, bad model
+ * path, bad request, a model that may not be run), 1 for failures (TensorFlow failing to run a
+ * valid request); never a stack trace.
  */
 @Command(name = Main.NAME, description = "Runs TensorFlow models (SavedModel or frozen graph) on TensorFlow "
         + "Serving REST predict requests, and trains models that provide a train signature.",
@@ -62,39 +64,89 @@ public final class Main implements Callable<Integer> {
     }
 
     /**
+     * What one run of the command line ended with.
+     *
+     * @param status the exit status: 0 after success, else the code's ({@link Code#exitStatus()})
+     * @param code the canonical code's name of the error, {@value Code#OK} after success
+     */
+    public record Outcome(int status, String code) {
+        /** The outcome of a command that succeeded. */
+        static final Outcome OK = new Outcome(0, Code.OK);
+
+        /**
+         * Returns the outcome of a command that failed with a code.
+         *
+         * @param code the error's code
+         * @return its exit status (from the table) and name
+         */
+        static Outcome of(Code code) {
+            return new Outcome(code.exitStatus(), code.name());
+        }
+    }
+
+    /**
      * Runs the command line with the given streams (the entry point used by tests).
      *
      * @param args the arguments
      * @param in standard input
      * @param out standard output
      * @param err standard error
-     * @return the exit status: 0 success, 1 failure, 2 refusal
+     * @return the exit status: 0 after success, else the one the error's code gives
      */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        return execute(args, in, out, err).status();
+    }
+
+    /**
+     * Runs the command line with the given streams and returns its exit status with the
+     * canonical code of its error (the edge of tests/CONTRACT.md, "Errors": the code decides the
+     * status; {@code run-cases} answers both).
+     *
+     * <p>A {@link StatusException} anywhere in the cause chain gives its code; picocli's
+     * parameter errors (unknown flag, missing or unconvertible value) are
+     * {@link Code#INVALID_ARGUMENT}; any other throwable is {@link Code#INTERNAL}. Each error is
+     * one line {@code java_consumer: error: <message>} on {@code err}.
+     *
+     * @param args the arguments
+     * @param in standard input
+     * @param out standard output
+     * @param err standard error
+     * @return the exit status and the code's name ({@value Code#OK} after success)
+     */
+    public static Outcome execute(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        Code[] failed = new Code[1];
         try {
             CommandLine cl = new CommandLine(new Main(), new Factory(in, out, err));
             cl.setOut(new java.io.PrintWriter(out, true));
             cl.setErr(new java.io.PrintWriter(err, true));
             cl.setParameterExceptionHandler((ex, a) -> {
                 err.println(NAME + ": error: " + Json.oneLine(Echo.boundArguments(ex.getMessage(), a)));
-                return ConsumerException.REFUSAL;
+                failed[0] = Code.INVALID_ARGUMENT;
+                return failed[0].exitStatus();
             });
-            cl.setExecutionExceptionHandler((ex, c, parsed) -> report(ex, err));
-            return cl.execute(args);
+            cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+                failed[0] = report(ex, err);
+                return failed[0].exitStatus();
+            });
+            int status = cl.execute(args);
+            if (failed[0] != null) {
+                return Outcome.of(failed[0]);
+            }
+            return status == 0 ? Outcome.OK : Outcome.of(Code.INTERNAL);
         } catch (Throwable t) {
-            return report(t, err);
+            return Outcome.of(report(t, err));
         }
     }
 
-    /** Prints the one error line for any throwable and returns the exit status. */
-    private static int report(Throwable t, PrintStream err) {
+    /** Prints the one error line for any throwable and returns its code. */
+    private static Code report(Throwable t, PrintStream err) {
         if (System.getenv("JAVA_CONSUMER_DEBUG") != null) {
             t.printStackTrace(err);
         }
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof ConsumerException ce) {
-                err.println(NAME + ": error: " + ce.getMessage());
-                return ce.exitStatus();
+            if (c instanceof StatusException se) {
+                err.println(NAME + ": error: " + se.getMessage());
+                return se.code();
             }
         }
         Throwable root = t;
@@ -102,12 +154,12 @@ public final class Main implements Callable<Integer> {
             root = root.getCause();
         }
         err.println(NAME + ": error: internal error: " + Json.oneLine(root.toString()));
-        return ConsumerException.FAILURE;
+        return Code.INTERNAL;
     }
 
     @Override
     public Integer call() {
-        throw ConsumerException.refusal("a command is required: predict, inspect, serve-stdio, classify, generate, "
+        throw StatusException.invalidArgument("a command is required: predict, inspect, serve-stdio, classify, generate, "
                 + "train, bench, soak or version (see --help)");
     }
 
@@ -236,15 +288,15 @@ public final class Main implements Callable<Integer> {
             try {
                 return RequestBody.read(in, max);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot read --input '-': " + e.getMessage());
+                throw StatusException.invalidArgument("cannot read --input '-': " + e.getMessage());
             }
         }
         try (InputStream f = Files.newInputStream(Paths.get(input))) {
             return RequestBody.read(f, max);
         } catch (java.nio.file.NoSuchFileException e) {
-            throw ConsumerException.refusal("cannot read --input " + Echo.quotedSingle(input) + ": no such file");
+            throw StatusException.notFound("cannot read --input " + Echo.quotedSingle(input) + ": no such file");
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("cannot read --input " + Echo.quotedSingle(input) + ": " + e.getMessage());
+            throw StatusException.invalidArgument("cannot read --input " + Echo.quotedSingle(input) + ": " + e.getMessage());
         }
     }
 
@@ -288,12 +340,12 @@ public final class Main implements Callable<Integer> {
             try {
                 p = Paths.get(output);
             } catch (java.nio.file.InvalidPathException e) {
-                throw ConsumerException.refusal("invalid --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
+                throw StatusException.invalidArgument("invalid --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
             }
             try {
                 Files.write(p, bytes);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot write --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
+                throw StatusException.invalidArgument("cannot write --output " + Echo.quotedSingle(output) + ": " + e.getMessage());
             }
         }
     }
@@ -349,7 +401,7 @@ public final class Main implements Callable<Integer> {
                     String response;
                     try {
                         response = m.predict(line.body(), request.signature);
-                    } catch (ConsumerException e) {
+                    } catch (StatusException e) {
                         response = Json.errorBody(e.getMessage());
                     } catch (RuntimeException e) {
                         response = Json.errorBody("internal error: " + Json.oneLine(e.toString()));
@@ -403,11 +455,11 @@ public final class Main implements Callable<Integer> {
             try {
                 return Files.readAllBytes(Paths.get(image));
             } catch (java.nio.file.NoSuchFileException e) {
-                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": no such file");
+                throw StatusException.notFound("cannot read IMAGE " + Echo.quotedSingle(image) + ": no such file");
             } catch (java.nio.file.AccessDeniedException e) {
-                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": permission denied");
+                throw StatusException.invalidArgument("cannot read IMAGE " + Echo.quotedSingle(image) + ": permission denied");
             } catch (IOException | java.nio.file.InvalidPathException e) {
-                throw ConsumerException.refusal("cannot read IMAGE " + Echo.quotedSingle(image) + ": " + e.getMessage());
+                throw StatusException.invalidArgument("cannot read IMAGE " + Echo.quotedSingle(image) + ": " + e.getMessage());
             }
         }
     }
@@ -596,7 +648,7 @@ public final class Main implements Callable<Integer> {
 
     /** {@code run-cases}: the harness's long-lived test mode (see {@link CaseRunner}). */
     @Command(name = "run-cases", description = "Test mode: one JSON case {\"argv\": [...], \"stdin\": \"<base64>\"} "
-            + "per stdin line, each answered by one JSON line (exit status, stdout, stderr); tests/CONTRACT.md.")
+            + "per stdin line, each answered by one JSON line (exit status, code, stdout, stderr); tests/CONTRACT.md.")
     static final class RunCases extends Base {
         @Override
         public Integer call() throws IOException {

@@ -33,7 +33,8 @@ public final class Manifest {
      * @param versionDir the version folder
      * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the manifest, or {@code null} when the folder has no {@code manifest.json}
-     * @throws ConsumerException (refusal) when the file exists but cannot be read or is malformed
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when the file exists but cannot be
+     *     read, is not JSON (the catalog's {@code manifest_not_json}) or is malformed
      */
     public static Manifest readIfPresent(Path versionDir, String shown) {
         Path path = versionDir.resolve(FILE_NAME);
@@ -44,13 +45,13 @@ public final class Manifest {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(f) + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot read " + Echo.quotedSingle(f) + ": " + e.getMessage());
         }
         Json.Value root;
         try {
             root = Json.parse(bytes);
-        } catch (ConsumerException e) {
-            throw ConsumerException.refusal(Echo.quotedSingle(f) + " is malformed: " + e.getMessage());
+        } catch (StatusException e) {
+            throw Messages.error("manifest_not_json", Map.of("path", f, "detail", ManifestVerifier.parseDetail(bytes, e)));
         }
         if (!(root instanceof Json.Obj o)) {
             throw malformed(f, "the top level is not an object");
@@ -73,6 +74,22 @@ public final class Manifest {
     public java.util.List<String> signatureKeys() {
         var keys = new java.util.ArrayList<>(signatures.members().keySet());
         keys.sort(SignatureSpec.CODE_POINT_ORDER);
+        return keys;
+    }
+
+    /**
+     * Returns the keys of the signatures that have a frozen graph ({@code signatures[key].frozen}
+     * an object), sorted; a malformed entry is not one of them.
+     *
+     * @return the keys
+     */
+    public java.util.List<String> frozenKeys() {
+        var keys = new java.util.ArrayList<String>();
+        for (String k : signatureKeys()) {
+            if (signatures.get(k) instanceof Json.Obj s && s.get("frozen") instanceof Json.Obj) {
+                keys.add(k);
+            }
+        }
         return keys;
     }
 
@@ -126,7 +143,7 @@ public final class Manifest {
      * @param key the signature key
      * @return the spec (method name {@code ""}), or {@code null} when the signature or its frozen
      *     entry is absent
-     * @throws ConsumerException (refusal) when the entry is malformed
+     * @throws StatusException when the entry is malformed
      */
     public SignatureSpec frozenSignature(String key) {
         Json.Obj frozen = frozen(key);
@@ -197,7 +214,7 @@ public final class Manifest {
         throw malformed(file, at + ".shape must be a list of integers or null");
     }
 
-    private static ConsumerException malformed(String f, String what) {
-        return ConsumerException.refusal(Echo.quotedSingle(f) + " is malformed: " + what);
+    private static StatusException malformed(String f, String what) {
+        return StatusException.failedPrecondition(Echo.quotedSingle(f) + " is malformed: " + what);
     }
 }

@@ -1,7 +1,9 @@
 package org.polyglot.tf.consumer;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -13,6 +15,7 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -26,7 +29,8 @@ import java.util.stream.Stream;
  * order of its {@code /}-separated relative path, so that every consumer names the same file
  * first: a file on disk must be listed; a listed file must be a regular file inside the folder,
  * of the listed size ({@code bytes}) and SHA-256 ({@code sha256}, lower-case hex). Files are
- * hashed in a streaming fashion, never read into memory whole. The first problem is a refusal.
+ * hashed in a streaming fashion, never read into memory whole. The first problem is a refusal
+ * ({@link Code#FAILED_PRECONDITION}) with the message catalog's text (tests/cases/messages.json).
  */
 public final class ManifestVerifier {
 
@@ -44,7 +48,8 @@ public final class ManifestVerifier {
      * @param versionDir the version folder
      * @param shown the version folder's text as given ({@link ModelLocation#shown()}), which
      *     messages name (tests/CONTRACT.md, "Paths in messages")
-     * @throws ConsumerException (refusal) with the contract's message for the first problem: no
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) with the catalog's message for
+     *     the first problem ({@code manifest_missing}, {@code manifest_not_json}, ...): no
      *     {@code manifest.json}, one that is not valid JSON or has no {@code files} object, a file
      *     not listed, a listed file missing (or outside the folder), not a regular file, of another
      *     size or of another SHA-256
@@ -52,8 +57,7 @@ public final class ManifestVerifier {
     public static void verify(Path versionDir, String shown) {
         Path manifestPath = versionDir.resolve(Manifest.FILE_NAME);
         if (!Files.isRegularFile(manifestPath)) {
-            throw ConsumerException.refusal(shown + " has no " + Manifest.FILE_NAME + " to verify; pass "
-                    + SKIP_FLAG + " to load an unverified model");
+            throw Messages.error("manifest_missing", Map.of("path", shown));
         }
         Json.Obj files = readFiles(manifestPath, ModelLocation.join(shown, Manifest.FILE_NAME));
         Path root = realPath(versionDir, shown);
@@ -63,7 +67,7 @@ public final class ManifestVerifier {
         all.addAll(onDisk);
         for (String rel : all) {
             if (!files.members().containsKey(rel)) {
-                throw ConsumerException.refusal(rel + ": not listed in " + Manifest.FILE_NAME);
+                throw Messages.error("file_not_listed", Map.of("file", rel));
             }
             checkFile(versionDir, root, rel, files.get(rel), onDisk.contains(rel));
         }
@@ -75,19 +79,31 @@ public final class ManifestVerifier {
         try {
             bytes = Files.readAllBytes(manifestPath);
         } catch (IOException e) {
-            throw ConsumerException.refusal(shownManifest + " is not valid JSON: cannot read it: " + e.getMessage());
+            throw Messages.error("manifest_not_json", Map.of("path", shownManifest,
+                    "detail", "cannot read it: " + e.getMessage()));
         }
         Json.Value root;
         try {
             root = Json.parse(bytes);
-        } catch (ConsumerException e) {
-            String why = bytes.length == 0 ? "the file is empty" : e.getMessage().replaceFirst("^invalid JSON: ", "");
-            throw ConsumerException.refusal(shownManifest + " is not valid JSON: " + why);
+        } catch (StatusException e) {
+            throw Messages.error("manifest_not_json", Map.of("path", shownManifest, "detail", parseDetail(bytes, e)));
         }
         if (root instanceof Json.Obj o && o.get("files") instanceof Json.Obj files) {
             return files;
         }
-        throw ConsumerException.refusal(shownManifest + " has no \"files\" object to verify against");
+        throw Messages.error("manifest_without_files", Map.of("path", shownManifest));
+    }
+
+    /**
+     * Returns the {@code {detail}} of the catalog's {@code manifest_not_json}: why a manifest's
+     * bytes are not JSON.
+     *
+     * @param bytes the file's bytes
+     * @param e the parser's refusal
+     * @return {@code the file is empty}, or the parser's message without its {@code invalid JSON: }
+     */
+    static String parseDetail(byte[] bytes, StatusException e) {
+        return bytes.length == 0 ? "the file is empty" : e.getMessage().replaceFirst("^invalid JSON: ", "");
     }
 
     /**
@@ -107,7 +123,7 @@ public final class ManifestVerifier {
             });
         } catch (IOException | UncheckedIOException e) {
             String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
-            throw ConsumerException.refusal("cannot list " + shown + " to verify it against " + Manifest.FILE_NAME
+            throw StatusException.failedPrecondition("cannot list " + shown + " to verify it against " + Manifest.FILE_NAME
                     + ": " + why);
         }
         out.remove(Manifest.FILE_NAME);
@@ -118,7 +134,7 @@ public final class ManifestVerifier {
         try {
             return p.toRealPath();
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot resolve " + shown + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot resolve " + shown + ": " + e.getMessage());
         }
     }
 
@@ -138,36 +154,32 @@ public final class ManifestVerifier {
             }
         }
         if (!inside || !regular) {
-            if (inside) {
-                throw ConsumerException.refusal(rel + ": listed in " + Manifest.FILE_NAME + " but not a regular file");
-            }
-            throw ConsumerException.refusal(rel + ": listed in " + Manifest.FILE_NAME + " but missing");
+            throw Messages.error(inside ? "file_not_regular" : "file_missing", Map.of("file", rel));
         }
         if (!(entry instanceof Json.Obj e)) {
-            throw ConsumerException.refusal(rel + ": " + Manifest.FILE_NAME
-                    + " entry is not an object with \"sha256\" and \"bytes\"");
+            throw Messages.error("file_entry_invalid", Map.of("file", rel));
         }
         long size;
         try {
             size = Files.size(path);
         } catch (IOException ex) {
-            throw ConsumerException.refusal(rel + ": cannot read it: " + ex.getMessage());
+            throw StatusException.failedPrecondition(rel + ": cannot read it: " + ex.getMessage());
         }
         Json.Value bytes = e.get("bytes");
-        if (!sameNumber(size, bytes)) {
-            throw ConsumerException.refusal(rel + ": " + size + " bytes, " + Manifest.FILE_NAME + " says "
-                    + pythonStr(bytes));
+        if (!isSize(size, bytes)) {
+            throw Messages.error("file_size_differs", Map.of("file", rel, "size", Long.toString(size),
+                    "expected", manifestText(bytes)));
         }
         String got;
         try {
             got = sha256(path);
         } catch (IOException ex) {
-            throw ConsumerException.refusal(rel + ": cannot read it: " + ex.getMessage());
+            throw StatusException.failedPrecondition(rel + ": cannot read it: " + ex.getMessage());
         }
         Json.Value want = e.get("sha256");
         if (!(want instanceof Json.Str s && s.value().equals(got))) {
-            throw ConsumerException.refusal(rel + ": SHA-256 " + got + " does not match " + Manifest.FILE_NAME
-                    + " (" + pythonStr(want) + ")");
+            throw Messages.error("file_sha256_differs", Map.of("file", rel, "sha256", got,
+                    "expected", manifestText(want)));
         }
     }
 
@@ -194,11 +206,12 @@ public final class ManifestVerifier {
         return HexFormat.of().formatHex(md.digest());
     }
 
-    /** Whether a manifest value equals a size as Python's {@code ==} compares them. */
-    private static boolean sameNumber(long size, Json.Value v) {
-        if (v instanceof Json.Bool b) {
-            return size == (b.value() ? 1 : 0);
-        }
+    /**
+     * Whether a manifest {@code bytes} value is the number {@code size}: a JSON number of that
+     * value, written as an integer ({@code 12}) or not ({@code 12.0}, {@code 1.2e1}). Anything
+     * else (a string, a boolean, {@code null}, a missing member, {@code NaN}) is no size.
+     */
+    private static boolean isSize(long size, Json.Value v) {
         if (!(v instanceof Json.Num n) || n.nonFinite()) {
             return false;
         }
@@ -209,30 +222,36 @@ public final class ManifestVerifier {
         return Double.isFinite(d) && new BigDecimal(d).compareTo(BigDecimal.valueOf(size)) == 0;
     }
 
-    /** A manifest value as Python's {@code str()} writes its {@code json.loads} form (scalars). */
-    private static String pythonStr(Json.Value v) {
-        if (v == null || v instanceof Json.Null) {
-            return "None";
+    /**
+     * Writes a manifest member's value as the catalog's messages do ({@code {expected}}; the
+     * {@code about} of tests/cases/messages.json): a string as it is; a number that is not an
+     * integer literal as tests/CONTRACT.md, "Numbers in text", writes a {@code DT_DOUBLE}
+     * ({@code NaN}, {@code Infinity} for literals beyond float64); anything else as compact JSON
+     * ({@code null} when absent, {@code true}, {@code false}, integers in decimal, lists and
+     * objects as written).
+     *
+     * @param v the value, or {@code null} when the member is absent
+     * @return its text (bounded later, as every message value is)
+     */
+    static String manifestText(Json.Value v) {
+        if (v == null) {
+            return "null";
         }
         if (v instanceof Json.Str s) {
             return s.value();
-        }
-        if (v instanceof Json.Bool b) {
-            return b.value() ? "True" : "False";
         }
         if (v instanceof Json.Num n) {
             if (n.integral()) {
                 return new BigInteger(n.text()).toString();
             }
-            double d = Double.parseDouble(n.text());
-            if (Double.isNaN(d)) {
-                return "nan";
-            }
-            if (Double.isInfinite(d)) {
-                return d > 0 ? "inf" : "-inf";
-            }
-            return Numbers.format(d);
+            return Numbers.format(Double.parseDouble(n.text()));
         }
-        return v.typeName();
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = Json.generator(w)) {
+            Json.write(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
     }
 }

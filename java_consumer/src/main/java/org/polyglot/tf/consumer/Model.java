@@ -7,6 +7,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * One model version opened for prediction in one format: resolves signatures, decodes requests
@@ -45,7 +47,7 @@ public final class Model implements AutoCloseable {
          *
          * @param s {@code saved_model} or {@code frozen}
          * @return the format
-         * @throws ConsumerException (refusal) for anything else
+         * @throws StatusException for anything else
          */
         public static Format parse(String s) {
             for (Format f : values()) {
@@ -53,7 +55,7 @@ public final class Model implements AutoCloseable {
                     return f;
                 }
             }
-            throw ConsumerException.refusal("--format must be saved_model or frozen, not " + Echo.quotedSingle(s));
+            throw StatusException.invalidArgument("--format must be saved_model or frozen, not " + Echo.quotedSingle(s));
         }
     }
 
@@ -95,7 +97,7 @@ public final class Model implements AutoCloseable {
      *     "Numeric configuration"); never null
      * @throws NullPointerException when {@code sessionConfig} is null
      * @throws IllegalArgumentException when {@code sessionConfig} does not turn constant folding off
-     * @throws ConsumerException (refusal) when {@code sessionConfig} is not a {@code ConfigProto}
+     * @throws StatusException when {@code sessionConfig} is not a {@code ConfigProto}
      */
     public Model(ModelLocation location, Format format, byte[] sessionConfig) {
         SessionConfig.check(sessionConfig);
@@ -117,7 +119,7 @@ public final class Model implements AutoCloseable {
      * Returns the SavedModel's MetaGraphDefs, reading {@code saved_model.pb} once.
      *
      * @return the parsed model
-     * @throws ConsumerException (refusal) when the file is unreadable
+     * @throws StatusException when the file is unreadable
      */
     public SavedModelInfo savedModel() {
         if (savedModel == null) {
@@ -130,7 +132,7 @@ public final class Model implements AutoCloseable {
      * Returns the manifest, reading {@code manifest.json} once.
      *
      * @return the manifest, or {@code null} when the version has none
-     * @throws ConsumerException (refusal) when it is malformed
+     * @throws StatusException when it is malformed
      */
     public Manifest manifest() {
         if (!manifestRead) {
@@ -145,33 +147,48 @@ public final class Model implements AutoCloseable {
      *
      * @param key the signature key
      * @return the SignatureDef's spec (saved_model), or the manifest's frozen spec (frozen)
-     * @throws ConsumerException (refusal) when the key is unknown or (frozen) has no frozen graph
+     * @throws StatusException when the key is unknown or (frozen) has no frozen graph
      */
     public SignatureSpec signature(String key) {
         if (format == Format.SAVED_MODEL) {
-            var sigs = new java.util.TreeMap<>(savedModel().serving().signatures());
+            SortedMap<String, SignatureSpec> sigs = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
+            sigs.putAll(savedModel().serving().signatures());
             sigs.remove(INIT_OP_SIGNATURE);
             SignatureSpec s = sigs.get(key);
             if (s == null) {
-                throw ConsumerException.refusal("unknown signature " + Echo.quotedSingle(key) + "; the model's signatures are: "
-                        + Echo.list(sigs.keySet()));
+                throw signatureNotFound(key, sigs.keySet());
             }
             return s;
         }
         Manifest m = manifest();
         if (m == null) {
-            throw ConsumerException.refusal("--format frozen needs " + Manifest.FILE_NAME + " in " + Echo.quotedSingle(location.shown())
-                    + ", which has none");
-        }
-        if (!m.hasSignature(key)) {
-            throw ConsumerException.refusal("unknown signature " + Echo.quotedSingle(key) + "; " + Manifest.FILE_NAME
-                    + " lists the signatures: " + Echo.list(m.signatureKeys()));
+            throw StatusException.failedPrecondition("--format frozen needs " + Manifest.FILE_NAME + " in "
+                    + Echo.quotedSingle(location.shown()) + ", which has none");
         }
         SignatureSpec s = m.frozenSignature(key);
         if (s == null) {
-            throw noFrozenGraph(m, key);
+            if (m.hasSignature(key)) {
+                throw noFrozenGraph(m, key);
+            }
+            throw signatureNotFound(key, m.frozenKeys());
         }
         return s;
+    }
+
+    /**
+     * The refusal of a signature key the version does not have: the catalog's
+     * {@code signature_not_found} ({@link Code#NOT_FOUND}), the available keys in code-point
+     * order, comma-separated ({@code none} when there is none), bounded as one value.
+     *
+     * @param key the key asked for
+     * @param available the keys that could have been asked for
+     * @return the refusal
+     */
+    static StatusException signatureNotFound(String key, Collection<String> available) {
+        List<String> keys = new ArrayList<>(available);
+        keys.sort(SignatureSpec.CODE_POINT_ORDER);
+        return Messages.error("signature_not_found", Map.of("signature", key,
+                "available", keys.isEmpty() ? "none" : String.join(", ", keys)));
     }
 
     /**
@@ -185,10 +202,12 @@ public final class Model implements AutoCloseable {
      * @param key the signature key
      * @return the refusal
      */
-    static ConsumerException noFrozenGraph(Manifest m, String key) {
+    static StatusException noFrozenGraph(Manifest m, String key) {
         String reason = m == null ? null : m.frozenUnavailable(key);
-        return ConsumerException.refusal("signature " + Echo.quoted(key) + " has no frozen graph"
-                + (reason == null ? "" : " (" + Echo.bound(reason) + ")") + "; use --format saved_model");
+        if (reason == null) {
+            return Messages.error("no_frozen_graph", Map.of("signature", key));
+        }
+        return Messages.error("no_frozen_graph_because", Map.of("signature", key, "reason", reason));
     }
 
     /**
@@ -201,7 +220,7 @@ public final class Model implements AutoCloseable {
      * @param everyServable whether every signature a predict request may name (every key not
      *     starting with {@code __}) is run too
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming the op, or when the model cannot be read
+     * @throws StatusException naming the op, or when the model cannot be read
      */
     public void refuseUnsafeOps(Collection<String> keys, boolean everyServable, Set<String> allowed) {
         if (format == Format.SAVED_MODEL) {
@@ -215,7 +234,7 @@ public final class Model implements AutoCloseable {
      * Loads the TensorFlow session that serves a signature key now (e.g. before a long-lived loop).
      *
      * @param key the signature key; only used by the frozen format
-     * @throws ConsumerException (refusal) when the model cannot be loaded
+     * @throws StatusException when the model cannot be loaded
      */
     public void warmUp(String key) {
         if (format == Format.SAVED_MODEL) {
@@ -261,7 +280,7 @@ public final class Model implements AutoCloseable {
      * @param defaultSignature the signature key used when the request's {@code signature_name}
      *     is absent, {@code null} or empty
      * @return the response JSON, one line, without a newline
-     * @throws ConsumerException a refusal for a bad request, a failure when TensorFlow fails
+     * @throws StatusException a refusal for a bad request, a failure when TensorFlow fails
      */
     public String predict(byte[] body, String defaultSignature) {
         PredictRequest req = PredictRequest.parse(body);

@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -60,36 +60,35 @@ public record ModelLocation(Path dir, BigInteger version, String shown) {
      * @param path the {@code --model} argument
      * @param requested the {@code --version} argument, or {@code null}
      * @return the version folder
-     * @throws ConsumerException (refusal) when the path does not exist, is no model, or has no
-     *     such version
+     * @throws StatusException the catalog's {@code model_path_missing}, {@code not_a_model},
+     *     {@code version_not_found} ({@link Code#NOT_FOUND}), {@code model_path_not_a_folder} or
+     *     {@code version_mismatch} ({@link Code#INVALID_ARGUMENT})
      */
     public static ModelLocation resolve(String path, Long requested) {
         if (path == null || path.isEmpty()) {
-            throw ConsumerException.refusal("--model needs a path");
+            throw StatusException.invalidArgument("--model needs a path");
         }
         if (requested != null && requested <= 0) {
-            throw ConsumerException.refusal("--version must be a positive integer, got " + requested);
+            throw StatusException.invalidArgument("--version must be a positive integer, got " + requested);
         }
         String given = absolute(path);
         Path p;
         try {
             p = Paths.get(given);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid model path " + Echo.quotedSingle(given) + ": " + e.getMessage());
+            throw StatusException.invalidArgument("invalid model path " + Echo.quotedSingle(given) + ": " + e.getMessage());
         }
         if (!Files.exists(p)) {
-            throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " does not exist");
+            throw Messages.error("model_path_missing", Map.of("path", given));
         }
         if (!Files.isDirectory(p)) {
-            throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " is not a folder (expected a model "
-                    + "folder with version sub-folders, or a version folder containing " + SAVED_MODEL_PB + ")");
+            throw Messages.error("model_path_not_a_folder", Map.of("path", given));
         }
         if (Files.isRegularFile(p.resolve(SAVED_MODEL_PB))) {
             String name = p.getFileName() == null ? "" : p.getFileName().toString();
             BigInteger v = parseVersion(name);
             if (requested != null && (v == null || !v.equals(BigInteger.valueOf(requested)))) {
-                throw ConsumerException.refusal("model path " + Echo.quotedSingle(given) + " is the version folder "
-                        + Echo.quotedSingle(name) + ", which is not version " + requested);
+                throw Messages.error("version_mismatch", Map.of("version", requested.toString(), "path", given));
             }
             return new ModelLocation(p, v, given);
         }
@@ -106,11 +105,10 @@ public record ModelLocation(Path dir, BigInteger version, String shown) {
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot list model folder " + Echo.quotedSingle(given) + ": " + e.getMessage());
+            throw StatusException.invalidArgument("cannot list model folder " + Echo.quotedSingle(given) + ": " + e.getMessage());
         }
         if (versions.isEmpty()) {
-            throw ConsumerException.refusal(Echo.quotedSingle(given) + " is not a model: it has no " + SAVED_MODEL_PB
-                    + " and no version sub-folder (a positive integer name) containing " + SAVED_MODEL_PB);
+            throw Messages.error("not_a_model", Map.of("path", given));
         }
         if (requested == null) {
             var last = versions.lastEntry();
@@ -120,8 +118,8 @@ public record ModelLocation(Path dir, BigInteger version, String shown) {
         if (name == null) {
             List<String> have = new ArrayList<>();
             versions.keySet().forEach(v -> have.add(v.toString()));
-            throw ConsumerException.refusal("model " + Echo.quotedSingle(given) + " has no version " + requested
-                    + " (available versions: " + have.stream().collect(Collectors.joining(", ")) + ")");
+            throw Messages.error("version_not_found", Map.of("version", requested.toString(), "path", given,
+                    "available", String.join(", ", have)));
         }
         return new ModelLocation(p.resolve(name), BigInteger.valueOf(requested), join(given, name));
     }

@@ -64,47 +64,48 @@ public final class OpScanner {
 
     /**
      * The ops refused by default: {@code tests/cases/unsafe_ops.json}'s {@code ops}, in that
-     * file's order (a unit test checks they are equal).
+     * file's order, read from the jar's resource ({@link SharedData#UNSAFE_OPS}).
      */
-    public static final List<String> UNSAFE_OPS = List.of(
-            "CacheDataset", "CacheDatasetV2", "CloseSummaryWriter", "CreateSummaryDbWriter",
-            "CreateSummaryFileWriter", "CSVDataset", "CSVDatasetV2", "DatasetToTFRecord",
-            "DebugIdentity", "DebugIdentityV2", "DebugIdentityV3", "EagerPyFunc",
-            "ExperimentalCSVDataset", "ExperimentalDatasetToTFRecord", "ExperimentalLMDBDataset",
-            "ExperimentalSqlDataset", "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2",
-            "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "FlushSummaryWriter",
-            "ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
-            "LMDBDataset", "LMDBReader", "LoadAndRemapMatrix", "LoadDataset", "MatchingFiles",
-            "MatchingFilesDataset", "MergeV2Checkpoints", "Print", "PrintV2", "PyFunc",
-            "PyFuncStateless", "ReadFile", "Restore", "RestoreSlice", "RestoreV2", "Save",
-            "SaveDataset", "SaveDatasetV2", "SaveSlices", "SaveV2", "SnapshotDataset",
-            "SnapshotDatasetV2", "SqlDataset", "TextLineDataset", "TextLineReader", "TextLineReaderV2",
-            "TFRecordDataset", "TFRecordDatasetV2", "TFRecordReader", "TFRecordReaderV2",
-            "WholeFileReader", "WholeFileReaderV2", "WriteAudioSummary", "WriteFile",
-            "WriteGraphSummary", "WriteHistogramSummary", "WriteImageSummary", "WriteRawProtoSummary",
-            "WriteScalarSummary", "WriteSummary");
+    public static final List<String> UNSAFE_OPS;
 
     /**
      * The file ops the loader itself needs, each with the indices of its data inputs (control
      * inputs not counted) that name a file: {@code tests/cases/unsafe_ops.json}'s
-     * {@code file_inputs} (a unit test checks they are equal).
+     * {@code file_inputs}, read from the jar's resource.
      */
-    public static final Map<String, List<Integer>> FILE_INPUTS = Map.ofEntries(
-            Map.entry("FixedLengthRecordDataset", List.of(0)), Map.entry("FixedLengthRecordDatasetV2", List.of(0)),
-            Map.entry("InitializeTableFromTextFile", List.of(1)),
-            Map.entry("InitializeTableFromTextFileV2", List.of(1)),
-            Map.entry("ReadFile", List.of(0)), Map.entry("Restore", List.of(0)), Map.entry("RestoreSlice", List.of(0)),
-            Map.entry("RestoreV2", List.of(0)), Map.entry("TextLineDataset", List.of(0)),
-            Map.entry("TFRecordDataset", List.of(0)), Map.entry("TFRecordDatasetV2", List.of(0)));
+    public static final Map<String, List<Integer>> FILE_INPUTS;
 
     /**
      * The ops a file name may be traced through: {@code tests/cases/unsafe_ops.json}'s
-     * {@code pure_ops}, in that file's order (a unit test checks they are equal); each one's
-     * condition is in {@code Program#throughPure}.
+     * {@code pure_ops}, in that file's order, read from the jar's resource; each one's condition
+     * (tests/CONTRACT.md, "The dataflow rule for file names") is in {@code Program#throughPure},
+     * which traces through no other op.
      */
-    public static final List<String> PURE_OPS = List.of("Identity", "ReadVariableOp", "ShardedFilename", "StringJoin");
+    public static final List<String> PURE_OPS;
+
+    static {
+        String where = SharedData.UNSAFE_OPS;
+        Json.Obj lists = SharedData.read(SharedData.UNSAFE_OPS);
+        UNSAFE_OPS = SharedData.strings(lists, "ops", where);
+        Map<String, List<Integer>> fileInputs = new LinkedHashMap<>();
+        for (Map.Entry<String, Json.Value> e : SharedData.object(lists, "file_inputs", where).members().entrySet()) {
+            String at = where + " file_inputs." + e.getKey();
+            if (!(e.getValue() instanceof Json.Arr indices)) {
+                throw new IllegalStateException(at + " is not a list");
+            }
+            List<Integer> is = new ArrayList<>();
+            for (Json.Value v : indices.items()) {
+                is.add(SharedData.integer(v, at));
+            }
+            fileInputs.put(e.getKey(), List.copyOf(is));
+        }
+        FILE_INPUTS = java.util.Collections.unmodifiableMap(fileInputs);
+        PURE_OPS = SharedData.strings(lists, "pure_ops", where);
+    }
 
     private static final Set<String> UNSAFE = Set.copyOf(UNSAFE_OPS);
+
+    private static final Set<String> PURE = Set.copyOf(PURE_OPS);
 
     /**
      * The SignatureDef key of a SavedModel's initialisation op, whose outputs are roots of the
@@ -185,16 +186,31 @@ public final class OpScanner {
      */
     public record Refused(Found node, int fileInput) {
         /**
-         * Returns the refusal message (tests/CONTRACT.md, "Unsafe ops", "Refusals").
+         * Returns the refusal (tests/CONTRACT.md, "Unsafe ops", "Refusals"): the catalog's
+         * {@code op_not_allowed}, or {@code op_file_name_not_fed} for an op of
+         * {@link #FILE_INPUTS} (both {@link Code#FAILED_PRECONDITION}).
+         *
+         * @return the error
+         */
+        public StatusException error() {
+            Map<String, String> values = new HashMap<>();
+            values.put("op", node.op());
+            values.put("node", node.node());
+            values.put("where", where(node.function()));
+            if (fileInput < 0) {
+                return Messages.error("op_not_allowed", values);
+            }
+            values.put("input", Integer.toString(fileInput));
+            return Messages.error("op_file_name_not_fed", values);
+        }
+
+        /**
+         * Returns the refusal message.
          *
          * @return {@code op <Op> (node "<node>" in function "<fn>"|the graph) is not allowed: ...}
          */
         public String message() {
-            String why = fileInput < 0
-                    ? "it can read or write files or reach outside the process"
-                    : "its file name (input " + fileInput + ") is not a path the loader feeds inside the version folder";
-            return "op " + node.op() + " (node " + Echo.quoted(node.node()) + " in " + where(node.function())
-                    + ") is not allowed: " + why + "; pass " + ALLOW_FLAG + " " + node.op() + " to accept it";
+            return error().getMessage();
         }
     }
 
@@ -213,7 +229,7 @@ public final class OpScanner {
     }
 
     private static String where(String function) {
-        return function.isEmpty() ? "the graph" : "function " + Echo.quoted(function);
+        return function.isEmpty() ? "the graph" : "function \"" + function + "\"";
     }
 
     /**
@@ -337,12 +353,12 @@ public final class OpScanner {
      * Refuses the first refused node among several graphs' (all graphs together, one order).
      *
      * @param firsts each graph's first refused node (empty ones ignored)
-     * @throws ConsumerException (refusal) for the first of them in {@link #ORDER}
+     * @throws StatusException for the first of them in {@link #ORDER}
      */
     private static void refuseFirst(Collection<Optional<Refused>> firsts) {
         Optional<Refused> first = firsts.stream().flatMap(Optional::stream).min(REFUSED_ORDER);
         if (first.isPresent()) {
-            throw ConsumerException.refusal(first.get().message());
+            throw first.get().error();
         }
     }
 
@@ -353,7 +369,7 @@ public final class OpScanner {
      * @param graph the GraphDef
      * @param groups what runs, with what the loader feeds
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming that op
+     * @throws StatusException naming that op
      */
     public static void refuse(GraphDef graph, List<RootGroup> groups, Set<String> allowed) {
         refuseFirst(List.of(firstUnsafe(graph, groups, allowed)));
@@ -366,7 +382,7 @@ public final class OpScanner {
      * @param graph the GraphDef
      * @param roots tensor names of the graph
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming that op
+     * @throws StatusException naming that op
      */
     public static void refuse(GraphDef graph, Collection<String> roots, Set<String> allowed) {
         refuse(graph, List.of(RootGroup.signature(roots)), allowed);
@@ -506,7 +522,7 @@ public final class OpScanner {
      * @param metaGraph the MetaGraphDef that will be loaded
      * @param keys the signatures to be run
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming the op
+     * @throws StatusException naming the op
      */
     public static void checkSavedModel(MetaGraphDef metaGraph, Collection<String> keys, Set<String> allowed) {
         refuse(metaGraph.getGraphDef(), savedModelGroups(metaGraph, keys), allowed);
@@ -523,7 +539,7 @@ public final class OpScanner {
      * @param everyServable whether every signature a predict request may name (the keys not
      *     starting with {@code __}) is run too
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming the op, or when the SavedModel cannot be read or
+     * @throws StatusException naming the op, or when the SavedModel cannot be read or
      *     has no {@code serve} MetaGraphDef
      */
     public static void checkSavedModel(Path versionDir, String shown, Collection<String> keys,
@@ -545,7 +561,7 @@ public final class OpScanner {
      * @param everyServable whether every signature a predict request may name (the manifest's keys
      *     not starting with {@code __}) is run too
      * @param allowed ops accepted by {@code --allow-op}
-     * @throws ConsumerException (refusal) naming the op, or when a frozen graph cannot be read or
+     * @throws StatusException naming the op, or when a frozen graph cannot be read or
      *     parsed
      */
     public static void checkFrozen(Path versionDir, String shown, Manifest manifest, Collection<String> keys,
@@ -576,20 +592,20 @@ public final class OpScanner {
      * @param shown the file's text in messages (the version folder as given, joined with the
      *     manifest's path)
      * @return the graph
-     * @throws ConsumerException (refusal) when it cannot be read or parsed
+     * @throws StatusException when it cannot be read or parsed
      */
     static GraphDef readGraph(Path file, String shown) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(shown) + ": "
+            throw StatusException.failedPrecondition("cannot read frozen graph " + Echo.quotedSingle(shown) + ": "
                     + e.getMessage());
         }
         try {
             return GraphDef.parseFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal(Echo.quotedSingle(shown) + " is not a valid GraphDef: "
+            throw StatusException.failedPrecondition(Echo.quotedSingle(shown) + " is not a valid GraphDef: "
                     + e.getMessage());
         }
     }
@@ -813,6 +829,9 @@ public final class OpScanner {
 
         /** What an output of a pure op traces to through its traced input, under the op's condition. */
         private Set<String> throughPure(NodeDef n, String function, Set<String> following) {
+            if (!PURE.contains(n.getOp())) {
+                return Set.of();
+            }
             return switch (n.getOp()) {
                 case "Identity", "ShardedFilename" -> traceInput(n, 0, function, following);
                 case "StringJoin" -> joinsPlainNames(n, function) ? traceInput(n, 0, function, following) : Set.of();

@@ -35,35 +35,35 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
      *
      * @param body the request body
      * @return the request
-     * @throws ConsumerException (refusal) for invalid JSON, a body that is not an object, an
+     * @throws StatusException for invalid JSON, a body that is not an object, an
      *     unknown top-level key, both or neither of {@code instances}/{@code inputs}, or a
      *     {@code signature_name} that is not a string
      */
     public static PredictRequest parse(byte[] body) {
         Json.Value root = Json.parse(body);
         if (!(root instanceof Json.Obj o)) {
-            throw ConsumerException.refusal("the request must be a JSON object with \"instances\" or \"inputs\", not a "
+            throw StatusException.invalidArgument("the request must be a JSON object with \"instances\" or \"inputs\", not a "
                     + root.typeName());
         }
         for (String k : o.members().keySet()) {
             if (!KEYS.contains(k)) {
-                throw ConsumerException.refusal("unknown top-level key " + Echo.quotedSingle(k)
+                throw StatusException.invalidArgument("unknown top-level key " + Echo.quotedSingle(k)
                         + " in the request (allowed: signature_name, instances, inputs)");
             }
         }
         Json.Value instances = o.get("instances");
         Json.Value inputs = o.get("inputs");
         if (instances != null && inputs != null) {
-            throw ConsumerException.refusal("the request has both \"instances\" and \"inputs\"; give exactly one");
+            throw StatusException.invalidArgument("the request has both \"instances\" and \"inputs\"; give exactly one");
         }
         if (instances == null && inputs == null) {
-            throw ConsumerException.refusal("the request needs \"instances\" (row format) or \"inputs\" (columnar format)");
+            throw StatusException.invalidArgument("the request needs \"instances\" (row format) or \"inputs\" (columnar format)");
         }
         String sig = null;
         Json.Value s = o.get("signature_name");
         if (s != null && !(s instanceof Json.Null)) {
             if (!(s instanceof Json.Str str)) {
-                throw ConsumerException.refusal("\"signature_name\" must be a string, not a " + s.typeName());
+                throw StatusException.invalidArgument("\"signature_name\" must be a string, not a " + s.typeName());
             }
             sig = str.value();
         }
@@ -75,7 +75,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
      *
      * @param sig the signature
      * @return the input tensors
-     * @throws ConsumerException (refusal) when the payload does not fit the signature
+     * @throws StatusException when the payload does not fit the signature
      */
     public Inputs decode(SignatureSpec sig) {
         return rowFormat ? decodeRows(sig) : decodeColumns(sig);
@@ -84,11 +84,11 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
     private Inputs decodeRows(SignatureSpec sig) {
         SortedMap<String, TensorSpec> specs = sig.inputs();
         if (!(payload instanceof Json.Arr rows)) {
-            throw ConsumerException.refusal("\"instances\" must be a list (one element per instance), not a "
+            throw StatusException.invalidArgument("\"instances\" must be a list (one element per instance), not a "
                     + payload.typeName() + "; signature inputs: " + TensorSpec.describeAll(specs.values()));
         }
         if (rows.size() == 0) {
-            throw ConsumerException.refusal("\"instances\" is empty: the row format needs at least one instance; "
+            throw StatusException.invalidArgument("\"instances\" is empty: the row format needs at least one instance; "
                     + "signature inputs: " + TensorSpec.describeAll(specs.values()));
         }
         Map<String, List<Json.Value>> columns = new LinkedHashMap<>();
@@ -99,7 +99,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
             for (int i = 0; i < rows.size(); i++) {
                 Json.Value inst = rows.get(i);
                 if (isKeyed(inst) != named) {
-                    throw ConsumerException.refusal("instance " + i + " is " + (named ? "not " : "")
+                    throw StatusException.invalidArgument("instance " + i + " is " + (named ? "not " : "")
                             + "an object keyed by input alias but instance 0 is" + (named ? "" : " not")
                             + "; signature inputs: " + TensorSpec.describeAll(specs.values()));
                 }
@@ -109,7 +109,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
             for (int i = 0; i < rows.size(); i++) {
                 Json.Value inst = rows.get(i);
                 if (!isKeyed(inst)) {
-                    throw ConsumerException.refusal("instance " + i + " is a " + inst.typeName()
+                    throw StatusException.invalidArgument("instance " + i + " is a " + inst.typeName()
                             + ", but with several inputs each instance must be an object keyed by input alias; "
                             + "signature inputs: " + TensorSpec.describeAll(specs.values()));
                 }
@@ -131,7 +131,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
             values = Map.of(specs.firstKey(), payload);
         } else {
             if (!isKeyed(payload)) {
-                throw ConsumerException.refusal("with several inputs \"inputs\" must be an object keyed by input alias, "
+                throw StatusException.invalidArgument("with several inputs \"inputs\" must be an object keyed by input alias, "
                         + "not a " + payload.typeName() + "; signature inputs: "
                         + TensorSpec.describeAll(specs.values()));
             }
@@ -164,7 +164,7 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
                 first = spec.alias();
                 rows = n;
             } else if (n != rows) {
-                throw ConsumerException.refusal("batch size mismatch: input " + Echo.quoted(first) + " has " + rows
+                throw StatusException.invalidArgument("batch size mismatch: input " + Echo.quoted(first) + " has " + rows
                         + " rows but input " + Echo.quoted(spec.alias()) + " has " + n
                         + "; inputs whose shape starts with -1 must have the same batch size");
             }
@@ -181,13 +181,13 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
         Collection<TensorSpec> all = specs.values();
         for (String k : o.members().keySet()) {
             if (!specs.containsKey(k)) {
-                throw ConsumerException.refusal(where + " has unknown input alias " + Echo.quotedSingle(k) + "; signature inputs: "
+                throw StatusException.invalidArgument(where + " has unknown input alias " + Echo.quotedSingle(k) + "; signature inputs: "
                         + TensorSpec.describeAll(all));
             }
         }
         for (TensorSpec s : all) {
             if (!o.members().containsKey(s.alias())) {
-                throw ConsumerException.refusal(where + " is missing input " + s.describe()
+                throw StatusException.invalidArgument(where + " is missing input " + s.describe()
                         + "; signature inputs: " + TensorSpec.describeAll(all));
             }
         }

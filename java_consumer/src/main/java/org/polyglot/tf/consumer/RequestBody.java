@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;
 import java.util.Arrays;
+import java.util.Map;
 import picocli.CommandLine;
 
 /**
@@ -32,23 +33,29 @@ public final class RequestBody {
     }
 
     /**
-     * Returns the refusal for a body over the limit.
+     * Returns the message for a body over the limit (the catalog's {@code request_too_large}).
      *
      * @param max the limit in bytes
-     * @return the contract's message: {@code request is larger than the limit of N bytes
-     *     (--max-request-bytes)}
+     * @return {@code request is larger than the limit of N bytes (--max-request-bytes)}
      */
     public static String tooLargeMessage(long max) {
-        return "request is larger than the limit of " + max + " bytes (" + FLAG + ")";
+        return tooLarge(max).getMessage();
     }
 
-    private static ConsumerException tooLarge(long max) {
-        return ConsumerException.refusal(tooLargeMessage(max));
+    /**
+     * Returns the refusal for a body over the limit: the catalog's {@code request_too_large}
+     * ({@link Code#RESOURCE_EXHAUSTED}).
+     *
+     * @param max the limit in bytes
+     * @return the error
+     */
+    public static StatusException tooLarge(long max) {
+        return Messages.error("request_too_large", Map.of("limit", Long.toString(max)));
     }
 
     /** The refusal for a body within the limit that no Java array can hold. */
-    private static ConsumerException tooLargeForJava() {
-        return ConsumerException.refusal("request is larger than the " + MAX_ARRAY
+    private static StatusException tooLargeForJava() {
+        return StatusException.resourceExhausted("request is larger than the " + MAX_ARRAY
                 + " bytes java_consumer can hold in one body (" + FLAG + " allows more)");
     }
 
@@ -58,7 +65,7 @@ public final class RequestBody {
      * @param in the stream (not closed)
      * @param max the limit in bytes, positive
      * @return the body, at most {@code max} bytes
-     * @throws ConsumerException (refusal) when the stream holds more than {@code max} bytes
+     * @throws StatusException ({@link Code#RESOURCE_EXHAUSTED}) when the stream holds more than {@code max} bytes
      * @throws IOException when reading fails
      */
     public static byte[] read(InputStream in, long max) throws IOException {

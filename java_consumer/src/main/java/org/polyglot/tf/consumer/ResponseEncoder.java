@@ -40,7 +40,7 @@ public final class ResponseEncoder {
      * @param outputs the signature's outputs, sorted by alias
      * @param values the output tensors by alias
      * @return the response JSON, one line, without a trailing newline
-     * @throws ConsumerException (refusal) when, in the row format, an output is a scalar or the
+     * @throws StatusException when, in the row format, an output is a scalar or the
      *     outputs do not share their first dimension
      */
     public static String encode(PredictRequest.Inputs inputs, SortedMap<String, TensorSpec> outputs,
@@ -100,11 +100,11 @@ public final class ResponseEncoder {
         for (String alias : outputs.keySet()) {
             HostTensor t = values.get(alias);
             if (t.rank() == 0) {
-                throw ConsumerException.refusal("output " + Echo.quotedSingle(alias) + " is a scalar; the row format (\"instances\") "
+                throw StatusException.invalidArgument("output " + Echo.quotedSingle(alias) + " is a scalar; the row format (\"instances\") "
                         + "needs a batch dimension, use the columnar \"inputs\" format");
             }
             if (batch >= 0 && t.dim(0) != batch) {
-                throw ConsumerException.refusal("outputs do not share a batch dimension (output " + Echo.quotedSingle(alias) + " has shape "
+                throw StatusException.invalidArgument("outputs do not share a batch dimension (output " + Echo.quotedSingle(alias) + " has shape "
                         + TensorSpec.formatShape(t.shape()) + "); use the columnar \"inputs\" format");
             }
             batch = t.dim(0);

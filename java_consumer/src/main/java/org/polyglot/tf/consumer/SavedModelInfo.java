@@ -47,7 +47,7 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
      * @param versionDir the version folder
      * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the parsed SavedModel
-     * @throws ConsumerException (refusal) when the file cannot be read or parsed
+     * @throws StatusException when the file cannot be read or parsed
      */
     static SavedModel parseSavedModel(Path versionDir, String shown) {
         Path pb = versionDir.resolve(ModelLocation.SAVED_MODEL_PB);
@@ -56,9 +56,10 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
         try {
             sm = SavedModel.parseFrom(Files.readAllBytes(pb));
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal(Echo.quotedSingle(named) + " is not a valid SavedModel: " + e.getMessage());
+            throw StatusException.failedPrecondition(Echo.quotedSingle(named) + " is not a valid SavedModel: "
+                    + e.getMessage());
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read " + Echo.quotedSingle(named) + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot read " + Echo.quotedSingle(named) + ": " + e.getMessage());
         }
         return sm;
     }
@@ -69,7 +70,7 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
      *
      * @param sm the parsed SavedModel
      * @return the serving MetaGraphDef
-     * @throws ConsumerException (refusal) when there is none, with {@link #serving()}'s message
+     * @throws StatusException when there is none, with {@link #serving()}'s message
      */
     static MetaGraphDef servingMetaGraph(SavedModel sm) {
         for (MetaGraphDef mg : sm.getMetaGraphsList()) {
@@ -86,7 +87,7 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
      * @param versionDir the version folder
      * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the model's MetaGraphDefs
-     * @throws ConsumerException (refusal) when the file cannot be read or parsed
+     * @throws StatusException when the file cannot be read or parsed
      */
     public static SavedModelInfo read(Path versionDir, String shown) {
         SavedModel sm = parseSavedModel(versionDir, shown);
@@ -107,7 +108,7 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
      * {@code TF_LoadSessionFromSavedModel} loads for that tag set).
      *
      * @return the serving MetaGraph
-     * @throws ConsumerException (refusal) when there is none
+     * @throws StatusException when there is none
      */
     public MetaGraph serving() {
         for (MetaGraph g : metaGraphs) {
@@ -118,10 +119,10 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
         throw noServingMetaGraph(metaGraphs.stream().map(MetaGraph::tags).toList());
     }
 
-    private static ConsumerException noServingMetaGraph(List<? extends List<String>> tagSets) {
+    private static StatusException noServingMetaGraph(List<? extends List<String>> tagSets) {
         List<String> have = new ArrayList<>();
         tagSets.forEach(t -> have.add(t.toString()));
-        return ConsumerException.refusal("the SavedModel has no MetaGraphDef with tag-set {'serve'} (it has: "
+        return StatusException.failedPrecondition("the SavedModel has no MetaGraphDef with tag-set {'serve'} (it has: "
                 + (have.isEmpty() ? "none" : String.join(", ", have)) + ")");
     }
 
@@ -133,7 +134,7 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
     /**
      * Converts a SignatureDef's inputs or outputs.
      *
-     * @throws ConsumerException (refusal) when a dtype is no {@code DataType} enum value
+     * @throws StatusException when a dtype is no {@code DataType} enum value
      *     (tests/CONTRACT.md, "Errors")
      */
     private static SortedMap<String, TensorSpec> toSpecs(String key, String role, Map<String, TensorInfo> infos) {
@@ -156,12 +157,13 @@ public record SavedModelInfo(List<MetaGraph> metaGraphs) {
      * @param role {@code input} or {@code output}
      * @param alias the input or output alias
      * @param dtype the number
-     * @return {@code signature "<key>" <role> "<alias>" has dtype <N>, which is not a TensorFlow
+     * @return the catalog's {@code invalid_dtype} ({@link Code#FAILED_PRECONDITION}):
+     *     {@code signature "<key>" <role> "<alias>" has dtype <N>, which is not a TensorFlow
      *     DataType this consumer handles}
      */
-    static ConsumerException invalidDtype(String key, String role, String alias, int dtype) {
-        return ConsumerException.refusal("signature " + Echo.quoted(key) + " " + role + " " + Echo.quoted(alias)
-                + " has dtype " + dtype + ", which is not a TensorFlow DataType this consumer handles");
+    static StatusException invalidDtype(String key, String role, String alias, int dtype) {
+        return Messages.error("invalid_dtype", Map.of("signature", key, "direction", role, "alias", alias,
+                "dtype", Integer.toString(dtype)));
     }
 
     /**

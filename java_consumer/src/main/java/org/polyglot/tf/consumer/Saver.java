@@ -46,7 +46,7 @@ public final class Saver implements CheckpointDir.Writer {
      * @param versionDir the version folder
      * @param shown the version folder's text as given ({@link ModelLocation#shown()})
      * @return the saver definition
-     * @throws ConsumerException (refusal) when the file is unreadable, has no such MetaGraphDef,
+     * @throws StatusException when the file is unreadable, has no such MetaGraphDef,
      *     or the saver names no filename tensor, save tensor or restore operation
      */
     public static SaverDef saverDef(Path versionDir, String shown) {
@@ -56,14 +56,14 @@ public final class Saver implements CheckpointDir.Writer {
                 SaverDef d = mg.getSaverDef();
                 if (d.getFilenameTensorName().isEmpty() || d.getSaveTensorName().isEmpty()
                         || d.getRestoreOpName().isEmpty()) {
-                    throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(shown) + " has no usable saver_def "
+                    throw StatusException.failedPrecondition("the SavedModel in " + Echo.quotedSingle(shown) + " has no usable saver_def "
                             + "(filename_tensor_name, save_tensor_name and restore_op_name are needed to save and "
                             + "restore its variables)");
                 }
                 return d;
             }
         }
-        throw ConsumerException.refusal("the SavedModel in " + Echo.quotedSingle(shown)
+        throw StatusException.failedPrecondition("the SavedModel in " + Echo.quotedSingle(shown)
                 + " has no MetaGraphDef with tag-set {'serve'}");
     }
 
@@ -72,14 +72,14 @@ public final class Saver implements CheckpointDir.Writer {
      * {@code <prefix>.data-00000-of-00001}); the prefix's folder is created first.
      *
      * @param prefix the checkpoint prefix
-     * @throws ConsumerException (failure) when the folder cannot be created or TensorFlow fails
+     * @throws StatusException (INTERNAL) when the folder cannot be created or TensorFlow fails
      */
     @Override
     public void write(Path prefix) {
         try {
             Files.createDirectories(prefix.toAbsolutePath().getParent());
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot create the folder of checkpoint " + prefix + ": " + e.getMessage());
+            throw StatusException.internal("cannot create the folder of checkpoint " + prefix + ": " + e.getMessage());
         }
         session.run(List.of(def.getFilenameTensorName()), List.of(prefixTensor(prefix)),
                 List.of(def.getSaveTensorName()));
@@ -89,7 +89,7 @@ public final class Saver implements CheckpointDir.Writer {
      * Restores the session's variables from a checkpoint.
      *
      * @param prefix the checkpoint prefix
-     * @throws ConsumerException (failure) when TensorFlow cannot restore it (missing files,
+     * @throws StatusException (INTERNAL) when TensorFlow cannot restore it (missing files,
      *     missing keys, wrong dtypes or shapes)
      */
     public void restore(Path prefix) {

@@ -77,7 +77,7 @@ public final class SessionConfig {
      * @param config a serialized {@code tensorflow.ConfigProto}
      * @throws NullPointerException when {@code config} is null (null no longer means TensorFlow's
      *     defaults; pass {@link #contract()})
-     * @throws ConsumerException (refusal) when the bytes are not a {@code ConfigProto}
+     * @throws StatusException when the bytes are not a {@code ConfigProto}
      * @throws IllegalArgumentException when constant folding is not {@code OFF}
      */
     static void check(byte[] config) {
@@ -89,7 +89,7 @@ public final class SessionConfig {
         try {
             parsed = ConfigProto.parseFrom(config);
         } catch (InvalidProtocolBufferException e) {
-            throw ConsumerException.refusal("TensorFlow rejects the session configuration: not a ConfigProto: " + e.getMessage());
+            throw StatusException.invalidArgument("TensorFlow rejects the session configuration: not a ConfigProto: " + e.getMessage());
         }
         RewriterConfig.Toggle folding = parsed.getGraphOptions().getRewriteOptions().getConstantFolding();
         if (folding != RewriterConfig.Toggle.OFF) {

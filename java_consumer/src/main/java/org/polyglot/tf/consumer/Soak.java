@@ -80,14 +80,14 @@ public final class Soak {
      *
      * @param predictions {@code --predictions}
      * @param loadCycles {@code --load-cycles}
-     * @throws ConsumerException (refusal) naming the flag
+     * @throws StatusException naming the flag
      */
     public static void checkCounts(long predictions, long loadCycles) {
         if (predictions < 1) {
-            throw ConsumerException.refusal("--predictions must be a positive integer, not " + predictions);
+            throw StatusException.invalidArgument("--predictions must be a positive integer, not " + predictions);
         }
         if (loadCycles < 1) {
-            throw ConsumerException.refusal("--load-cycles must be a positive integer, not " + loadCycles);
+            throw StatusException.invalidArgument("--load-cycles must be a positive integer, not " + loadCycles);
         }
     }
 
@@ -99,7 +99,7 @@ public final class Soak {
      * @param body the request
      * @param options the checked flags
      * @return the JSON object, one line without a newline
-     * @throws ConsumerException a refusal for a bad model or request (before any loop), a failure
+     * @throws StatusException a refusal for a bad model or request (before any loop), a failure
      *     when TensorFlow fails
      */
     public static String run(Supplier<ModelLocation> open, byte[] body, Options options) {
@@ -175,7 +175,7 @@ public final class Soak {
      * Asks the JVM to collect garbage, then reads the resident set size.
      *
      * @return {@code VmRSS} of {@code /proc/self/status}, in KiB
-     * @throws ConsumerException (failure) when it cannot be read
+     * @throws StatusException (INTERNAL) when it cannot be read
      */
     public static long rssKib() {
         System.gc();
@@ -207,14 +207,14 @@ public final class Soak {
      * Reads {@code VmRSS} of {@code /proc/self/status} without collecting garbage first.
      *
      * @return the resident set size in KiB
-     * @throws ConsumerException (failure) when it cannot be read
+     * @throws StatusException (INTERNAL) when it cannot be read
      */
     static long readVmRss() {
         List<String> lines;
         try {
             lines = Files.readAllLines(PROC_STATUS, StandardCharsets.ISO_8859_1);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot read the resident set size from " + PROC_STATUS + ": "
+            throw StatusException.internal("cannot read the resident set size from " + PROC_STATUS + ": "
                     + e.getMessage());
         }
         for (String line : lines) {
@@ -227,7 +227,7 @@ public final class Soak {
                 }
             }
         }
-        throw ConsumerException.failure("no VmRSS line in " + PROC_STATUS);
+        throw StatusException.internal("no VmRSS line in " + PROC_STATUS);
     }
 
     /**

@@ -51,12 +51,12 @@ public final class TensorDecoder {
      * @param rows true when {@code value} is the stack of row-format instances (for messages)
      * @return the tensor, of dtype {@code spec.dtype()} and a shape compatible with
      *     {@code spec.shape()}
-     * @throws ConsumerException (refusal) when the value does not fit the spec
+     * @throws StatusException when the value does not fit the spec
      */
     public static HostTensor decode(Json.Value value, TensorSpec spec, boolean rows) {
         DType dtype = spec.dtype();
         if (dtype == null) {
-            throw ConsumerException.refusal("input " + Echo.quotedSingle(spec.alias()) + " has dtype " + spec.dtypeName()
+            throw StatusException.failedPrecondition("input " + Echo.quotedSingle(spec.alias()) + " has dtype " + spec.dtypeName()
                     + ", which java_consumer cannot feed from JSON; signature input " + spec.describe());
         }
         return new TensorDecoder(spec, dtype, rows).run(value);
@@ -190,7 +190,7 @@ public final class TensorDecoder {
         }
     }
 
-    private ConsumerException outOfRange(String literal, StringBuilder path) {
+    private StatusException outOfRange(String literal, StringBuilder path) {
         return refuse("has " + Echo.bound(literal) + at(path) + ", which is out of range for " + dtype.tfName() + " ["
                 + dtype.minValue() + ", " + dtype.maxValue() + "]");
     }
@@ -240,18 +240,18 @@ public final class TensorDecoder {
         return "the value's shape is " + TensorSpec.formatShape(shape);
     }
 
-    private ConsumerException ragged(StringBuilder path, String what) {
+    private StatusException ragged(StringBuilder path, String what) {
         String where = path.length() == 0 ? "the value" : "the element at " + path;
         String hint = rows ? " (all instances must have the same shape)" : "";
         return refuse("is ragged: nested lists must be rectangular, but " + where + " " + what + hint);
     }
 
-    private ConsumerException badElement(Json.Value v, StringBuilder path, String wanted) {
+    private StatusException badElement(Json.Value v, StringBuilder path, String wanted) {
         return refuse("needs " + dtype.tfName() + " values, i.e. " + wanted + ", but got " + describeValue(v) + at(path));
     }
 
-    private ConsumerException refuse(String what) {
-        return ConsumerException.refusal("input " + Echo.quotedSingle(spec.alias()) + " " + what + "; signature input "
+    private StatusException refuse(String what) {
+        return StatusException.invalidArgument("input " + Echo.quotedSingle(spec.alias()) + " " + what + "; signature input "
                 + spec.describe());
     }
 

@@ -106,7 +106,7 @@ public final class TfSession implements AutoCloseable {
      *
      * @param versionDir the version folder
      * @return the session
-     * @throws ConsumerException (refusal) when TensorFlow cannot load the model
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when TensorFlow cannot load the model
      */
     public static TfSession loadSavedModel(Path versionDir) {
         return loadSavedModel(versionDir, SessionConfig.contract());
@@ -121,8 +121,8 @@ public final class TfSession implements AutoCloseable {
      *     ({@code TF_SetConfig}); never null, and its constant folding must be {@code OFF}
      *     (tests/CONTRACT.md, "Numeric configuration"; {@link SessionConfig#check(byte[])})
      * @return the session
-     * @throws ConsumerException (refusal) when TensorFlow cannot load the model or rejects the
-     *     configuration
+     * @throws StatusException {@link Code#FAILED_PRECONDITION} when TensorFlow cannot load the
+     *     model, {@link Code#INVALID_ARGUMENT} when it rejects the configuration
      * @throws NullPointerException when {@code config} is null
      * @throws IllegalArgumentException when {@code config} does not turn constant folding off
      */
@@ -139,8 +139,8 @@ public final class TfSession implements AutoCloseable {
      * @param config a serialized {@code tensorflow.ConfigProto} whose constant folding is
      *     {@code OFF}
      * @return the session
-     * @throws ConsumerException (refusal) when TensorFlow cannot load the model or rejects the
-     *     configuration
+     * @throws StatusException {@link Code#FAILED_PRECONDITION} when TensorFlow cannot load the
+     *     model, {@link Code#INVALID_ARGUMENT} when it rejects the configuration
      */
     public static TfSession loadSavedModel(Path versionDir, String shown, byte[] config) {
         SessionConfig.check(config);
@@ -155,7 +155,7 @@ public final class TfSession implements AutoCloseable {
             configure(opts, config, status);
             session = TF_LoadSessionFromSavedModel(opts, (TF_Buffer) null, dir, tags, 1, graph, (TF_Buffer) null, status);
             if (TF_GetCode(status) != TF_OK || session == null || session.isNull()) {
-                throw ConsumerException.refusal("TensorFlow cannot load the SavedModel in " + Echo.quotedSingle(shown) + ": "
+                throw StatusException.failedPrecondition("TensorFlow cannot load the SavedModel in " + Echo.quotedSingle(shown) + ": "
                         + TF_Message(status).getString());
             }
             TfSession s = new TfSession(graph, session);
@@ -177,7 +177,7 @@ public final class TfSession implements AutoCloseable {
      *
      * @param graphFile the {@code .pb} file
      * @return the session
-     * @throws ConsumerException (refusal) when the file cannot be read or imported
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when the file cannot be read or imported
      */
     public static TfSession loadFrozenGraph(Path graphFile) {
         return loadFrozenGraph(graphFile, SessionConfig.contract());
@@ -192,7 +192,8 @@ public final class TfSession implements AutoCloseable {
      *     ({@code TF_SetConfig}); never null, and its constant folding must be {@code OFF}
      *     (tests/CONTRACT.md, "Numeric configuration"; {@link SessionConfig#check(byte[])})
      * @return the session
-     * @throws ConsumerException (refusal) when the file cannot be read or imported, or TensorFlow
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when the file cannot be read or
+     *     imported, or ({@link Code#INVALID_ARGUMENT}) TensorFlow
      *     rejects the configuration
      * @throws NullPointerException when {@code config} is null
      * @throws IllegalArgumentException when {@code config} does not turn constant folding off
@@ -210,7 +211,8 @@ public final class TfSession implements AutoCloseable {
      * @param config a serialized {@code tensorflow.ConfigProto} whose constant folding is
      *     {@code OFF}
      * @return the session
-     * @throws ConsumerException (refusal) when the file cannot be read or imported, or TensorFlow
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when the file cannot be read or
+     *     imported, or ({@link Code#INVALID_ARGUMENT}) TensorFlow
      *     rejects the configuration
      */
     public static TfSession loadFrozenGraph(Path graphFile, String shown, byte[] config) {
@@ -219,7 +221,7 @@ public final class TfSession implements AutoCloseable {
         try {
             bytes = Files.readAllBytes(graphFile);
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(shown) + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot read frozen graph " + Echo.quotedSingle(shown) + ": " + e.getMessage());
         }
         TF_Status status = TF_NewStatus();
         TF_Graph graph = TF_NewGraph();
@@ -235,7 +237,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteImportGraphDefOptions(importOpts);
             }
-            check(status, true, "TensorFlow cannot import the frozen graph " + Echo.quotedSingle(shown));
+            check(status, Code.FAILED_PRECONDITION, "TensorFlow cannot import the frozen graph " + Echo.quotedSingle(shown));
             TF_SessionOptions opts = TF_NewSessionOptions();
             TF_Session session;
             try {
@@ -244,7 +246,7 @@ public final class TfSession implements AutoCloseable {
             } finally {
                 TF_DeleteSessionOptions(opts);
             }
-            check(status, true, "TensorFlow cannot open a session on " + Echo.quotedSingle(shown));
+            check(status, Code.FAILED_PRECONDITION, "TensorFlow cannot open a session on " + Echo.quotedSingle(shown));
             TfSession s = new TfSession(graph, session);
             graph = null;
             return s;
@@ -265,7 +267,7 @@ public final class TfSession implements AutoCloseable {
         try (BytePointer proto = new BytePointer(config)) {
             TF_SetConfig(opts, proto, config.length, status);
         }
-        check(status, true, "TensorFlow rejects the session configuration");
+        check(status, Code.INVALID_ARGUMENT, "TensorFlow rejects the session configuration");
     }
 
     /**
@@ -276,8 +278,9 @@ public final class TfSession implements AutoCloseable {
      *     (checked against the signature before this call)
      * @param outputNames the graph tensors to fetch
      * @return the fetched tensors, one per output name, copied into Java memory
-     * @throws ConsumerException a failure when a name is not in the graph, TensorFlow reports an
-     *     error, or an output has a dtype the consumer cannot represent
+     * @throws StatusException {@link Code#FAILED_PRECONDITION} when a name is not in the graph;
+     *     {@link Code#INTERNAL} when TensorFlow reports an error or an output has a dtype the
+     *     consumer cannot represent
      */
     public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames) {
         return run(inputNames, inputs, outputNames, List.of());
@@ -293,8 +296,9 @@ public final class TfSession implements AutoCloseable {
      * @param targetNames operations to run without fetching anything from them ({@code op}; a
      *     trailing {@code :index} is ignored)
      * @return the fetched tensors, one per output name, copied into Java memory
-     * @throws ConsumerException a failure when a name is not in the graph, TensorFlow reports an
-     *     error, or an output has a dtype the consumer cannot represent
+     * @throws StatusException {@link Code#FAILED_PRECONDITION} when a name is not in the graph;
+     *     {@link Code#INTERNAL} when TensorFlow reports an error or an output has a dtype the
+     *     consumer cannot represent
      */
     public List<HostTensor> run(List<String> inputNames, List<HostTensor> inputs, List<String> outputNames,
             List<String> targetNames) {
@@ -332,8 +336,8 @@ public final class TfSession implements AutoCloseable {
                     targetNames.isEmpty() ? null : targets, targetNames.size(), (TF_Buffer) null, status);
             try {
                 // Inputs were checked against the signature before this call, so any error
-                // TensorFlow reports here is a failure (exit 1, tests/CONTRACT.md "Errors").
-                check(status, false, "TensorFlow failed to run the graph");
+                // TensorFlow reports here is a failure (INTERNAL, tests/CONTRACT.md "Errors").
+                check(status, Code.INTERNAL, "TensorFlow failed to run the graph");
                 for (int i = 0; i < nOut; i++) {
                     results.add(fromNative(outValues.get(TF_Tensor.class, i), outputNames.get(i)));
                 }
@@ -363,7 +367,7 @@ public final class TfSession implements AutoCloseable {
      * @param inputNames the graph tensors to feed, {@code op:index}
      * @param outputNames the graph tensors to fetch, {@code op:index}
      * @return the prepared call; it must be closed before this session
-     * @throws ConsumerException a failure when a name is not in the graph
+     * @throws StatusException ({@link Code#FAILED_PRECONDITION}) when a name is not in the graph
      */
     public PreparedRun prepare(List<String> inputNames, List<String> outputNames) {
         if (session == null) {
@@ -445,7 +449,7 @@ public final class TfSession implements AutoCloseable {
          * {@code memcpy}) and the output tensors freed.
          *
          * @return the total number of output bytes read
-         * @throws ConsumerException a failure when TensorFlow reports an error or returns no value
+         * @throws StatusException ({@link Code#INTERNAL}) when TensorFlow reports an error or returns no value
          * @throws IllegalStateException when an input has not been fed
          */
         public long run() {
@@ -463,11 +467,11 @@ public final class TfSession implements AutoCloseable {
             }
             long total = 0;
             try {
-                check(status, false, "TensorFlow failed to run the graph");
+                check(status, Code.INTERNAL, "TensorFlow failed to run the graph");
                 for (int i = 0; i < nOut; i++) {
                     TF_Tensor t = got[i];
                     if (t == null || t.isNull()) {
-                        throw ConsumerException.failure("TensorFlow returned no value for '" + outputNames[i] + "'");
+                        throw StatusException.internal("TensorFlow returned no value for '" + outputNames[i] + "'");
                     }
                     long bytes = TF_TensorByteSize(t);
                     if (bytes > 0) {
@@ -553,15 +557,15 @@ public final class TfSession implements AutoCloseable {
             try {
                 index = Integer.parseInt(name.substring(colon + 1));
             } catch (NumberFormatException e) {
-                throw ConsumerException.failure("bad tensor name " + Echo.quotedSingle(name));
+                throw StatusException.failedPrecondition("bad tensor name " + Echo.quotedSingle(name));
             }
         }
         TF_Operation oper = TF_GraphOperationByName(graph, op);
         if (oper == null || oper.isNull()) {
-            throw ConsumerException.failure("the graph has no operation " + Echo.quotedSingle(op) + " (tensor " + Echo.quotedSingle(name) + ")");
+            throw StatusException.failedPrecondition("the graph has no operation " + Echo.quotedSingle(op) + " (tensor " + Echo.quotedSingle(name) + ")");
         }
         if (index >= TF_OperationNumOutputs(oper)) {
-            throw ConsumerException.failure("operation " + Echo.quotedSingle(op) + " has no output " + index + " (tensor " + Echo.quotedSingle(name) + ")");
+            throw StatusException.failedPrecondition("operation " + Echo.quotedSingle(op) + " has no output " + index + " (tensor " + Echo.quotedSingle(name) + ")");
         }
         array.position(i).oper(oper).index(index);
         array.position(0);
@@ -574,7 +578,7 @@ public final class TfSession implements AutoCloseable {
                 ? name.substring(0, colon) : name;
         TF_Operation oper = TF_GraphOperationByName(graph, op);
         if (oper == null || oper.isNull()) {
-            throw ConsumerException.failure("the graph has no operation " + Echo.quotedSingle(op));
+            throw StatusException.failedPrecondition("the graph has no operation " + Echo.quotedSingle(op));
         }
         return oper;
     }
@@ -625,7 +629,7 @@ public final class TfSession implements AutoCloseable {
     private static TF_Tensor allocate(DType dt, long[] dims, long bytes) {
         TF_Tensor t = TF_AllocateTensor(dt.code(), dims, dims.length, bytes);
         if (t == null || t.isNull()) {
-            throw ConsumerException.failure("TensorFlow could not allocate a " + dt.tfName() + " tensor of "
+            throw StatusException.internal("TensorFlow could not allocate a " + dt.tfName() + " tensor of "
                     + bytes + " bytes");
         }
         return t;
@@ -654,12 +658,12 @@ public final class TfSession implements AutoCloseable {
     /** Copies a fetched TF_Tensor into Java memory. */
     private static HostTensor fromNative(TF_Tensor t, String name) {
         if (t == null || t.isNull()) {
-            throw ConsumerException.failure("TensorFlow returned no value for " + Echo.quotedSingle(name));
+            throw StatusException.internal("TensorFlow returned no value for " + Echo.quotedSingle(name));
         }
         int code = TF_TensorType(t);
         DType dt = DType.fromCode(code);
         if (dt == null) {
-            throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " has dtype "
+            throw StatusException.internal("output tensor " + Echo.quotedSingle(name) + " has dtype "
                     + SavedModelInfo.dtypeName(code) + ", which java_consumer cannot write as JSON");
         }
         int rank = TF_NumDims(t);
@@ -670,7 +674,7 @@ public final class TfSession implements AutoCloseable {
         long n = HostTensor.numElements(dims);
         if (dt == DType.STRING) {
             if (n > Integer.MAX_VALUE - 8) {
-                throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " is too large");
+                throw StatusException.internal("output tensor " + Echo.quotedSingle(name) + " is too large");
             }
             byte[][] strs = new byte[(int) n][];
             TF_TString elems = new TF_TString(TF_TensorData(t));
@@ -687,7 +691,7 @@ public final class TfSession implements AutoCloseable {
         }
         long bytes = TF_TensorByteSize(t);
         if (bytes != n * dt.byteSize()) {
-            throw ConsumerException.failure("output tensor " + Echo.quotedSingle(name) + " has " + bytes + " bytes for " + n + " "
+            throw StatusException.internal("output tensor " + Echo.quotedSingle(name) + " has " + bytes + " bytes for " + n + " "
                     + dt.tfName() + " elements");
         }
         ByteBuffer copy = HostTensor.allocate(dt, dims);
@@ -698,10 +702,10 @@ public final class TfSession implements AutoCloseable {
         return HostTensor.numeric(dt, dims, copy);
     }
 
-    private static void check(TF_Status status, boolean refusal, String what) {
+    /** Throws an error with {@code code} when TensorFlow's status is not {@code TF_OK}. */
+    private static void check(TF_Status status, Code code, String what) {
         if (TF_GetCode(status) != TF_OK) {
-            String msg = what + ": " + TF_Message(status).getString();
-            throw refusal ? ConsumerException.refusal(msg) : ConsumerException.failure(msg);
+            throw new StatusException(code, what + ": " + TF_Message(status).getString());
         }
     }
 

@@ -122,14 +122,14 @@ public final class Trainer {
          * text as given, bounded), {@code --checkpoint-every}, {@code --log-every}.
          *
          * @return the learning rate as float32
-         * @throws ConsumerException (refusal) naming the first option out of range
+         * @throws StatusException naming the first option out of range
          */
         public float check() {
             if (steps < 1) {
-                throw ConsumerException.refusal("--steps must be at least 1, got " + steps);
+                throw StatusException.invalidArgument("--steps must be at least 1, got " + steps);
             }
             if (batchSize < 1) {
-                throw ConsumerException.refusal("--batch-size must be at least 1, got " + batchSize);
+                throw StatusException.invalidArgument("--batch-size must be at least 1, got " + batchSize);
             }
             float rate;
             try {
@@ -138,14 +138,14 @@ public final class Trainer {
                 rate = Float.NaN;
             }
             if (!(Float.isFinite(rate) && rate > 0)) {
-                throw ConsumerException.refusal("--learning-rate must be a finite number > 0 in float32, got "
+                throw StatusException.invalidArgument("--learning-rate must be a finite number > 0 in float32, got "
                         + Echo.bound(learningRate));
             }
             if (checkpointEvery < 0) {
-                throw ConsumerException.refusal("--checkpoint-every must be 0 or more, got " + checkpointEvery);
+                throw StatusException.invalidArgument("--checkpoint-every must be 0 or more, got " + checkpointEvery);
             }
             if (logEvery < 1) {
-                throw ConsumerException.refusal("--log-every must be at least 1, got " + logEvery);
+                throw StatusException.invalidArgument("--log-every must be at least 1, got " + logEvery);
             }
             return rate;
         }
@@ -164,7 +164,7 @@ public final class Trainer {
      * @param out standard output ({@code step:} and {@code final:} lines)
      * @param err standard error (throughput and {@code exported} lines)
      * @return the new version folder
-     * @throws ConsumerException a refusal for bad options, data, model (a version folder not
+     * @throws StatusException a refusal for bad options, data, model (a version folder not
      *     named by its number, files that do not match its manifest, no or a bad training section,
      *     an unsafe op the train or variables signature can reach) or checkpoint folder; a failure
      *     when TensorFlow fails, the loss stops being finite ({@code training diverged at step
@@ -178,7 +178,7 @@ public final class Trainer {
         String shown = loc.shown();
         String modelShown = ModelLocation.parent(shown);
         if (loc.version() == null) {
-            throw ConsumerException.refusal("train publishes the next version beside " + shown + ", so it needs a "
+            throw StatusException.invalidArgument("train publishes the next version beside " + shown + ", so it needs a "
                     + "version folder named by its number");
         }
         if (!options.skipVerification()) {
@@ -186,7 +186,7 @@ public final class Trainer {
         }
         Json.Obj manifest = readManifest(dir, shown);
         if (!(manifest.get("training") instanceof Json.Obj trainingJson)) {
-            throw ConsumerException.refusal(shown + " has no training section in manifest.json; train needs a model "
+            throw StatusException.failedPrecondition(shown + " has no training section in manifest.json; train needs a model "
                     + "exported with a train signature (such as affine)");
         }
         SavedModelInfo info = SavedModelInfo.read(dir, shown);
@@ -204,17 +204,17 @@ public final class Trainer {
         if (options.resume()) {
             CheckpointDir.State state = checkpoints.readState();
             if (state == null) {
-                throw ConsumerException.refusal("--resume: no checkpoint to resume in " + checkpoints.shown());
+                throw StatusException.notFound("--resume: no checkpoint to resume in " + checkpoints.shown());
             }
             resumeFrom = checkpoints.resolve(state.modelCheckpointPath());
             resumedFrom = CheckpointDir.fileName(state.modelCheckpointPath());
             if (!Files.isRegularFile(Path.of(resumeFrom + ".index"))) {
-                throw ConsumerException.refusal("--resume: " + checkpoints.shown(CheckpointDir.STATE_FILE)
+                throw StatusException.notFound("--resume: " + checkpoints.shown(CheckpointDir.STATE_FILE)
                         + " names the checkpoint " + checkpoints.shown(state.modelCheckpointPath())
                         + ", which has no .index file");
             }
         } else if (Files.exists(checkpoints.stateFile())) {
-            throw ConsumerException.refusal(checkpoints.shown() + " holds checkpoints of an earlier run; pass --resume "
+            throw StatusException.failedPrecondition(checkpoints.shown() + " holds checkpoints of an earlier run; pass --resume "
                     + "to continue it or --checkpoint-dir for a new run");
         }
 
@@ -226,7 +226,7 @@ public final class Trainer {
             try {
                 Files.createDirectories(checkpoints.dir());
             } catch (IOException e) {
-                throw ConsumerException.failure("cannot create the checkpoint folder " + checkpoints.shown() + ": "
+                throw StatusException.internal("cannot create the checkpoint folder " + checkpoints.shown() + ": "
                         + e.getMessage());
             }
             Loop loop = new Loop(session, section, rows, rate);
@@ -239,7 +239,7 @@ public final class Trainer {
                 globalStep = loop.step(globalStep, options.batchSize(), lossOut);
                 loss = lossOut[0];
                 if (!Float.isFinite(loss)) {
-                    throw ConsumerException.failure("training diverged at step " + globalStep + ": the loss is "
+                    throw StatusException.internal("training diverged at step " + globalStep + ": the loss is "
                             + Numbers.format(loss) + "; lower --learning-rate");
                 }
                 if (Math.floorMod(globalStep, options.logEvery()) == 0) {
@@ -331,7 +331,7 @@ public final class Trainer {
             HostTensor l = result.get(0);
             HostTensor s = result.get(1);
             if (l.dtype() != DType.FLOAT || l.size() != 1 || s.dtype() != DType.INT64 || s.size() != 1) {
-                throw ConsumerException.failure("the train signature returned " + l + " and " + s
+                throw StatusException.internal("the train signature returned " + l + " and " + s
                         + " instead of a DT_FLOAT loss and a DT_INT64 step");
             }
             loss[0] = l.data().getFloat(0);
@@ -346,7 +346,7 @@ public final class Trainer {
                 m.put(variableNames.get(i), got.get(i));
             }
             if (m.values().stream().anyMatch(t -> t.dtype() == DType.STRING)) {
-                throw ConsumerException.failure("the variables signature returned a DT_STRING value");
+                throw StatusException.internal("the variables signature returned a DT_STRING value");
             }
             return m;
         }
@@ -383,7 +383,7 @@ public final class Trainer {
         try {
             return new CheckpointDir(Paths.get(shown).toAbsolutePath(), shown);
         } catch (java.nio.file.InvalidPathException e) {
-            throw ConsumerException.refusal("invalid --checkpoint-dir " + Echo.quotedSingle(shown) + ": " + e.getMessage());
+            throw StatusException.invalidArgument("invalid --checkpoint-dir " + Echo.quotedSingle(shown) + ": " + e.getMessage());
         }
     }
 
@@ -395,18 +395,18 @@ public final class Trainer {
         try {
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
-            throw ConsumerException.refusal(shown + " has no manifest.json; train needs the manifest's training section");
+            throw StatusException.failedPrecondition(shown + " has no manifest.json; train needs the manifest's training section");
         } catch (IOException e) {
-            throw ConsumerException.refusal("cannot read " + f + ": " + e.getMessage());
+            throw StatusException.failedPrecondition("cannot read " + f + ": " + e.getMessage());
         }
         Json.Value v;
         try {
             v = Json.parse(bytes);
-        } catch (ConsumerException e) {
-            throw ConsumerException.refusal("cannot read " + f + ": " + e.getMessage());
+        } catch (StatusException e) {
+            throw StatusException.failedPrecondition("cannot read " + f + ": " + e.getMessage());
         }
         if (!(v instanceof Json.Obj o)) {
-            throw ConsumerException.refusal("cannot read " + f + ": the top level is not an object");
+            throw StatusException.failedPrecondition("cannot read " + f + ": the top level is not an object");
         }
         return o;
     }
@@ -436,7 +436,7 @@ public final class Trainer {
             try {
                 bytes = Files.readAllBytes(file);
             } catch (IOException e) {
-                throw ConsumerException.refusal("cannot read frozen graph " + Echo.quotedSingle(named) + ": " + e.getMessage());
+                throw StatusException.failedPrecondition("cannot read frozen graph " + Echo.quotedSingle(named) + ": " + e.getMessage());
             }
             FrozenGraphs.check(bytes, section.frozenConstants().getOrDefault(key, Map.of()),
                     section.variableDtypes(), named);
@@ -451,7 +451,7 @@ public final class Trainer {
                 && f.get("graph_text") instanceof Json.Str t) {
             return t.value();
         }
-        throw ConsumerException.refusal("manifest.json: signatures[" + Echo.quotedSingle(key) + "].frozen has no graph_text path");
+        throw StatusException.failedPrecondition("manifest.json: signatures[" + Echo.quotedSingle(key) + "].frozen has no graph_text path");
     }
 
     /**
@@ -498,7 +498,7 @@ public final class Trainer {
             done = true;
             return published;
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot write the new version in " + writer.stagingShown() + ": "
+            throw StatusException.internal("cannot write the new version in " + writer.stagingShown() + ": "
                     + e.getMessage());
         } finally {
             if (!done) {
@@ -550,7 +550,7 @@ public final class Trainer {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(Files.readAllBytes(p))).toString();
         } catch (CharacterCodingException e) {
-            throw ConsumerException.failure("golden request " + shown + " is not UTF-8 text");
+            throw StatusException.internal("golden request " + shown + " is not UTF-8 text");
         }
     }
 }

@@ -83,7 +83,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
      * @param path the {@code --data} argument, as given: a CSV file or a folder of CSV files
      * @param columns the column names (the header line's fields must be them)
      * @return the data
-     * @throws ConsumerException (refusal) {@code --data <file>[:<line>]: ...} for a missing path,
+     * @throws StatusException {@code --data <file>[:<line>]: ...} for a missing path,
      *     a folder without {@code .csv} file, an unreadable or non-UTF-8 file, a wrong header, a
      *     line with too few or too many fields, a value that is not a finite float32, or no data
      *     row at all
@@ -106,11 +106,11 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(bytes)).toString();
             } catch (IOException e) {
-                throw ConsumerException.refusal("--data " + file.shown() + ": cannot read it as UTF-8 text: " + e);
+                throw StatusException.invalidArgument("--data " + file.shown() + ": cannot read it as UTF-8 text: " + e);
             }
             List<String> lines = lines(text);
             if (lines.isEmpty() || !fields(lines.get(0)).equals(columns)) {
-                throw ConsumerException.refusal("--data " + file.shown() + ": line 1 must be the header "
+                throw StatusException.invalidArgument("--data " + file.shown() + ": line 1 must be the header "
                         + Echo.quoted(header));
             }
             long rows = 0;
@@ -122,7 +122,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
                 List<String> fields = fields(line);
                 int number = n + 1;
                 if (fields.size() != columns.size()) {
-                    throw ConsumerException.refusal("--data " + file.shown() + ":" + number + ": " + fields.size()
+                    throw StatusException.invalidArgument("--data " + file.shown() + ":" + number + ": " + fields.size()
                             + " fields, expected " + columns.size() + " (" + header + ")");
                 }
                 for (int c = 0; c < fields.size(); c++) {
@@ -133,7 +133,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
             described.add(new FileInfo(file.name(), sha256(bytes), rows));
         }
         if (values[0].size == 0) {
-            throw ConsumerException.refusal("--data " + path + ": no data rows");
+            throw StatusException.invalidArgument("--data " + path + ": no data rows");
         }
         List<float[]> arrays = new ArrayList<>(values.length);
         for (FloatList v : values) {
@@ -148,7 +148,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
         try {
             source = Paths.get(path);
         } catch (InvalidPathException e) {
-            throw ConsumerException.refusal("--data " + path + ": not a valid path: " + e.getMessage());
+            throw StatusException.invalidArgument("--data " + path + ": not a valid path: " + e.getMessage());
         }
         if (Files.isDirectory(source)) {
             List<String> names = new ArrayList<>();
@@ -160,10 +160,10 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
                     }
                 });
             } catch (IOException e) {
-                throw ConsumerException.refusal("--data " + path + ": cannot list the folder: " + e.getMessage());
+                throw StatusException.invalidArgument("--data " + path + ": cannot list the folder: " + e.getMessage());
             }
             if (names.isEmpty()) {
-                throw ConsumerException.refusal("--data " + path + ": no .csv shard in this folder");
+                throw StatusException.invalidArgument("--data " + path + ": no .csv shard in this folder");
             }
             names.sort(UTF8_ORDER);
             List<Source> files = new ArrayList<>(names.size());
@@ -176,7 +176,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
             Path name = source.getFileName();
             return List.of(new Source(source, name == null ? path : name.toString(), path));
         }
-        throw ConsumerException.refusal("--data " + path + ": no such file or folder");
+        throw StatusException.notFound("--data " + path + ": no such file or folder");
     }
 
     /** Byte order of the UTF-8 encodings. */
@@ -250,7 +250,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
      * @param line the 1-based line number (for the message)
      * @param column the column name (for the message)
      * @return the float32 value, rounded once from the decimal
-     * @throws ConsumerException (refusal) {@code --data <file>:<line>: column <c> is "<text>",
+     * @throws StatusException {@code --data <file>:<line>: column <c> is "<text>",
      *     expected a finite float32}
      */
     static float parseValue(String field, String file, int line, String column) {
@@ -261,7 +261,7 @@ public record TrainingData(List<String> columns, List<float[]> values, List<File
             v = Float.NaN;
         }
         if (!Float.isFinite(v)) {
-            throw ConsumerException.refusal("--data " + file + ":" + line + ": column " + column + " is "
+            throw StatusException.invalidArgument("--data " + file + ":" + line + ": column " + column + " is "
                     + Echo.quoted(field) + ", expected a finite float32");
         }
         return v;

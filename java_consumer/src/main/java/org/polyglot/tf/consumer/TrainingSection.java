@@ -35,7 +35,7 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
      * @param manifestFile the manifest file as messages name it (the version folder as given,
      *     {@code /manifest.json})
      * @return the checked section
-     * @throws ConsumerException (refusal) when an entry is missing or malformed, or names a
+     * @throws StatusException when an entry is missing or malformed, or names a
      *     signature, input or output that the SavedModel does not have (with the dtype and shape
      *     the contract needs)
      */
@@ -47,12 +47,12 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         String loss = string(section, "loss_output", where);
         String step = string(section, "step_output", where);
         if (!(section.get("columns") instanceof Json.Arr cols) || cols.size() == 0) {
-            throw ConsumerException.refusal(where + ".columns must be a non-empty list of strings");
+            throw StatusException.failedPrecondition(where + ".columns must be a non-empty list of strings");
         }
         List<String> columns = new ArrayList<>();
         for (Json.Value c : cols.items()) {
             if (!(c instanceof Json.Str s)) {
-                throw ConsumerException.refusal(where + ".columns must be a non-empty list of strings");
+                throw StatusException.failedPrecondition(where + ".columns must be a non-empty list of strings");
             }
             columns.add(s.value());
         }
@@ -63,20 +63,20 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         }
         require(trainSig.inputs(), rate, DType.FLOAT, 0, "input", train, where + ".learning_rate_input");
         if (trainSig.inputs().size() != columns.size() + 1 || columns.contains(rate)) {
-            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(train) + " must have exactly the inputs "
+            throw StatusException.failedPrecondition(where + ": signature " + Echo.quotedSingle(train) + " must have exactly the inputs "
                     + String.join(", ", columns) + " and " + rate + "; it has "
                     + TensorSpec.describeAll(trainSig.inputs().values()));
         }
         require(trainSig.outputs(), loss, DType.FLOAT, 0, "output", train, where + ".loss_output");
         require(trainSig.outputs(), step, DType.INT64, 0, "output", train, where + ".step_output");
         if (!varsSig.inputs().isEmpty()) {
-            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(vars) + " must have no inputs; it has "
+            throw StatusException.failedPrecondition(where + ": signature " + Echo.quotedSingle(vars) + " must have no inputs; it has "
                     + TensorSpec.describeAll(varsSig.inputs().values()));
         }
         require(varsSig.outputs(), step, DType.INT64, 0, "output", vars, where + ".step_output");
         for (TensorSpec out : varsSig.outputs().values()) {
             if (out.dtype() == null || out.dtype() == DType.STRING || !out.rankKnown()) {
-                throw ConsumerException.refusal(where + ": variable " + out.describe() + " of signature " + Echo.quotedSingle(vars)
+                throw StatusException.failedPrecondition(where + ": variable " + out.describe() + " of signature " + Echo.quotedSingle(vars)
                         + " must have a numeric or boolean dtype and a known rank");
             }
         }
@@ -84,20 +84,20 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         Json.Value fc = section.get("frozen_constants");
         if (fc != null && !(fc instanceof Json.Null)) {
             if (!(fc instanceof Json.Obj fo)) {
-                throw ConsumerException.refusal(where + ".frozen_constants must be an object");
+                throw StatusException.failedPrecondition(where + ".frozen_constants must be an object");
             }
             for (Map.Entry<String, Json.Value> e : fo.members().entrySet()) {
                 if (!(e.getValue() instanceof Json.Obj m)) {
-                    throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] must be an object");
+                    throw StatusException.failedPrecondition(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] must be an object");
                 }
                 Map<String, String> byVariable = new LinkedHashMap<>();
                 for (Map.Entry<String, Json.Value> v : m.members().entrySet()) {
                     if (!(v.getValue() instanceof Json.Str node)) {
-                        throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "]['"
+                        throw StatusException.failedPrecondition(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "]['"
                                 + v.getKey() + "'] must be a node name (string)");
                     }
                     if (!varsSig.outputs().containsKey(v.getKey())) {
-                        throw ConsumerException.refusal(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] names '"
+                        throw StatusException.failedPrecondition(where + ".frozen_constants[" + Echo.quotedSingle(e.getKey()) + "] names '"
                                 + v.getKey() + "', which is no output of signature " + Echo.quotedSingle(vars) + " (outputs: "
                                 + String.join(", ", varsSig.outputs().keySet()) + ")");
                     }
@@ -123,7 +123,7 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
 
     private static String string(Json.Obj o, String key, String where) {
         if (!(o.get(key) instanceof Json.Str s) || s.value().isEmpty()) {
-            throw ConsumerException.refusal(where + "." + key + " must be a non-empty string");
+            throw StatusException.failedPrecondition(where + "." + key + " must be a non-empty string");
         }
         return s.value();
     }
@@ -133,7 +133,7 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         if (s == null || key.equals(Model.INIT_OP_SIGNATURE)) {
             List<String> have = new ArrayList<>(signatures.keySet());
             have.remove(Model.INIT_OP_SIGNATURE);
-            throw ConsumerException.refusal(where + " names the signature " + Echo.quotedSingle(key)
+            throw StatusException.failedPrecondition(where + " names the signature " + Echo.quotedSingle(key)
                     + ", which the SavedModel does not have (it has: " + Echo.list(have) + ")");
         }
         return s;
@@ -144,11 +144,11 @@ public record TrainingSection(SignatureSpec trainSignature, SignatureSpec variab
         TensorSpec t = specs.get(alias);
         String wanted = Echo.quotedSingle(alias) + " (" + dtype.tfName() + ", " + (rank == 0 ? "a scalar" : "rank " + rank) + ")";
         if (t == null) {
-            throw ConsumerException.refusal(where + ": signature " + Echo.quotedSingle(signature) + " has no " + kind + " " + wanted
+            throw StatusException.failedPrecondition(where + ": signature " + Echo.quotedSingle(signature) + " has no " + kind + " " + wanted
                     + "; its " + kind + "s are " + TensorSpec.describeAll(specs.values()));
         }
         if (t.dtype() != dtype || !t.rankKnown() || t.shape().length != rank) {
-            throw ConsumerException.refusal(where + ": " + kind + " " + t.describe() + " of signature " + Echo.quotedSingle(signature)
+            throw StatusException.failedPrecondition(where + ": " + kind + " " + t.describe() + " of signature " + Echo.quotedSingle(signature)
                     + " must be " + wanted);
         }
     }

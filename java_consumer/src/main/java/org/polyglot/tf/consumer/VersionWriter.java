@@ -51,7 +51,7 @@ public final class VersionWriter {
      *
      * @param modelRoot the model folder
      * @param shown the model folder as messages write it (as given, {@link ModelLocation#parent})
-     * @throws ConsumerException (failure) when the folder cannot be listed or created
+     * @throws StatusException (INTERNAL) when the folder cannot be listed or created
      */
     public VersionWriter(Path modelRoot, String shown) {
         this.modelRoot = modelRoot;
@@ -64,7 +64,7 @@ public final class VersionWriter {
                 }
             }
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot list the model folder " + shown + ": " + e.getMessage());
+            throw StatusException.internal("cannot list the model folder " + shown + ": " + e.getMessage());
         }
         this.version = highest.add(BigInteger.ONE);
         String stagingName = ".tmp-" + version + "-" + ProcessHandle.current().pid();
@@ -78,7 +78,7 @@ public final class VersionWriter {
             }
             Files.createDirectories(staging);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot create the staging folder " + stagingShown + ": " + e.getMessage());
+            throw StatusException.internal("cannot create the staging folder " + stagingShown + ": " + e.getMessage());
         }
     }
 
@@ -137,7 +137,7 @@ public final class VersionWriter {
      * @param manifest the manifest's members
      * @param tensorflowVersion the runtime's {@code TF_Version()}
      * @return the published folder
-     * @throws ConsumerException (failure) when writing fails or the version appeared meanwhile
+     * @throws StatusException (INTERNAL) when writing fails or the version appeared meanwhile
      */
     public Path publish(Map<String, Json.Value> manifest, String tensorflowVersion) {
         Map<String, Json.Value> m = new LinkedHashMap<>(manifest);
@@ -150,16 +150,16 @@ public final class VersionWriter {
                     (Json.pretty(new Json.Obj(m)) + "\n").getBytes(StandardCharsets.UTF_8));
             syncTree(staging);
             if (Files.exists(finalPath)) {
-                throw ConsumerException.failure(finalShown + " appeared while exporting; not overwriting it");
+                throw StatusException.internal(finalShown + " appeared while exporting; not overwriting it");
             }
             try {
                 Files.move(staging, finalPath, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
-                throw ConsumerException.failure("cannot rename " + stagingShown + " to " + finalShown + " atomically");
+                throw StatusException.internal("cannot rename " + stagingShown + " to " + finalShown + " atomically");
             }
             sync(modelRoot);
         } catch (IOException e) {
-            throw ConsumerException.failure("cannot publish " + finalShown + ": " + e.getMessage());
+            throw StatusException.internal("cannot publish " + finalShown + ": " + e.getMessage());
         }
         return finalPath;
     }
@@ -185,7 +185,7 @@ public final class VersionWriter {
      * @param dir the version folder
      * @param shown the folder as messages write it
      * @return the {@code files} object of the manifest
-     * @throws ConsumerException (failure) when a file cannot be read
+     * @throws StatusException (INTERNAL) when a file cannot be read
      */
     public static Json.Obj fileHashes(Path dir, String shown) {
         SortedMap<String, Path> files = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
@@ -196,7 +196,7 @@ public final class VersionWriter {
                 files.put(rel.toString(), f);
             });
         } catch (IOException | UncheckedIOException e) {
-            throw ConsumerException.failure("cannot list " + shown + ": " + e.getMessage());
+            throw StatusException.internal("cannot list " + shown + ": " + e.getMessage());
         }
         files.remove(Manifest.FILE_NAME);
         Map<String, Json.Value> out = new LinkedHashMap<>();
@@ -207,7 +207,7 @@ public final class VersionWriter {
                 entry.put("sha256", new Json.Str(ManifestVerifier.sha256(f)));
                 entry.put("bytes", new Json.Num(Long.toString(Files.size(f)), true));
             } catch (IOException e) {
-                throw ConsumerException.failure("cannot read " + ModelLocation.join(shown, file.getKey()) + ": "
+                throw StatusException.internal("cannot read " + ModelLocation.join(shown, file.getKey()) + ": "
                         + e.getMessage());
             }
             out.put(file.getKey(), new Json.Obj(entry));

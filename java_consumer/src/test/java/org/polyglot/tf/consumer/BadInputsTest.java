@@ -29,7 +29,7 @@ class BadInputsTest {
             + "by a low one";
 
     private static String refusal(String json) {
-        return assertThrows(ConsumerException.class, () -> Json.parse(json.getBytes(StandardCharsets.UTF_8)))
+        return assertThrows(StatusException.class, () -> Json.parse(json.getBytes(StandardCharsets.UTF_8)))
                 .getMessage();
     }
 
@@ -90,8 +90,8 @@ class BadInputsTest {
         byte[] body = TestSupport.utf8("{\"signature_name\": \"" + name + "\", \"inputs\": {\"x\": \"a\"}}");
         TestSupport.Run r = TestSupport.run(body, "predict", "--model", v.toString(), "--skip-verification");
         assertEquals(2, r.status());
-        assertEquals("java_consumer: error: unknown signature '" + "s".repeat(200) + "... (1048576 characters)'; "
-                + "the model's signatures are: serving_default\n", r.stderr());
+        assertEquals("java_consumer: error: signature \"" + "s".repeat(200) + "... (1048576 characters)\" not found; "
+                + "available signatures: serving_default\n", r.stderr());
         String alias = "a".repeat(40_000); // Jackson refuses keys over 50000 characters (a short line too)
         TestSupport.Run a = TestSupport.run(TestSupport.utf8("{\"inputs\": {\"" + alias + "\": \"a\"}}"), "predict",
                 "--model", v.toString(), "--skip-verification");
@@ -126,7 +126,7 @@ class BadInputsTest {
                 .putInputs("x", sig.getInputsOrThrow("x").toBuilder().setDtypeValue(12345).build()).build()).build();
         Path v = writeSavedModel(tmp.resolve("in"), badInput);
         assertEquals("signature \"serving_default\" input \"x\" has dtype 12345, which is not a TensorFlow DataType "
-                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(v, v.toString()))
+                + "this consumer handles", assertThrows(StatusException.class, () -> SavedModelInfo.read(v, v.toString()))
                 .getMessage());
         TestSupport.Run r = TestSupport.run(TestSupport.utf8("{\"inputs\": {\"x\": 1}}"), "predict", "--model",
                 v.toString(), "--skip-verification");
@@ -137,7 +137,7 @@ class BadInputsTest {
                 .putOutputs("y", sig.getOutputsOrThrow("y").toBuilder().setDtypeValue(-3).build()).build()).build();
         Path w = writeSavedModel(tmp.resolve("out"), badOutput);
         assertEquals("signature \"serving_default\" output \"y\" has dtype -3, which is not a TensorFlow DataType "
-                + "this consumer handles", assertThrows(ConsumerException.class, () -> SavedModelInfo.read(w, w.toString()))
+                + "this consumer handles", assertThrows(StatusException.class, () -> SavedModelInfo.read(w, w.toString()))
                 .getMessage());
     }
 

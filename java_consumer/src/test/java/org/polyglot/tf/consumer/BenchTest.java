@@ -48,24 +48,24 @@ class BenchTest {
     @Test
     void badBatchSizesAreRefusals() {
         for (String bad : new String[] {"", " ", "1,,2", "1,", "0", "1,-4", "x", "1.5", "99999999999999999999"}) {
-            ConsumerException e = assertThrows(ConsumerException.class, () -> Bench.parseBatchSizes(bad), bad);
-            assertEquals(ConsumerException.REFUSAL, e.exitStatus(), bad);
+            StatusException e = assertThrows(StatusException.class, () -> Bench.parseBatchSizes(bad), bad);
+            assertEquals(Code.INVALID_ARGUMENT, e.code(), bad);
             assertTrue(e.getMessage().contains("--batch-sizes"), e.getMessage());
         }
-        assertThrows(ConsumerException.class, () -> options(new long[0], 1, 0, 0));
-        assertThrows(ConsumerException.class, () -> options(new long[] {0}, 1, 0, 0));
+        assertThrows(StatusException.class, () -> options(new long[0], 1, 0, 0));
+        assertThrows(StatusException.class, () -> options(new long[] {0}, 1, 0, 0));
     }
 
     @Test
     void badSecondsAndThreadsAreRefusals() {
         for (double s : new double[] {0, -0.0, -1, Double.NaN, Double.POSITIVE_INFINITY}) {
-            ConsumerException e = assertThrows(ConsumerException.class, () -> options(new long[] {1}, s, 0, 0));
-            assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+            StatusException e = assertThrows(StatusException.class, () -> options(new long[] {1}, s, 0, 0));
+            assertEquals(Code.INVALID_ARGUMENT, e.code());
             assertTrue(e.getMessage().contains("--seconds"), e.getMessage());
         }
-        ConsumerException e = assertThrows(ConsumerException.class, () -> options(new long[] {1}, 1, -1, 0));
+        StatusException e = assertThrows(StatusException.class, () -> options(new long[] {1}, 1, -1, 0));
         assertTrue(e.getMessage().contains("--intra-op-threads"), e.getMessage());
-        e = assertThrows(ConsumerException.class, () -> options(new long[] {1}, 1, 0, -1));
+        e = assertThrows(StatusException.class, () -> options(new long[] {1}, 1, 0, -1));
         assertTrue(e.getMessage().contains("--inter-op-threads"), e.getMessage());
         Bench.Options ok = options(new long[] {2, 1}, 0.001, 4, 2);
         assertArrayEquals(new long[] {2, 1}, ok.batchSizes());
@@ -173,20 +173,20 @@ class BenchTest {
         SignatureSpec strings = TestSupport.signature(
                 java.util.Map.of("s", new TensorSpec("s", "s:0", "DT_STRING", new long[] {-1})),
                 java.util.Map.of("y", new TensorSpec("y", "y:0", "DT_FLOAT", new long[] {-1})));
-        ConsumerException e = assertThrows(ConsumerException.class, () -> Bench.checkInputs(strings));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        StatusException e = assertThrows(StatusException.class, () -> Bench.checkInputs(strings));
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         assertTrue(e.getMessage().contains("'s'"), e.getMessage());
         SignatureSpec unknownRank = TestSupport.signature(
                 java.util.Map.of("u", new TensorSpec("u", "u:0", "DT_FLOAT", null)),
                 java.util.Map.of("y", new TensorSpec("y", "y:0", "DT_FLOAT", new long[] {-1})));
-        e = assertThrows(ConsumerException.class, () -> Bench.checkInputs(unknownRank));
+        e = assertThrows(StatusException.class, () -> Bench.checkInputs(unknownRank));
         assertTrue(e.getMessage().contains("'u'") && e.getMessage().contains("rank"), e.getMessage());
         SignatureSpec unsupported = TestSupport.signature(
                 java.util.Map.of("c", new TensorSpec("c", "c:0", "DT_COMPLEX64", new long[] {-1})),
                 java.util.Map.of("y", new TensorSpec("y", "y:0", "DT_FLOAT", new long[] {-1})));
-        assertThrows(ConsumerException.class, () -> Bench.checkInputs(unsupported));
+        assertThrows(StatusException.class, () -> Bench.checkInputs(unsupported));
         Bench.checkInputs(TestSupport.linearSignature());
-        assertThrows(ConsumerException.class, () -> Bench.input(spec("DT_FLOAT", -1, 1 << 20), 1 << 12),
+        assertThrows(StatusException.class, () -> Bench.input(spec("DT_FLOAT", -1, 1 << 20), 1 << 12),
                 "a tensor over 2 GiB is refused");
     }
 
@@ -316,18 +316,18 @@ class BenchTest {
                 assertTrue(r.calls() >= Bench.MIN_CALLS);
                 assertTrue(r.medianNanos() > 0 && r.medianNanos() <= r.p99Nanos());
             }
-            ConsumerException e = assertThrows(ConsumerException.class,
+            StatusException e = assertThrows(StatusException.class,
                     () -> s.prepare(List.of("no_such_op:0"), List.of("out_1:0")));
-            assertEquals(ConsumerException.FAILURE, e.exitStatus());
+            assertEquals(Code.FAILED_PRECONDITION, e.code(), "a tensor name the graph does not have");
         }
     }
 
     @Test
     void tensorFlowRejectsABadConfigAsARefusal() throws IOException {
         Path graph = identityGraph(List.of(DType.FLOAT));
-        ConsumerException e = assertThrows(ConsumerException.class,
+        StatusException e = assertThrows(StatusException.class,
                 () -> TfSession.loadFrozenGraph(graph, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
     }
 
     @Test

@@ -123,8 +123,8 @@ class CheckpointDirTest {
         for (String text : List.of("model_checkpoint_path: ckpt-1\n", "bogus: \"x\"\n", "model_checkpoint_path \"x\"",
                 "all_model_checkpoint_paths: \"ckpt-1\"\n", "model_checkpoint_path: \"unterminated\n")) {
             Files.write(d.stateFile(), text.getBytes(StandardCharsets.UTF_8));
-            ConsumerException e = assertThrows(ConsumerException.class, d::latestPrefix, text);
-            assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+            StatusException e = assertThrows(StatusException.class, d::latestPrefix, text);
+            assertEquals(Code.FAILED_PRECONDITION, e.code());
             assertTrue(e.getMessage().contains(d.stateFile().toString()), e.getMessage());
             assertFalse(e.getMessage().contains("\n"), e.getMessage());
         }
@@ -138,7 +138,7 @@ class CheckpointDirTest {
         assertEquals(given + "checkpoint", d.shown(CheckpointDir.STATE_FILE));
         assertEquals("/abs/ckpt-1", d.shown("/abs/ckpt-1"));
         Files.writeString(d.stateFile(), "bogus: 1\n");
-        String m = assertThrows(ConsumerException.class, d::readState).getMessage();
+        String m = assertThrows(StatusException.class, d::readState).getMessage();
         assertTrue(m.startsWith("the checkpoint state file " + given + "checkpoint is malformed: "), m);
         assertEquals("ckpt-9", CheckpointDir.fileName("/abs/ckpt-9"));
         assertEquals("ckpt-9", CheckpointDir.fileName("ckpt-9"));

@@ -261,9 +261,9 @@ class ConveniencesTest {
                 sig(List.of(IMAGES), List.of(CLASS_ID, unknownRank("probabilities", "DT_FLOAT"))));
         bad.put("'x' (DT_DOUBLE", TestSupport.linearSignature());
         for (Map.Entry<String, SignatureSpec> e : bad.entrySet()) {
-            ConsumerException x = assertThrows(ConsumerException.class,
+            StatusException x = assertThrows(StatusException.class,
                     () -> Conveniences.classifyInput(e.getValue()), e.getKey());
-            assertEquals(ConsumerException.REFUSAL, x.exitStatus());
+            assertEquals(Code.INVALID_ARGUMENT, x.code());
             assertOneErrorLine("java_consumer: error: " + x.getMessage() + "\n", e.getKey(), "serving_default",
                     "classify needs", "exactly one input", "DT_STRING", "rank 1", "class_id", "integer",
                     "probabilities", "floating", "rank 2");
@@ -293,9 +293,9 @@ class ConveniencesTest {
         bad.put("'continuation' (DT_FLOAT", sig(List.of(PREFIX, LENGTH),
                 List.of(spec("continuation", "DT_FLOAT", -1))));
         for (Map.Entry<String, SignatureSpec> e : bad.entrySet()) {
-            ConsumerException x = assertThrows(ConsumerException.class,
+            StatusException x = assertThrows(StatusException.class,
                     () -> Conveniences.checkGenerateSignature(e.getValue()), e.getKey());
-            assertEquals(ConsumerException.REFUSAL, x.exitStatus());
+            assertEquals(Code.INVALID_ARGUMENT, x.code());
             assertOneErrorLine("java_consumer: error: " + x.getMessage() + "\n", e.getKey(), "generate needs",
                     "'prefix' (DT_STRING, rank 1)", "'length' (DT_INT32, a scalar)",
                     "'continuation' (DT_STRING, rank 1)");
@@ -325,7 +325,7 @@ class ConveniencesTest {
         assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), "--skip-verification", "--signature", "generate",
                 "--format", "frozen", image.toString()), "signature 'generate'", "classify needs");
         assertRefusal(TestSupport.runRaw("classify", "--model", g.toString(), "--skip-verification", image.toString()),
-                "unknown signature 'serving_default'");
+                "signature \"serving_default\" not found");
     }
 
     @Test
@@ -354,7 +354,7 @@ class ConveniencesTest {
                 "--length");
         assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification"), "--prefix");
         assertRefusal(TestSupport.runRaw("generate", "--model", m.toString(), "--skip-verification", "--prefix", "a", "--signature", "other"),
-                "unknown signature 'other'");
+                "signature \"other\" not found");
     }
 
     @Test
@@ -374,7 +374,7 @@ class ConveniencesTest {
         assertRefusal(TestSupport.runRaw("classify", "--model", TestSupport.LINEAR.toString(), image.toString()),
                 "signature 'serving_default'", "classify needs", "'x' (DT_DOUBLE");
         assertRefusal(TestSupport.runRaw("generate", "--model", TestSupport.LINEAR.toString(), "--prefix", "a"),
-                "unknown signature 'generate'");
+                "signature \"generate\" not found");
         assertRefusal(TestSupport.runRaw("generate", "--model", TestSupport.LINEAR.toString(), "--prefix", "a",
                 "--signature", "serving_default"), "generate needs", "no input 'prefix'");
     }

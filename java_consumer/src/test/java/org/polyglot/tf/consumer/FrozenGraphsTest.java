@@ -117,22 +117,22 @@ class FrozenGraphsTest {
     void refusesConstantsThatDoNotFit() {
         byte[] g = graph().toByteArray();
         Map<String, HostTensor> w = Map.of("W", floats(new long[0], 1f));
-        String missing = assertThrows(ConsumerException.class,
+        String missing = assertThrows(StatusException.class,
                 () -> FrozenGraphs.withValues(g, Map.of("W", "nope"), w, "g.pb")).getMessage();
         assertTrue(missing.contains("frozen graph has no Const node nope for variable W"), missing);
-        String notConst = assertThrows(ConsumerException.class,
+        String notConst = assertThrows(StatusException.class,
                 () -> FrozenGraphs.withValues(g, Map.of("W", "y"), w, "g.pb")).getMessage();
         assertTrue(notConst.contains("it is a AddV2"), notConst);
-        String dtype = assertThrows(ConsumerException.class,
+        String dtype = assertThrows(StatusException.class,
                 () -> FrozenGraphs.withValues(g, Map.of("W", "step"), w, "g.pb")).getMessage();
         assertTrue(dtype.contains("DT_INT64"), dtype);
-        assertThrows(ConsumerException.class, () -> FrozenGraphs.withValues(g, Map.of("v", "W"), w, "g.pb"));
-        assertThrows(ConsumerException.class, () -> FrozenGraphs.withValues(new byte[] {(byte) 0xff}, Map.of(), w,
+        assertThrows(StatusException.class, () -> FrozenGraphs.withValues(g, Map.of("v", "W"), w, "g.pb"));
+        assertThrows(StatusException.class, () -> FrozenGraphs.withValues(new byte[] {(byte) 0xff}, Map.of(), w,
                 "g.pb"));
         FrozenGraphs.check(g, Map.of("W", "W", "global_step", "step"), Map.of("W", DType.FLOAT, "global_step",
                 DType.INT64), "g.pb");
-        ConsumerException e = assertThrows(ConsumerException.class,
+        StatusException e = assertThrows(StatusException.class,
                 () -> FrozenGraphs.check(g, Map.of("W", "step"), Map.of("W", DType.FLOAT), "g.pb"));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        assertEquals(Code.FAILED_PRECONDITION, e.code());
     }
 }

@@ -85,7 +85,7 @@ class FrozenUnavailableTest {
     @MethodSource("commands")
     void everyCommandRefusesWithoutAReason(String command, List<String> extra) throws IOException {
         Path v = unfrozenCopy(null);
-        TestSupport.assertOneLineRefusal(run(v, command, extra), expected(null));
+        TestSupport.assertOneLineRefusal(run(v, command, extra), Code.NOT_FOUND, expected(null));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -94,7 +94,7 @@ class FrozenUnavailableTest {
         String reason = "convert_variables_to_constants_v2 left inputs that are not signature inputs: unknown:0 "
                 + "(resource), a resource such as a lookup table that cannot become a constant";
         Path v = unfrozenCopy(reason);
-        TestSupport.assertOneLineRefusal(run(v, command, extra), expected(reason));
+        TestSupport.assertOneLineRefusal(run(v, command, extra), Code.NOT_FOUND, expected(reason));
     }
 
     @Test
@@ -124,8 +124,8 @@ class FrozenUnavailableTest {
     @Test
     void anUnknownKeyIsStillNotFound() throws IOException {
         Path v = unfrozenCopy("why");
-        TestSupport.assertOneLineRefusal(run(v, "predict", List.of(), "--signature", "other"),
-                "unknown signature 'other'; manifest.json lists the signatures: serving_default");
+        TestSupport.Run r = run(v, "predict", List.of(), "--signature", "other");
+        TestSupport.assertOneLineRefusal(r, Code.NOT_FOUND, "signature \"other\" not found; available signatures: none");
     }
 
     @Test
@@ -143,16 +143,17 @@ class FrozenUnavailableTest {
         try (Model m = new Model(loc, Model.Format.FROZEN)) {
             assertEquals("why", m.manifest().frozenUnavailable("serving_default"));
             assertDoesNotThrow(() -> m.warmUp("serving_default"));
-            ConsumerException e = assertThrows(ConsumerException.class, () -> m.signature("serving_default"));
+            StatusException e = assertThrows(StatusException.class, () -> m.signature("serving_default"));
             assertEquals(expected("why"), e.getMessage());
-            assertEquals(ConsumerException.REFUSAL, e.exitStatus());
-            e = assertThrows(ConsumerException.class, () -> m.session("serving_default"));
+            assertEquals(Code.NOT_FOUND, e.code());
+            e = assertThrows(StatusException.class, () -> m.session("serving_default"));
             assertEquals(expected("why"), e.getMessage());
-            e = assertThrows(ConsumerException.class, () -> m.predict(TestSupport.utf8(REQUEST), "serving_default"));
+            e = assertThrows(StatusException.class, () -> m.predict(TestSupport.utf8(REQUEST), "serving_default"));
             assertEquals(expected("why"), e.getMessage());
-            e = assertThrows(ConsumerException.class, () -> m.session("other"));
-            assertEquals("unknown signature 'other'; manifest.json lists the signatures: serving_default",
-                    e.getMessage());
+            e = assertThrows(StatusException.class, () -> m.session("other"));
+            assertEquals("signature \"other\" not found; available signatures: none", e.getMessage(),
+                    "the signatures that have a frozen graph");
+            assertEquals(Code.NOT_FOUND, e.code());
         }
     }
 }

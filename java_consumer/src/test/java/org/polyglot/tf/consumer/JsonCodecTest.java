@@ -95,9 +95,9 @@ class JsonCodecTest {
     @ValueSource(strings = {"", "  ", "{\"a\": [1.0]", "{\"a\": 1} x", "[1] [2]", "[INF]", "[+1]", "[.5]", "[01]",
         "{'a': 1}", "[1,]", "nan", "[-NaN]"})
     void rejectsInvalidJson(String body) {
-        ConsumerException e = assertThrows(ConsumerException.class, () -> Json.parse(utf8(body)));
+        StatusException e = assertThrows(StatusException.class, () -> Json.parse(utf8(body)));
         assertTrue(e.getMessage().startsWith("invalid JSON"), e.getMessage());
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         assertTrue(!e.getMessage().contains("\n"));
     }
 

@@ -102,8 +102,8 @@ class ManifestVerifierTest {
     }
 
     private static String refusal(Path dir) {
-        ConsumerException e = assertThrows(ConsumerException.class, () -> ManifestVerifier.verify(dir, dir.toString()));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        StatusException e = assertThrows(StatusException.class, () -> ManifestVerifier.verify(dir, dir.toString()));
+        assertEquals(Code.FAILED_PRECONDITION, e.code());
         return e.getMessage();
     }
 
@@ -213,13 +213,40 @@ class ManifestVerifierTest {
             Map<String, String> entries = listed(dir);
             entries.put(INDEX, "{\"bytes\": 300}");
             writeManifest(dir, entries);
-            return INDEX + ": SHA-256 " + sha256(contents().get(INDEX)) + " does not match manifest.json (None)";
+            return INDEX + ": SHA-256 " + sha256(contents().get(INDEX)) + " does not match manifest.json (null)";
+        }));
+        cases.add(Arguments.of("sha256 a number", (Damage) dir -> {
+            Map<String, String> entries = listed(dir);
+            entries.put(INDEX, "{\"sha256\": 1.5e300, \"bytes\": 300}");
+            writeManifest(dir, entries);
+            return INDEX + ": SHA-256 " + sha256(contents().get(INDEX)) + " does not match manifest.json (1.5e+300)";
         }));
         cases.add(Arguments.of("no bytes", (Damage) dir -> {
             Map<String, String> entries = listed(dir);
             entries.put(INDEX, "{\"sha256\": \"" + sha256(contents().get(INDEX)) + "\"}");
             writeManifest(dir, entries);
-            return INDEX + ": 300 bytes, manifest.json says None";
+            return INDEX + ": 300 bytes, manifest.json says null";
+        }));
+        // {expected} as the catalog's "about" writes it: a string as it is, a float by "Numbers in
+        // text", anything else as compact JSON; a boolean is never a size (true is not 1).
+        String[][] sizes = {
+            {"true", "true"}, {"false", "false"}, {"null", "null"}, {"\"300\"", "300"}, {"299.5", "299.5"},
+            {"3.01e2", "301.0"}, {"1e400", "Infinity"}, {"-0", "0"}, {"[300]", "[300]"}, {"{\"n\": 300}", "{\"n\":300}"},
+            {"NaN", "NaN"}};
+        for (String[] s : sizes) {
+            cases.add(Arguments.of("bytes " + s[0], (Damage) dir -> {
+                Map<String, String> entries = listed(dir);
+                entries.put(INDEX, "{\"sha256\": \"" + sha256(contents().get(INDEX)) + "\", \"bytes\": " + s[0] + "}");
+                writeManifest(dir, entries);
+                return INDEX + ": 300 bytes, manifest.json says " + s[1];
+            }));
+        }
+        cases.add(Arguments.of("bytes true for a 1-byte file", (Damage) dir -> {
+            Files.write(dir.resolve("one.bin"), new byte[] {7});
+            Map<String, String> entries = listed(dir);
+            entries.put("one.bin", "{\"sha256\": \"" + sha256(new byte[] {7}) + "\", \"bytes\": true}");
+            writeManifest(dir, entries);
+            return "one.bin: 1 bytes, manifest.json says true";
         }));
         return cases.stream();
     }
@@ -238,6 +265,17 @@ class ManifestVerifierTest {
         assertDoesNotThrow(() -> ManifestVerifier.verify(dir, dir.toString()), "the undamaged fixture verifies");
         String expected = damage.apply(dir);
         assertEquals(expected, refusal(dir), name);
+    }
+
+    @Test
+    void aSizeWrittenAsAFloatOfTheSameValueVerifies() throws IOException {
+        for (String same : List.of("300.0", "3e2", "3.000E+2")) {
+            Path dir = version();
+            Map<String, String> entries = listed(dir);
+            entries.put(INDEX, "{\"sha256\": \"" + sha256(contents().get(INDEX)) + "\", \"bytes\": " + same + "}");
+            writeManifest(dir, entries);
+            assertDoesNotThrow(() -> ManifestVerifier.verify(dir, dir.toString()), same);
+        }
     }
 
     @Test
@@ -352,11 +390,11 @@ class ManifestVerifierTest {
         List<String> args = new ArrayList<>(List.of(command, "--model", dir.getParent().toString()));
         args.addAll(extra);
         TestSupport.Run r = TestSupport.run(TestSupport.utf8("{\"instances\": [[1.0]]}\n"), args.toArray(String[]::new));
-        TestSupport.assertOneLineRefusal(r, "variables/extra.bin: not listed in manifest.json");
+        TestSupport.assertOneLineRefusal(r, Code.FAILED_PRECONDITION, "variables/extra.bin: not listed in manifest.json");
 
         Files.delete(dir.resolve("manifest.json"));
         r = TestSupport.run(new byte[0], args.toArray(String[]::new));
-        TestSupport.assertOneLineRefusal(r, dir + SKIP_HINT);
+        TestSupport.assertOneLineRefusal(r, Code.FAILED_PRECONDITION, dir + SKIP_HINT);
 
         // With --skip-verification the check is skipped: whatever comes next complains instead
         // (the fixture's saved_model.pb is no SavedModel, or train finds no manifest).

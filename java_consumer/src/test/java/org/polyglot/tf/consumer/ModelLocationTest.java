@@ -39,7 +39,7 @@ class ModelLocationTest {
         assertEquals(BigInteger.TEN, loc.version());
         assertEquals(temp.resolve("m/10"), loc.dir());
         assertEquals(BigInteger.TWO, ModelLocation.resolve(temp.resolve("m").toString(), 2L).version());
-        String msg = assertThrows(ConsumerException.class,
+        String msg = assertThrows(StatusException.class,
                 () -> ModelLocation.resolve(temp.resolve("m").toString(), 11L)).getMessage();
         assertTrue(msg.contains("11") && msg.contains("1, 2, 10"), msg);
     }
@@ -60,8 +60,9 @@ class ModelLocationTest {
         version("3", true);
         assertEquals(temp.resolve("m/3"), ModelLocation.resolve(m, 3L).dir(), "the canonical spelling when present");
         assertEquals(BigInteger.valueOf(7), ModelLocation.resolve(temp.resolve("m/007").toString(), 7L).version());
-        String msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(m, 5L)).getMessage();
-        assertTrue(msg.contains("(available versions: 3, 7)"), msg);
+        StatusException e = assertThrows(StatusException.class, () -> ModelLocation.resolve(m, 5L));
+        assertEquals("version 5 not found in " + m + "; available versions: 3, 7", e.getMessage());
+        assertEquals(Code.NOT_FOUND, e.code());
     }
 
     @Test
@@ -69,7 +70,9 @@ class ModelLocationTest {
         Path v = version("3", true);
         assertEquals(BigInteger.valueOf(3), ModelLocation.resolve(v.toString(), null).version());
         assertEquals(BigInteger.valueOf(3), ModelLocation.resolve(v.toString(), 3L).version());
-        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(v.toString(), 4L));
+        StatusException e = assertThrows(StatusException.class, () -> ModelLocation.resolve(v.toString(), 4L));
+        assertEquals("--version 4 does not match the version folder " + v, e.getMessage());
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         Path odd = version("export", true);
         assertNull(ModelLocation.resolve(odd.toString(), null).version());
     }
@@ -77,14 +80,22 @@ class ModelLocationTest {
     @Test
     void refusals() throws IOException {
         String missing = temp.resolve("does-not-exist").toString();
-        assertTrue(assertThrows(ConsumerException.class, () -> ModelLocation.resolve(missing, null))
-                .getMessage().contains("does-not-exist"));
+        StatusException e = assertThrows(StatusException.class, () -> ModelLocation.resolve(missing, null));
+        assertEquals("model path " + missing + " does not exist; expected a model folder or a version folder",
+                e.getMessage());
+        assertEquals(Code.NOT_FOUND, e.code());
         Path empty = Files.createDirectories(temp.resolve("empty"));
-        assertTrue(assertThrows(ConsumerException.class, () -> ModelLocation.resolve(empty.toString(), null))
-                .getMessage().contains("saved_model.pb"));
+        e = assertThrows(StatusException.class, () -> ModelLocation.resolve(empty.toString(), null));
+        assertEquals(empty + " is not a model: expected saved_model.pb in it or in an integer version subfolder",
+                e.getMessage());
+        assertEquals(Code.NOT_FOUND, e.code());
         Path file = Files.write(temp.resolve("file"), new byte[0]);
-        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(file.toString(), null));
-        assertThrows(ConsumerException.class, () -> ModelLocation.resolve(empty.toString(), 0L));
+        e = assertThrows(StatusException.class, () -> ModelLocation.resolve(file.toString(), null));
+        assertEquals("model path " + file + " is not a folder; expected a model folder or a version folder",
+                e.getMessage());
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
+        e = assertThrows(StatusException.class, () -> ModelLocation.resolve(empty.toString(), 0L));
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
     }
 
     @Test
@@ -114,9 +125,10 @@ class ModelLocationTest {
         ModelLocation direct = ModelLocation.resolve(versionFolder, 4L);
         assertEquals(versionFolder, direct.shown());
         assertEquals(BigInteger.valueOf(4), direct.version());
-        String msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(given, 9L)).getMessage();
-        assertTrue(msg.contains("'" + given + "' has no version 9"), msg);
-        msg = assertThrows(ConsumerException.class, () -> ModelLocation.resolve(temp + "/./nothing/", null)).getMessage();
-        assertTrue(msg.contains("'" + temp + "/./nothing/' does not exist"), msg);
+        String msg = assertThrows(StatusException.class, () -> ModelLocation.resolve(given, 9L)).getMessage();
+        assertEquals("version 9 not found in " + given + "; available versions: 4", msg);
+        msg = assertThrows(StatusException.class, () -> ModelLocation.resolve(temp + "/./nothing/", null)).getMessage();
+        assertEquals("model path " + temp + "/./nothing/ does not exist; expected a model folder or a version folder",
+                msg);
     }
 }

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -86,24 +85,26 @@ class OpScannerTest {
     }
 
     private static String refusal(GraphDef g, List<String> roots, Set<String> allowed) {
-        return assertThrows(ConsumerException.class, () -> OpScanner.refuse(g, roots, allowed)).getMessage();
+        StatusException e = assertThrows(StatusException.class, () -> OpScanner.refuse(g, roots, allowed));
+        assertEquals(Code.FAILED_PRECONDITION, e.code(), "an unsafe op makes a model that may not be run as it is");
+        return e.getMessage();
     }
 
-    // ---- the embedded list ----
+    // ---- the lists, from the jar's resource ----
 
     @Test
-    void embeddedListEqualsTheSharedFile() throws IOException {
-        Path file = TestSupport.REPO.resolve("tests/cases/unsafe_ops.json");
-        Json.Obj root = (Json.Obj) Json.parse(Files.readAllBytes(file));
+    void theListsAreReadFromTheResourceBesideTheClasses() throws IOException {
+        java.net.URL url = OpScanner.class.getResource(SharedData.UNSAFE_OPS);
+        assertTrue(url != null, "unsafe_ops.json is packed beside the classes");
+        Json.Obj root;
+        try (java.io.InputStream in = url.openStream()) {
+            root = (Json.Obj) Json.parse(in.readAllBytes());
+        }
         List<String> ops = new ArrayList<>();
         for (Json.Value v : ((Json.Arr) root.get("ops")).items()) {
             ops.add(((Json.Str) v).value());
         }
-        assertEquals(ops.size(), new HashSet<>(ops).size(), "the file lists an op twice");
-        assertEquals(OpScanner.UNSAFE_OPS.size(), new HashSet<>(OpScanner.UNSAFE_OPS).size());
-        assertEquals(new TreeSet<>(ops), new TreeSet<>(OpScanner.UNSAFE_OPS));
-        assertEquals(ops, OpScanner.UNSAFE_OPS, "same ops, same order as the file");
-
+        assertEquals(ops, OpScanner.UNSAFE_OPS, "the resource's ops, in its order");
         Map<String, List<Integer>> fileInputs = new HashMap<>();
         for (Map.Entry<String, Json.Value> e : ((Json.Obj) root.get("file_inputs")).members().entrySet()) {
             List<Integer> indices = new ArrayList<>();
@@ -113,13 +114,15 @@ class OpScannerTest {
             fileInputs.put(e.getKey(), indices);
         }
         assertEquals(fileInputs, OpScanner.FILE_INPUTS);
-        assertTrue(OpScanner.UNSAFE_OPS.containsAll(OpScanner.FILE_INPUTS.keySet()), "file ops are unsafe ops");
-
         List<String> pure = new ArrayList<>();
         for (Json.Value v : ((Json.Arr) root.get("pure_ops")).items()) {
             pure.add(((Json.Str) v).value());
         }
-        assertEquals(pure, OpScanner.PURE_OPS, "same pure ops, same order as the file");
+        assertEquals(pure, OpScanner.PURE_OPS);
+        assertTrue(OpScanner.UNSAFE_OPS.containsAll(List.of("ReadFile", "WriteFile", "PrintV2", "PyFunc")));
+        assertTrue(OpScanner.UNSAFE_OPS.containsAll(OpScanner.FILE_INPUTS.keySet()), "file ops are unsafe ops");
+        assertThrows(UnsupportedOperationException.class, () -> OpScanner.UNSAFE_OPS.add("X"));
+        assertThrows(UnsupportedOperationException.class, () -> OpScanner.FILE_INPUTS.put("X", List.of()));
     }
 
     // ---- the walk ----
@@ -345,11 +348,11 @@ class OpScannerTest {
         assertEquals(List.of("NoOp"), groups.get(1).roots());
         assertEquals(List.of(), groups.get(2).roots(), "no saver_def");
         OpScanner.checkSavedModel(mg, List.of("serving_default"), Set.of());
-        assertTrue(assertThrows(ConsumerException.class,
+        assertTrue(assertThrows(StatusException.class,
                 () -> OpScanner.checkSavedModel(mg, List.of("serving_default", "read"), Set.of()))
                 .getMessage().startsWith("op ReadFile (node \"r\" in the graph)"));
         MetaGraphDef unsafeInit = metaGraph(true);
-        assertTrue(assertThrows(ConsumerException.class,
+        assertTrue(assertThrows(StatusException.class,
                 () -> OpScanner.checkSavedModel(unsafeInit, List.of("serving_default"), Set.of()))
                 .getMessage().startsWith("op PrintV2 (node \"init_print\" in the graph)"));
     }
@@ -398,7 +401,7 @@ class OpScannerTest {
     }
 
     private static String savedModelRefusal(MetaGraphDef mg) {
-        return assertThrows(ConsumerException.class,
+        return assertThrows(StatusException.class,
                 () -> OpScanner.checkSavedModel(mg, List.of("serving_default"), Set.of())).getMessage();
     }
 
@@ -721,7 +724,7 @@ class OpScannerTest {
         try (Model m = new Model(new ModelLocation(v, java.math.BigInteger.ONE), frozen)) {
             m.refuseUnsafeOps(List.of("serving_default"), false, Set.of());
             assertEquals("op TextLineDataset (node \"t\" in the graph)" + FILE_TAIL + "TextLineDataset to accept it",
-                    assertThrows(ConsumerException.class,
+                    assertThrows(StatusException.class,
                             () -> m.refuseUnsafeOps(List.of("serving_default"), true, Set.of())).getMessage());
             m.refuseUnsafeOps(List.of("serving_default"), true, Set.of("TextLineDataset"));
             m.refuseUnsafeOps(List.of("no_such_signature"), false, Set.of());

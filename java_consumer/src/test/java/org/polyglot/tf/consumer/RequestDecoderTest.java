@@ -28,8 +28,8 @@ class RequestDecoderTest {
     }
 
     private static String refusal(String body, SignatureSpec sig) {
-        ConsumerException e = assertThrows(ConsumerException.class, () -> decode(body, sig));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        StatusException e = assertThrows(StatusException.class, () -> decode(body, sig));
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         return e.getMessage();
     }
 
@@ -101,14 +101,14 @@ class RequestDecoderTest {
         TensorSpec i8 = new TensorSpec("i", "i:0", "DT_INT8", new long[] {-1});
         TensorSpec u64 = new TensorSpec("u", "u:0", "DT_UINT64", new long[] {-1});
         assertEquals(-128, decodeOne("[-128]", i8).data().get(0));
-        assertThrows(ConsumerException.class, () -> decodeOne("[128]", i8));
-        assertThrows(ConsumerException.class, () -> decodeOne("[1.0]", i8));
-        assertThrows(ConsumerException.class, () -> decodeOne("[1e2]", i8));
-        assertThrows(ConsumerException.class, () -> decodeOne("[NaN]", i8));
-        assertThrows(ConsumerException.class, () -> decodeOne("[true]", i8));
+        assertThrows(StatusException.class, () -> decodeOne("[128]", i8));
+        assertThrows(StatusException.class, () -> decodeOne("[1.0]", i8));
+        assertThrows(StatusException.class, () -> decodeOne("[1e2]", i8));
+        assertThrows(StatusException.class, () -> decodeOne("[NaN]", i8));
+        assertThrows(StatusException.class, () -> decodeOne("[true]", i8));
         assertEquals(-1L, decodeOne("[18446744073709551615]", u64).data().getLong(0));
-        assertThrows(ConsumerException.class, () -> decodeOne("[18446744073709551616]", u64));
-        assertThrows(ConsumerException.class, () -> decodeOne("[-1]", u64));
+        assertThrows(StatusException.class, () -> decodeOne("[18446744073709551616]", u64));
+        assertThrows(StatusException.class, () -> decodeOne("[-1]", u64));
     }
 
     @Test
@@ -117,11 +117,11 @@ class RequestDecoderTest {
         assertArrayEquals(new byte[] {0, 1, 2}, decodeOne("{\"b64\": \"AAEC\"}", s).strings()[0]);
         assertArrayEquals(new byte[0], decodeOne("[\"\"]", s).strings()[0]);
         assertArrayEquals(new long[] {}, decodeOne("\"scalar\"", s).shape());
-        assertThrows(ConsumerException.class, () -> decodeOne("{\"b64\": \"AAE\"}", s), "padding is required");
-        assertThrows(ConsumerException.class, () -> decodeOne("{\"b64\": \"A*==\"}", s));
-        assertThrows(ConsumerException.class, () -> decodeOne("{\"b64\": 5}", s));
-        assertThrows(ConsumerException.class, () -> decodeOne("[\"\\ud800\"]", s), "lone surrogate");
-        assertThrows(ConsumerException.class, () -> decodeOne("[1]", s));
+        assertThrows(StatusException.class, () -> decodeOne("{\"b64\": \"AAE\"}", s), "padding is required");
+        assertThrows(StatusException.class, () -> decodeOne("{\"b64\": \"A*==\"}", s));
+        assertThrows(StatusException.class, () -> decodeOne("{\"b64\": 5}", s));
+        assertThrows(StatusException.class, () -> decodeOne("[\"\\ud800\"]", s), "lone surrogate");
+        assertThrows(StatusException.class, () -> decodeOne("[1]", s));
         // A single string input may take {"b64": ...} instances directly.
         SignatureSpec one = TestSupport.signature(Map.of("s", s), Map.of());
         PredictRequest.Inputs in = decode("{\"instances\": [{\"b64\": \"AA==\"}, {\"b64\": \"AQ==\"}]}", one);

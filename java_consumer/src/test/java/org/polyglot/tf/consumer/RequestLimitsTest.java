@@ -27,8 +27,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RequestLimitsTest {
 
     private static String refusal(Runnable r) {
-        ConsumerException e = assertThrows(ConsumerException.class, r::run);
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        return refusal(Code.INVALID_ARGUMENT, r);
+    }
+
+    private static String refusal(Code code, Runnable r) {
+        StatusException e = assertThrows(StatusException.class, r::run);
+        assertEquals(code, e.code(), e.getMessage());
         return e.getMessage();
     }
 
@@ -78,7 +82,7 @@ class RequestLimitsTest {
     void bodyOverTheLimitIsRefusedAfterOneByteMore() {
         for (long max : new long[] {1, 16, 65_535, 65_536, 65_537, 200_000}) {
             CountingStream s = new CountingStream(10_000_000, (byte) ' ');
-            String msg = refusal(() -> {
+            String msg = refusal(Code.RESOURCE_EXHAUSTED, () -> {
                 try {
                     RequestBody.read(s, max);
                 } catch (IOException e) {

@@ -57,8 +57,8 @@ class ResponseEncoderTest {
         assertEquals("{\"outputs\":{\"a\":[[3.0],[4.0]],\"b\":[1.0,2.0]}}",
                 ResponseEncoder.encode(COLUMNS, outputs("b", "a"), v));
         v.put("a", doubles(new long[] {3}, 3, 4, 5));
-        assertThrows(ConsumerException.class, () -> ResponseEncoder.encode(rows(2), outputs("a", "b"), v));
-        assertThrows(ConsumerException.class, () -> ResponseEncoder.encode(rows(1), outputs("y"),
+        assertThrows(StatusException.class, () -> ResponseEncoder.encode(rows(2), outputs("a", "b"), v));
+        assertThrows(StatusException.class, () -> ResponseEncoder.encode(rows(1), outputs("y"),
                 Map.of("y", doubles(new long[] {}, 1))));
     }
 

@@ -75,9 +75,9 @@ class SessionConfigTest {
         for (byte[] bad : new byte[][] {new byte[0], threadsOnly, foldingOn}) {
             assertThrows(IllegalArgumentException.class, () -> SessionConfig.check(bad));
         }
-        ConsumerException e = assertThrows(ConsumerException.class,
+        StatusException e = assertThrows(StatusException.class,
                 () -> SessionConfig.check(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         SessionConfig.check(SessionConfig.contract());
         SessionConfig.check(SessionConfig.serialized(3, 2));
 

@@ -71,13 +71,31 @@ final class TestSupport {
         return w.toString();
     }
 
-    /** The outcome of one in-process command line run. */
-    record Run(int status, String stdout, String stderr) {
+    /**
+     * The outcome of one in-process command line run.
+     *
+     * @param status the exit status
+     * @param stdout what it wrote to stdout
+     * @param stderr what it wrote to stderr
+     * @param code the canonical code's name of its error ({@value Code#OK} after success)
+     */
+    record Run(int status, String stdout, String stderr, String code) {
     }
 
     /** Asserts a refusal: exit status 2, nothing on stdout, and exactly one stderr line. */
     static void assertOneLineRefusal(Run r, String message) {
         assertEquals(2, r.status(), r.stderr());
+        assertEquals("", r.stdout());
+        assertEquals("java_consumer: error: " + message + "\n", r.stderr());
+    }
+
+    /**
+     * Asserts a refusal with its code: the code's name, the exit status the table gives it,
+     * nothing on stdout and exactly the one stderr line.
+     */
+    static void assertOneLineRefusal(Run r, Code code, String message) {
+        assertEquals(code.name(), r.code(), r.stderr());
+        assertEquals(code.exitStatus(), r.status(), r.stderr());
         assertEquals("", r.stdout());
         assertEquals("java_consumer: error: " + message + "\n", r.stderr());
     }
@@ -102,11 +120,12 @@ final class TestSupport {
     static Run run(byte[] stdin, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status;
+        Main.Outcome outcome;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
                 PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            status = Main.run(args, new ByteArrayInputStream(stdin), o, e);
+            outcome = Main.execute(args, new ByteArrayInputStream(stdin), o, e);
         }
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        return new Run(outcome.status(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8),
+                outcome.code());
     }
 }

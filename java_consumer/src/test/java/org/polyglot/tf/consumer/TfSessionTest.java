@@ -107,17 +107,20 @@ class TfSessionTest {
     void tensorFlowErrorsAreReportedNotFatal() throws IOException {
         try (TfSession s = TfSession.loadFrozenGraph(identityGraph())) {
             HostTensor f = numeric(DType.FLOAT, new long[] {2}, 1);
-            ConsumerException e = assertThrows(ConsumerException.class,
+            StatusException e = assertThrows(StatusException.class,
                     () -> s.run(List.of("in_3:0"), List.of(f), List.of("out_3:0")));
-            assertEquals(ConsumerException.FAILURE, e.exitStatus(), "a TensorFlow error at run time is a failure (exit 1)");
-            e = assertThrows(ConsumerException.class, () -> s.run(List.of(), List.of(), List.of("no_such_op:0")));
-            assertEquals(ConsumerException.FAILURE, e.exitStatus());
-            e = assertThrows(ConsumerException.class, () -> s.run(List.of(), List.of(), List.of("out_3:0")));
+            assertEquals(Code.INTERNAL, e.code(), "a TensorFlow error at run time is INTERNAL");
+            e = assertThrows(StatusException.class, () -> s.run(List.of(), List.of(), List.of("no_such_op:0")));
+            assertEquals(Code.FAILED_PRECONDITION, e.code(), "a tensor name the graph does not have");
+            e = assertThrows(StatusException.class, () -> s.run(List.of(), List.of(), List.of("out_3:0")));
             assertTrue(e.getMessage().contains("TensorFlow"), e.getMessage());
         }
         Path garbage = Files.write(temp.resolve("garbage.pb"), new byte[] {1, 2, 3, 4});
-        assertThrows(ConsumerException.class, () -> TfSession.loadFrozenGraph(garbage));
-        assertThrows(ConsumerException.class, () -> TfSession.loadSavedModel(temp));
+        assertEquals(Code.FAILED_PRECONDITION,
+                assertThrows(StatusException.class, () -> TfSession.loadFrozenGraph(garbage)).code());
+        assertEquals(Code.FAILED_PRECONDITION,
+                assertThrows(StatusException.class, () -> TfSession.loadSavedModel(temp)).code(),
+                "a model TensorFlow cannot load may not be run as it is");
     }
 
     static Stream<Path> goldenRequests() throws IOException {

@@ -42,8 +42,8 @@ class TrainerTest {
     }
 
     private static String refusal(Trainer.Options o) {
-        ConsumerException e = assertThrows(ConsumerException.class, o::check);
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        StatusException e = assertThrows(StatusException.class, o::check);
+        assertEquals(Code.INVALID_ARGUMENT, e.code());
         return e.getMessage();
     }
 

@@ -27,8 +27,12 @@ class TrainingDataTest {
     }
 
     private static String refusal(Path data) {
-        ConsumerException e = assertThrows(ConsumerException.class, () -> TrainingData.read(data.toString(), XY));
-        assertEquals(ConsumerException.REFUSAL, e.exitStatus());
+        return refusal(data, Code.INVALID_ARGUMENT);
+    }
+
+    private static String refusal(Path data, Code code) {
+        StatusException e = assertThrows(StatusException.class, () -> TrainingData.read(data.toString(), XY));
+        assertEquals(code, e.code(), e.getMessage());
         return e.getMessage();
     }
 
@@ -125,7 +129,7 @@ class TrainingDataTest {
 
     @Test
     void refusesWhatTheContractRefuses() throws IOException {
-        assertTrue(refusal(temp.resolve("nothing-here")).contains("nothing-here: no such file or folder"));
+        assertTrue(refusal(temp.resolve("nothing-here"), Code.NOT_FOUND).contains("nothing-here: no such file or folder"));
         Files.createDirectories(temp.resolve("empty"));
         write("empty/notes.txt", "x,y\n1,2\n");
         write("empty/.csv", "x,y\n1,2\n");
@@ -158,13 +162,13 @@ class TrainingDataTest {
         Files.createDirectories(temp.resolve("shards"));
         write("shards/a.csv", "x,y\n1,two\n");
         String given = temp + "/./shards//";
-        String m = assertThrows(ConsumerException.class, () -> TrainingData.read(given, XY)).getMessage();
+        String m = assertThrows(StatusException.class, () -> TrainingData.read(given, XY)).getMessage();
         assertEquals("--data " + given + "a.csv:2: column y is \"two\", expected a finite float32", m);
         String noSlash = temp + "/./shards";
-        m = assertThrows(ConsumerException.class, () -> TrainingData.read(noSlash, XY)).getMessage();
+        m = assertThrows(StatusException.class, () -> TrainingData.read(noSlash, XY)).getMessage();
         assertTrue(m.startsWith("--data " + noSlash + "/a.csv:2: "), m);
         String file = temp + "//shards/./a.csv";
-        m = assertThrows(ConsumerException.class, () -> TrainingData.read(file, XY)).getMessage();
+        m = assertThrows(StatusException.class, () -> TrainingData.read(file, XY)).getMessage();
         assertTrue(m.startsWith("--data " + file + ":2: "), m);
         assertTrue(TrainingData.isCsvName("a.csv"));
         assertTrue(TrainingData.isCsvName("..csv"));
