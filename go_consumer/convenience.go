@@ -110,7 +110,7 @@ func cmdClassify(args []string, stdout io.Writer) error {
 	for i, image := range images {
 		data, err := os.ReadFile(image)
 		if err != nil {
-			return usagef("classify: cannot read IMAGE %s: %v", strconv.Quote(status.Bound(image)), err)
+			return status.New(fileCode(err), "classify: cannot read IMAGE %s: %v", strconv.Quote(status.Bound(image)), err)
 		}
 		values[i] = b64{B64: base64.StdEncoding.EncodeToString(data)}
 	}

@@ -74,6 +74,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -134,6 +135,15 @@ func main() {
 // (INVALID_ARGUMENT).
 func usagef(format string, args ...any) error {
 	return status.New(status.InvalidArgument, format, args...)
+}
+
+// fileCode is the code of a file that a flag or argument names and that cannot be read:
+// NOT_FOUND when it does not exist, INVALID_ARGUMENT otherwise (tests/CONTRACT.md, "Errors").
+func fileCode(err error) status.Code {
+	if errors.Is(err, fs.ErrNotExist) {
+		return status.NotFound
+	}
+	return status.InvalidArgument
 }
 
 // errHelp asks for the usage text on stdout and exit status 0.
@@ -473,7 +483,7 @@ func readInput(input string, stdin io.Reader, limit int64) ([]byte, error) {
 	if input != "-" {
 		f, err := os.Open(input)
 		if err != nil {
-			return nil, usagef("cannot read the request from --input %s: %v", input, err)
+			return nil, status.New(fileCode(err), "cannot read the request from --input %s: %v", input, err)
 		}
 		defer f.Close()
 		r = f

@@ -209,7 +209,8 @@ def _read_input(name: str, limit: int = DEFAULT_MAX_REQUEST_BYTES) -> bytes:
             with open(name, "rb") as stream:
                 body = stream.read(limit + 1)
     except OSError as exc:
-        raise StatusError(f"cannot read --input {name}: {exc.strerror}") from None
+        code = Code.NOT_FOUND if isinstance(exc, FileNotFoundError) else Code.INVALID_ARGUMENT
+        raise StatusError(f"cannot read --input {name}: {exc.strerror}", code) from None
     if len(body) > limit:
         raise _too_large(limit)
     return body

@@ -16,7 +16,6 @@ import pytest
 
 from python_producer.producer.export import file_hashes
 from python_producer.reference.status import EDGES, Code
-from python_producer.reference.tfjson import format_float
 from tests.harness.cases import BAD_IMPORTS
 from tests.harness.compare import ulp_distance
 from tests.harness.consumers import reference
@@ -196,7 +195,7 @@ def test_a_changed_golden_byte_fails_the_check(imported, tmp_path):
             block = done.stdout.split(header, 1)[1].split("\n\n", 1)[0]
             assert (
                 f"- {case}: scores: max {ulp:g} ULP; first difference at [0, 0]: "
-                f"got {format_float(got)}, want {format_float(want)} ({ulp:g} ULP)"
+                f"got {got!s}, want {want!s} ({ulp:g} ULP)"
             ) in block
     assert "6 failures" in done.stdout
 

@@ -11,7 +11,7 @@ import base64
 import json
 
 from python_producer.reference.predictor import Predictor
-from python_producer.reference.status import StatusError
+from python_producer.reference.status import Code, StatusError
 from python_producer.reference.tfjson import (
     FLOAT_DTYPES,
     INT_DTYPES,
@@ -63,7 +63,8 @@ def classify(predictor: Predictor, key: str, images: list[str]) -> str:
             with open(image, "rb") as handle:
                 encoded.append({"b64": base64.b64encode(handle.read()).decode("ascii")})
         except OSError as exc:
-            raise StatusError(f"cannot read image {image}: {exc.strerror or exc}") from None
+            code = Code.NOT_FOUND if isinstance(exc, FileNotFoundError) else Code.INVALID_ARGUMENT
+            raise StatusError(f"cannot read image {image}: {exc.strerror or exc}", code) from None
     body = json.dumps({"signature_name": key, "inputs": {alias: encoded}})
     answer = decode_response(predictor.predict(body, key), outputs)
     lines = []

@@ -76,4 +76,8 @@ def _as_json(entry: dict, key: str) -> str:
     value = entry.get(key)
     if isinstance(value, str):
         return value
-    return format_float(value) if isinstance(value, float) else json.dumps(value)
+    return (
+        format_float(value)
+        if isinstance(value, float)
+        else json.dumps(value, separators=(",", ":"))
+    )

@@ -67,7 +67,7 @@ def _first(got: np.ndarray, want: np.ndarray) -> str:
                 continue
             ulp = ulp_distance(np.array([g]), np.array([w]))
             where = ", ".join(str(i) for i in index)
-            return f"; first difference at [{where}]: got {g}, want {w} ({ulp:g} ULP)"
+            return f"; first difference at [{where}]: got {g!s}, want {w!s} ({ulp:g} ULP)"
         if g != w:
             where = ", ".join(str(i) for i in index)
             return f"; first difference at [{where}]: got {g!r}, want {w!r}"
