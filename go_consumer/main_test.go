@@ -127,7 +127,7 @@ func TestRefusalCodes(t *testing.T) {
 		want  string
 	}{
 		{[]string{"predict", "--model", linear, "--bogus"}, body, status.InvalidArgument, "unknown flag --bogus"},
-		{[]string{"predict", "--model", linear, "--input", "/nonexistent/request.json"}, "", status.InvalidArgument, "cannot read the request from --input /nonexistent/request.json"},
+		{[]string{"predict", "--model", linear, "--input", "/nonexistent/request.json"}, "", status.NotFound, "cannot read the request from --input /nonexistent/request.json"},
 		{[]string{"predict", "--model", linear}, `{"instances": 1}`, status.InvalidArgument, `"instances" must be a list`},
 		{[]string{"predict", "--model", linear}, `{`, status.InvalidArgument, "invalid JSON"},
 		{[]string{"predict", "--model", "/nonexistent/linear"}, body, status.NotFound, "model path /nonexistent/linear does not exist"},
