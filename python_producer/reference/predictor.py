@@ -112,16 +112,16 @@ class Predictor:
         version_dir = Path(version_dir)
         self.version_dir = version_dir
         self.format = model_format
-        self.manifest = read_manifest(version_dir)
+        self.manifest = read_manifest(shown)
         self.signatures = signatures_of(
-            version_dir, serve_meta_graph(read_saved_model(version_dir)), self.manifest
+            version_dir, serve_meta_graph(read_saved_model(shown)), self.manifest
         )
         self.loaded = None
         self._frozen: dict[str, tuple] = {}
         self._graph_defs: dict[str, object] = {}
         self.allowed_ops = frozenset(allowed_ops)
         if model_format == "saved_model":
-            check_saved_model(version_dir, keys, self.allowed_ops)
+            check_saved_model(shown, keys, self.allowed_ops)
             tf = tf_runtime.tf()
             try:
                 self.loaded = tf.saved_model.load(str(version_dir), tags=[SERVE_TAG])
@@ -258,8 +258,8 @@ def inspect(version_dir: str | Path, as_json: bool = False) -> str:
     """
     shown = str(version_dir)
     version_dir = Path(version_dir)
-    saved_model = read_saved_model(version_dir)
-    manifest = read_manifest(version_dir)
+    saved_model = read_saved_model(shown)
+    manifest = read_manifest(shown)
     producer_version = ""
     meta_graphs = []
     for meta_graph in saved_model.meta_graphs:

@@ -288,7 +288,7 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
             "folder named by its number"
         )
     if not options.skip_verification:
-        verify_version(version_dir)
+        verify_version(shown)
     manifest = _read_manifest(shown)
     section = manifest.get("training")
     if not isinstance(section, dict):
@@ -304,7 +304,7 @@ def train(model: str, data: str, options: TrainOptions, version: int | None = No
     checkpoint_dir = Path(checkpoint_shown).absolute()
 
     check_saved_model(
-        version_dir,
+        shown,
         [section["train_signature"], section["variables_signature"]],
         frozenset(options.allow_op),
     )
