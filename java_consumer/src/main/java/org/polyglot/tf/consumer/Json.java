@@ -530,6 +530,22 @@ public final class Json {
     }
 
     /**
+     * Writes a value as compact JSON text on one line (numbers keep their literal text).
+     *
+     * @param v the value
+     * @return the text, without a final newline
+     */
+    public static String compact(Value v) {
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = generator(w)) {
+            write(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    /**
      * Writes a value as indented JSON (Jackson's default pretty printer), the form of
      * {@code manifest.json}. Member order and white space carry no meaning there
      * (tests/CONTRACT.md, "manifest.json": manifests are compared as parsed JSON).

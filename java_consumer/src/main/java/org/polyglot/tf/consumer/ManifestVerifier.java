@@ -1,9 +1,7 @@
 package org.polyglot.tf.consumer;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -246,12 +244,6 @@ public final class ManifestVerifier {
             }
             return Numbers.format(Double.parseDouble(n.text()));
         }
-        StringWriter w = new StringWriter();
-        try (JsonGenerator g = Json.generator(w)) {
-            Json.write(g, v);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return w.toString();
+        return Json.compact(v);
     }
 }

@@ -2,13 +2,10 @@ package org.polyglot.tf.consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,13 +59,7 @@ final class TestSupport {
 
     /** Writes a parsed JSON value back as compact text (numbers keep their literal text). */
     static String write(Json.Value v) {
-        StringWriter w = new StringWriter();
-        try (JsonGenerator g = Json.generator(w)) {
-            Json.write(g, v);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return w.toString();
+        return Json.compact(v);
     }
 
     /**
