@@ -15,19 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/polyglot-tf/go_consumer/internal/shareddata"
 )
-
-// sources maps each -from value to its data file and its generator.
-var sources = map[string]struct {
-	file     string
-	generate func(pkg string, data []byte) ([]byte, error)
-}{
-	"unsafe_ops": {shareddata.UnsafeOpsFile, shareddata.UnsafeOpsSource},
-	"messages":   {shareddata.MessagesFile, shareddata.MessagesSource},
-}
 
 func main() {
 	root := flag.String("root", ".", "the repository root")
@@ -42,15 +32,7 @@ func main() {
 }
 
 func generate(root, from, out, pkg string) error {
-	source, ok := sources[from]
-	if !ok {
-		return fmt.Errorf("unknown -from %q; expected unsafe_ops or messages", from)
-	}
-	data, err := os.ReadFile(filepath.Join(root, source.file))
-	if err != nil {
-		return err
-	}
-	src, err := source.generate(pkg, data)
+	src, err := shareddata.Generate(root, from, pkg)
 	if err != nil {
 		return err
 	}
