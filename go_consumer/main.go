@@ -518,7 +518,7 @@ func lazyRunner(info *model.Info, format model.Format) (open func() (*model.Runn
 	var runner *model.Runner
 	open = func() (*model.Runner, error) {
 		if runner == nil {
-			r, err := model.Open(info, format)
+			r, err := model.Open(info, format, model.Options{})
 			if err != nil {
 				return nil, err
 			}
@@ -604,7 +604,7 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
 		return err
 	}
-	runner, err := model.Open(info, format)
+	runner, err := model.Open(info, format, model.Options{})
 	if err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func cmdSoak(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
 			return nil, err
 		}
-		runner, err := model.Open(info, format)
+		runner, err := model.Open(info, format, model.Options{})
 		if err != nil {
 			return nil, err
 		}

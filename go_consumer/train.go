@@ -199,7 +199,7 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(t.ckptDir, 0o755); err != nil {
 		return status.New(status.InvalidArgument, "cannot create the checkpoint folder %s: %v", t.ckptShown, err)
 	}
-	runner, err := model.Open(t.info, model.FormatSavedModel)
+	runner, err := model.Open(t.info, model.FormatSavedModel, model.Options{})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package model
 
 import (
 	"github.com/polyglot-tf/go_consumer/internal/status"
-	tf "github.com/wamuir/graft/tensorflow"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,8 +30,7 @@ func SessionConfigProto(intraOpThreads, interOpThreads int32) *corepb.ConfigProt
 	}
 }
 
-// SessionConfig returns [SessionConfigProto] serialized, as TF_SetConfig (and graft's
-// SessionOptions.Config) take it. Thread counts must be 0 or more.
+// SessionConfig returns [SessionConfigProto] serialized, as TF_SetConfig takes it. Thread counts must be 0 or more.
 func SessionConfig(intraOpThreads, interOpThreads int32) ([]byte, error) {
 	if intraOpThreads < 0 || interOpThreads < 0 {
 		return nil, status.New(status.InvalidArgument, "thread counts must be 0 or more, got intra-op %d and inter-op %d", intraOpThreads, interOpThreads)
@@ -42,15 +40,4 @@ func SessionConfig(intraOpThreads, interOpThreads int32) ([]byte, error) {
 		return nil, status.New(status.Internal, "cannot serialize the session ConfigProto: %v", err)
 	}
 	return b, nil
-}
-
-// sessionOptions returns graft's SessionOptions carrying [SessionConfig] with TensorFlow's
-// thread counts: what every graft session (predict, serve-stdio, serve, classify, generate,
-// train, soak and bench --path graft) is created with.
-func sessionOptions() (*tf.SessionOptions, error) {
-	config, err := Options{}.Config()
-	if err != nil {
-		return nil, err
-	}
-	return &tf.SessionOptions{Config: config}, nil
 }

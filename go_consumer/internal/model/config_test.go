@@ -49,14 +49,15 @@ func TestSessionConfigTurnsConstantFoldingOff(t *testing.T) {
 	if _, err := (Options{IntraOpThreads: -1}).Config(); err == nil {
 		t.Error("negative thread count accepted")
 	}
-	// The graft sessions (predict and every other command) get the zero Options' config.
-	opts, err := sessionOptions()
+	// Every Runner's sessions (predict and every other command) get Options' config.
+	r, err := Open(&Info{Dir: t.TempDir()}, FormatFrozen, Options{IntraOpThreads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	zero, _ := Options{}.Config()
-	if string(opts.Config) != string(zero) {
-		t.Errorf("graft SessionOptions.Config %x, want %x", opts.Config, zero)
+	defer r.Close()
+	want, _ := Options{IntraOpThreads: 2}.Config()
+	if string(r.config) != string(want) {
+		t.Errorf("Runner config %x, want %x", r.config, want)
 	}
 }
 
@@ -105,7 +106,7 @@ func TestRunnerSessionsDoNotFoldConstants(t *testing.T) {
 	plan := &Plan{Key: DefaultSignature, Format: FormatFrozen, Graph: path,
 		Inputs:  map[string]tfjson.Spec{"x": spec("x", "x:0")},
 		Outputs: map[string]tfjson.Spec{"y": spec("y", "y:0")}}
-	r, err := Open(&Info{Dir: filepath.Dir(path)}, FormatFrozen)
+	r, err := Open(&Info{Dir: filepath.Dir(path)}, FormatFrozen, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

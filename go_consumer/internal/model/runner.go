@@ -1,69 +1,91 @@
 package model
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/polyglot-tf/go_consumer/internal/status"
-
 	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	_ "github.com/polyglot-tf/go_consumer/internal/tfquiet" // silence TensorFlow's logging
-	tf "github.com/wamuir/graft/tensorflow"
+	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
 )
 
-// TFVersion returns the version of the TensorFlow C library in use (TF_Version()).
-func TFVersion() string { return tf.Version() }
+// Options configures the TensorFlow sessions of a [Runner]. The zero value is the contract's
+// configuration with TensorFlow's thread counts.
+type Options struct {
+	// IntraOpThreads and InterOpThreads set ConfigProto.intra_op_parallelism_threads and
+	// inter_op_parallelism_threads; 0 leaves the choice to TensorFlow (the number of cores).
+	IntraOpThreads, InterOpThreads int32
+}
 
-// Runner runs signature plans of one model version. For FormatSavedModel it holds the
-// SavedModel's session (loaded with tags {"serve"}); for FormatFrozen one session per frozen
-// GraphDef, imported the first time a plan needs it. Close releases the sessions.
+// Config returns the serialized ConfigProto of o: [SessionConfig] with o's thread counts,
+// so Grappler's constant folding is off whatever the thread counts (tests/CONTRACT.md,
+// "Numeric configuration"). It is never empty. Errors: INVALID_ARGUMENT for a negative
+// thread count.
+func (o Options) Config() ([]byte, error) {
+	return SessionConfig(o.IntraOpThreads, o.InterOpThreads)
+}
+
+// Runner runs signature plans of one model version through TensorFlow's C API (capi.go).
+// For FormatSavedModel it holds the SavedModel's session (loaded with tags {"serve"}); for
+// FormatFrozen one session per frozen GraphDef, imported the first time a plan needs it.
+//
+// Run, RunContext, Save and Restore are safe for concurrent use; Close waits for the runs in
+// flight, then frees the C memory of every session at once.
 type Runner struct {
 	info   *Info
 	format Format
-	opts   *tf.SessionOptions       // of every session: sessionOptions()
-	saved  *graphSession            // FormatSavedModel
-	frozen map[string]*graphSession // FormatFrozen, by GraphDef path
+	config []byte // serialized ConfigProto of every session
+
+	mu     sync.RWMutex // read: a run in flight; write: Close
+	closed bool
+	saved  *session            // FormatSavedModel
+	frozen map[string]*session // FormatFrozen, by GraphDef path; guarded by frozenMu
+	// frozenMu guards frozen (imports happen under it, so each graph is imported once).
+	frozenMu sync.Mutex
 }
 
-type graphSession struct {
-	graph   *tf.Graph
-	session *tf.Session
-	cast    *tf.Operation // Placeholder(DT_FLOAT) -> Cast(DT_HALF), made on first use
-	castIn  tf.Output
-}
-
-// Open prepares a Runner. The SavedModel is loaded now; frozen graphs on first use. Every
-// session it creates gets the contract's ConfigProto ([SessionConfig] with TensorFlow's
-// thread counts: Grappler's constant folding off, tests/CONTRACT.md "Numeric
-// configuration").
-func Open(info *Info, format Format) (*Runner, error) {
-	opts, err := sessionOptions()
+// Open prepares a Runner of info's version in format, with sessions configured by opts
+// ([Options.Config]). The SavedModel is loaded now; frozen graphs on first use. Errors:
+// INVALID_ARGUMENT for bad options, FAILED_PRECONDITION when TensorFlow cannot load the
+// SavedModel.
+func Open(info *Info, format Format, opts Options) (*Runner, error) {
+	config, err := opts.Config()
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{info: info, format: format, opts: opts, frozen: map[string]*graphSession{}}
+	r := &Runner{info: info, format: format, config: config, frozen: map[string]*session{}}
 	if format == FormatSavedModel {
-		m, err := tf.LoadSavedModel(info.Dir, []string{ServeTag}, opts)
-		if err != nil {
-			return nil, status.New(status.FailedPrecondition, "cannot load the SavedModel in %s: %s", info.Dir, oneLine(err.Error()))
+		if r.saved, err = loadSavedModel(info.Dir, ServeTag, config); err != nil {
+			return nil, err
 		}
-		r.saved = &graphSession{graph: m.Graph, session: m.Session}
 	}
 	return r, nil
 }
 
-// Close closes and deletes every TensorFlow session the Runner opened and frees their
-// graphs, so that the model's C memory is released now, not when the garbage collector
-// gets to graft's finalizers. The Runner cannot be used afterwards.
+// Close waits for the runs in flight, then closes and deletes every TensorFlow session the
+// Runner opened and frees their graphs, so that the model's C memory is released now. Later
+// runs fail with FAILED_PRECONDITION; closing again does nothing.
 func (r *Runner) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
 	var first error
 	if r.saved != nil {
 		first = r.saved.close()
 		r.saved = nil
 	}
-	for path, gs := range r.frozen {
-		if err := gs.close(); err != nil && first == nil {
+	r.frozenMu.Lock()
+	defer r.frozenMu.Unlock()
+	for path, s := range r.frozen {
+		if err := s.close(); err != nil && first == nil {
 			first = err
 		}
 		delete(r.frozen, path)
@@ -71,145 +93,83 @@ func (r *Runner) Close() error {
 	return first
 }
 
-// close closes and deletes the session, then frees the graph (only once the session is
-// deleted: if closing fails, graft leaves the session undeleted and the graph is left to
-// graft's finalizer).
-func (gs *graphSession) close() error {
-	if err := gs.session.Close(); err != nil {
-		return err
+// sessionFor returns the session that runs plan (importing its frozen graph on first use).
+// The caller holds r.mu for reading.
+func (r *Runner) sessionFor(plan *Plan) (*session, error) {
+	if r.closed {
+		return nil, status.New(status.FailedPrecondition, "the model %s is closed", r.info.Dir)
 	}
-	deleteGraph(gs.graph)
-	gs.graph, gs.cast = nil, nil
-	return nil
-}
-
-func (r *Runner) sessionFor(plan *Plan) (*graphSession, error) {
 	if plan.Format != r.format {
 		return nil, status.New(status.Internal, "plan for --format %s given to a %s runner", plan.Format, r.format)
 	}
 	if r.format == FormatSavedModel {
-		if r.saved == nil {
-			return nil, status.New(status.Internal, "the model is closed")
-		}
 		return r.saved, nil
 	}
-	if gs := r.frozen[plan.Graph]; gs != nil {
-		return gs, nil
+	r.frozenMu.Lock()
+	defer r.frozenMu.Unlock()
+	if s := r.frozen[plan.Graph]; s != nil {
+		return s, nil
 	}
 	def, err := os.ReadFile(plan.Graph)
 	if err != nil {
 		return nil, status.New(status.FailedPrecondition, "cannot read the frozen graph of signature %s: %v", tfjson.Quote(plan.Key), err)
 	}
-	graph := tf.NewGraph()
-	if err := graph.Import(def, ""); err != nil {
-		return nil, status.New(status.FailedPrecondition, "cannot import the frozen graph %s: %s", plan.Graph, oneLine(err.Error()))
-	}
-	session, err := tf.NewSession(graph, r.opts)
+	s, err := importGraphDef(plan.Graph, def, r.config)
 	if err != nil {
-		return nil, status.New(status.Internal, "cannot create a TensorFlow session: %s", oneLine(err.Error()))
+		return nil, err
 	}
-	gs := &graphSession{graph: graph, session: session}
-	r.frozen[plan.Graph] = gs
-	return gs, nil
+	r.frozen[plan.Graph] = s
+	return s, nil
 }
 
-// Run feeds the decoded inputs to the plan's input tensors and fetches its outputs.
-// Inputs must already match the plan's specs (tfjson.DecodeInputs checks them).
+// Run is [Runner.RunContext] without a deadline.
 func (r *Runner) Run(plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
-	gs, err := r.sessionFor(plan)
+	return r.RunContext(context.Background(), plan, inputs)
+}
+
+// RunContext feeds inputs (by alias) to the plan's input tensors and returns its outputs by
+// alias, each a new flat tensor. Every input must be present, of its spec's dtype and hold as
+// many elements as its shape says (INVALID_ARGUMENT otherwise); shapes beyond that are
+// TensorFlow's to check. A deadline of ctx becomes RunOptions.timeout_in_ms, and a context
+// already done is refused before the run (DEADLINE_EXCEEDED). TensorFlow failing to run is
+// INTERNAL (DEADLINE_EXCEEDED when its timeout struck), naming the signature.
+func (r *Runner) RunContext(ctx context.Context, plan *Plan, inputs map[string]*tfjson.Tensor) (map[string]*tfjson.Tensor, error) {
+	runOptions, err := deadlineOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	feeds := make(map[tf.Output]*tf.Tensor, len(inputs))
-	for _, alias := range sortedKeys(plan.Inputs) {
-		spec := plan.Inputs[alias]
-		in := inputs[alias]
-		if in == nil {
-			return nil, status.New(status.InvalidArgument, "missing input %s", tfjson.Quote(alias))
-		}
-		out, err := lookup(gs.graph, spec)
-		if err != nil {
-			return nil, err
-		}
-		var t *tf.Tensor
-		if in.DType == tfjson.Half {
-			t, err = gs.halfTensor(in)
-		} else {
-			t, err = toTF(in)
-		}
-		if err != nil {
-			return nil, err
-		}
-		feeds[out] = t
-	}
-	aliases := sortedKeys(plan.Outputs)
-	fetches := make([]tf.Output, len(aliases))
-	for i, alias := range aliases {
-		out, err := lookup(gs.graph, plan.Outputs[alias])
-		if err != nil {
-			return nil, err
-		}
-		fetches[i] = out
-	}
-	results, err := gs.session.Run(feeds, fetches, nil)
-	if err != nil {
-		return nil, status.New(status.Internal, "TensorFlow failed to run signature %s: %s", tfjson.Quote(plan.Key), oneLine(err.Error()))
-	}
-	outputs := make(map[string]*tfjson.Tensor, len(aliases))
-	for i, alias := range aliases {
-		t, err := fromTF(results[i])
-		if err != nil {
-			return nil, status.New(status.Internal, "output %s: %v", tfjson.Quote(alias), err)
-		}
-		outputs[alias] = t
-	}
-	return outputs, nil
-}
-
-func lookup(g *tf.Graph, spec tfjson.Spec) (tf.Output, error) {
-	name, idx, err := splitTensorName(spec.Name)
-	if err != nil {
-		return tf.Output{}, status.New(status.FailedPrecondition, "%s: %v", spec.Describe(), err)
-	}
-	op := g.Operation(name)
-	if op == nil || idx >= op.NumOutputs() {
-		return tf.Output{}, status.New(status.FailedPrecondition, "tensor %s of %s is not in the graph", tfjson.Quote(spec.Name), spec.Describe())
-	}
-	return op.Output(idx), nil
-}
-
-// halfTensor builds a DT_HALF tensor. graft cannot allocate DT_HALF tensors from Go, so the
-// values (exact in float32) are fed as DT_FLOAT to a Cast op added to the session's graph.
-func (gs *graphSession) halfTensor(in *tfjson.Tensor) (*tf.Tensor, error) {
-	if gs.cast == nil {
-		prefix := "go_consumer_half"
-		for i := 1; gs.graph.Operation(prefix+"_in") != nil; i++ {
-			prefix = fmt.Sprintf("go_consumer_half_%d", i)
-		}
-		ph, err := gs.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: prefix + "_in", Attrs: map[string]any{"dtype": tf.Float}})
-		if err != nil {
-			return nil, status.New(status.Internal, "cannot add a DT_HALF cast: %s", oneLine(err.Error()))
-		}
-		cast, err := gs.graph.AddOperation(tf.OpSpec{Type: "Cast", Name: prefix + "_cast", Input: []tf.Input{ph.Output(0)}, Attrs: map[string]any{"DstT": tf.Half}})
-		if err != nil {
-			return nil, status.New(status.Internal, "cannot add a DT_HALF cast: %s", oneLine(err.Error()))
-		}
-		gs.cast, gs.castIn = cast, ph.Output(0)
-	}
-	halves := in.Data.([]tfjson.Float16)
-	wide := make([]float32, len(halves))
-	for i, h := range halves {
-		wide[i] = float32(h.Float64())
-	}
-	ft, err := toTF(&tfjson.Tensor{DType: tfjson.Float, Shape: in.Shape, Data: wide})
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, err := r.sessionFor(plan)
 	if err != nil {
 		return nil, err
 	}
-	res, err := gs.session.Run(map[tf.Output]*tf.Tensor{gs.castIn: ft}, []tf.Output{gs.cast.Output(0)}, nil)
+	c, err := s.resolve(plan)
 	if err != nil {
-		return nil, status.New(status.Internal, "cannot build a DT_HALF tensor: %s", oneLine(err.Error()))
+		return nil, err
 	}
-	return res[0], nil
+	return s.run(c, inputs, runOptions)
+}
+
+// deadlineOptions returns the serialized RunOptions that carries ctx's deadline (nil
+// without one), or DEADLINE_EXCEEDED when ctx is already done.
+func deadlineOptions(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, status.New(status.DeadlineExceeded, "the request's deadline passed before the run: %v", err)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, nil
+	}
+	ms := time.Until(deadline).Milliseconds()
+	if ms < 1 {
+		ms = 1 // 0 would mean no timeout
+	}
+	b, err := proto.Marshal(&corepb.RunOptions{TimeoutInMs: ms})
+	if err != nil {
+		return nil, status.New(status.Internal, "cannot serialize RunOptions: %v", err)
+	}
+	return b, nil
 }
 
 // oneLine folds TensorFlow's multi-line messages into one line.

@@ -112,12 +112,8 @@ func NewLoader(skipVerification bool, allowOps []string) Loader {
 		if err != nil {
 			return nil, err
 		}
-		runner, err := model.Open(info, model.FormatSavedModel)
+		runner, err := model.Open(info, model.FormatSavedModel, model.Options{})
 		if err != nil {
-			return nil, err
-		}
-		if err := runner.PrepareConcurrent(); err != nil {
-			runner.Close()
 			return nil, err
 		}
 		return &Servable{Info: info, Runner: runner, SignatureDefs: defs, Close: runner.Close}, nil
