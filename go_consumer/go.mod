@@ -1,4 +1,4 @@
-module github.com/polyglot-tf/go_consumer
+module github.com/polyglot-tf/polyglot-tf/go_consumer
 
 go 1.24.0
 

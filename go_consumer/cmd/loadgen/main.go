@@ -37,7 +37,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfspb/apis"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/tfspb/apis"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"

@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 )
 
 // The loop's constants from the contract.
@@ -47,7 +48,7 @@ func ParseBatchSizes(text string) ([]int64, error) {
 	for _, part := range strings.Split(text, ",") {
 		n, err := strconv.ParseInt(part, 10, 64)
 		if err != nil || n < 1 || strings.HasPrefix(part, "+") {
-			return nil, refusef("--batch-sizes %s: expected positive integers such as 1,8,64", tfjson.Quote(text))
+			return nil, refusef("--batch-sizes %s: expected positive integers such as 1,8,64", restjson.Quote(text))
 		}
 		sizes = append(sizes, n)
 	}
@@ -73,7 +74,7 @@ func CheckThreads(flag string, n int64) error {
 
 // Shape returns the shape of a generated input: dim 0 is the batch size, every other
 // unknown dim (-1) is 1, known dims stay; a rank-0 spec is a scalar.
-func Shape(spec tfjson.Spec, batch int64) []int64 {
+func Shape(spec tensor.Spec, batch int64) []int64 {
 	shape := make([]int64, len(spec.Shape))
 	for i, d := range spec.Shape {
 		switch {
@@ -92,29 +93,29 @@ func Shape(spec tfjson.Spec, batch int64) []int64 {
 // (k % 1000) / 1000 for floating dtypes (computed in float64, then rounded once to the
 // dtype), k % 100 for integer dtypes and k % 2 == 1 for bool, in one flat slice. key and
 // the spec's alias name the input in the refusal of a string input or an unknown rank.
-func Input(key string, spec tfjson.Spec, batch int64) (*tfjson.Tensor, error) {
-	if spec.UnknownRank || !(spec.DType.IsFloat() || spec.DType.IsInteger() || spec.DType == tfjson.Bool) {
-		return nil, refusef("bench needs numeric or bool inputs of known rank; signature %s input %s cannot be generated", tfjson.Quote(key), spec.Describe())
+func Input(key string, spec tensor.Spec, batch int64) (*tensor.Tensor, error) {
+	if spec.UnknownRank || !(spec.DType.IsFloat() || spec.DType.IsInteger() || spec.DType == tensor.Bool) {
+		return nil, refusef("bench needs numeric or bool inputs of known rank; signature %s input %s cannot be generated", restjson.Quote(key), spec.Describe())
 	}
 	shape := Shape(spec, batch)
 	n := int64(1)
 	for _, d := range shape {
 		if d != 0 && n > maxElements/d {
-			return nil, refusef("signature %s input %s: batch size %d makes shape %v, more than %d elements", tfjson.Quote(key), spec.Describe(), batch, tfjson.Shape(shape), int64(maxElements))
+			return nil, refusef("signature %s input %s: batch size %d makes shape %v, more than %d elements", restjson.Quote(key), spec.Describe(), batch, tensor.Shape(shape), int64(maxElements))
 		}
 		n *= d
 	}
-	return &tfjson.Tensor{DType: spec.DType, Shape: shape, Data: fill(spec.DType, int(n))}, nil
+	return &tensor.Tensor{DType: spec.DType, Shape: shape, Data: fill(spec.DType, int(n))}, nil
 }
 
 // Inputs generates every input of a signature (by alias) for a batch size; see [Input].
-func Inputs(key string, specs map[string]tfjson.Spec, batch int64) (map[string]*tfjson.Tensor, error) {
+func Inputs(key string, specs map[string]tensor.Spec, batch int64) (map[string]*tensor.Tensor, error) {
 	aliases := make([]string, 0, len(specs))
 	for alias := range specs {
 		aliases = append(aliases, alias)
 	}
 	sort.Strings(aliases) // the first refusal is the same on every run
-	inputs := make(map[string]*tfjson.Tensor, len(specs))
+	inputs := make(map[string]*tensor.Tensor, len(specs))
 	for _, alias := range aliases {
 		t, err := Input(key, specs[alias], batch)
 		if err != nil {
@@ -128,31 +129,31 @@ func Inputs(key string, specs map[string]tfjson.Spec, batch int64) (map[string]*
 func floatAt(k int) float64 { return float64(k%1000) / 1000 }
 
 // fill returns the n generated elements of dtype dt as its flat slice type.
-func fill(dt tfjson.DType, n int) any {
+func fill(dt tensor.DType, n int) any {
 	switch dt {
-	case tfjson.Float:
+	case tensor.Float:
 		return fillWith(n, func(k int) float32 { return float32(floatAt(k)) })
-	case tfjson.Double:
+	case tensor.Double:
 		return fillWith(n, floatAt)
-	case tfjson.Half:
-		return fillWith(n, func(k int) tfjson.Float16 { return tfjson.Float16FromFloat64(floatAt(k)) })
-	case tfjson.Int8:
+	case tensor.Half:
+		return fillWith(n, func(k int) tensor.Float16 { return tensor.Float16FromFloat64(floatAt(k)) })
+	case tensor.Int8:
 		return fillWith(n, func(k int) int8 { return int8(k % 100) })
-	case tfjson.Int16:
+	case tensor.Int16:
 		return fillWith(n, func(k int) int16 { return int16(k % 100) })
-	case tfjson.Int32:
+	case tensor.Int32:
 		return fillWith(n, func(k int) int32 { return int32(k % 100) })
-	case tfjson.Int64:
+	case tensor.Int64:
 		return fillWith(n, func(k int) int64 { return int64(k % 100) })
-	case tfjson.Uint8:
+	case tensor.Uint8:
 		return fillWith(n, func(k int) uint8 { return uint8(k % 100) })
-	case tfjson.Uint16:
+	case tensor.Uint16:
 		return fillWith(n, func(k int) uint16 { return uint16(k % 100) })
-	case tfjson.Uint32:
+	case tensor.Uint32:
 		return fillWith(n, func(k int) uint32 { return uint32(k % 100) })
-	case tfjson.Uint64:
+	case tensor.Uint64:
 		return fillWith(n, func(k int) uint64 { return uint64(k % 100) })
-	case tfjson.Bool:
+	case tensor.Bool:
 		return fillWith(n, func(k int) bool { return k%2 == 1 })
 	}
 	panic("bench: no generator for " + dt.String())

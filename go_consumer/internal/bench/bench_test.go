@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
-
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 )
 
 func isRefusal(err error) bool {
@@ -61,19 +60,19 @@ func TestCheckFlags(t *testing.T) {
 
 func TestShape(t *testing.T) {
 	for _, tc := range []struct {
-		shape tfjson.Shape
+		shape tensor.Shape
 		batch int64
 		want  []int64
 	}{
-		{tfjson.Shape{-1, -1}, 3, []int64{3, 1}},
-		{tfjson.Shape{-1, 1}, 4096, []int64{4096, 1}},
-		{tfjson.Shape{-1, 8, 8}, 2, []int64{2, 8, 8}},
-		{tfjson.Shape{-1, -1, 5}, 2, []int64{2, 1, 5}},
-		{tfjson.Shape{7, -1}, 2, []int64{2, 1}}, // dim 0 is the batch, even when known
-		{tfjson.Shape{-1}, 5, []int64{5}},
-		{tfjson.Shape{}, 64, []int64{}}, // a scalar
+		{tensor.Shape{-1, -1}, 3, []int64{3, 1}},
+		{tensor.Shape{-1, 1}, 4096, []int64{4096, 1}},
+		{tensor.Shape{-1, 8, 8}, 2, []int64{2, 8, 8}},
+		{tensor.Shape{-1, -1, 5}, 2, []int64{2, 1, 5}},
+		{tensor.Shape{7, -1}, 2, []int64{2, 1}}, // dim 0 is the batch, even when known
+		{tensor.Shape{-1}, 5, []int64{5}},
+		{tensor.Shape{}, 64, []int64{}}, // a scalar
 	} {
-		if got := Shape(tfjson.Spec{Shape: tc.shape}, tc.batch); !reflect.DeepEqual(got, tc.want) {
+		if got := Shape(tensor.Spec{Shape: tc.shape}, tc.batch); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%v batch %d: %v, want %v", tc.shape, tc.batch, got, tc.want)
 		}
 	}
@@ -82,12 +81,12 @@ func TestShape(t *testing.T) {
 // The expected values are numpy's: ((k % 1000) / 1000.0).astype(dtype), k % 100, k % 2 == 1.
 func TestInputValues(t *testing.T) {
 	ks := []int{0, 1, 3, 7, 123, 333, 500, 999, 1000, 1001, 1777}
-	wantHalf := []tfjson.Float16{0x0, 0x1419, 0x1a25, 0x1f2b, 0x2fdf, 0x3554, 0x3800, 0x3bfe, 0x0, 0x1419, 0x3a37}
+	wantHalf := []tensor.Float16{0x0, 0x1419, 0x1a25, 0x1f2b, 0x2fdf, 0x3554, 0x3800, 0x3bfe, 0x0, 0x1419, 0x3a37}
 	wantFloat := []float32{0.0, 0.0010000000474974513, 0.003000000026077032, 0.007000000216066837, 0.12300000339746475, 0.3330000042915344, 0.5, 0.9990000128746033, 0.0, 0.0010000000474974513, 0.7770000100135803}
-	gen := func(dt tfjson.DType) *tfjson.Tensor {
+	gen := func(dt tensor.DType) *tensor.Tensor {
 		t.Helper()
 		// rows of 2: element k sits at row k/2, column k%2 (row-major)
-		in, err := Input("sig", tfjson.Spec{Alias: "x", DType: dt, Shape: tfjson.Shape{-1, 2}}, 900)
+		in, err := Input("sig", tensor.Spec{Alias: "x", DType: dt, Shape: tensor.Shape{-1, 2}}, 900)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,9 +95,9 @@ func TestInputValues(t *testing.T) {
 		}
 		return in
 	}
-	f32 := gen(tfjson.Float).Data.([]float32)
-	f64 := gen(tfjson.Double).Data.([]float64)
-	f16 := gen(tfjson.Half).Data.([]tfjson.Float16)
+	f32 := gen(tensor.Float).Data.([]float32)
+	f64 := gen(tensor.Double).Data.([]float64)
+	f16 := gen(tensor.Half).Data.([]tensor.Float16)
 	for i, k := range ks {
 		if f32[k] != wantFloat[i] {
 			t.Errorf("DT_FLOAT[%d] = %v, want %v", k, f32[k], wantFloat[i])
@@ -110,15 +109,15 @@ func TestInputValues(t *testing.T) {
 			t.Errorf("DT_HALF[%d] = %#x, want %#x", k, f16[k], wantHalf[i])
 		}
 	}
-	ints := map[tfjson.DType]func(k int) int64{
-		tfjson.Int8:   func(k int) int64 { return int64(gen(tfjson.Int8).Data.([]int8)[k]) },
-		tfjson.Int16:  func(k int) int64 { return int64(gen(tfjson.Int16).Data.([]int16)[k]) },
-		tfjson.Int32:  func(k int) int64 { return int64(gen(tfjson.Int32).Data.([]int32)[k]) },
-		tfjson.Int64:  func(k int) int64 { return gen(tfjson.Int64).Data.([]int64)[k] },
-		tfjson.Uint8:  func(k int) int64 { return int64(gen(tfjson.Uint8).Data.([]uint8)[k]) },
-		tfjson.Uint16: func(k int) int64 { return int64(gen(tfjson.Uint16).Data.([]uint16)[k]) },
-		tfjson.Uint32: func(k int) int64 { return int64(gen(tfjson.Uint32).Data.([]uint32)[k]) },
-		tfjson.Uint64: func(k int) int64 { return int64(gen(tfjson.Uint64).Data.([]uint64)[k]) },
+	ints := map[tensor.DType]func(k int) int64{
+		tensor.Int8:   func(k int) int64 { return int64(gen(tensor.Int8).Data.([]int8)[k]) },
+		tensor.Int16:  func(k int) int64 { return int64(gen(tensor.Int16).Data.([]int16)[k]) },
+		tensor.Int32:  func(k int) int64 { return int64(gen(tensor.Int32).Data.([]int32)[k]) },
+		tensor.Int64:  func(k int) int64 { return gen(tensor.Int64).Data.([]int64)[k] },
+		tensor.Uint8:  func(k int) int64 { return int64(gen(tensor.Uint8).Data.([]uint8)[k]) },
+		tensor.Uint16: func(k int) int64 { return int64(gen(tensor.Uint16).Data.([]uint16)[k]) },
+		tensor.Uint32: func(k int) int64 { return int64(gen(tensor.Uint32).Data.([]uint32)[k]) },
+		tensor.Uint64: func(k int) int64 { return int64(gen(tensor.Uint64).Data.([]uint64)[k]) },
 	}
 	for dt, at := range ints {
 		for _, k := range []int{0, 1, 99, 100, 123, 1799} {
@@ -127,7 +126,7 @@ func TestInputValues(t *testing.T) {
 			}
 		}
 	}
-	flags := gen(tfjson.Bool).Data.([]bool)
+	flags := gen(tensor.Bool).Data.([]bool)
 	for _, k := range []int{0, 1, 2, 3, 1798, 1799} {
 		if flags[k] != (k%2 == 1) {
 			t.Errorf("DT_BOOL[%d] = %v", k, flags[k])
@@ -136,28 +135,28 @@ func TestInputValues(t *testing.T) {
 }
 
 func TestInputScalarAndRefusals(t *testing.T) {
-	in, err := Input("scalars", tfjson.Spec{Alias: "n", DType: tfjson.Int64, Shape: tfjson.Shape{}}, 64)
+	in, err := Input("scalars", tensor.Spec{Alias: "n", DType: tensor.Int64, Shape: tensor.Shape{}}, 64)
 	if err != nil || len(in.Shape) != 0 || !reflect.DeepEqual(in.Data, []int64{0}) {
 		t.Errorf("scalar: %+v, %v", in, err)
 	}
-	for _, spec := range []tfjson.Spec{
-		{Alias: "text", DType: tfjson.String, Shape: tfjson.Shape{-1}},
-		{Alias: "x", DType: tfjson.Float, UnknownRank: true},
-		{Alias: "r", DType: tfjson.DType(20), Shape: tfjson.Shape{}}, // DT_RESOURCE
+	for _, spec := range []tensor.Spec{
+		{Alias: "text", DType: tensor.String, Shape: tensor.Shape{-1}},
+		{Alias: "x", DType: tensor.Float, UnknownRank: true},
+		{Alias: "r", DType: tensor.DType(20), Shape: tensor.Shape{}}, // DT_RESOURCE
 	} {
 		_, err := Input("sig", spec, 1)
 		if !isRefusal(err) || !strings.Contains(err.Error(), spec.Alias+" (") || !strings.Contains(err.Error(), `"sig"`) {
 			t.Errorf("%s: %v; want a refusal naming the input", spec.Describe(), err)
 		}
 	}
-	if _, err := Input("sig", tfjson.Spec{Alias: "x", DType: tfjson.Float, Shape: tfjson.Shape{-1, 1 << 20}}, 1<<20); !isRefusal(err) {
+	if _, err := Input("sig", tensor.Spec{Alias: "x", DType: tensor.Float, Shape: tensor.Shape{-1, 1 << 20}}, 1<<20); !isRefusal(err) {
 		t.Errorf("2^40 elements: %v; want a refusal", err)
 	}
 	// Inputs refuses on the first bad alias in sorted order, whatever the map order.
-	specs := map[string]tfjson.Spec{
-		"b": {Alias: "b", DType: tfjson.String, Shape: tfjson.Shape{-1}},
-		"a": {Alias: "a", DType: tfjson.String, Shape: tfjson.Shape{-1}},
-		"c": {Alias: "c", DType: tfjson.Float, Shape: tfjson.Shape{-1}},
+	specs := map[string]tensor.Spec{
+		"b": {Alias: "b", DType: tensor.String, Shape: tensor.Shape{-1}},
+		"a": {Alias: "a", DType: tensor.String, Shape: tensor.Shape{-1}},
+		"c": {Alias: "c", DType: tensor.Float, Shape: tensor.Shape{-1}},
 	}
 	for i := 0; i < 5; i++ {
 		if _, err := Inputs("sig", specs, 1); err == nil || !strings.Contains(err.Error(), "input a (") {

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/polyglot-tf/go_consumer/internal/pathtext"
-	"github.com/polyglot-tf/go_consumer/internal/status"
-	"github.com/polyglot-tf/go_consumer/internal/tfspb/checkpointstate"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/tfspb/checkpointstate"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 	"google.golang.org/protobuf/encoding/prototext"
 )
 

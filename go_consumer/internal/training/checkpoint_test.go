@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 
-	"github.com/polyglot-tf/go_consumer/internal/pathtext"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 )
 
 // Data is the training data: every row of every CSV file, in order.
@@ -58,7 +58,7 @@ func (d *Data) Batch(idx []int) [][]float32 {
 // from 1. Fields are the pieces of a line between ","s, each trimmed of ASCII white space
 // (" \t\n\v\f\r") and nothing else; a line whose trimmed text is empty is skipped. Line 1's
 // fields must be the columns; each further line holds one decimal literal per column
-// ([tfjson.ParseDecimal]), rounded once to float32.
+// ([restjson.ParseDecimal]), rounded once to float32.
 //
 // Errors (*Error, "--data <file>:<line>: ..."): a missing path, a folder without a .csv
 // file, a file that is not UTF-8 text, a wrong header, a line with too few or too many
@@ -94,7 +94,7 @@ func ReadData(path string, columns []string) (*Data, error) {
 				return nil, status.New(status.InvalidArgument, "--data %s:%d: %d fields, expected %d (%s)", file, number, len(fields), len(columns), header)
 			}
 			for c, field := range fields {
-				v, err := tfjson.ParseDecimal(field, 32)
+				v, err := restjson.ParseDecimal(field, 32)
 				if err != nil || math.IsInf(v, 0) {
 					return nil, status.New(status.InvalidArgument, "--data %s:%d: column %s is \"%s\", expected a finite float32", file, number, columns[c], status.Bound(field))
 				}

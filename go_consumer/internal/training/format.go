@@ -5,25 +5,26 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 )
 
 // FormatValue writes a tensor as train's stdout lines do (tests/CONTRACT.md, "Training",
 // "Numbers on stdout"): a scalar as one number, any other shape as the flat list
 // "[a, b, ...]" of its elements in row-major order. Numbers are written as "Numbers in
-// text" says, in the tensor's dtype ([tfjson.FormatFloat] at the width of DT_HALF, DT_FLOAT or
+// text" says, in the tensor's dtype ([restjson.FormatFloat] at the width of DT_HALF, DT_FLOAT or
 // DT_DOUBLE; integers in decimal; booleans true/false); strings as they are.
-func FormatValue(t *tfjson.Tensor) string {
+func FormatValue(t *tensor.Tensor) string {
 	v := reflect.ValueOf(t.Data)
 	items := make([]string, v.Len())
 	for i := range items {
 		switch d := t.Data.(type) {
 		case []float32:
-			items[i] = tfjson.FormatFloat(float64(d[i]), 32)
+			items[i] = restjson.FormatFloat(float64(d[i]), 32)
 		case []float64:
-			items[i] = tfjson.FormatFloat(d[i], 64)
-		case []tfjson.Float16:
-			items[i] = tfjson.FormatFloat(d[i].Float64(), 16)
+			items[i] = restjson.FormatFloat(d[i], 64)
+		case []tensor.Float16:
+			items[i] = restjson.FormatFloat(d[i].Float64(), 16)
 		case []bool:
 			items[i] = strconv.FormatBool(d[i])
 		case []string:

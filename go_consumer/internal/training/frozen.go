@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
@@ -29,7 +29,7 @@ import (
 //
 // Errors: *Error when the GraphDef cannot be parsed, a node is missing, is not a Const or
 // has another dtype than the value, or a variable has no value.
-func FrozenWithValues(graphDef []byte, constants map[string]string, values map[string]*tfjson.Tensor) ([]byte, error) {
+func FrozenWithValues(graphDef []byte, constants map[string]string, values map[string]*tensor.Tensor) ([]byte, error) {
 	var g graphpb.GraphDef
 	if err := proto.Unmarshal(graphDef, &g); err != nil {
 		return nil, status.New(status.FailedPrecondition, "the frozen graph is not a GraphDef: %v", err)
@@ -80,11 +80,11 @@ func FrozenWithValues(graphDef []byte, constants map[string]string, values map[s
 
 // littleEndian returns the tensor's elements as little-endian bytes (TensorProto's
 // tensor_content layout): 1 byte per DT_BOOL, the IEEE bits for floats.
-func littleEndian(t *tfjson.Tensor) ([]byte, error) {
-	if t.DType == tfjson.String {
+func littleEndian(t *tensor.Tensor) ([]byte, error) {
+	if t.DType == tensor.String {
 		return nil, fmt.Errorf("a DT_STRING value has no tensor_content")
 	}
-	if int64(t.Len()) != tfjson.NumElements(t.Shape) {
+	if int64(t.Len()) != tensor.NumElements(t.Shape) {
 		return nil, fmt.Errorf("%d elements for shape %v", t.Len(), t.Shape)
 	}
 	var buf bytes.Buffer

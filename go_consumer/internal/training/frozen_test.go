@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -45,10 +45,10 @@ func sourceGraph(t *testing.T) []byte {
 
 func TestFrozenWithValues(t *testing.T) {
 	src := sourceGraph(t)
-	values := map[string]*tfjson.Tensor{
-		"W":           {DType: tfjson.Float, Shape: []int64{}, Data: []float32{3.0003152}},
-		"global_step": {DType: tfjson.Int64, Shape: []int64{}, Data: []int64{1000}},
-		"M":           {DType: tfjson.Float, Shape: []int64{2, 2}, Data: []float32{1, 2, 3, 4}},
+	values := map[string]*tensor.Tensor{
+		"W":           {DType: tensor.Float, Shape: []int64{}, Data: []float32{3.0003152}},
+		"global_step": {DType: tensor.Int64, Shape: []int64{}, Data: []int64{1000}},
+		"M":           {DType: tensor.Float, Shape: []int64{2, 2}, Data: []float32{1, 2, 3, 4}},
 	}
 	constants := map[string]string{"W": "W", "global_step": "step", "M": "M"}
 	out, err := FrozenWithValues(src, constants, values)
@@ -115,17 +115,17 @@ func TestFrozenWithValues(t *testing.T) {
 
 func TestFrozenWithValuesRefusals(t *testing.T) {
 	src := sourceGraph(t)
-	f32 := &tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{1}}
+	f32 := &tensor.Tensor{DType: tensor.Float, Shape: []int64{}, Data: []float32{1}}
 	for _, tc := range []struct {
 		constants map[string]string
-		values    map[string]*tfjson.Tensor
+		values    map[string]*tensor.Tensor
 		want      string
 	}{
-		{map[string]string{"W": "nope"}, map[string]*tfjson.Tensor{"W": f32}, "no Const node nope for variable W"},
-		{map[string]string{"W": "x"}, map[string]*tfjson.Tensor{"W": f32}, "no Const node x for variable W"},
-		{map[string]string{"W": "step"}, map[string]*tfjson.Tensor{"W": f32}, "no Const node step for variable W"}, // dtype
+		{map[string]string{"W": "nope"}, map[string]*tensor.Tensor{"W": f32}, "no Const node nope for variable W"},
+		{map[string]string{"W": "x"}, map[string]*tensor.Tensor{"W": f32}, "no Const node x for variable W"},
+		{map[string]string{"W": "step"}, map[string]*tensor.Tensor{"W": f32}, "no Const node step for variable W"}, // dtype
 		{map[string]string{"W": "W"}, nil, "variable W"},
-		{map[string]string{"W": "W"}, map[string]*tfjson.Tensor{"W": {DType: tfjson.Float, Shape: []int64{2}, Data: []float32{1}}}, "variable W"},
+		{map[string]string{"W": "W"}, map[string]*tensor.Tensor{"W": {DType: tensor.Float, Shape: []int64{2}, Data: []float32{1}}}, "variable W"},
 	} {
 		_, err := FrozenWithValues(src, tc.constants, tc.values)
 		if status.CodeOf(err) != status.FailedPrecondition || !strings.Contains(err.Error(), tc.want) {

@@ -12,9 +12,9 @@ import (
 	"sort"
 	"unicode/utf8"
 
-	"github.com/polyglot-tf/go_consumer/internal/pathtext"
-	"github.com/polyglot-tf/go_consumer/internal/status"
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 )
 
 // ManifestFile is the name of a version's manifest.
@@ -106,7 +106,7 @@ func ReadManifest(versionDir string) (*Manifest, error) {
 		}
 		graph := stringMember(frozen, "graph")
 		if graph == "" {
-			return nil, status.New(status.FailedPrecondition, "%s: signature %s has a frozen entry without a graph path", path, tfjson.Quote(key))
+			return nil, status.New(status.FailedPrecondition, "%s: signature %s has a frozen entry without a graph path", path, restjson.Quote(key))
 		}
 		m.Frozen = append(m.Frozen, FrozenGraph{Key: key, Graph: graph, GraphText: stringMember(frozen, "graph_text")})
 	}
@@ -158,13 +158,13 @@ func parseSection(v map[string]json.RawMessage) (*Section, error) {
 		for key, entry := range bySignature {
 			var raw map[string]json.RawMessage
 			if json.Unmarshal(entry, &raw) != nil || raw == nil {
-				return nil, status.New(status.FailedPrecondition, "frozen_constants of %s must be an object", tfjson.Quote(key))
+				return nil, status.New(status.FailedPrecondition, "frozen_constants of %s must be an object", restjson.Quote(key))
 			}
 			names := map[string]string{}
 			for variable, node := range raw {
 				var name string
 				if string(node) == "null" || json.Unmarshal(node, &name) != nil {
-					return nil, status.New(status.FailedPrecondition, "frozen_constants of %s: %s must name a node", tfjson.Quote(key), tfjson.Quote(variable))
+					return nil, status.New(status.FailedPrecondition, "frozen_constants of %s: %s must name a node", restjson.Quote(key), restjson.Quote(variable))
 				}
 				names[variable] = name
 			}
@@ -189,7 +189,7 @@ type Run struct {
 	// BatchSize is --batch-size.
 	BatchSize int64 `json:"batch_size"`
 	// LearningRate is the float32 fed to the model, written as on stdout
-	// ([tfjson.FormatFloat]).
+	// ([restjson.FormatFloat]).
 	LearningRate string `json:"learning_rate"`
 	// ResumedFrom is the restored checkpoint's file name ("ckpt-500"), or nil (null).
 	ResumedFrom *string `json:"resumed_from"`

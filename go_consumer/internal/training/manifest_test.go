@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 )
 
 const sampleManifest = `{

@@ -13,9 +13,9 @@ import (
 	"math/bits"
 	"strconv"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 )
 
 // Defaults of the train flags.
@@ -52,11 +52,11 @@ type Options struct {
 }
 
 // Rate returns the learning rate fed to the model: [Options.LearningRate] read as a decimal
-// literal rounded once to float32 ([tfjson.ParseDecimal]; tests/CONTRACT.md, "Decimal numbers
-// in text input"). The error is an *Error echoing the text as given (bounded, [tfjson.Bound])
+// literal rounded once to float32 ([restjson.ParseDecimal]; tests/CONTRACT.md, "Decimal numbers
+// in text input"). The error is an *Error echoing the text as given (bounded, [restjson.Bound])
 // when it is not a decimal literal or not a finite float32 > 0.
 func (o *Options) Rate() (float32, error) {
-	r, err := tfjson.ParseDecimal(o.LearningRate, 32)
+	r, err := restjson.ParseDecimal(o.LearningRate, 32)
 	if err != nil || math.IsInf(r, 0) || r <= 0 {
 		return 0, status.New(status.InvalidArgument, "--learning-rate must be a finite number > 0 in float32, got %s", status.Bound(o.LearningRate))
 	}

@@ -11,29 +11,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyglot-tf/go_consumer/internal/status"
-
-	"github.com/polyglot-tf/go_consumer/internal/tfjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 )
 
 func TestFormatValue(t *testing.T) {
 	for _, tc := range []struct {
-		t    *tfjson.Tensor
+		t    *tensor.Tensor
 		want string
 	}{
-		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{2}}, "2.0"},
-		{&tfjson.Tensor{DType: tfjson.Int64, Shape: []int64{}, Data: []int64{1000}}, "1000"},
-		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{2, 1}, Data: []float32{0.5, -3}}, "[0.5, -3.0]"},
-		{&tfjson.Tensor{DType: tfjson.Uint8, Shape: []int64{2}, Data: []uint8{0, 255}}, "[0, 255]"},
-		{&tfjson.Tensor{DType: tfjson.Bool, Shape: []int64{}, Data: []bool{true}}, "true"},
-		{&tfjson.Tensor{DType: tfjson.Bool, Shape: []int64{2}, Data: []bool{false, true}}, "[false, true]"},
-		{&tfjson.Tensor{DType: tfjson.Double, Shape: []int64{1}, Data: []float64{0.1}}, "[0.1]"},
-		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{0.000027862932}}, "0.000027862932"},
-		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{999999.94}}, "999999.94"},
-		{&tfjson.Tensor{DType: tfjson.Float, Shape: []int64{}, Data: []float32{1e6}}, "1000000.0"},
-		{&tfjson.Tensor{DType: tfjson.Double, Shape: []int64{}, Data: []float64{1e21}}, "1e+21"},
-		{&tfjson.Tensor{DType: tfjson.Half, Shape: []int64{2}, Data: []tfjson.Float16{0x7bff, 0x2e66}}, "[65500.0, 0.1]"},
-		{&tfjson.Tensor{DType: tfjson.Int32, Shape: []int64{}, Data: []int32{-7}}, "-7"},
+		{&tensor.Tensor{DType: tensor.Float, Shape: []int64{}, Data: []float32{2}}, "2.0"},
+		{&tensor.Tensor{DType: tensor.Int64, Shape: []int64{}, Data: []int64{1000}}, "1000"},
+		{&tensor.Tensor{DType: tensor.Float, Shape: []int64{2, 1}, Data: []float32{0.5, -3}}, "[0.5, -3.0]"},
+		{&tensor.Tensor{DType: tensor.Uint8, Shape: []int64{2}, Data: []uint8{0, 255}}, "[0, 255]"},
+		{&tensor.Tensor{DType: tensor.Bool, Shape: []int64{}, Data: []bool{true}}, "true"},
+		{&tensor.Tensor{DType: tensor.Bool, Shape: []int64{2}, Data: []bool{false, true}}, "[false, true]"},
+		{&tensor.Tensor{DType: tensor.Double, Shape: []int64{1}, Data: []float64{0.1}}, "[0.1]"},
+		{&tensor.Tensor{DType: tensor.Float, Shape: []int64{}, Data: []float32{0.000027862932}}, "0.000027862932"},
+		{&tensor.Tensor{DType: tensor.Float, Shape: []int64{}, Data: []float32{999999.94}}, "999999.94"},
+		{&tensor.Tensor{DType: tensor.Float, Shape: []int64{}, Data: []float32{1e6}}, "1000000.0"},
+		{&tensor.Tensor{DType: tensor.Double, Shape: []int64{}, Data: []float64{1e21}}, "1e+21"},
+		{&tensor.Tensor{DType: tensor.Half, Shape: []int64{2}, Data: []tensor.Float16{0x7bff, 0x2e66}}, "[65500.0, 0.1]"},
+		{&tensor.Tensor{DType: tensor.Int32, Shape: []int64{}, Data: []int32{-7}}, "-7"},
 	} {
 		if got := FormatValue(tc.t); got != tc.want {
 			t.Errorf("FormatValue(%v) = %q, want %q", tc.t.Data, got, tc.want)

@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/polyglot-tf/go_consumer/internal/shareddata"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/shareddata"
 )
 
 func main() {

@@ -1,0 +1,387 @@
+package main
+
+// The serve command: TensorFlow Serving's REST and gRPC APIs over every model folder under a
+// base path, with hot model versions (see internal/serving and tests/CONTRACT.md, "Serving").
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
+
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/pathtext"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/model"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/serving"
+)
+
+// serveDefaultMaxBytes is --max-request-bytes's default (64 MiB), as for predict.
+const serveDefaultMaxBytes = 64 << 20
+
+// serveConfig is the parsed command line of serve.
+type serveConfig struct {
+	base             string
+	names            []string
+	host             string
+	port             int // -1: no REST server
+	grpcHost         string
+	grpcPort         int // -1: no gRPC server
+	policy           serving.Policy
+	versions         []int64
+	maxRequestBytes  int64
+	requestTimeout   time.Duration
+	pollInterval     time.Duration
+	skipVerification bool
+	allowOps         []string
+	// batching is nil unless --enable-batching.
+	batching *serving.BatchOptions
+}
+
+func parseServeFlags(args []string) (*serveConfig, error) {
+	fs := newFlagSet("serve")
+	base := fs.String("model-base-path", "", "folder holding one folder per model (models/<name>/<version>)")
+	var names opList
+	fs.Var(&names, "model-name", "serve only this model folder under --model-base-path (repeatable)")
+	host := fs.String("rest-host", "127.0.0.1", "address the REST API listens on")
+	port := fs.String("rest-port", "8501", "port of the REST API (0: any free port; off: no REST server)")
+	grpcHost := fs.String("grpc-host", "127.0.0.1", "address the gRPC API listens on")
+	grpcPort := fs.String("grpc-port", "8500", "port of the gRPC API (0: any free port; off: no gRPC server)")
+	policy := fs.String("model-version-policy", string(serving.PolicyLatest), "latest, all or specific")
+	versions := fs.String("versions", "", "versions to serve with --model-version-policy specific (1,2)")
+	maxBytes := fs.String("max-request-bytes", strconv.Itoa(serveDefaultMaxBytes), "refuse a request body longer than this")
+	timeout := fs.String("request-timeout", "30s", "deadline of one request (reading and answering it)")
+	poll := fs.String("poll-interval", "1s", "how often the model folders are checked for new versions")
+	skip := fs.Bool(strings.TrimPrefix(model.SkipVerificationFlag, "--"), false,
+		"load versions without checking their files against manifest.json")
+	var allow opList
+	fs.Var(&allow, strings.TrimPrefix(model.AllowOpFlag, "--"),
+		"accept this op although it can read or write files or reach outside the process (repeatable)")
+	defaults := serving.DefaultBatchOptions()
+	enableBatching := fs.Bool("enable-batching", false, "merge concurrent requests to the same signature into one session run")
+	maxBatch := fs.String("max-batch-size", strconv.Itoa(defaults.MaxBatchSize), "most rows of a merged run (with --enable-batching)")
+	batchTimeout := fs.String("batch-timeout-micros", strconv.FormatInt(defaults.BatchTimeout.Microseconds(), 10), "microseconds a batch that is not full waits for more requests (with --enable-batching)")
+	batchThreads := fs.String("num-batch-threads", strconv.Itoa(defaults.NumBatchThreads), "batches run at once (with --enable-batching; default: the number of CPUs)")
+	maxEnqueued := fs.String("max-enqueued-batches", strconv.Itoa(defaults.MaxEnqueuedBatches), "batches waiting per queue before requests are refused (with --enable-batching)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow}
+	if *base == "" {
+		return nil, usagef("serve: --model-base-path DIR is required")
+	}
+	abs, err := pathtext.Absolute(*base)
+	if err != nil {
+		return nil, usagef("serve: --model-base-path %s: %v", *base, err)
+	}
+	if !isFolder(abs) {
+		return nil, usagef("serve: --model-base-path %s is not a folder", abs)
+	}
+	cfg.base = abs
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
+			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", status.Bound(n))
+		}
+		if dir := pathtext.Join(abs, n); !isFolder(dir) {
+			return nil, status.New(status.NotFound, "serve: --model-name %s: %s is not a folder", n, dir)
+		}
+		if !seen[n] {
+			seen[n] = true
+			cfg.names = append(cfg.names, n)
+		}
+	}
+	if cfg.port, err = parsePort("rest-port", *port); err != nil {
+		return nil, err
+	}
+	if cfg.grpcPort, err = parsePort("grpc-port", *grpcPort); err != nil {
+		return nil, err
+	}
+	if cfg.port < 0 && cfg.grpcPort < 0 {
+		return nil, usagef("serve: --rest-port off and --grpc-port off: nothing to serve")
+	}
+	var ok bool
+	if cfg.policy, ok = serving.ParsePolicy(*policy); !ok {
+		return nil, usagef("serve: invalid --model-version-policy %q: expected latest, all or specific", status.Bound(*policy))
+	}
+	switch {
+	case cfg.policy == serving.PolicySpecific && *versions == "":
+		return nil, usagef("serve: --model-version-policy specific needs --versions (such as 1,2)")
+	case cfg.policy != serving.PolicySpecific && isSet(fs, "versions"):
+		return nil, usagef("serve: --versions needs --model-version-policy specific")
+	case *versions != "":
+		if cfg.versions, ok = serving.ParseVersions(*versions); !ok {
+			return nil, usagef("serve: invalid --versions %q: expected positive integers separated by commas", status.Bound(*versions))
+		}
+	}
+	n, err := strconv.ParseInt(*maxBytes, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, usagef("serve: invalid --max-request-bytes %q: expected a positive integer", status.Bound(*maxBytes))
+	}
+	cfg.maxRequestBytes = n
+	if cfg.requestTimeout, err = positiveDuration("request-timeout", *timeout); err != nil {
+		return nil, err
+	}
+	if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"max-batch-size", "batch-timeout-micros", "num-batch-threads", "max-enqueued-batches"} {
+		if !*enableBatching && isSet(fs, f) {
+			return nil, usagef("serve: --%s needs --enable-batching", f)
+		}
+	}
+	if *enableBatching {
+		b := defaults
+		for _, p := range []struct {
+			name, value string
+			min         int64
+			dst         *int
+		}{
+			{"max-batch-size", *maxBatch, 1, &b.MaxBatchSize},
+			{"num-batch-threads", *batchThreads, 1, &b.NumBatchThreads},
+			{"max-enqueued-batches", *maxEnqueued, 1, &b.MaxEnqueuedBatches},
+		} {
+			v, err := strconv.ParseInt(p.value, 10, 32)
+			if err != nil || v < p.min {
+				return nil, usagef("serve: invalid --%s %q: expected a positive integer", p.name, status.Bound(p.value))
+			}
+			*p.dst = int(v)
+		}
+		us, err := strconv.ParseInt(*batchTimeout, 10, 64)
+		if err != nil || us < 0 || us > int64(time.Hour/time.Microsecond) {
+			return nil, usagef("serve: invalid --batch-timeout-micros %q: expected an integer 0..3600000000", status.Bound(*batchTimeout))
+		}
+		b.BatchTimeout = time.Duration(us) * time.Microsecond
+		cfg.batching = &b
+	}
+	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
+		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
+	}
+	return cfg, nil
+}
+
+// parsePort parses a port flag: 0..65535, or "off" (-1).
+// isFolder reports whether path names a folder (a symbolic link to one included).
+func isFolder(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+func parsePort(flagName, s string) (int, error) {
+	if s == "off" {
+		return -1, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, usagef("serve: invalid --%s %q: expected a port number 0..65535 or off", flagName, status.Bound(s))
+	}
+	return p, nil
+}
+
+func positiveDuration(flagName, s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, usagef("serve: invalid --%s %q: expected a positive duration such as 30s or 500ms", flagName, status.Bound(s))
+	}
+	return d, nil
+}
+
+// lineLog writes whole lines "go_consumer: <message>" to one writer from many goroutines.
+type lineLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineLog) Logf(format string, args ...any) {
+	line := consumerName + ": " + oneLine(fmt.Sprintf(format, args...)) + "\n"
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, line)
+}
+
+// Write lets net/http's error log go through the same lines.
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.Logf("http: %s", p)
+	return len(p), nil
+}
+
+// servePredict answers one predict request body exactly as the predict command does
+// (the same parser, decoder, checks and encoder as handle) with the version's runner, or
+// its batcher when batching is on.
+func servePredict(s *serving.Servable, body []byte, note *serving.RunNote) ([]byte, error) {
+	run := func(plan *model.Plan, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+		return s.Run(plan, inputs, note)
+	}
+	outputs, req, err := predictTensorsWith(s.Info, run, body, model.DefaultSignature, model.FormatSavedModel)
+	if err != nil {
+		return nil, err
+	}
+	return restjson.EncodeResponse(outputs, req.RowFormat)
+}
+
+func cmdServe(args []string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	logs := &lineLog{w: stderr}
+	var ln, grpcLn net.Listener
+	if cfg.port >= 0 {
+		addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
+		}
+		defer ln.Close()
+	}
+	if cfg.grpcPort >= 0 {
+		addr := net.JoinHostPort(cfg.grpcHost, strconv.Itoa(cfg.grpcPort))
+		if grpcLn, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("serve: cannot listen on %s (gRPC): %v", addr, err)
+		}
+		defer grpcLn.Close()
+	}
+
+	var sched *serving.Scheduler
+	if cfg.batching != nil {
+		sched = serving.NewScheduler(*cfg.batching)
+		defer sched.Close() // after mgr.Close: every version's batches have run
+	}
+	mgr := serving.NewManager(serving.Options{
+		BasePath:   cfg.base,
+		ModelNames: cfg.names,
+		Policy:     cfg.policy,
+		Versions:   cfg.versions,
+		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
+		Logf:       logs.Logf,
+		Batching:   sched,
+	})
+	mgr.Poll()
+	var served []string
+	for _, name := range mgr.Models() {
+		numbers, _ := mgr.Available(name)
+		list := make([]string, len(numbers))
+		for i, n := range numbers {
+			list[i] = strconv.FormatInt(n, 10)
+		}
+		what := "no version available"
+		if len(list) == 1 {
+			what = "version " + list[0]
+		} else if len(list) > 1 {
+			what = "versions " + strings.Join(list, ", ")
+		}
+		served = append(served, fmt.Sprintf("%s (%s)", name, what))
+	}
+	if len(served) == 0 {
+		served = append(served, "no model yet")
+	}
+	var apisServed []string
+	if ln != nil {
+		apisServed = append(apisServed, fmt.Sprintf("the REST API on http://%s", ln.Addr()))
+	}
+	if grpcLn != nil {
+		apisServed = append(apisServed, fmt.Sprintf("the gRPC API on %s", grpcLn.Addr()))
+	}
+	batching := ""
+	if b := cfg.batching; b != nil {
+		batching = fmt.Sprintf(", batching: --max-batch-size %d --batch-timeout-micros %d --num-batch-threads %d --max-enqueued-batches %d",
+			b.MaxBatchSize, b.BatchTimeout.Microseconds(), b.NumBatchThreads, b.MaxEnqueuedBatches)
+	}
+	logs.Logf("serving %s (policy %s%s): %s", strings.Join(apisServed, " and "), cfg.policy, batching, strings.Join(served, ", "))
+
+	server := &serving.Server{
+		Manager:         mgr,
+		Predict:         servePredict,
+		MaxRequestBytes: cfg.maxRequestBytes,
+		RequestTimeout:  cfg.requestTimeout,
+		Logf:            logs.Logf,
+	}
+	httpServer := &http.Server{
+		Handler:           server,
+		ReadHeaderTimeout: cfg.requestTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(logs, "", 0),
+	}
+
+	grpcAPI := &serving.GRPC{Manager: mgr, RequestTimeout: cfg.requestTimeout, Logf: logs.Logf}
+	grpcServer := serving.NewGRPCServer(grpcAPI, cfg.maxRequestBytes)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	serveErr := make(chan error, 1)
+	if ln != nil {
+		go func() { serveErr <- httpServer.Serve(ln) }()
+	}
+	grpcErr := make(chan error, 1)
+	if grpcLn != nil {
+		go func() { grpcErr <- grpcServer.Serve(grpcLn) }()
+	}
+
+	pollCtx, stopPolling := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		ticker := time.NewTicker(cfg.pollInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-ticker.C:
+				mgr.Poll()
+			}
+		}
+	}()
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+	case err := <-grpcErr:
+		failed = fmt.Errorf("serve: the gRPC server stopped: %v", err)
+	}
+	stop() // a second signal ends the process at once
+	if failed == nil {
+		logs.Logf("shutting down: no new connections; finishing the requests in flight")
+		var wg sync.WaitGroup
+		if grpcLn != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); grpcServer.GracefulStop() }()
+		}
+		if ln != nil {
+			if err := httpServer.Shutdown(context.Background()); err != nil {
+				failed = fmt.Errorf("serve: shutting down: %v", err)
+			}
+			if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
+				failed = fmt.Errorf("serve: the REST server stopped: %v", err)
+			}
+		}
+		wg.Wait()
+	} else {
+		grpcServer.Stop()
+		if ln != nil {
+			httpServer.Close()
+		}
+	}
+	stopPolling()
+	<-polled
+	server.Wait()
+	grpcAPI.Wait()
+	mgr.Close()
+	if failed == nil {
+		logs.Logf("stopped")
+	}
+	return failed
+}

@@ -1,0 +1,335 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
+
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
+)
+
+// PredictFunc answers one predict request body against a loaded version: the response
+// body, or an error (a *status.Error, or any other error, which counts as INTERNAL). It runs the
+// plan with s.Run, passing note (for the access log).
+type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
+
+// Server answers TensorFlow Serving's REST API from a Manager's loaded versions:
+//
+//	POST /v1/models/NAME[/versions/V]:predict
+//	GET  /v1/models/NAME[/versions/V]
+//	GET  /v1/models/NAME[/versions/V]/metadata
+//
+// Errors are {"error": "..."} with the HTTP status of their canonical code (the table of
+// tests/cases/messages.json, through status.Code.HTTPStatus; TensorFlow Serving's statuses),
+// except 501 for :classify and :regress, which no code names.
+type Server struct {
+	Manager *Manager
+	Predict PredictFunc
+	// MaxRequestBytes bounds a request body; a longer one is answered 413 after reading
+	// at most one byte past the limit.
+	MaxRequestBytes int64
+	// RequestTimeout bounds reading a predict request and answering it; past it the
+	// answer is 504.
+	RequestTimeout time.Duration
+	// Logf writes one line of the server's log (access lines); nil: none.
+	Logf func(format string, args ...any)
+
+	// running counts predictions still running after their request was answered 504; Wait
+	// waits for them.
+	running sync.WaitGroup
+}
+
+// The paths of TensorFlow Serving's REST API (tensorflow_serving/model_servers).
+var (
+	predictPath = regexp.MustCompile(`^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(classify|regress|predict)$`)
+	statusPath  = regexp.MustCompile(`^/v1/models(?:/([^/:]+))?(?:/versions/(\d+)|/labels/([^/:]+))?(?:/(metadata))?$`)
+)
+
+// Wait waits for the predictions that were still running when their request timed out.
+func (s *Server) Wait() { s.running.Wait() }
+
+// ServeHTTP routes one request and writes one access-log line for it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, note: &RunNote{}}
+	defer func() {
+		if p := recover(); p != nil {
+			if rec.status == 0 {
+				s.writeError(rec, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p))))
+			}
+		}
+		if s.Logf != nil {
+			answered := rec.status
+			if answered == 0 {
+				answered = 499 // the client went away before an answer
+			}
+			s.Logf("access: %s %s %d %d %.3fms%s", r.Method, r.URL.RequestURI(), answered, rec.bytes,
+				float64(time.Since(start).Microseconds())/1000, rec.batchField())
+		}
+	}()
+	s.route(rec, r)
+}
+
+// route answers one request. The path patterns are matched on the raw (undecoded) path, as
+// TF Serving matches its URL regex, so a segment is delimited by the raw '/' alone and
+// percent-decoded only once captured (pathSegments): a name holding "%2F" is one unknown
+// model, never another model's path.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	if m := predictPath.FindStringSubmatch(path); m != nil {
+		if r.Method != http.MethodPost {
+			s.writeError(w, malformed(r))
+			return
+		}
+		seg, ok := decodeSegments(m[1:])
+		if !ok {
+			s.writeError(w, malformed(r))
+			return
+		}
+		name, version, label, verb := seg[0], seg[1], seg[2], seg[3]
+		if verb != "predict" {
+			// 501, as TF Serving answers a method it does not implement: no canonical code of
+			// the table names it, so this answer is written here, at the edge.
+			msg := fmt.Sprintf("%s is not supported: this server answers :predict", verb)
+			writeJSON(w, http.StatusNotImplemented, restjson.ErrorBody(msg))
+			return
+		}
+		number, err := pathVersion(name, version, label)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		s.predict(w, r, name, number, recorderNote(w))
+		return
+	}
+	if m := statusPath.FindStringSubmatch(path); m != nil && m[1] != "" {
+		if r.Method != http.MethodGet {
+			s.writeError(w, malformed(r))
+			return
+		}
+		seg, ok := decodeSegments(m[1:])
+		if !ok {
+			s.writeError(w, malformed(r))
+			return
+		}
+		name, version, label, metadata := seg[0], seg[1], seg[2], seg[3] != ""
+		number, err := pathVersion(name, version, label)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		if metadata {
+			s.metadata(w, name, number)
+		} else {
+			s.status(w, name, number)
+		}
+		return
+	}
+	if statusPath.MatchString(path) {
+		s.writeError(w, status.New(status.InvalidArgument, "Missing model name in request."))
+		return
+	}
+	s.writeError(w, malformed(r))
+}
+
+// decodeSegments percent-decodes (RFC 3986 §2.4) the path segments captured from a raw
+// path; ok is false when one holds an invalid escape.
+func decodeSegments(raw []string) (decoded []string, ok bool) {
+	decoded = make([]string, len(raw))
+	for i, s := range raw {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, false
+		}
+		decoded[i] = d
+	}
+	return decoded, true
+}
+
+// malformed refuses a request that is no call of the API: INVALID_ARGUMENT (400) under /v1/,
+// NOT_FOUND (404) outside it.
+func malformed(r *http.Request) error {
+	code := status.InvalidArgument
+	if len(r.URL.Path) < 4 || r.URL.Path[:4] != "/v1/" {
+		code = status.NotFound
+	}
+	return status.New(code, "Malformed request: %s %s", status.Bound(r.Method), status.Bound(r.URL.Path))
+}
+
+// pathVersion parses the version of a path (0 when absent).
+func pathVersion(name, version, label string) (int64, error) {
+	if label != "" {
+		return 0, status.New(status.NotFound, "Unrecognized servable version label: %s (model %s has no version labels)", status.Bound(label), status.Bound(name))
+	}
+	if version == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(version, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, status.New(status.NotFound, "Servable not found for request: Specific(%s, %s)", status.Bound(name), status.Bound(version))
+	}
+	return n, nil
+}
+
+func (s *Server) status(w http.ResponseWriter, name string, number int64) {
+	statuses, err := s.Manager.Status(name, number)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statusJSON(statuses))
+}
+
+func (s *Server) metadata(w http.ResponseWriter, name string, number int64) {
+	h, err := s.Manager.Acquire(name, number)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	defer h.Release()
+	writeJSON(w, http.StatusOK, metadataJSON(name, h.Version, h.Servable.SignatureDefs))
+}
+
+func (s *Server) deadlineExceeded() error {
+	return status.New(status.DeadlineExceeded, "deadline exceeded: the request took longer than %s (--request-timeout)", s.RequestTimeout)
+}
+
+type result struct {
+	body []byte
+	err  error
+}
+
+// predict reads the body (at most MaxRequestBytes+1 bytes, within the deadline), then
+// answers it from the acquired version in a goroutine, so that a request past its
+// deadline is answered 504 at once; the version stays acquired until the run ends.
+func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, number int64, note *RunNote) {
+	deadline := time.Now().Add(s.RequestTimeout)
+	limit := s.MaxRequestBytes
+	if r.ContentLength > limit {
+		w.Header().Set("Connection", "close")
+		s.writeError(w, restjson.TooLarge(limit))
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(deadline)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	_ = rc.SetReadDeadline(time.Time{})
+	switch {
+	case int64(len(body)) > limit:
+		w.Header().Set("Connection", "close")
+		s.writeError(w, restjson.TooLarge(limit))
+		return
+	case err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err)):
+		w.Header().Set("Connection", "close")
+		s.writeError(w, s.deadlineExceeded())
+		return
+	case err != nil:
+		s.writeError(w, status.New(status.InvalidArgument, "cannot read the request body: %v", err))
+		return
+	}
+
+	h, err := s.Manager.Acquire(name, number)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	done := make(chan result, 1)
+	s.running.Add(1)
+	var mine RunNote // written by the run, read once it has answered
+	go func() {
+		defer s.running.Done()
+		defer h.Release()
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))}
+			}
+		}()
+		resp, err := s.Predict(h.Servable, body, &mine)
+		done <- result{body: resp, err: err}
+	}()
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	select {
+	case res := <-done:
+		if note != nil {
+			*note = mine
+		}
+		if res.err != nil {
+			s.writeError(w, res.err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res.body)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			s.writeError(w, s.deadlineExceeded())
+		}
+		// otherwise the client went away: nothing to answer
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// writeError is the edge of the REST API (tests/CONTRACT.md, "Errors"): the HTTP status of
+// err's canonical code (status.CodeOf; INTERNAL for an error without one) and TF Serving's
+// body {"error": "<message on one line>"}.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, status.CodeOf(err).HTTPStatus(), restjson.ErrorBody(oneLine(err.Error())))
+}
+
+func writeJSON(w http.ResponseWriter, httpStatus int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(httpStatus)
+	w.Write(body)
+}
+
+// recorder remembers the status and counts the body bytes of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	note   *RunNote // how a predict request was run (batching)
+}
+
+// recorderNote returns the RunNote of ServeHTTP's recorder (nil for another writer).
+func recorderNote(w http.ResponseWriter) *RunNote {
+	if rec, ok := w.(*recorder); ok {
+		return rec.note
+	}
+	return nil
+}
+
+func (r *recorder) batchField() string { return r.note.String() }
+
+func (r *recorder) WriteHeader(httpStatus int) {
+	if r.status == 0 {
+		r.status = httpStatus
+	}
+	r.ResponseWriter.WriteHeader(httpStatus)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
