@@ -171,6 +171,7 @@ import "C"
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -321,10 +322,18 @@ func (s *session) output(spec tensor.Spec) (C.TF_Output, error) {
 	return out, nil
 }
 
-// resolve returns the plan's feeds and fetches in this session's graph, looked up once.
+// resolve returns the plan's feeds and fetches in this session's graph, looked up once per
+// signature key and set of aliases (a request's output_filter fetches fewer outputs).
 func (s *session) resolve(plan *Plan) (*call, error) {
-	if c, ok := s.calls.Load(plan.Key); ok {
-		return c.(*call), nil
+	key := plan.Key
+	if c, ok := s.calls.Load(key); ok {
+		if c.(*call).matches(plan) {
+			return c.(*call), nil
+		}
+		key = plan.Key + "\x00" + strings.Join(sortedKeys(plan.Inputs), "\x00") + "\x00\x00" + strings.Join(sortedKeys(plan.Outputs), "\x00")
+		if c, ok := s.calls.Load(key); ok && c.(*call).matches(plan) {
+			return c.(*call), nil
+		}
 	}
 	c := &call{key: plan.Key, inAliases: sortedKeys(plan.Inputs), outAliases: sortedKeys(plan.Outputs)}
 	for _, alias := range c.inAliases {
@@ -343,8 +352,26 @@ func (s *session) resolve(plan *Plan) (*call, error) {
 		}
 		c.fetches = append(c.fetches, out)
 	}
-	actual, _ := s.calls.LoadOrStore(plan.Key, c)
+	actual, _ := s.calls.LoadOrStore(key, c)
 	return actual.(*call), nil
+}
+
+// matches reports whether c feeds and fetches exactly the plan's aliases.
+func (c *call) matches(plan *Plan) bool {
+	if len(c.inAliases) != len(plan.Inputs) || len(c.outAliases) != len(plan.Outputs) {
+		return false
+	}
+	for _, a := range c.inAliases {
+		if _, ok := plan.Inputs[a]; !ok {
+			return false
+		}
+	}
+	for _, a := range c.outAliases {
+		if _, ok := plan.Outputs[a]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // inputTensor makes the TF_Tensor of one input: DT_STRING elements copied into TF_TStrings,

@@ -50,7 +50,7 @@ func TestSessionConfigTurnsConstantFoldingOff(t *testing.T) {
 		t.Error("negative thread count accepted")
 	}
 	// Every Runner's sessions (predict and every other command) get Options' config.
-	r, err := Open(&Info{Dir: t.TempDir()}, FormatFrozen, Options{IntraOpThreads: 2})
+	r, err := NewRunner(&Info{Dir: t.TempDir()}, FormatFrozen, Options{IntraOpThreads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRunnerSessionsDoNotFoldConstants(t *testing.T) {
 	plan := &Plan{Key: DefaultSignature, Format: FormatFrozen, Graph: path,
 		Inputs:  map[string]tensor.Spec{"x": spec("x", "x:0")},
 		Outputs: map[string]tensor.Spec{"y": spec("y", "y:0")}}
-	r, err := Open(&Info{Dir: filepath.Dir(path)}, FormatFrozen, Options{})
+	r, err := NewRunner(&Info{Dir: filepath.Dir(path)}, FormatFrozen, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

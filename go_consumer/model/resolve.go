@@ -1,6 +1,18 @@
-// Package model finds model versions in the TensorFlow Serving layout, reads their
-// SignatureDefs and manifest.json, and runs signatures with TensorFlow (SavedModel or frozen
-// GraphDef) through the graft Go bindings.
+// Package model opens model versions in the TensorFlow Serving layout
+// (models/NAME/VERSION/saved_model.pb) and runs their signatures with TensorFlow: [Open] a
+// model or version folder (SavedModel or the manifest's frozen GraphDefs), list its
+// [Model.Signatures] and [Model.Run] one by signature key with tensors by alias. Safety
+// checks are on by default: the folder is verified against its manifest.json
+// ([VerifyVersion]) and a graph that can reach an op able to read or write files or reach
+// outside the process is refused ([CheckOps], tests/cases/unsafe_ops.json) unless
+// [Options] allow it.
+//
+// Runs go through TensorFlow's C API (c_api.h) directly (capi.go): the cgo build needs its
+// headers and library, for example those of the tensorflow-cpu 2.21.0 wheel
+// (CGO_CFLAGS=-I$TF/include, CGO_LDFLAGS="-L$LIB -ltensorflow -ltensorflow_framework"; see
+// the README). Every session has the contract's numeric configuration (Grappler's constant
+// folding off, [SessionConfigProto]). Errors are *status.Error values with TensorFlow's
+// canonical codes.
 package model
 
 import (

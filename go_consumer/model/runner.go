@@ -15,11 +15,31 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Options configures the TensorFlow sessions of a [Runner]. The zero value is the contract's
-// configuration with TensorFlow's thread counts.
+// Options says which version [Load] and [Open] read, which safety checks they make and how
+// the TensorFlow session is configured. The zero value is the safe default: the highest
+// complete version, the SavedModel, verified against its manifest.json, no unsafe op
+// allowed, TensorFlow's thread counts.
 type Options struct {
+	// Version is the version number to read when the path is a model folder; 0 means the
+	// highest complete version. With a version folder it must be 0 or that folder's number.
+	Version int64
+	// Format selects what runs: FormatSavedModel (the default when empty) or FormatFrozen
+	// (the frozen GraphDefs listed in manifest.json).
+	Format Format
+	// SkipVerification loads the version without checking its files against manifest.json
+	// (the command line's --skip-verification).
+	SkipVerification bool
+	// AllowOps are unsafe ops (tests/cases/unsafe_ops.json) accepted although they can read
+	// or write files or reach outside the process (the command line's --allow-op).
+	AllowOps []string
+	// Signatures are the signature keys whose reachable ops [Load] checks (with the init op);
+	// nil checks every signature a request may name in Format ([Info.RunKeys]). An empty,
+	// non-nil list makes Load check no op, for a caller that calls [CheckOps] itself once it
+	// knows which signatures it runs.
+	Signatures []string
 	// IntraOpThreads and InterOpThreads set ConfigProto.intra_op_parallelism_threads and
-	// inter_op_parallelism_threads; 0 leaves the choice to TensorFlow (the number of cores).
+	// inter_op_parallelism_threads of the session; 0 leaves the choice to TensorFlow (the
+	// number of cores).
 	IntraOpThreads, InterOpThreads int32
 }
 
@@ -50,11 +70,11 @@ type Runner struct {
 	frozenMu sync.Mutex
 }
 
-// Open prepares a Runner of info's version in format, with sessions configured by opts
-// ([Options.Config]). The SavedModel is loaded now; frozen graphs on first use. Errors:
+// NewRunner prepares a Runner of info's version in format, with sessions configured by
+// opts' thread counts ([Options.Config]); it makes none of [Load]'s checks. The SavedModel is loaded now; frozen graphs on first use. Errors:
 // INVALID_ARGUMENT for bad options, FAILED_PRECONDITION when TensorFlow cannot load the
 // SavedModel.
-func Open(info *Info, format Format, opts Options) (*Runner, error) {
+func NewRunner(info *Info, format Format, opts Options) (*Runner, error) {
 	config, err := opts.Config()
 	if err != nil {
 		return nil, err

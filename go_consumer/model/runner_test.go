@@ -35,7 +35,7 @@ func latestVersion(t testing.TB, name string) *Info {
 
 func openRunner(t testing.TB, info *Info, format Format, opts Options) *Runner {
 	t.Helper()
-	r, err := Open(info, format, opts)
+	r, err := NewRunner(info, format, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestRunRefusals(t *testing.T) {
 	if _, err := r.Run(ghost, nil); status.CodeOf(err) != status.FailedPrecondition || !strings.Contains(err.Error(), "not in the graph") {
 		t.Errorf("ghost output: %v", err)
 	}
-	if _, err := Open(info, FormatSavedModel, Options{IntraOpThreads: -1}); status.CodeOf(err) != status.InvalidArgument {
+	if _, err := NewRunner(info, FormatSavedModel, Options{IntraOpThreads: -1}); status.CodeOf(err) != status.InvalidArgument {
 		t.Errorf("negative threads: %v", err)
 	}
 }
@@ -227,7 +227,7 @@ func TestRunConcurrentAndClose(t *testing.T) {
 	info := latestVersion(t, "linear")
 	for _, format := range []Format{FormatSavedModel, FormatFrozen} {
 		p := plan(t, info, DefaultSignature, format)
-		r, err := Open(info, format, Options{})
+		r, err := NewRunner(info, format, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,5 +288,35 @@ func BenchmarkRun(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunFiltersOutputs: a plan fetching fewer outputs of a signature (gRPC's output_filter)
+// gets only those, before and after the whole signature ran, and the whole one still all.
+func TestRunFiltersOutputs(t *testing.T) {
+	info := latestVersion(t, "dtypes")
+	full := plan(t, info, "matrix", FormatSavedModel)
+	r := openRunner(t, info, FormatSavedModel, Options{})
+	in := map[string]*tensor.Tensor{
+		"a": {DType: tensor.Float, Shape: []int64{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
+		"b": {DType: tensor.Double, Shape: []int64{2}, Data: []float64{0.5, -2}}}
+	var one string
+	for alias := range full.Outputs {
+		one = alias
+		break
+	}
+	filtered := *full
+	filtered.Outputs = map[string]tensor.Spec{one: full.Outputs[one]}
+	for _, p := range []*Plan{full, &filtered, full, &filtered} {
+		out, err := r.Run(p, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != len(p.Outputs) || out[one] == nil {
+			t.Errorf("plan with %d outputs answered %d", len(p.Outputs), len(out))
+		}
+	}
+	if len(full.Outputs) < 2 {
+		t.Fatalf("matrix has %d outputs; the test needs 2 or more", len(full.Outputs))
 	}
 }

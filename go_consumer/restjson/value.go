@@ -1,3 +1,15 @@
+// Package restjson converts between TensorFlow Serving's REST predict bodies (JSON, the
+// "instances"/row and "inputs"/columnar formats of tensorflow_serving/g3doc/api_rest.md) and
+// dense tensors (package tensor), following tests/CONTRACT.md.
+//
+// Decoding is driven by the signature: each input alias has a tensor.Spec (dtype and shape)
+// and every request is checked against it (rank, known dims, rectangularity, dtype, value
+// ranges) before anything is handed to TensorFlow ([ParseRequest], [DecodeInputs]).
+// Encoding ([EncodeResponse]) writes numbers as the contract's "Numbers in text" says
+// ([FormatFloat]: the dtype's shortest round-trip digits in ECMAScript's layout,
+// NaN/Infinity/-Infinity, -0.0) and {"b64": ...} for binary strings. [ParseDecimal] reads
+// the decimal literals of text that is not JSON (CSV fields, flags). Refusals are
+// INVALID_ARGUMENT *status.Error values naming what was wrong and what was expected.
 package restjson
 
 import (

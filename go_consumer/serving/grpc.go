@@ -49,7 +49,27 @@ type GRPC struct {
 // Wait waits for the predictions that were still running when their call timed out.
 func (g *GRPC) Wait() { g.running.Wait() }
 
-// NewGRPCServer returns a grpc.Server answering g's services: messages over maxRequestBytes
+// Register registers TensorFlow Serving's PredictionService (Predict, GetModelMetadata) and
+// ModelService (GetModelStatus) of g on s, a server of the caller's own. Each method turns
+// its errors into gRPC statuses itself (the code of tests/cases/messages.json) and a panic
+// into INTERNAL, so the services answer alike with or without NewGRPCServer's options.
+func (g *GRPC) Register(s *grpc.Server) {
+	apis.RegisterPredictionServiceServer(s, &predictionService{g: g})
+	apis.RegisterModelServiceServer(s, &modelService{g: g})
+}
+
+// edge is the edge of one service method (tests/CONTRACT.md, "Errors"): a panic becomes
+// INTERNAL, and an error its gRPC status (grpcError).
+func edge(err *error) {
+	if p := recover(); p != nil {
+		*err = status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))
+	}
+	if *err != nil {
+		*err = grpcError(*err)
+	}
+}
+
+// NewGRPCServer returns a grpc.Server answering g's services (Register): messages over maxRequestBytes
 // are refused RESOURCE_EXHAUSTED by grpc itself, a panic is answered INTERNAL, and every
 // call writes one access line.
 func NewGRPCServer(g *GRPC, maxRequestBytes int64) *grpc.Server {
@@ -59,8 +79,7 @@ func NewGRPCServer(g *GRPC, maxRequestBytes int64) *grpc.Server {
 		grpc.MaxSendMsgSize(1<<31-1),
 		grpc.UnaryInterceptor(g.intercept),
 	)
-	apis.RegisterPredictionServiceServer(s, &predictionService{g: g})
-	apis.RegisterModelServiceServer(s, &modelService{g: g})
+	g.Register(s)
 	return s
 }
 
@@ -145,7 +164,8 @@ type predictResult struct {
 // acquired version in a goroutine, so that a call past its deadline is answered
 // DEADLINE_EXCEEDED at once (the version stays acquired until the run ends), and answers
 // the outputs (all, or those of output_filter) as TensorFlow Serving does.
-func (p *predictionService) Predict(ctx context.Context, req *apis.PredictRequest) (*apis.PredictResponse, error) {
+func (p *predictionService) Predict(ctx context.Context, req *apis.PredictRequest) (_ *apis.PredictResponse, err error) {
+	defer edge(&err)
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
 		return nil, err
@@ -244,7 +264,8 @@ const signatureDefField = "signature_def"
 
 // GetModelMetadata answers the signature_def metadata of a version: a SignatureDefMap of
 // every signature of its "serve" MetaGraphDef, packed in a google.protobuf.Any.
-func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetModelMetadataRequest) (*apis.GetModelMetadataResponse, error) {
+func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetModelMetadataRequest) (_ *apis.GetModelMetadataResponse, err error) {
+	defer edge(&err)
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
 		return nil, err
@@ -292,7 +313,8 @@ var stateProto = map[State]apis.ModelVersionStatus_State{
 
 // GetModelStatus answers the status of every version of a model the server tracks (or of
 // one), highest first, as the REST status endpoint does.
-func (m *modelService) GetModelStatus(ctx context.Context, req *apis.GetModelStatusRequest) (*apis.GetModelStatusResponse, error) {
+func (m *modelService) GetModelStatus(ctx context.Context, req *apis.GetModelStatusRequest) (_ *apis.GetModelStatusResponse, err error) {
+	defer edge(&err)
 	name, number, err := specVersion(req.GetModelSpec())
 	if err != nil {
 		return nil, err

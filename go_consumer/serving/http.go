@@ -19,11 +19,6 @@ import (
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 )
 
-// PredictFunc answers one predict request body against a loaded version: the response
-// body, or an error (a *status.Error, or any other error, which counts as INTERNAL). It runs the
-// plan with s.Run, passing note (for the access log).
-type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
-
 // Server answers TensorFlow Serving's REST API from a Manager's loaded versions:
 //
 //	POST /v1/models/NAME[/versions/V]:predict
@@ -35,7 +30,6 @@ type PredictFunc func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 // except 501 for :classify and :regress, which no code names.
 type Server struct {
 	Manager *Manager
-	Predict PredictFunc
 	// MaxRequestBytes bounds a request body; a longer one is answered 413 after reading
 	// at most one byte past the limit.
 	MaxRequestBytes int64
@@ -48,6 +42,8 @@ type Server struct {
 	// running counts predictions still running after their request was answered 504; Wait
 	// waits for them.
 	running sync.WaitGroup
+	// answer answers a request body; nil: Servable.PredictJSON (tests replace it).
+	answer func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 }
 
 // The paths of TensorFlow Serving's REST API (tensorflow_serving/model_servers).
@@ -255,7 +251,11 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 				done <- result{err: status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p)))}
 			}
 		}()
-		resp, err := s.Predict(h.Servable, body, &mine)
+		predict := s.answer
+		if predict == nil {
+			predict = (*Servable).PredictJSON
+		}
+		resp, err := predict(h.Servable, body, &mine)
 		done <- result{body: resp, err: err}
 	}()
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)

@@ -31,7 +31,7 @@ func testServer(t *testing.T) (*Server, *fakeModels, *[]string) {
 	)
 	s := &Server{
 		Manager: m,
-		Predict: func(_ *Servable, body []byte, _ *RunNote) ([]byte, error) {
+		answer: func(_ *Servable, body []byte, _ *RunNote) ([]byte, error) {
 			switch text := string(body); {
 			case text == "bad":
 				return nil, status.New(status.InvalidArgument, "invalid JSON: bad")

@@ -1,6 +1,11 @@
-// Package serving is the model server of the serve command: it keeps the versions of every
-// model under a base path loaded according to a TensorFlow Serving version policy, swaps in
-// new versions while it runs, and answers TensorFlow Serving's REST API (see Server).
+// Package serving is a TensorFlow Serving compatible model server to mount in a program of
+// one's own (the serve command is one): a [Manager] keeps the versions of every model under
+// a base path loaded according to a version policy (latest, all, specific), loads new ones
+// and retires old ones while it runs ([Manager.Poll]); [Server] is an http.Handler for the
+// REST API (/v1/models/NAME[/versions/V][:predict|/metadata]) and [GRPC.Register] puts the
+// gRPC PredictionService and ModelService on a *grpc.Server. Both answer predictions through
+// one path, [Servable.Run] (the version's session, or its [Batcher] when batching is on), and
+// derive HTTP and gRPC statuses from the errors' canonical codes only at the edge.
 package serving
 
 import (
@@ -12,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 
@@ -71,6 +77,51 @@ type Servable struct {
 	Batcher *Batcher
 }
 
+// PredictJSON answers one REST predict request body (tests/CONTRACT.md, "Predict") with its
+// response body, as the predict command does: [PredictJSON] with the version's signatures
+// and s.Run. note (may be nil) receives how the session run was made up. Errors are
+// *status.Error values (INVALID_ARGUMENT for the request, NOT_FOUND for an unknown
+// signature, INTERNAL when TensorFlow fails).
+func (s *Servable) PredictJSON(body []byte, note *RunNote) ([]byte, error) {
+	run := func(plan *model.Plan, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+		return s.Run(plan, inputs, note)
+	}
+	outputs, req, err := PredictJSON(s.Info, model.FormatSavedModel, body, model.DefaultSignature, run)
+	if err != nil {
+		return nil, err
+	}
+	return restjson.EncodeResponse(outputs, req.RowFormat)
+}
+
+// PredictJSON is the REST predict path every command and the server share: it parses a
+// request body (restjson.ParseRequest), resolves its signature (the request's
+// signature_name, else defaultKey) in format, decodes the inputs against that signature's
+// specs and only then calls run, returning the output tensors by alias with the parsed
+// request (whose RowFormat selects the response layout).
+func PredictJSON(info *model.Info, format model.Format, body []byte, defaultKey string, run RunFunc) (map[string]*tensor.Tensor, *restjson.Request, error) {
+	req, err := restjson.ParseRequest(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := defaultKey
+	if req.SignatureName != "" { // an empty signature_name means the default, as in the reference
+		key = req.SignatureName
+	}
+	plan, err := info.Plan(key, format)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputs, err := restjson.DecodeInputs(req, plan.Inputs, plan.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	outputs, err := run(plan, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return outputs, req, nil
+}
+
 // Run runs a plan for one request: through the Batcher when batching is on, else on the
 // Runner. note (may be nil) receives how the session run was made up.
 func (s *Servable) Run(plan *model.Plan, inputs map[string]*tensor.Tensor, note *RunNote) (map[string]*tensor.Tensor, error) {
@@ -93,30 +144,16 @@ type Loader func(dir string) (*Servable, error)
 func NewLoader(skipVerification bool, allowOps []string) Loader {
 	allowed := append([]string(nil), allowOps...)
 	return func(dir string) (*Servable, error) {
-		if !skipVerification {
-			if err := model.VerifyVersion(dir); err != nil {
-				return nil, err
-			}
-		}
-		info, err := model.ReadInfo(dir)
+		m, err := model.Open(dir, model.Options{SkipVerification: skipVerification, AllowOps: allowed})
 		if err != nil {
-			return nil, err
-		}
-		if info.Serve == nil {
-			return nil, status.New(status.FailedPrecondition, "%s has no MetaGraphDef with tag-set 'serve'", pathtext.Join(dir, model.SavedModelFile))
-		}
-		if err := model.CheckOps(info, model.FormatSavedModel, info.RunKeys(model.FormatSavedModel), allowed); err != nil {
 			return nil, err
 		}
 		defs, err := SignatureDefsJSON(dir)
 		if err != nil {
+			m.Close()
 			return nil, err
 		}
-		runner, err := model.Open(info, model.FormatSavedModel, model.Options{})
-		if err != nil {
-			return nil, err
-		}
-		return &Servable{Info: info, Runner: runner, SignatureDefs: defs, Close: runner.Close}, nil
+		return &Servable{Info: m.Info(), Runner: m.Runner(), SignatureDefs: defs, Close: m.Close}, nil
 	}
 }
 

@@ -1,15 +1,10 @@
-// Package tfjson converts between TensorFlow Serving REST predict bodies (JSON) and dense
-// tensors held as flat Go slices, following tests/CONTRACT.md.
-//
-// Decoding is driven by the signature: each input alias has a [Spec] (dtype and shape) and
-// every request is checked against it (rank, known dims, rectangularity, dtype, value
-// ranges) before anything is handed to TensorFlow. Encoding writes numbers as the contract's
-// "Numbers in text" says ([FormatFloat]: the dtype's shortest round-trip digits in
-// ECMAScript's layout, NaN/Infinity/-Infinity, -0.0) and {"b64": ...} for binary strings.
-// [ParseDecimal] reads the decimal literals of text that is not JSON (CSV fields, flags).
-//
-// The package has no cgo dependency; internal/model converts its [Tensor] values to and from
-// TensorFlow tensors.
+// Package tensor holds dense TensorFlow tensors as flat row-major Go slices: the dtype
+// ([DType], TensorFlow's DataType enum of types.proto), the shape (dims, -1 for an unknown dim
+// in a [Spec]) and the elements, with the Go type of each dtype given in [Tensor]. A tensor
+// is made from a slice and read back into one without per-element conversion ([New],
+// [Values]); DT_STRING elements are arbitrary bytes ([NewBytes], [Bytes]); DT_HALF values are
+// [Float16] bits. It has no cgo dependency: the model package hands these slices to
+// TensorFlow's C API (TF_NewTensor/TF_AllocateTensor) and copies outputs back into them.
 package tensor
 
 import (
@@ -201,4 +196,90 @@ func DescribeSpecs(specs map[string]Spec) string {
 		parts[i] = specs[a].Describe()
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Element is the Go type of one element of a dtype's flat slice (see [Tensor.Data]).
+type Element interface {
+	float32 | float64 | Float16 | int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | bool | string
+}
+
+// DTypeOf returns the dtype whose elements Go holds as T.
+func DTypeOf[T Element]() DType {
+	switch any(*new(T)).(type) {
+	case float32:
+		return Float
+	case float64:
+		return Double
+	case Float16:
+		return Half
+	case int8:
+		return Int8
+	case int16:
+		return Int16
+	case int32:
+		return Int32
+	case int64:
+		return Int64
+	case uint8:
+		return Uint8
+	case uint16:
+		return Uint16
+	case uint32:
+		return Uint32
+	case uint64:
+		return Uint64
+	case bool:
+		return Bool
+	default:
+		return String
+	}
+}
+
+// New returns the tensor of dtype DTypeOf[T] and the given shape holding data, which it
+// keeps (no copy): data must hold the product of the dims, row-major (one element for a
+// scalar, shape nil or empty). Errors: INVALID_ARGUMENT for a negative dim or a wrong count.
+func New[T Element](shape []int64, data []T) (*Tensor, error) {
+	for _, d := range shape {
+		if d < 0 {
+			return nil, status.New(status.InvalidArgument, "tensor shape %v has a negative dim", shape)
+		}
+	}
+	if n := NumElements(shape); int64(len(data)) != n {
+		return nil, status.New(status.InvalidArgument, "a tensor of shape %v needs %d elements, got %d", shape, n, len(data))
+	}
+	return &Tensor{DType: DTypeOf[T](), Shape: append([]int64{}, shape...), Data: data}, nil
+}
+
+// Values returns t's flat element slice itself (no copy) when T is the Go type of t's dtype.
+// Errors: INVALID_ARGUMENT when it is not.
+func Values[T Element](t *Tensor) ([]T, error) {
+	v, ok := t.Data.([]T)
+	if !ok || t.DType != DTypeOf[T]() {
+		return nil, status.New(status.InvalidArgument, "a %s tensor holding %T cannot be read as []%T", t.DType, t.Data, *new(T))
+	}
+	return v, nil
+}
+
+// NewBytes returns a DT_STRING tensor of the given shape whose elements are copies of the
+// byte strings in data (any bytes, not only UTF-8). Errors are [New]'s.
+func NewBytes(shape []int64, data [][]byte) (*Tensor, error) {
+	s := make([]string, len(data))
+	for i, b := range data {
+		s[i] = string(b)
+	}
+	return New(shape, s)
+}
+
+// Bytes returns copies of the elements of a DT_STRING tensor as byte strings, row-major.
+// Errors: INVALID_ARGUMENT for another dtype.
+func Bytes(t *Tensor) ([][]byte, error) {
+	s, err := Values[string](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(s))
+	for i, e := range s {
+		out[i] = []byte(e)
+	}
+	return out, nil
 }

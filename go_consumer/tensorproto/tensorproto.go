@@ -1,8 +1,11 @@
+// Package tensorproto converts between tensorflow.TensorProto (tensorflow/core/framework/
+// tensor.proto, the tensors of TensorFlow Serving's gRPC API; Go types from graft's generated
+// packages) and tensor.Tensor, with the checks of the REST JSON path: every input against its
+// signature spec (dtype, rank, known dims) before TensorFlow sees anything ([DecodeInputs],
+// [Decode]). Both tensor_content (little-endian, encoding/binary) and the typed repeated
+// fields (float_val, half_val, ...) are read; [Encode] writes tensor_content, string_val for
+// DT_STRING.
 package tensorproto
-
-// Converting between tensorflow.TensorProto (the tensors of the gRPC API) and tensor.Tensor
-// (what internal/model runs), with the checks of the JSON path: every input against its
-// signature spec (dtype, rank, known dims), before TensorFlow sees anything.
 
 import (
 	"encoding/binary"

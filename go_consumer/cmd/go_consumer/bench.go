@@ -65,7 +65,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, format, err := mf.loadRun()
+	info, format, err := mf.loadRun(false)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func cmdBench(args []string, stdout io.Writer) error {
 	if err := mf.checkOps(info, format, plan.Key); err != nil {
 		return err
 	}
-	runner, err := model.Open(info, format, opts)
+	runner, err := model.NewRunner(info, format, opts)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ type convenienceRun struct {
 // loadConvenience loads the model of the flags, plans the --signature, as predict would,
 // and refuses the unsafe ops that signature reaches (modelFlags.checkOps).
 func loadConvenience(mf *modelFlags) (*convenienceRun, error) {
-	info, format, err := mf.loadRun()
+	info, format, err := mf.loadRun(false)
 	if err != nil {
 		return nil, err
 	}

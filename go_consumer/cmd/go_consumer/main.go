@@ -82,6 +82,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/polyglot-tf/polyglot-tf/go_consumer/serving"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 
@@ -371,13 +372,13 @@ func (m *modelFlags) checkOps(info *model.Info, format model.Format, keys ...str
 	return model.CheckOps(info, format, keys, m.allowOps)
 }
 
-// loadRun validates --format, then resolves and reads the model (see load).
-func (m *modelFlags) loadRun() (*model.Info, model.Format, error) {
+// loadRun validates --format, then resolves, verifies and reads the model (see load).
+func (m *modelFlags) loadRun(checkAll bool) (*model.Info, model.Format, error) {
 	format, err := model.ParseFormat(*m.format)
 	if err != nil {
 		return nil, "", err
 	}
-	info, err := m.load()
+	info, err := m.load(format, checkAll)
 	if err != nil {
 		return nil, "", err
 	}
@@ -386,9 +387,12 @@ func (m *modelFlags) loadRun() (*model.Info, model.Format, error) {
 
 // load resolves --model and --version, verifies the version folder against its
 // manifest.json (for the commands with --skip-verification, unless it is given) and reads
-// the version's signatures and manifest. Verification comes before anything of the folder
-// is parsed or reaches TensorFlow.
-func (m *modelFlags) load() (*model.Info, error) {
+// the version's signatures and manifest: model.Load, the library's one loading path.
+// Verification comes before anything of the folder is parsed or reaches TensorFlow. With
+// checkAll, every signature a request may name in format is checked for unsafe ops (the
+// --allow-op values accepted); otherwise the command calls checkOps itself once it knows
+// the signatures it runs.
+func (m *modelFlags) load(format model.Format, checkAll bool) (*model.Info, error) {
 	var version int64
 	if isSet(m.fs, "version") {
 		v, ok := model.ParseVersion(*m.version)
@@ -400,16 +404,18 @@ func (m *modelFlags) load() (*model.Info, error) {
 	if *m.path == "" {
 		return nil, usagef("%s: --model PATH is required", m.fs.Name())
 	}
-	dir, err := model.ResolveVersionDir(*m.path, version)
-	if err != nil {
-		return nil, err
+	opts := model.Options{
+		Version:          version,
+		Format:           format,
+		SkipVerification: m.skipVerification == nil || *m.skipVerification,
+		AllowOps:         m.allowOps,
+		Signatures:       []string{},
 	}
-	if m.skipVerification != nil && !*m.skipVerification {
-		if err := model.VerifyVersion(dir); err != nil {
-			return nil, err
-		}
+	if checkAll {
+		opts.Signatures = nil
 	}
-	return model.ReadInfo(dir)
+	info, _, err := model.Load(*m.path, opts)
+	return info, err
 }
 
 // --- predict and serve-stdio ------------------------------------------------------------
@@ -427,12 +433,9 @@ func cmdPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, format, err := mf.loadRun()
-	if err != nil {
-		return err
-	}
 	// A request may name any signature, so every one it could run is checked.
-	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
+	info, format, err := mf.loadRun(true)
+	if err != nil {
 		return err
 	}
 	body, err := readInput(*input, stdin, limit)
@@ -519,7 +522,7 @@ func lazyRunner(info *model.Info, format model.Format) (open func() (*model.Runn
 	var runner *model.Runner
 	open = func() (*model.Runner, error) {
 		if runner == nil {
-			r, err := model.Open(info, format, model.Options{})
+			r, err := model.NewRunner(info, format, model.Options{})
 			if err != nil {
 				return nil, err
 			}
@@ -557,32 +560,7 @@ func predictTensors(info *model.Info, open func() (*model.Runner, error), body [
 		}
 		return runner.Run(plan, inputs)
 	}
-	return predictTensorsWith(info, run, body, signature, format)
-}
-
-// predictTensorsWith is predictTensors with the run step given: run is called only once
-// the request has passed every check (serve runs it through the version's batcher).
-func predictTensorsWith(info *model.Info, run func(*model.Plan, map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error), body []byte, signature string, format model.Format) (map[string]*tensor.Tensor, *restjson.Request, error) {
-	req, err := restjson.ParseRequest(body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if req.SignatureName != "" { // an empty signature_name means the default, as in the reference
-		signature = req.SignatureName
-	}
-	plan, err := info.Plan(signature, format)
-	if err != nil {
-		return nil, nil, err
-	}
-	inputs, err := restjson.DecodeInputs(req, plan.Inputs, plan.Key)
-	if err != nil {
-		return nil, nil, err
-	}
-	outputs, err := run(plan, inputs)
-	if err != nil {
-		return nil, nil, err
-	}
-	return outputs, req, nil
+	return serving.PredictJSON(info, format, body, signature, run)
 }
 
 func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -598,14 +576,11 @@ func cmdServeStdio(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, format, err := mf.loadRun()
+	info, format, err := mf.loadRun(true)
 	if err != nil {
 		return err
 	}
-	if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
-		return err
-	}
-	runner, err := model.Open(info, format, model.Options{})
+	runner, err := model.NewRunner(info, format, model.Options{})
 	if err != nil {
 		return err
 	}
@@ -698,7 +673,7 @@ func cmdInspect(args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	info, err := mf.load()
+	info, err := mf.load(model.FormatSavedModel, false)
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,9 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
-	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/internal/pathtext"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/model"
-	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/serving"
 )
 
@@ -217,20 +215,6 @@ func (l *lineLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// servePredict answers one predict request body exactly as the predict command does
-// (the same parser, decoder, checks and encoder as handle) with the version's runner, or
-// its batcher when batching is on.
-func servePredict(s *serving.Servable, body []byte, note *serving.RunNote) ([]byte, error) {
-	run := func(plan *model.Plan, inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-		return s.Run(plan, inputs, note)
-	}
-	outputs, req, err := predictTensorsWith(s.Info, run, body, model.DefaultSignature, model.FormatSavedModel)
-	if err != nil {
-		return nil, err
-	}
-	return restjson.EncodeResponse(outputs, req.RowFormat)
-}
-
 func cmdServe(args []string, stderr io.Writer) error {
 	cfg, err := parseServeFlags(args)
 	if err != nil {
@@ -302,7 +286,6 @@ func cmdServe(args []string, stderr io.Writer) error {
 
 	server := &serving.Server{
 		Manager:         mgr,
-		Predict:         servePredict,
 		MaxRequestBytes: cfg.maxRequestBytes,
 		RequestTimeout:  cfg.requestTimeout,
 		Logf:            logs.Logf,

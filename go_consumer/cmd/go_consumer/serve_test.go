@@ -108,7 +108,7 @@ func testServeGoldenConcurrently(t *testing.T, sched *serving.Scheduler) {
 	mgr := serving.NewManager(serving.Options{BasePath: base, Policy: serving.PolicyLatest, Load: serving.NewLoader(false, nil), Batching: sched})
 	mgr.Poll()
 	defer mgr.Close()
-	srv := &serving.Server{Manager: mgr, Predict: servePredict, MaxRequestBytes: serveDefaultMaxBytes, RequestTimeout: time.Minute}
+	srv := &serving.Server{Manager: mgr, MaxRequestBytes: serveDefaultMaxBytes, RequestTimeout: time.Minute}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 

@@ -90,14 +90,11 @@ func cmdSoak(args []string, stdin io.Reader, stdout io.Writer) error {
 
 	// openVersion opens the version exactly as predict does.
 	openVersion := func() (*soakVersion, error) {
-		info, _, err := mf.loadRun()
+		info, _, err := mf.loadRun(true)
 		if err != nil {
 			return nil, err
 		}
-		if err := mf.checkOps(info, format, info.RunKeys(format)...); err != nil {
-			return nil, err
-		}
-		runner, err := model.Open(info, format, model.Options{})
+		runner, err := model.NewRunner(info, format, model.Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -194,8 +191,9 @@ func positiveFlag(fs *flag.FlagSet, name, text string) (int64, error) {
 
 // residentKiB returns the process's resident set size (VmRSS of /proc/self/status, in KiB)
 // right after collecting garbage. The collection runs twice, with the finalizers of the
-// first (graft frees its C tensors, graphs and sessions in finalizers) run in between, so
-// that neither Go garbage nor C memory held only by garbage is counted.
+// first run in between (the consumer frees its C memory itself, but a library it links may
+// free some in finalizers), so that neither Go garbage nor C memory held only by garbage is
+// counted.
 func residentKiB() (int64, error) {
 	runtime.GC()
 	waitFinalizers()

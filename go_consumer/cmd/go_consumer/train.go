@@ -58,7 +58,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err := opts.Check(); err != nil {
 		return err
 	}
-	info, err := mf.load()
+	info, err := mf.load(model.FormatSavedModel, false)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (t *trainer) run(stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(t.ckptDir, 0o755); err != nil {
 		return status.New(status.InvalidArgument, "cannot create the checkpoint folder %s: %v", t.ckptShown, err)
 	}
-	runner, err := model.Open(t.info, model.FormatSavedModel, model.Options{})
+	runner, err := model.NewRunner(t.info, model.FormatSavedModel, model.Options{})
 	if err != nil {
 		return err
 	}
