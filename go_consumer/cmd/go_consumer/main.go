@@ -54,7 +54,7 @@
 // unlisted; see model.VerifyVersion) and refuses it on any difference; --skip-verification
 // loads a version unchecked, such as a bare SavedModel without a manifest. They then list
 // the ops reachable from the signatures they will run and refuse any op that can read or
-// write files or reach outside the process (model.UnsafeOps, see model.CheckOps) before a
+// write files or reach outside the process (opscan.UnsafeOps, see model.CheckOps) before a
 // TensorFlow session is created; --allow-op OP (repeatable) accepts one such op.
 //
 // run-cases is the test harness's long-lived mode: one JSON case (argv, stdin) per line in,

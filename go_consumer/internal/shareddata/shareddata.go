@@ -1,11 +1,11 @@
 // Package shareddata turns the data that tests/cases/ defines once for every language into Go
 // source, so that the binary carries it without reading the repository at run time: the
-// unsafe-op lists (tests/cases/unsafe_ops.json, into package model; tests/CONTRACT.md, "Unsafe
-// ops") and the error taxonomy with the message catalog (tests/cases/messages.json, into
+// unsafe-op lists (tests/cases/unsafe_ops.json, into package internal/opscan; tests/CONTRACT.md,
+// "Unsafe ops") and the error taxonomy with the message catalog (tests/cases/messages.json, into
 // package status; tests/CONTRACT.md, "Errors").
 //
 // The generated files are committed (a plain `go build` needs them); `go generate
-// ./internal/model ./internal/status` rewrites them from tests/cases/, and a unit test beside
+// ./internal/opscan ./status` rewrites them from tests/cases/, and a unit test beside
 // each generated file fails when it no longer equals what the data file gives.
 package shareddata
 

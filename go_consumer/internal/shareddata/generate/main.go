@@ -1,10 +1,9 @@
 // Command generate writes the Go files generated from tests/cases/ (see package shareddata).
 //
-// Usage (what `go generate ./internal/model ./internal/status` runs, from each package's
-// folder):
+// Usage (what `go generate ./internal/opscan ./status` runs, from each package's folder):
 //
-//	go run ../shareddata/generate -root ../../.. -from unsafe_ops -out unsafeops_gen.go -pkg model
-//	go run ../shareddata/generate -root ../../.. -from messages -out catalog_gen.go -pkg status
+//	go run ../shareddata/generate -root ../../.. -from unsafe_ops -out unsafeops_gen.go -pkg opscan
+//	go run ../internal/shareddata/generate -root ../.. -from messages -out catalog_gen.go -pkg status
 //
 // -from names the data file: unsafe_ops (tests/cases/unsafe_ops.json, the default) or
 // messages (tests/cases/messages.json). It exits with status 1 and one line on stderr when

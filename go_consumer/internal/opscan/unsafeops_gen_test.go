@@ -1,4 +1,4 @@
-package model
+package opscan
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 // TestGeneratedUnsafeOpsAreCurrent: unsafeops_gen.go is exactly what tests/cases/unsafe_ops.json
 // generates today, so the lists the binary carries are the shared ones.
 func TestGeneratedUnsafeOpsAreCurrent(t *testing.T) {
-	if err := shareddata.CheckCurrent("../..", "unsafe_ops", "model", "unsafeops_gen.go"); err != nil {
+	if err := shareddata.CheckCurrent("../../..", "unsafe_ops", "opscan", "unsafeops_gen.go"); err != nil {
 		t.Fatal(err)
 	}
 }

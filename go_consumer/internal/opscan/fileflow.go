@@ -1,4 +1,4 @@
-package model
+package opscan
 
 // The dataflow rule for file names (tests/CONTRACT.md, "Unsafe ops"): a reached node whose op
 // is in FileInputs is exempt when each of its listed data inputs traces, through PureOps, to
