@@ -7,7 +7,7 @@
 // the texts that more than one language writes are its "messages" (see Message).
 //
 // The table and the catalog are compiled in from tests/cases/messages.json (catalog_gen.go,
-// written by `go generate ./internal/status`; TestGeneratedCatalogIsCurrent fails when it is
+// written by `go generate ./status`; TestGeneratedCatalogIsCurrent fails when it is
 // stale), so that the binary runs without the repository.
 package status
 

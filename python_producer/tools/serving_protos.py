@@ -12,6 +12,12 @@ writes, for ``go_consumer``'s build (go_consumer/Makefile, target ``internal/tfs
 * ``DIR/protoc.args``: the arguments of ``python -m grpc_tools.protoc @DIR/protoc.args`` (one per
   line, protoc's response-file format): ``--descriptor_set_in``, the plugins' ``M`` options that
   give every file its Go import path, and the files to generate.
+* with ``--plugins TOOLS``, ``DIR/protoc-gen-go`` and ``DIR/protoc-gen-go-grpc``, which run
+  ``TOOLS/protoc-gen-go`` and ``TOOLS/protoc-gen-go-grpc`` on protoc's request without its
+  ``compiler_version`` (:func:`run_plugin`), named by ``--plugin`` options in ``protoc.args``:
+  protoc comes from grpcio-tools, which is not pinned, and its version is the one thing of it
+  that the generated code would carry (``// protoc (unknown)`` instead), so the committed code
+  is the same on every machine.
 
 Only the ``tensorflow_serving/`` files (under PREFIX/<dir>, e.g. ``PREFIX/apis``) and
 :data:`OWN_FILES` (under PREFIX/<its folder>) are generated.  The other TensorFlow core files
@@ -27,6 +33,8 @@ import argparse
 import importlib
 import os
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -111,8 +119,40 @@ def go_packages(files, graft_dir: Path, prefix: str) -> tuple[dict[str, str], li
     return mapping, generate
 
 
+#: The plugins run through :func:`run_plugin` (``--plugins``).
+PLUGINS = ("protoc-gen-go", "protoc-gen-go-grpc")
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_plugin(plugin: str) -> int:
+    """Run the protoc plugin ``plugin`` on the request on stdin, less its ``compiler_version``.
+
+    The plugins then write ``protoc (unknown)`` in each file's header instead of the version of
+    grpcio-tools' protoc; nothing else of what they write depends on protoc's version.
+    """
+    from google.protobuf.compiler import plugin_pb2
+
+    request = plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
+    request.ClearField("compiler_version")
+    done = subprocess.run([plugin], input=request.SerializeToString(), stdout=subprocess.PIPE)
+    sys.stdout.buffer.write(done.stdout)
+    return done.returncode
+
+
+def _plugin_script(plugin: Path) -> str:
+    """A shell script that protoc runs as ``plugin``: :func:`run_plugin` in this interpreter."""
+    code = "import sys; from python_producer.tools.serving_protos import run_plugin; "
+    code += "sys.exit(run_plugin(sys.argv[1]))"
+    return (
+        "#!/bin/sh\n"
+        f"PYTHONPATH={shlex.quote(str(_ROOT))}; export PYTHONPATH\n"
+        f"exec {shlex.quote(sys.executable)} -c {shlex.quote(code)} {shlex.quote(str(plugin))}\n"
+    )
+
+
 def main(argv=None) -> int:
-    """Write serving.protoset and protoc.args (see the module's docstring)."""
+    """Write serving.protoset, protoc.args and the plugin scripts (see the module's docstring)."""
     ap = argparse.ArgumentParser(
         prog="python -m python_producer.tools.serving_protos", description=__doc__.split("\n")[0]
     )
@@ -120,6 +160,12 @@ def main(argv=None) -> int:
     ap.add_argument("--graft-dir", required=True, type=Path, help="graft's module folder")
     ap.add_argument("--go-package", required=True, help="Go import path prefix to generate under")
     ap.add_argument("--go-out", required=True, help="protoc's --go_out/--go-grpc_out folder")
+    ap.add_argument(
+        "--plugins",
+        type=Path,
+        help="folder of protoc-gen-go and protoc-gen-go-grpc (run without "
+        "protoc's version); without it protoc finds them on PATH",
+    )
     args = ap.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -130,6 +176,11 @@ def main(argv=None) -> int:
     protoset = args.out / "serving.protoset"
     protoset.write_bytes(files.SerializeToString(deterministic=True))
     lines = [f"--descriptor_set_in={protoset}"]
+    for name in PLUGINS if args.plugins else ():
+        script = args.out / name
+        script.write_text(_plugin_script((args.plugins / name).resolve()), encoding="utf-8")
+        script.chmod(0o755)
+        lines.append(f"--plugin={name}={script}")
     for name, pkg in mapping.items():
         lines.append(f"--go_opt=M{name}={pkg}")
         lines.append(f"--go-grpc_opt=M{name}={pkg}")
