@@ -100,7 +100,7 @@ test-java: java models ## JUnit 5 tests of the Java consumer
 lint: $(STAMPS)/venv ## ruff (check and format) and gofmt
 	$(VENV)/bin/ruff check python_producer tests
 	$(VENV)/bin/ruff format --check python_producer tests
-	@test -z "$$(gofmt -l go_consumer)" || { gofmt -l go_consumer; exit 1; }
+	@test -z "$$(gofmt -l go_consumer examples)" || { gofmt -l go_consumer examples; exit 1; }
 
 clean: ## remove build outputs (keeps the venv and the models)
 	$(MAKE) -C go_consumer clean
