@@ -21,7 +21,7 @@ import (
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
-// requestError is a refusal of a gRPC request (INVALID_ARGUMENT), as tfjson's refusals are
+// requestError is a refusal of a gRPC request (INVALID_ARGUMENT), as restjson's refusals are
 // for a JSON body.
 func requestError(format string, args ...any) error {
 	return status.New(status.InvalidArgument, format, args...)

@@ -1,7 +1,7 @@
 package main
 
 // The serve command: TensorFlow Serving's REST and gRPC APIs over every model folder under a
-// base path, with hot model versions (see internal/serving and tests/CONTRACT.md, "Serving").
+// base path, with hot model versions (see package serving and tests/CONTRACT.md, "Serving").
 
 import (
 	"context"
