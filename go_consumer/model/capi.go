@@ -1,12 +1,14 @@
 package model
 
 // The one call path of every command and of the server: TensorFlow's C API (c_api.h,
-// tf_tensor.h, tf_tstring.h) called directly through cgo. A Run is one cgo call to make each
-// input tensor, one to run the session (TF_SessionRun, which also deletes the input tensors
-// and describes every output) and one to delete the outputs once Go has copied them; the
-// feed and fetch TF_Outputs of a signature are looked up once per session. Large numeric
-// inputs are not copied: TensorFlow reads the Go slice itself, pinned for as long as
-// TensorFlow holds it (see wrapInput).
+// tf_tensor.h, tf_tstring.h) called directly through cgo. In the common case a Run is one cgo
+// call (pt_run): the small numeric inputs go in packed in one buffer and become tensors
+// there, TF_SessionRun runs, and the outputs come back copied into a reused buffer, from
+// which Go copies them into new slices. DT_STRING inputs are made by a cgo call of their own;
+// numeric inputs from 16 KiB on are not copied at all: TensorFlow reads the Go slice itself,
+// pinned for as long as TensorFlow holds it (see inputTensor); outputs too large for the
+// buffer, and DT_STRING outputs, are read from TensorFlow's memory and deleted by one more
+// call. The feed and fetch TF_Outputs of a signature are looked up once per session.
 
 /*
 #cgo LDFLAGS: -ltensorflow
@@ -23,6 +25,8 @@ typedef struct {
 	int64_t dims[8];
 	void *data;
 	size_t len;
+	size_t off;  // with copied: where in the caller's buffer the bytes are
+	int copied;  // 1: copied into the caller's buffer and the tensor deleted
 } pt_fetched;
 
 // pt_copy_tensor allocates a tensor and copies len bytes of data into it.
@@ -81,26 +85,51 @@ static void pt_string_read(const void *data, int64_t n, char *dst) {
 	}
 }
 
-// pt_run runs the session, deletes the nin input tensors whatever happens, and describes
-// each of the nout outputs in info. It returns TF_OK or TensorFlow's code, with the message
-// in *msg (malloc'ed; the caller frees it).
+// pt_run makes the packed inputs (those with inputs[i] == NULL: dtype in_dtypes[i], in_ndims[i]
+// dims taken in turn from in_dims, bytes [in_ends[i-1], in_ends[i]) of in_data, copied into a
+// TF_AllocateTensor), runs the session, deletes the nin input tensors whatever happens, and
+// describes each of the nout outputs in info. Numeric outputs that fit in out_buf (out_cap
+// bytes) are copied there one after another and deleted (info[i].copied = 1); the others stay
+// in outputs for the caller. It returns TF_OK or TensorFlow's code, with the message in *msg
+// (malloc'ed; the caller frees it).
 static int pt_run(TF_Session *session, const void *run_options, size_t run_options_len,
                   const TF_Output *feeds, TF_Tensor **inputs, int nin,
+                  const int *in_dtypes, const int *in_ndims, const int64_t *in_dims, const char *in_data, const size_t *in_ends,
                   const TF_Output *fetches, TF_Tensor **outputs, pt_fetched *info, int nout,
+                  char *out_buf, size_t out_cap,
                   const TF_Operation *const *targets, int ntargets, char **msg) {
+	int code = TF_OK;
+	size_t start = 0;
+	int dim = 0;
+	for (int i = 0; i < nin; i++) {
+		if (inputs[i] != NULL) continue;
+		size_t len = in_ends[i] - start;
+		TF_Tensor *t = TF_AllocateTensor((TF_DataType)in_dtypes[i], in_dims + dim, in_ndims[i], len);
+		if (t == NULL) {
+			code = TF_RESOURCE_EXHAUSTED;
+			*msg = strdup("cannot allocate an input tensor");
+			break;
+		}
+		if (len > 0) memcpy(TF_TensorData(t), in_data + start, len);
+		inputs[i] = t;
+		start = in_ends[i];
+		dim += in_ndims[i];
+	}
 	TF_Status *st = TF_NewStatus();
-	TF_Buffer *opts = NULL;
-	if (run_options_len > 0) opts = TF_NewBufferFromString(run_options, run_options_len);
-	TF_SessionRun(session, opts, feeds, inputs, nin, fetches, outputs, nout, targets, ntargets, NULL, st);
-	if (opts != NULL) TF_DeleteBuffer(opts);
+	if (code == TF_OK) {
+		TF_Buffer *opts = NULL;
+		if (run_options_len > 0) opts = TF_NewBufferFromString(run_options, run_options_len);
+		TF_SessionRun(session, opts, feeds, inputs, nin, fetches, outputs, nout, targets, ntargets, NULL, st);
+		if (opts != NULL) TF_DeleteBuffer(opts);
+		code = TF_GetCode(st);
+		if (code != TF_OK) *msg = strdup(TF_Message(st));
+	}
 	for (int i = 0; i < nin; i++) {
 		if (inputs[i] != NULL) TF_DeleteTensor(inputs[i]);
 		inputs[i] = NULL;
 	}
-	int code = TF_GetCode(st);
-	if (code != TF_OK) {
-		*msg = strdup(TF_Message(st));
-	} else {
+	if (code == TF_OK) {
+		size_t used = 0;
 		for (int i = 0; i < nout; i++) {
 			TF_Tensor *t = outputs[i];
 			info[i].dtype = TF_TensorType(t);
@@ -108,6 +137,17 @@ static int pt_run(TF_Session *session, const void *run_options, size_t run_optio
 			for (int d = 0; d < info[i].ndims && d < 8; d++) info[i].dims[d] = TF_Dim(t, d);
 			info[i].data = TF_TensorData(t);
 			info[i].len = TF_TensorByteSize(t);
+			info[i].copied = 0;
+			if (info[i].dtype != TF_STRING && info[i].ndims <= 8 && out_buf != NULL && info[i].len <= out_cap - used) {
+				if (info[i].len > 0) memcpy(out_buf + used, info[i].data, info[i].len);
+				info[i].off = used;
+				info[i].copied = 1;
+				used += (info[i].len + 7) & ~(size_t)7;
+				if (used > out_cap) used = out_cap;
+				TF_DeleteTensor(t);
+				outputs[i] = NULL;
+				info[i].data = NULL;
+			}
 		}
 	}
 	TF_DeleteStatus(st);
@@ -469,10 +509,37 @@ func mem[T any](s []T, dt tensor.DType) (unsafe.Pointer, uintptr, tensor.DType) 
 	return unsafe.Pointer(&s[0]), uintptr(len(s)) * unsafe.Sizeof(zero), dt
 }
 
+// scratch is the per-call memory of a run, reused through scratchPool: the packed small
+// inputs (their bytes, dtypes, ranks, dims and end offsets) and the buffer outputs are copied
+// into.
+type scratch struct {
+	in     []byte
+	dtypes []C.int
+	ndims  []C.int
+	dims   []C.int64_t
+	ends   []C.size_t
+	out    []byte
+	info   []C.pt_fetched
+}
+
+// outScratchBytes is the size of a scratch's output buffer at first; it grows to what the
+// outputs of a run needed, up to maxOutScratchBytes.
+const (
+	outScratchBytes    = 4 << 10
+	maxOutScratchBytes = 1 << 20
+)
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{out: make([]byte, outScratchBytes)} }}
+
 // run feeds inputs (by alias; each must match its spec's dtype and hold as many elements as
 // its shape says), runs the targets and returns the fetched outputs by alias, copied into Go
 // memory. runOptions is a serialized RunOptions or nil. A TensorFlow failure is INTERNAL
-// (DEADLINE_EXCEEDED or CANCELLED when TensorFlow says so), with the signature's key.
+// (DEADLINE_EXCEEDED when TensorFlow says so), with the signature's key.
+//
+// In the common case this is one cgo call: small numeric inputs are packed into one buffer
+// that pt_run turns into tensors, and outputs that fit the scratch buffer come back in it.
+// DT_STRING inputs and large inputs are made before the call (large ones lent in place), and
+// outputs that did not fit are read and deleted after it.
 func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []byte) (map[string]*tensor.Tensor, error) {
 	if s.heldCount.Load() > 0 {
 		s.sweep()
@@ -480,44 +547,81 @@ func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []by
 	nin, nout := len(c.feeds), len(c.fetches)
 	tensors := make([]*C.TF_Tensor, nin+nout)
 	in, out := tensors[:nin:nin], tensors[nin:]
-	pinner := new(runtime.Pinner)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.in, sc.dtypes, sc.ndims, sc.dims, sc.ends = sc.in[:0], sc.dtypes[:0], sc.ndims[:0], sc.dims[:0], sc.ends[:0]
+	var pinner *runtime.Pinner
 	var lent []*C.int
+	fail := func(err error) (map[string]*tensor.Tensor, error) {
+		for i := range in {
+			if in[i] != nil {
+				C.TF_DeleteTensor(in[i])
+			}
+		}
+		if pinner != nil {
+			s.release(pinner, lent)
+		}
+		return nil, err
+	}
 	for i, alias := range c.inAliases {
 		t := inputs[alias]
 		spec := c.inSpecs[i]
-		var err error
 		switch {
 		case t == nil:
-			err = status.New(status.InvalidArgument, "missing input %s", restjson.Quote(alias))
+			return fail(status.New(status.InvalidArgument, "missing input %s", restjson.Quote(alias)))
 		case t.DType != spec.DType:
-			err = status.New(status.InvalidArgument, "input %s given a %s tensor", spec.Describe(), t.DType)
+			return fail(status.New(status.InvalidArgument, "input %s given a %s tensor", spec.Describe(), t.DType))
 		case int64(t.Len()) != tensor.NumElements(t.Shape):
-			err = status.New(status.InvalidArgument, "input %s holds %d elements for shape %v", spec.Describe(), t.Len(), t.Shape)
-		default:
-			in[i], err = s.inputTensor(t, pinner, &lent)
+			return fail(status.New(status.InvalidArgument, "input %s holds %d elements for shape %v", spec.Describe(), t.Len(), t.Shape))
 		}
-		if err != nil {
-			C.pt_delete_tensors(ptrOf(in), C.int(i))
-			s.release(pinner, lent)
-			return nil, err
+		ptr, size, dt := sliceMemory(t.Data)
+		if dt == t.DType && size < wrapMinBytes {
+			sc.in = append(sc.in, unsafe.Slice((*byte)(ptr), size)...)
+			sc.dtypes = append(sc.dtypes, C.int(t.DType))
+			sc.ndims = append(sc.ndims, C.int(len(t.Shape)))
+			for _, d := range t.Shape {
+				sc.dims = append(sc.dims, C.int64_t(d))
+			}
+			sc.ends = append(sc.ends, C.size_t(len(sc.in)))
+			continue
 		}
+		if pinner == nil {
+			pinner = new(runtime.Pinner)
+		}
+		var err error
+		if in[i], err = s.inputTensor(t, pinner, &lent); err != nil {
+			return fail(err)
+		}
+		sc.dtypes = append(sc.dtypes, 0)
+		sc.ndims = append(sc.ndims, 0)
+		sc.ends = append(sc.ends, C.size_t(len(sc.in)))
 	}
-	var info []C.pt_fetched
-	var infoPtr *C.pt_fetched
-	if nout > 0 {
-		info = make([]C.pt_fetched, nout)
-		infoPtr = &info[0]
+	if cap(sc.info) < nout {
+		sc.info = make([]C.pt_fetched, nout)
 	}
+	info := sc.info[:nout]
 	var opts unsafe.Pointer
 	if len(runOptions) > 0 {
 		opts = unsafe.Pointer(&runOptions[0])
 	}
 	var feeds, fetches *C.TF_Output
+	var dtypes, ndims *C.int
+	var ends *C.size_t
 	if nin > 0 {
-		feeds = &c.feeds[0]
+		feeds, dtypes, ndims, ends = &c.feeds[0], &sc.dtypes[0], &sc.ndims[0], &sc.ends[0]
 	}
+	var dims *C.int64_t
+	if len(sc.dims) > 0 {
+		dims = &sc.dims[0]
+	}
+	var inData *C.char
+	if len(sc.in) > 0 {
+		inData = (*C.char)(unsafe.Pointer(&sc.in[0]))
+	}
+	var infoPtr *C.pt_fetched
+	var outBuf *C.char
 	if nout > 0 {
-		fetches = &c.fetches[0]
+		fetches, infoPtr, outBuf = &c.fetches[0], &info[0], (*C.char)(unsafe.Pointer(&sc.out[0]))
 	}
 	var targets **C.TF_Operation
 	if len(c.targets) > 0 {
@@ -525,24 +629,41 @@ func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []by
 	}
 	var msg *C.char
 	code := C.pt_run(s.session, opts, C.size_t(len(runOptions)), feeds, ptrOf(in), C.int(nin),
-		fetches, ptrOf(out), infoPtr, C.int(nout), targets, C.int(len(c.targets)), &msg)
+		dtypes, ndims, dims, inData, ends,
+		fetches, ptrOf(out), infoPtr, C.int(nout), outBuf, C.size_t(len(sc.out)),
+		targets, C.int(len(c.targets)), &msg)
+	if pinner != nil {
+		defer s.release(pinner, lent)
+	}
 	if code != C.TF_OK {
-		s.release(pinner, lent)
 		grpc, text := tfError(code, msg)
 		return nil, status.New(grpc, "TensorFlow failed to run signature %s: %s", restjson.Quote(c.key), text)
 	}
 	outputs := make(map[string]*tensor.Tensor, nout)
 	var err error
+	kept, needed := false, 0
 	for i, alias := range c.outAliases {
+		f := &info[i]
+		needed += int(f.len)
+		data := f.data
+		if f.copied == 0 {
+			kept = true
+		} else if f.len > 0 {
+			data = unsafe.Pointer(&sc.out[f.off])
+		}
 		var t *tensor.Tensor
-		if t, err = fetched(&info[i], out[i]); err != nil {
+		if t, err = fetched(f, data, out[i]); err != nil {
 			err = status.New(status.Internal, "output %s of signature %s: %v", restjson.Quote(alias), restjson.Quote(c.key), err)
 			break
 		}
 		outputs[alias] = t
 	}
-	C.pt_delete_tensors(ptrOf(out), C.int(nout))
-	s.release(pinner, lent)
+	if kept {
+		C.pt_delete_tensors(ptrOf(out), C.int(nout))
+		if grown := needed + 8*nout; grown > len(sc.out) && grown <= maxOutScratchBytes {
+			sc.out = make([]byte, grown)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -607,8 +728,9 @@ func (h heldBuffer) free() {
 	}
 }
 
-// fetched copies one fetched tensor (described by f) into a flat Go tensor.
-func fetched(f *C.pt_fetched, t *C.TF_Tensor) (*tensor.Tensor, error) {
+// fetched copies one fetched tensor (described by f, its bytes at data; t is the tensor when
+// TensorFlow still holds it) into a flat Go tensor.
+func fetched(f *C.pt_fetched, data unsafe.Pointer, t *C.TF_Tensor) (*tensor.Tensor, error) {
 	dt := tensor.DType(f.dtype)
 	shape := make([]int64, int(f.ndims))
 	for d := range shape {
@@ -623,31 +745,31 @@ func fetched(f *C.pt_fetched, t *C.TF_Tensor) (*tensor.Tensor, error) {
 	var size uintptr
 	switch dt {
 	case tensor.Float:
-		out.Data, size = fromC[float32](f.data, n)
+		out.Data, size = fromC[float32](data, n)
 	case tensor.Double:
-		out.Data, size = fromC[float64](f.data, n)
+		out.Data, size = fromC[float64](data, n)
 	case tensor.Half:
-		out.Data, size = fromC[tensor.Float16](f.data, n)
+		out.Data, size = fromC[tensor.Float16](data, n)
 	case tensor.Int8:
-		out.Data, size = fromC[int8](f.data, n)
+		out.Data, size = fromC[int8](data, n)
 	case tensor.Int16:
-		out.Data, size = fromC[int16](f.data, n)
+		out.Data, size = fromC[int16](data, n)
 	case tensor.Int32:
-		out.Data, size = fromC[int32](f.data, n)
+		out.Data, size = fromC[int32](data, n)
 	case tensor.Int64:
-		out.Data, size = fromC[int64](f.data, n)
+		out.Data, size = fromC[int64](data, n)
 	case tensor.Uint8:
-		out.Data, size = fromC[uint8](f.data, n)
+		out.Data, size = fromC[uint8](data, n)
 	case tensor.Uint16:
-		out.Data, size = fromC[uint16](f.data, n)
+		out.Data, size = fromC[uint16](data, n)
 	case tensor.Uint32:
-		out.Data, size = fromC[uint32](f.data, n)
+		out.Data, size = fromC[uint32](data, n)
 	case tensor.Uint64:
-		out.Data, size = fromC[uint64](f.data, n)
+		out.Data, size = fromC[uint64](data, n)
 	case tensor.Bool:
-		out.Data, size = fromC[bool](f.data, n)
+		out.Data, size = fromC[bool](data, n)
 	case tensor.String:
-		out.Data, size = readStrings(f.data, n), uintptr(f.len)
+		out.Data, size = readStrings(data, n), uintptr(f.len)
 	default:
 		return nil, status.New(status.Internal, "dtype %s cannot be read", dt)
 	}
