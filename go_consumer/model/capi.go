@@ -29,13 +29,6 @@ typedef struct {
 	int copied;  // 1: copied into the caller's buffer and the tensor deleted
 } pt_fetched;
 
-// pt_copy_tensor allocates a tensor and copies len bytes of data into it.
-static TF_Tensor *pt_copy_tensor(TF_DataType dt, const int64_t *dims, int ndims, const void *data, size_t len) {
-	TF_Tensor *t = TF_AllocateTensor(dt, dims, ndims, len);
-	if (t != NULL && len > 0) memcpy(TF_TensorData(t), data, len);
-	return t;
-}
-
 // pt_released is the deallocator of a wrapped Go buffer: it records that TensorFlow no
 // longer holds the buffer (arg is a C int the Go side reads before unpinning the buffer).
 static void pt_released(void *data, size_t len, void *arg) { *(volatile int *)arg = 1; }
@@ -259,6 +252,8 @@ type call struct {
 	outAliases []string
 	fetches    []C.TF_Output
 	targets    []*C.TF_Operation
+	// failure is what TensorFlow failed to do when a run fails, after "TensorFlow failed to ".
+	failure string
 }
 
 func tfError(code C.int, msg *C.char) (status.Code, string) {
@@ -343,17 +338,29 @@ func (s *session) operation(name string) *C.TF_Operation {
 	return C.TF_GraphOperationByName(s.graph, cName)
 }
 
+// lookup finds the graph tensor "op:index" (index 0 if omitted); ok is false when the graph
+// has no such tensor, err is set when name is not a tensor name.
+func (s *session) lookup(name string) (out C.TF_Output, ok bool, err error) {
+	opName, idx, err := splitTensorName(name)
+	if err != nil {
+		return C.TF_Output{}, false, err
+	}
+	op := s.operation(opName)
+	if op == nil || idx >= int(C.TF_OperationNumOutputs(op)) {
+		return C.TF_Output{}, false, nil
+	}
+	return C.TF_Output{oper: op, index: C.int(idx)}, true, nil
+}
+
 // output finds the tensor "op:index" named by a spec and checks its dtype against the graph.
 func (s *session) output(spec tensor.Spec) (C.TF_Output, error) {
-	name, idx, err := splitTensorName(spec.Name)
+	out, ok, err := s.lookup(spec.Name)
 	if err != nil {
 		return C.TF_Output{}, status.New(status.FailedPrecondition, "%s: %v", spec.Describe(), err)
 	}
-	op := s.operation(name)
-	if op == nil || idx >= int(C.TF_OperationNumOutputs(op)) {
+	if !ok {
 		return C.TF_Output{}, status.New(status.FailedPrecondition, "tensor %s of %s is not in the graph", restjson.Quote(spec.Name), spec.Describe())
 	}
-	out := C.TF_Output{oper: op, index: C.int(idx)}
 	if spec.DType != tensor.Invalid {
 		if got := tensor.DType(C.TF_OperationOutputType(out)); got != spec.DType {
 			return C.TF_Output{}, status.New(status.FailedPrecondition, "tensor %s of %s is %s in the graph", restjson.Quote(spec.Name), spec.Describe(), got)
@@ -375,7 +382,8 @@ func (s *session) resolve(plan *Plan) (*call, error) {
 			return c.(*call), nil
 		}
 	}
-	c := &call{key: plan.Key, inAliases: sortedKeys(plan.Inputs), outAliases: sortedKeys(plan.Outputs)}
+	c := &call{key: plan.Key, inAliases: sortedKeys(plan.Inputs), outAliases: sortedKeys(plan.Outputs),
+		failure: "run signature " + restjson.Quote(plan.Key)}
 	for _, alias := range c.inAliases {
 		spec := plan.Inputs[alias]
 		out, err := s.output(spec)
@@ -414,59 +422,53 @@ func (c *call) matches(plan *Plan) bool {
 	return true
 }
 
-// inputTensor makes the TF_Tensor of one input: DT_STRING elements copied into TF_TStrings,
-// numeric and DT_BOOL slices (the same memory layout in Go and TensorFlow, DT_HALF as its
-// bits) copied, or lent in place from wrapMinBytes on.
-func (s *session) inputTensor(t *tensor.Tensor, pinner *runtime.Pinner, lent *[]*C.int) (*C.TF_Tensor, error) {
-	var dims *C.int64_t
-	if len(t.Shape) > 0 {
-		dims = (*C.int64_t)(unsafe.Pointer(&t.Shape[0]))
+// stringTensor makes the DT_STRING tensor of one input, its elements copied into TF_TStrings.
+func stringTensor(t *tensor.Tensor, strs []string) (*C.TF_Tensor, error) {
+	total := 0
+	for _, e := range strs {
+		total += len(e)
 	}
-	nd := C.int(len(t.Shape))
-	if strs, ok := t.Data.([]string); ok && t.DType == tensor.String {
-		total := 0
-		for _, e := range strs {
-			total += len(e)
-		}
-		data := make([]byte, 0, total)
-		ends := make([]int64, len(strs))
-		for i, e := range strs {
-			data = append(data, e...)
-			ends[i] = int64(len(data))
-		}
-		var cData *C.char
-		if total > 0 {
-			cData = (*C.char)(unsafe.Pointer(&data[0]))
-		}
-		var cEnds *C.int64_t
-		if len(ends) > 0 {
-			cEnds = (*C.int64_t)(unsafe.Pointer(&ends[0]))
-		}
-		out := C.pt_string_tensor(dims, nd, cData, cEnds, C.int64_t(len(strs)))
-		if out == nil {
-			return nil, status.New(status.ResourceExhausted, "cannot allocate a %s tensor of shape %v", t.DType, t.Shape)
-		}
-		return out, nil
+	data := make([]byte, 0, total)
+	ends := make([]int64, len(strs))
+	for i, e := range strs {
+		data = append(data, e...)
+		ends[i] = int64(len(data))
 	}
-	ptr, size, dt := sliceMemory(t.Data)
-	if dt != t.DType {
-		return nil, status.New(status.InvalidArgument, "a %s tensor holding %T cannot be fed", t.DType, t.Data)
+	var cData *C.char
+	if total > 0 {
+		cData = (*C.char)(unsafe.Pointer(&data[0]))
 	}
-	var out *C.TF_Tensor
-	if size >= wrapMinBytes {
-		pinner.Pin(ptr)
-		var released *C.int
-		out = C.pt_wrap_tensor(C.TF_DataType(t.DType), dims, nd, ptr, C.size_t(size), &released)
-		if out != nil {
-			*lent = append(*lent, released)
-		}
-	} else {
-		out = C.pt_copy_tensor(C.TF_DataType(t.DType), dims, nd, ptr, C.size_t(size))
+	var cEnds *C.int64_t
+	if len(ends) > 0 {
+		cEnds = (*C.int64_t)(unsafe.Pointer(&ends[0]))
 	}
+	out := C.pt_string_tensor(shapePtr(t.Shape), C.int(len(t.Shape)), cData, cEnds, C.int64_t(len(strs)))
 	if out == nil {
 		return nil, status.New(status.ResourceExhausted, "cannot allocate a %s tensor of shape %v", t.DType, t.Shape)
 	}
 	return out, nil
+}
+
+// lendTensor makes a tensor over the size bytes at ptr, the numeric or DT_BOOL slice of t
+// (the same memory layout in Go and TensorFlow, DT_HALF as its bits), without copying: the
+// slice is pinned with pinner and its release flag added to lent (see release).
+func lendTensor(t *tensor.Tensor, ptr unsafe.Pointer, size uintptr, pinner *runtime.Pinner, lent *[]*C.int) (*C.TF_Tensor, error) {
+	pinner.Pin(ptr)
+	var released *C.int
+	out := C.pt_wrap_tensor(C.TF_DataType(t.DType), shapePtr(t.Shape), C.int(len(t.Shape)), ptr, C.size_t(size), &released)
+	if out == nil {
+		return nil, status.New(status.ResourceExhausted, "cannot allocate a %s tensor of shape %v", t.DType, t.Shape)
+	}
+	*lent = append(*lent, released)
+	return out, nil
+}
+
+// shapePtr returns the address of a shape's dims for the C API (nil for a scalar).
+func shapePtr(shape []int64) *C.int64_t {
+	if len(shape) == 0 {
+		return nil
+	}
+	return (*C.int64_t)(unsafe.Pointer(&shape[0]))
 }
 
 // sliceMemory returns the address and byte size of a numeric or []bool slice's elements and
@@ -574,8 +576,12 @@ func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []by
 		case int64(t.Len()) != tensor.NumElements(t.Shape):
 			return fail(status.New(status.InvalidArgument, "input %s holds %d elements for shape %v", spec.Describe(), t.Len(), t.Shape))
 		}
-		ptr, size, dt := sliceMemory(t.Data)
-		if dt == t.DType && size < wrapMinBytes {
+		var err error
+		if strs, ok := t.Data.([]string); ok && t.DType == tensor.String {
+			in[i], err = stringTensor(t, strs)
+		} else if ptr, size, dt := sliceMemory(t.Data); dt != t.DType {
+			err = status.New(status.InvalidArgument, "a %s tensor holding %T cannot be fed", t.DType, t.Data)
+		} else if size < wrapMinBytes {
 			sc.in = append(sc.in, unsafe.Slice((*byte)(ptr), size)...)
 			sc.dtypes = append(sc.dtypes, C.int(t.DType))
 			sc.ndims = append(sc.ndims, C.int(len(t.Shape)))
@@ -584,12 +590,13 @@ func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []by
 			}
 			sc.ends = append(sc.ends, C.size_t(len(sc.in)))
 			continue
+		} else {
+			if pinner == nil {
+				pinner = new(runtime.Pinner)
+			}
+			in[i], err = lendTensor(t, ptr, size, pinner, &lent)
 		}
-		if pinner == nil {
-			pinner = new(runtime.Pinner)
-		}
-		var err error
-		if in[i], err = s.inputTensor(t, pinner, &lent); err != nil {
+		if err != nil {
 			return fail(err)
 		}
 		sc.dtypes = append(sc.dtypes, 0)
@@ -637,7 +644,7 @@ func (s *session) run(c *call, inputs map[string]*tensor.Tensor, runOptions []by
 	}
 	if code != C.TF_OK {
 		grpc, text := tfError(code, msg)
-		return nil, status.New(grpc, "TensorFlow failed to run signature %s: %s", restjson.Quote(c.key), text)
+		return nil, status.New(grpc, "TensorFlow failed to %s: %s", c.failure, text)
 	}
 	outputs := make(map[string]*tensor.Tensor, nout)
 	var err error

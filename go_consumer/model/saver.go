@@ -50,15 +50,14 @@ func (r *Runner) saverCall(fetch bool) (*session, *call, error) {
 
 // saverTensor finds the tensor "op:index" (index 0 if omitted) named by the saver_def.
 func saverTensor(s *session, name, what string) (C.TF_Output, error) {
-	op, idx, err := splitTensorName(name)
+	out, ok, err := s.lookup(name)
 	if err != nil {
 		return C.TF_Output{}, status.New(status.FailedPrecondition, "%s: %v", what, err)
 	}
-	o := s.operation(op)
-	if o == nil || idx >= int(C.TF_OperationNumOutputs(o)) {
+	if !ok {
 		return C.TF_Output{}, status.New(status.FailedPrecondition, "%s %s is not in the graph", what, restjson.Quote(name))
 	}
-	return C.TF_Output{oper: o, index: C.int(idx)}, nil
+	return out, nil
 }
 
 // runSaver feeds prefix to the saver_def's call.
@@ -69,11 +68,10 @@ func (r *Runner) runSaver(fetch bool, prefix, what string) error {
 	if err != nil {
 		return err
 	}
+	c.failure = what + " the checkpoint " + prefix
 	feed := map[string]*tensor.Tensor{"filename": {DType: tensor.String, Data: []string{prefix}}}
-	if _, err := s.run(c, feed, nil); err != nil {
-		return status.New(status.Internal, "TensorFlow failed to %s the checkpoint %s: %s", what, prefix, strings.TrimPrefix(err.Error(), `TensorFlow failed to run signature "saver_def": `))
-	}
-	return nil
+	_, err = s.run(c, feed, nil)
+	return err
 }
 
 // Save writes the current values of the SavedModel's variables to the checkpoint prefix
