@@ -120,15 +120,20 @@ func (m *Model) Run(ctx context.Context, key string, inputs map[string]*tensor.T
 	if err != nil {
 		return nil, err
 	}
-	for alias, t := range inputs {
-		spec, ok := plan.Inputs[alias]
-		if !ok {
-			return nil, status.New(status.InvalidArgument, "unknown input %s for signature %s; expected inputs: %s", restjson.Quote(alias), restjson.Quote(plan.Key), tensor.DescribeSpecs(plan.Inputs))
-		}
+	given := make([]string, 0, len(inputs))
+	for alias := range inputs {
+		given = append(given, alias)
+	}
+	sort.Strings(given) // the first refusal is the same on every call
+	if err := restjson.CheckAliases(given, plan.Inputs, plan.Key); err != nil {
+		return nil, err
+	}
+	for _, alias := range given {
+		t := inputs[alias]
 		if t == nil {
 			return nil, status.New(status.InvalidArgument, "input %s is nil", restjson.Quote(alias))
 		}
-		if err := restjson.CheckShape(t.Shape, spec); err != nil {
+		if err := restjson.CheckShape(t.Shape, plan.Inputs[alias]); err != nil {
 			return nil, err
 		}
 	}

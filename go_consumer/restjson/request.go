@@ -92,7 +92,7 @@ func DecodeInputs(req *Request, specs map[string]tensor.Spec, signature string) 
 			return nil, errorf("each instance must be an object keyed by input alias; expected inputs: %s", tensor.DescribeSpecs(specs))
 		default:
 			for i := range instances.Items {
-				if err := checkAliases(instances.Items[i].Keys, specs, signature); err != nil {
+				if err := CheckAliases(instances.Items[i].Keys, specs, signature); err != nil {
 					return nil, err
 				}
 			}
@@ -108,7 +108,7 @@ func DecodeInputs(req *Request, specs map[string]tensor.Spec, signature string) 
 		body := req.Body
 		switch {
 		case isKeyed(body, single):
-			if err := checkAliases(body.Keys, specs, signature); err != nil {
+			if err := CheckAliases(body.Keys, specs, signature); err != nil {
 				return nil, err
 			}
 			for _, a := range aliases {
@@ -170,7 +170,10 @@ func isB64(v *Value) bool {
 	return v.Kind == KindObject && len(v.Keys) == 1 && v.Keys[0] == "b64"
 }
 
-func checkAliases(given []string, specs map[string]tensor.Spec, signature string) error {
+// CheckAliases refuses (INVALID_ARGUMENT) the first given input alias, in sorted order, that
+// is not one of the signature's inputs, then the first of its inputs not given, naming the
+// inputs the signature expects.
+func CheckAliases(given []string, specs map[string]tensor.Spec, signature string) error {
 	have := make(map[string]bool, len(given))
 	sorted := append([]string(nil), given...)
 	sort.Strings(sorted)
