@@ -47,7 +47,6 @@ import (
 	"time"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/model"
-	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/serving"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/tensor"
@@ -228,7 +227,7 @@ func signaturesHandler(w http.ResponseWriter, r *http.Request, mgr *serving.Mana
 	name := r.PathValue("name")
 	h, err := mgr.Acquire(name, 0) // 0: the highest available version
 	if err != nil {
-		writeError(w, err) // NOT_FOUND: 404, as the REST API answers it
+		serving.WriteError(w, err) // NOT_FOUND: 404, as the REST API answers it
 		return
 	}
 	defer h.Release()
@@ -245,7 +244,7 @@ func signaturesHandler(w http.ResponseWriter, r *http.Request, mgr *serving.Mana
 	}
 	body, err := json.Marshal(doc)
 	if err != nil {
-		writeError(w, status.New(status.Internal, "cannot write the signatures: %v", err))
+		serving.WriteError(w, status.New(status.Internal, "cannot write the signatures: %v", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -262,12 +261,4 @@ func specsJSON(specs map[string]tensor.Spec) map[string]specJSON {
 		out[alias] = j
 	}
 	return out
-}
-
-// writeError answers err as the library's REST API does: the HTTP status of its canonical
-// code and the body {"error": "..."}.
-func writeError(w http.ResponseWriter, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status.CodeOf(err).HTTPStatus())
-	w.Write(restjson.ErrorBody(err.Error()))
 }

@@ -62,7 +62,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			if rec.status == 0 {
-				s.writeError(rec, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p))))
+				WriteError(rec, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p))))
 			}
 		}
 		if s.Logf != nil {
@@ -85,12 +85,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	if m := predictPath.FindStringSubmatch(path); m != nil {
 		if r.Method != http.MethodPost {
-			s.writeError(w, malformed(r))
+			WriteError(w, malformed(r))
 			return
 		}
 		seg, ok := decodeSegments(m[1:])
 		if !ok {
-			s.writeError(w, malformed(r))
+			WriteError(w, malformed(r))
 			return
 		}
 		name, version, label, verb := seg[0], seg[1], seg[2], seg[3]
@@ -103,7 +103,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		number, err := pathVersion(name, version, label)
 		if err != nil {
-			s.writeError(w, err)
+			WriteError(w, err)
 			return
 		}
 		s.predict(w, r, name, number, recorderNote(w))
@@ -111,18 +111,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if m := statusPath.FindStringSubmatch(path); m != nil && m[1] != "" {
 		if r.Method != http.MethodGet {
-			s.writeError(w, malformed(r))
+			WriteError(w, malformed(r))
 			return
 		}
 		seg, ok := decodeSegments(m[1:])
 		if !ok {
-			s.writeError(w, malformed(r))
+			WriteError(w, malformed(r))
 			return
 		}
 		name, version, label, metadata := seg[0], seg[1], seg[2], seg[3] != ""
 		number, err := pathVersion(name, version, label)
 		if err != nil {
-			s.writeError(w, err)
+			WriteError(w, err)
 			return
 		}
 		if metadata {
@@ -133,10 +133,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if statusPath.MatchString(path) {
-		s.writeError(w, status.New(status.InvalidArgument, "Missing model name in request."))
+		WriteError(w, status.New(status.InvalidArgument, "Missing model name in request."))
 		return
 	}
-	s.writeError(w, malformed(r))
+	WriteError(w, malformed(r))
 }
 
 // decodeSegments percent-decodes (RFC 3986 §2.4) the path segments captured from a raw
@@ -181,7 +181,7 @@ func pathVersion(name, version, label string) (int64, error) {
 func (s *Server) status(w http.ResponseWriter, name string, number int64) {
 	statuses, err := s.Manager.Status(name, number)
 	if err != nil {
-		s.writeError(w, err)
+		WriteError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, statusJSON(statuses))
@@ -190,7 +190,7 @@ func (s *Server) status(w http.ResponseWriter, name string, number int64) {
 func (s *Server) metadata(w http.ResponseWriter, name string, number int64) {
 	h, err := s.Manager.Acquire(name, number)
 	if err != nil {
-		s.writeError(w, err)
+		WriteError(w, err)
 		return
 	}
 	defer h.Release()
@@ -214,7 +214,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	limit := s.MaxRequestBytes
 	if r.ContentLength > limit {
 		w.Header().Set("Connection", "close")
-		s.writeError(w, restjson.TooLarge(limit))
+		WriteError(w, restjson.TooLarge(limit))
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -224,20 +224,20 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	switch {
 	case int64(len(body)) > limit:
 		w.Header().Set("Connection", "close")
-		s.writeError(w, restjson.TooLarge(limit))
+		WriteError(w, restjson.TooLarge(limit))
 		return
 	case err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err)):
 		w.Header().Set("Connection", "close")
-		s.writeError(w, s.deadlineExceeded())
+		WriteError(w, s.deadlineExceeded())
 		return
 	case err != nil:
-		s.writeError(w, status.New(status.InvalidArgument, "cannot read the request body: %v", err))
+		WriteError(w, status.New(status.InvalidArgument, "cannot read the request body: %v", err))
 		return
 	}
 
 	h, err := s.Manager.Acquire(name, number)
 	if err != nil {
-		s.writeError(w, err)
+		WriteError(w, err)
 		return
 	}
 	done := make(chan result, 1)
@@ -266,13 +266,13 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 			*note = mine
 		}
 		if res.err != nil {
-			s.writeError(w, res.err)
+			WriteError(w, res.err)
 			return
 		}
 		writeJSON(w, http.StatusOK, res.body)
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			s.writeError(w, s.deadlineExceeded())
+			WriteError(w, s.deadlineExceeded())
 		}
 		// otherwise the client went away: nothing to answer
 	}
@@ -283,10 +283,11 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// writeError is the edge of the REST API (tests/CONTRACT.md, "Errors"): the HTTP status of
-// err's canonical code (status.CodeOf; INTERNAL for an error without one) and TF Serving's
-// body {"error": "<message on one line>"}.
-func (s *Server) writeError(w http.ResponseWriter, err error) {
+// WriteError is the edge of the REST API (tests/CONTRACT.md, "Errors"): it answers err with
+// the HTTP status of its canonical code (status.Code.HTTPStatus; INTERNAL for an error
+// without one) and TF Serving's body {"error": "<message on one line>"}. Routes of one's own
+// mounted beside Server answer their errors with it too.
+func WriteError(w http.ResponseWriter, err error) {
 	writeJSON(w, status.CodeOf(err).HTTPStatus(), restjson.ErrorBody(oneLine(err.Error())))
 }
 
