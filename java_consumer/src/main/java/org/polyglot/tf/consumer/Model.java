@@ -17,6 +17,9 @@ import java.util.TreeMap;
  * <p>Requests are checked against the signature before TensorFlow is involved; the TensorFlow
  * session (the SavedModel, or one frozen graph per signature key) is loaded on first use, or up
  * front with {@link #warmUp(String)}. {@link #close()} frees every session.
+ *
+ * <p>Safe for concurrent use: the files and sessions are read and loaded under this object's
+ * lock, and TensorFlow sessions run concurrently ({@code TF_SessionRun} is thread-safe).
  */
 public final class Model implements AutoCloseable {
 
@@ -121,7 +124,7 @@ public final class Model implements AutoCloseable {
      * @return the parsed model
      * @throws StatusException when the file is unreadable
      */
-    public SavedModelInfo savedModel() {
+    public synchronized SavedModelInfo savedModel() {
         if (savedModel == null) {
             savedModel = SavedModelInfo.read(location.dir(), location.shown());
         }
@@ -134,7 +137,7 @@ public final class Model implements AutoCloseable {
      * @return the manifest, or {@code null} when the version has none
      * @throws StatusException when it is malformed
      */
-    public Manifest manifest() {
+    public synchronized Manifest manifest() {
         if (!manifestRead) {
             manifest = Manifest.readIfPresent(location.dir(), location.shown());
             manifestRead = true;
@@ -252,7 +255,7 @@ public final class Model implements AutoCloseable {
      * Returns the TensorFlow session that serves a signature key, loading it on first use; it
      * stays owned by this model (closed by {@link #close()}).
      */
-    TfSession session(String key) {
+    synchronized TfSession session(String key) {
         if (format == Format.SAVED_MODEL) {
             if (savedModelSession == null) {
                 savedModelSession = TfSession.loadSavedModel(location.dir(), location.shown(), sessionConfig);
@@ -271,6 +274,21 @@ public final class Model implements AutoCloseable {
             frozenSessions.put(key, s);
         }
         return s;
+    }
+
+    /**
+     * Runs the session that serves a signature key (loading it on first use): feeds graph tensors
+     * and fetches others.
+     *
+     * @param key the signature key
+     * @param inputNames the graph tensors to feed
+     * @param inputs the values, one per name
+     * @param outputNames the graph tensors to fetch
+     * @return the fetched tensors, one per output name
+     * @throws StatusException when the model cannot be loaded or TensorFlow fails
+     */
+    public List<HostTensor> run(String key, List<String> inputNames, List<HostTensor> inputs, List<String> outputNames) {
+        return session(key).run(inputNames, inputs, outputNames);
     }
 
     /**
@@ -309,7 +327,7 @@ public final class Model implements AutoCloseable {
 
     /** Frees every TensorFlow session. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (savedModelSession != null) {
             savedModelSession.close();
             savedModelSession = null;
