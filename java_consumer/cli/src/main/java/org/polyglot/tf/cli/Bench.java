@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import org.polyglot.tf.internal.DType;
 import org.polyglot.tf.internal.Echo;
 import org.polyglot.tf.internal.HostTensor;
@@ -395,25 +394,25 @@ public final class Bench {
      *     a failure when TensorFlow fails to run
      */
     public static String run(ModelLocation location, Options options) {
-        return run(location, options, Set.of());
+        return run(location, options, Model.Safety.DEFAULT);
     }
 
     /**
-     * Runs the benchmark on a model version, first refusing unsafe ops that the signature can
-     * reach ({@link Model#refuseUnsafeOps}) unless allowed.
+     * Runs the benchmark on a model version, opened as every command opens one
+     * ({@link Model#open}: verified, unsafe ops that the signature can reach refused, unless
+     * {@code safety} says otherwise).
      *
      * @param location the version folder
      * @param options the checked flags
-     * @param allowedOps ops accepted by {@code --allow-op}
+     * @param safety the checks: {@code --skip-verification} and {@code --allow-op}
      * @return the JSON output, one line without a newline
      * @throws StatusException a refusal for a bad model, an unsafe op, a bad signature or input;
      *     a failure when TensorFlow fails to run
      */
-    public static String run(ModelLocation location, Options options, Set<String> allowedOps) {
+    public static String run(ModelLocation location, Options options, Model.Safety safety) {
         byte[] config = sessionConfig(options.intraOpThreads(), options.interOpThreads());
         List<Result> results = new ArrayList<>();
-        try (Model model = new Model(location, options.format(), config)) {
-            model.refuseUnsafeOps(List.of(options.signature()), false, allowedOps);
+        try (Model model = Model.open(location, options.format(), config, safety, List.of(options.signature()), false)) {
             SignatureSpec sig = model.signature(options.signature());
             checkInputs(sig);
             List<TensorSpec> inputs = new ArrayList<>(sig.inputs().values());

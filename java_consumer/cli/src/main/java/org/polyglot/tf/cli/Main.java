@@ -3,14 +3,12 @@ package org.polyglot.tf.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.polyglot.tf.internal.Code;
@@ -255,14 +253,14 @@ public final class Main implements Callable<Integer> {
             return Set.copyOf(allowOps);
         }
 
-        /** Resolves the version folder and, unless {@code --skip-verification}, verifies it. */
-        @Override
-        ModelLocation location() {
-            ModelLocation loc = super.location();
-            if (!skipVerification) {
-                ManifestVerifier.verify(loc.dir(), loc.shown());
-            }
-            return loc;
+        /**
+         * Returns the checks opening the version makes: {@code --skip-verification} and
+         * {@code --allow-op}.
+         *
+         * @return the checks
+         */
+        Model.Safety safety() {
+            return new Model.Safety(!skipVerification, allowedOps());
         }
     }
 
@@ -338,8 +336,7 @@ public final class Main implements Callable<Integer> {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
             String response;
-            try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(request.signature), true, allowedOps());
+            try (Model m = Model.open(loc, fmt, safety(), List.of(request.signature), true)) {
                 byte[] body = readRequest(input.input, in, limit.maxRequestBytes);
                 response = m.predict(body, request.signature);
             }
@@ -400,8 +397,7 @@ public final class Main implements Callable<Integer> {
         public Integer call() throws IOException {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
-            try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(request.signature), true, allowedOps());
+            try (Model m = Model.open(loc, fmt, safety(), List.of(request.signature), true)) {
                 m.warmUp(request.signature);
                 RequestBody.LineReader lines = new RequestBody.LineReader(in, limit.maxRequestBytes);
                 RequestBody.Line line;
@@ -449,8 +445,7 @@ public final class Main implements Callable<Integer> {
             Model.Format fmt = Model.Format.parse(format);
             ModelLocation loc = location();
             List<String> lines;
-            try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(signature), false, allowedOps());
+            try (Model m = Model.open(loc, fmt, safety(), List.of(signature), false)) {
                 String alias = Conveniences.classifyInput(m.signature(signature));
                 List<byte[]> bytes = new ArrayList<>(images.size());
                 for (String image : images) {
@@ -505,8 +500,7 @@ public final class Main implements Callable<Integer> {
             Conveniences.checkLength(length);
             ModelLocation loc = location();
             byte[] continuation;
-            try (Model m = new Model(loc, fmt)) {
-                m.refuseUnsafeOps(List.of(signature), false, allowedOps());
+            try (Model m = Model.open(loc, fmt, safety(), List.of(signature), false)) {
                 SignatureSpec sig = m.signature(signature);
                 Conveniences.checkGenerateSignature(sig);
                 String response = m.predict(Conveniences.generateRequest(signature, prefix, length), signature);
@@ -601,7 +595,7 @@ public final class Main implements Callable<Integer> {
                     Bench.parseBatchSizes(batchSizes), seconds, intraOpThreads,
                     interOpThreads);
             ModelLocation loc = location();
-            String json = Bench.run(loc, options, allowedOps());
+            String json = Bench.run(loc, options, safety());
             out.print(json + "\n");
             out.flush();
             return 0;
@@ -642,8 +636,7 @@ public final class Main implements Callable<Integer> {
             Soak.checkCounts(predictions, loadCycles);
             ModelLocation.resolve(model, version); // a bad path is refused before stdin is read
             byte[] body = readRequest(input.input, in, RequestBody.DEFAULT_MAX_BYTES);
-            var options = new Soak.Options(request.signature, fmt, predictions, loadCycles,
-                    allowedOps());
+            var options = new Soak.Options(request.signature, fmt, predictions, loadCycles, safety());
             // Every open resolves and (unless --skip-verification) verifies the version again.
             String json = Soak.run(this::location, body, options);
             out.print(json + "\n");

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.polyglot.tf.internal.Json;
 import org.polyglot.tf.internal.Model;
@@ -59,10 +58,10 @@ public final class Soak {
      * @param format {@code --format}
      * @param predictions {@code --predictions}, &gt; 0
      * @param loadCycles {@code --load-cycles}, &gt; 0
-     * @param allowedOps ops accepted by {@code --allow-op}
+     * @param safety the checks of every open: {@code --skip-verification} and {@code --allow-op}
      */
     public record Options(String signature, Model.Format format, long predictions, long loadCycles,
-            Set<String> allowedOps) {
+            Model.Safety safety) {
     }
 
     /**
@@ -157,17 +156,9 @@ public final class Soak {
                 loadNanos);
     }
 
-    /** Opens the version as predict does: resolve and verify, unsafe-op check (sessions on first use). */
+    /** Opens the version as predict does: resolve, then {@link Model#open} (sessions on first use). */
     private static Model openModel(Supplier<ModelLocation> open, Options options) {
-        ModelLocation loc = open.get();
-        Model m = new Model(loc, options.format());
-        try {
-            m.refuseUnsafeOps(List.of(options.signature()), true, options.allowedOps());
-        } catch (RuntimeException | Error e) {
-            m.close();
-            throw e;
-        }
-        return m;
+        return Model.open(open.get(), options.format(), options.safety(), List.of(options.signature()), true);
     }
 
     /** Opens the version, answers the request once and closes it. */

@@ -479,7 +479,8 @@ class ConveniencesTest {
             bytes.add(Files.readAllBytes(Path.of(i)));
         }
         Json.Obj outputs;
-        try (Model model = new Model(ModelLocation.resolve(DIGITS.toString(), null), Model.Format.SAVED_MODEL)) {
+        try (Model model = Model.open(ModelLocation.resolve(DIGITS.toString(), null), Model.Format.SAVED_MODEL,
+                Model.Safety.DEFAULT, List.of(Main.DEFAULT_SIGNATURE), false)) {
             String alias = Conveniences.classifyInput(model.signature(Main.DEFAULT_SIGNATURE));
             String response = model.predict(Conveniences.classifyRequest(Main.DEFAULT_SIGNATURE, alias, bytes),
                     Main.DEFAULT_SIGNATURE);
@@ -543,7 +544,8 @@ class ConveniencesTest {
             }
         }
         // The same request through predict gives the same continuation.
-        try (Model model = new Model(ModelLocation.resolve(CHARLM.toString(), null), Model.Format.SAVED_MODEL)) {
+        try (Model model = Model.open(ModelLocation.resolve(CHARLM.toString(), null), Model.Format.SAVED_MODEL,
+                Model.Safety.DEFAULT, List.of(Main.DEFAULT_SIGNATURE), false)) {
             SignatureSpec sig = model.signature(Conveniences.GENERATE_SIGNATURE);
             String response = model.predict(Conveniences.generateRequest(sig.key(), "The ", 40), sig.key());
             byte[] cont = Conveniences.continuation(response, sig);

@@ -148,7 +148,7 @@ class FrozenUnavailableTest {
     void theLibraryApiRefusesTheSame() throws IOException {
         Path v = unfrozenCopy("why");
         ModelLocation loc = ModelLocation.resolve(v.toString(), null);
-        try (Model m = new Model(loc, Model.Format.FROZEN)) {
+        try (Model m = Model.open(loc, Model.Format.FROZEN, new Model.Safety(false, java.util.Set.of()), List.of(), false)) {
             assertEquals("why", m.manifest().frozenUnavailable("serving_default"));
             assertDoesNotThrow(() -> m.warmUp("serving_default"));
             StatusException e = assertThrows(StatusException.class, () -> m.signature("serving_default"));

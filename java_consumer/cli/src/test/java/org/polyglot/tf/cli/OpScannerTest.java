@@ -728,14 +728,14 @@ class OpScannerTest {
                       "outputs": {"y": {"name": "Identity:0", "dtype": "DT_FLOAT", "shape": [-1]}}}}
                 }}""");
         Model.Format frozen = Model.Format.FROZEN;
-        try (Model m = new Model(new ModelLocation(v, java.math.BigInteger.ONE), frozen)) {
-            m.refuseUnsafeOps(List.of("serving_default"), false, Set.of());
-            assertEquals("op TextLineDataset (node \"t\" in the graph)" + FILE_TAIL + "TextLineDataset to accept it",
-                    assertThrows(StatusException.class,
-                            () -> m.refuseUnsafeOps(List.of("serving_default"), true, Set.of())).getMessage());
-            m.refuseUnsafeOps(List.of("serving_default"), true, Set.of("TextLineDataset"));
-            m.refuseUnsafeOps(List.of("no_such_signature"), false, Set.of());
-        }
+        ModelLocation loc = new ModelLocation(v, java.math.BigInteger.ONE);
+        Model.Safety unverified = new Model.Safety(false, Set.of());
+        Model.open(loc, frozen, unverified, List.of("serving_default"), false).close();
+        assertEquals("op TextLineDataset (node \"t\" in the graph)" + FILE_TAIL + "TextLineDataset to accept it",
+                assertThrows(StatusException.class,
+                        () -> Model.open(loc, frozen, unverified, List.of("serving_default"), true)).getMessage());
+        Model.open(loc, frozen, new Model.Safety(false, Set.of("TextLineDataset")), List.of("serving_default"), true).close();
+        Model.open(loc, frozen, unverified, List.of("no_such_signature"), false).close();
         CliRuns.Run r = CliRuns.run(new byte[0], "serve-stdio", "--model", v.toString(),
                 "--skip-verification", "--format", "frozen");
         assertEquals(2, r.status());

@@ -96,9 +96,11 @@ class SessionConfigTest {
         assertThrows(IllegalArgumentException.class, () -> TfSession.loadFrozenGraph(graph, threadsOnly));
         assertThrows(IllegalArgumentException.class, () -> TfSession.loadSavedModel(temp, foldingOn));
         ModelLocation loc = new ModelLocation(temp, BigInteger.ONE);
+        Model.Safety unverified = new Model.Safety(false, java.util.Set.of());
         for (Model.Format fmt : Model.Format.values()) {
-            assertThrows(NullPointerException.class, () -> new Model(loc, fmt, null));
-            assertThrows(IllegalArgumentException.class, () -> new Model(loc, fmt, threadsOnly));
+            assertThrows(NullPointerException.class, () -> Model.open(loc, fmt, null, unverified, List.of(), false));
+            assertThrows(IllegalArgumentException.class,
+                    () -> Model.open(loc, fmt, threadsOnly, unverified, List.of(), false));
         }
     }
 

@@ -8,7 +8,6 @@ import static org.polyglot.tf.internal.TestSupport.utf8;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,7 +30,7 @@ class SoakTest {
 
     @Test
     void jsonHasTheContractsFields() {
-        var options = new Soak.Options("serving_default", Model.Format.FROZEN, 100, 2, Set.of());
+        var options = new Soak.Options("serving_default", Model.Format.FROZEN, 100, 2, Model.Safety.DEFAULT);
         var result = new Soak.Result("/abs/models/linear/1", "serving_default", 100, new long[] {51234, 51240},
                 3_200_000_000L, 2, new long[] {52000, 52100}, 9_812_345_678L);
         Json.Obj o = (Json.Obj) Json.parse(utf8(Soak.json(result, options, "2.21.0")));

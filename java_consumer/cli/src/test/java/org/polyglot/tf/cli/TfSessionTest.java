@@ -146,7 +146,8 @@ class TfSessionTest {
         List<Path> requests = goldenRequests().toList();
         assumeTrue(!requests.isEmpty(), "no golden requests");
         for (Model.Format fmt : Model.Format.values()) {
-            try (Model m = new Model(ModelLocation.resolve(TestSupport.LINEAR.toString(), null), fmt)) {
+            try (Model m = Model.open(ModelLocation.resolve(TestSupport.LINEAR.toString(), null), fmt, Model.Safety.DEFAULT,
+                    List.of(Main.DEFAULT_SIGNATURE), true)) {
                 for (Path req : requests) {
                     String got = m.predict(Files.readAllBytes(req), Main.DEFAULT_SIGNATURE);
                     Path resp = req.resolveSibling(req.getFileName().toString().replace(".request.", ".response."));

@@ -13,7 +13,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.polyglot.tf.internal.HostTensor;
-import org.polyglot.tf.internal.ManifestVerifier;
 import org.polyglot.tf.internal.ModelLocation;
 import org.polyglot.tf.internal.SessionConfig;
 import org.polyglot.tf.internal.SignatureSpec;
@@ -177,19 +176,16 @@ public final class Model implements AutoCloseable {
             try {
                 byte[] cfg = config != null ? config : SessionConfig.serialized(intraOpThreads, interOpThreads);
                 ModelLocation loc = ModelLocation.resolve(dir.toString(), version);
-                if (verify) {
-                    ManifestVerifier.verify(loc.dir(), loc.shown());
-                }
                 org.polyglot.tf.internal.Model.Format f = format == Format.SAVED_MODEL
                         ? org.polyglot.tf.internal.Model.Format.SAVED_MODEL : org.polyglot.tf.internal.Model.Format.FROZEN;
                 org.polyglot.tf.internal.Model m;
                 try {
-                    m = new org.polyglot.tf.internal.Model(loc, f, cfg);
+                    m = org.polyglot.tf.internal.Model.open(loc, f, cfg,
+                            new org.polyglot.tf.internal.Model.Safety(verify, allowedOps), List.of(), true);
                 } catch (IllegalArgumentException e) {
                     throw new ModelException(ModelException.Code.INVALID_ARGUMENT, e.getMessage(), e);
                 }
                 try {
-                    m.refuseUnsafeOps(List.of(), true, Set.copyOf(allowedOps));
                     if (format == Format.SAVED_MODEL) {
                         m.warmUp(null);
                     }

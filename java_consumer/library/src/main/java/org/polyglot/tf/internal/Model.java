@@ -78,14 +78,93 @@ public final class Model implements AutoCloseable {
     private final Map<String, TfSession> frozenSessions = new HashMap<>();
 
     /**
-     * Opens a model version (reads no TensorFlow state yet) whose sessions get the contract's
-     * configuration ({@link SessionConfig#contract()}: constant folding off, TensorFlow's thread
-     * pools; tests/CONTRACT.md "Numeric configuration").
+     * The checks {@link #open} makes before TensorFlow reads any of a version: its files against
+     * {@code manifest.json} (tests/CONTRACT.md, "Verifying a model version before loading it") and
+     * the unsafe ops its signatures can reach (tests/CONTRACT.md, "Unsafe ops"). Both are on
+     * unless turned off here.
+     *
+     * @param verifyManifest whether the version's files are checked against {@code manifest.json}
+     *     ({@link ManifestVerifier})
+     * @param allowedOps unsafe op type names accepted all the same
+     */
+    public record Safety(boolean verifyManifest, Set<String> allowedOps) {
+
+        /** Every check on, no op accepted. */
+        public static final Safety DEFAULT = new Safety(true, Set.of());
+
+        /**
+         * Copies the op names.
+         *
+         * @param verifyManifest whether {@code manifest.json} is checked
+         * @param allowedOps unsafe op type names accepted all the same
+         */
+        public Safety {
+            allowedOps = Set.copyOf(allowedOps);
+        }
+    }
+
+    /**
+     * Opens a model version safely, the one way every caller (the public API and every command)
+     * opens a version to run it: verifies its files unless {@code safety} says otherwise, then
+     * refuses the first unsafe op that running {@code keys} can reach unless {@code safety}
+     * allows it ({@link #refuseUnsafeOps}). Reads no TensorFlow state: sessions load on first
+     * use or with {@link #warmUp(String)}.
+     *
+     * @param location the version folder
+     * @param format the artefact to run
+     * @param sessionConfig the sessions' serialized {@code tensorflow.ConfigProto}, built by
+     *     {@link SessionConfig} (constant folding off); never null
+     * @param safety the checks, {@link Safety#DEFAULT} for all of them
+     * @param keys the signatures to be run
+     * @param everyServable whether every signature a predict request may name is run too
+     * @return the open model; the caller closes it
+     * @throws StatusException {@code FAILED_PRECONDITION} for a version that fails verification
+     *     or holds an unsafe op, {@code NOT_FOUND} for a missing file, {@code INVALID_ARGUMENT}
+     *     for a configuration that is not a {@code ConfigProto}
+     * @throws IllegalArgumentException when {@code sessionConfig} does not turn constant folding off
+     */
+    public static Model open(ModelLocation location, Format format, byte[] sessionConfig, Safety safety,
+            Collection<String> keys, boolean everyServable) {
+        if (safety.verifyManifest()) {
+            ManifestVerifier.verify(location.dir(), location.shown());
+        }
+        Model m = new Model(location, format, sessionConfig);
+        try {
+            m.refuseUnsafeOps(keys, everyServable, safety.allowedOps());
+        } catch (RuntimeException | Error e) {
+            m.close();
+            throw e;
+        }
+        return m;
+    }
+
+    /**
+     * Opens a model version as {@link #open(ModelLocation, Format, byte[], Safety, Collection, boolean)}
+     * does, with the contract's session configuration ({@link SessionConfig#contract()}).
+     *
+     * @param location the version folder
+     * @param format the artefact to run
+     * @param safety the checks
+     * @param keys the signatures to be run
+     * @param everyServable whether every signature a predict request may name is run too
+     * @return the open model
+     * @throws StatusException as the full form does
+     */
+    public static Model open(ModelLocation location, Format format, Safety safety, Collection<String> keys,
+            boolean everyServable) {
+        return open(location, format, SessionConfig.contract(), safety, keys, everyServable);
+    }
+
+    /**
+     * Opens a model version without any check (reads no TensorFlow state yet), for a version this
+     * process wrote itself ({@link Trainer}); its sessions get the contract's configuration
+     * ({@link SessionConfig#contract()}: constant folding off, TensorFlow's thread pools;
+     * tests/CONTRACT.md "Numeric configuration").
      *
      * @param location the version folder
      * @param format the artefact to run
      */
-    public Model(ModelLocation location, Format format) {
+    Model(ModelLocation location, Format format) {
         this(location, format, SessionConfig.contract());
     }
 
@@ -102,7 +181,7 @@ public final class Model implements AutoCloseable {
      * @throws IllegalArgumentException when {@code sessionConfig} does not turn constant folding off
      * @throws StatusException when {@code sessionConfig} is not a {@code ConfigProto}
      */
-    public Model(ModelLocation location, Format format, byte[] sessionConfig) {
+    Model(ModelLocation location, Format format, byte[] sessionConfig) {
         SessionConfig.check(sessionConfig);
         this.location = location;
         this.format = format;
@@ -222,10 +301,10 @@ public final class Model implements AutoCloseable {
      *     {@link #signature(String)})
      * @param everyServable whether every signature a predict request may name (every key not
      *     starting with {@code __}) is run too
-     * @param allowed ops accepted by {@code --allow-op}
+     * @param allowed unsafe ops accepted all the same
      * @throws StatusException naming the op, or when the model cannot be read
      */
-    public void refuseUnsafeOps(Collection<String> keys, boolean everyServable, Set<String> allowed) {
+    private void refuseUnsafeOps(Collection<String> keys, boolean everyServable, Set<String> allowed) {
         if (format == Format.SAVED_MODEL) {
             OpScanner.checkSavedModel(location.dir(), location.shown(), keys, everyServable, allowed);
         } else {

@@ -1,6 +1,5 @@
 package org.polyglot.tf.internal;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
