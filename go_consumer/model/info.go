@@ -328,7 +328,7 @@ func (info *Info) Plan(key string, format Format) (*Plan, error) {
 	plan := &Plan{Key: key, Format: format}
 	if format == FormatFrozen {
 		if !info.HasManifest {
-			return nil, status.New(status.FailedPrecondition, "--format frozen needs %s, which is missing", pathtext.Join(info.Dir, "manifest.json"))
+			return nil, status.FrozenNeedsManifest(pathtext.Join(info.Dir, "manifest.json"))
 		}
 		f := info.Frozen[key]
 		if f == nil {

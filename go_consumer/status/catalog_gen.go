@@ -44,6 +44,7 @@ var catalog = map[string]entry{
 	"file_not_regular":        {code: FailedPrecondition, template: "{file}: listed in manifest.json but not a regular file"},
 	"file_sha256_differs":     {code: FailedPrecondition, template: "{file}: SHA-256 {sha256} does not match manifest.json ({expected})"},
 	"file_size_differs":       {code: FailedPrecondition, template: "{file}: {size} bytes, manifest.json says {expected}"},
+	"frozen_needs_manifest":   {code: FailedPrecondition, template: "--format frozen needs {path}, which is missing"},
 	"invalid_dtype":           {code: FailedPrecondition, template: "signature \"{signature}\" {direction} \"{alias}\" has dtype {dtype}, which is not a TensorFlow DataType this consumer handles"},
 	"manifest_missing":        {code: FailedPrecondition, template: "{path} has no manifest.json to verify; pass --skip-verification to load an unverified model"},
 	"manifest_not_json":       {code: FailedPrecondition, template: "{path} is not valid JSON: {detail}"},
@@ -101,6 +102,13 @@ func FileSHA256Differs(file, sha256, expected string) *Error {
 //	{file}: {size} bytes, manifest.json says {expected}
 func FileSizeDiffers(file, size, expected string) *Error {
 	return Message("file_size_differs", map[string]string{"file": file, "size": size, "expected": expected})
+}
+
+// FrozenNeedsManifest returns the message frozen_needs_manifest (FAILED_PRECONDITION), each value bounded ([Bound]):
+//
+//	--format frozen needs {path}, which is missing
+func FrozenNeedsManifest(path string) *Error {
+	return Message("frozen_needs_manifest", map[string]string{"path": path})
 }
 
 // InvalidDType returns the message invalid_dtype (FAILED_PRECONDITION), each value bounded ([Bound]):

@@ -131,10 +131,7 @@ class Predictor:
                     Code.FAILED_PRECONDITION,
                 ) from None
         elif self.manifest is None:
-            raise StatusError(
-                f"--format frozen needs {join_as_given(shown, 'manifest.json')}, which is missing",
-                Code.FAILED_PRECONDITION,
-            )
+            raise error("frozen_needs_manifest", path=join_as_given(shown, "manifest.json"))
         else:
             frozen = {k for k, v in self.manifest["signatures"].items() if "frozen" in v}
             run = sorted(k for k in frozen if not k.startswith("__")) if keys is None else keys

@@ -92,6 +92,12 @@ class StatusCatalogTest {
             Messages.Entry entry = Messages.entry(e.getKey());
             assertEquals(((Json.Str) m.get("code")).value(), entry.code().name(), e.getKey());
             assertEquals(((Json.Str) m.get("template")).value(), entry.template(), e.getKey());
+            Json.Value library = m.get("library") != null ? m.get("library") : m.get("template");
+            assertEquals(((Json.Str) library).value(), entry.library(), e.getKey());
+            // A text that names a flag has a library text that names none.
+            if (entry.template().contains("--")) {
+                assertTrue(m.get("library") != null && !entry.library().contains("--"), e.getKey());
+            }
         }
     }
 
@@ -109,6 +115,18 @@ class StatusCatalogTest {
         for (String id : Messages.catalog().keySet()) {
             assertTrue(sources.indexOf("\"" + id + "\"") >= 0, id + " is used through Messages");
         }
+    }
+
+    @Test
+    void aCatalogErrorCarriesItsLibraryText() {
+        StatusException e = Messages.error("manifest_missing", Map.of("path", "/m/1"));
+        assertEquals("/m/1 has no manifest.json to verify; pass --skip-verification to load an unverified model",
+                e.getMessage());
+        assertEquals("/m/1 has no manifest.json to verify; turn verification off to load an unverified model",
+                e.libraryMessage());
+        e = Messages.error("version_not_found", Map.of("version", "9", "path", "/m", "available", "1"));
+        assertEquals(e.getMessage(), e.libraryMessage());
+        assertEquals("a message", new StatusException(Code.INTERNAL, "a message").libraryMessage());
     }
 
     @Test

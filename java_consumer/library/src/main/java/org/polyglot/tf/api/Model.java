@@ -169,10 +169,14 @@ public final class Model implements AutoCloseable {
          * @return the open model; the caller closes it
          * @throws ModelException {@link ModelException.Code#NOT_FOUND} for a missing folder or
          *     version; {@link ModelException.Code#FAILED_PRECONDITION} for a version that fails
-         *     verification or holds an unsafe op; {@link ModelException.Code#INVALID_ARGUMENT} for a
-         *     bad configuration; {@link ModelException.Code#INTERNAL} when TensorFlow fails
+         *     verification or holds an unsafe op; {@link ModelException.Code#INVALID_ARGUMENT} for an
+         *     empty path or a bad configuration; {@link ModelException.Code#INTERNAL} when TensorFlow fails
          */
         public Model load() {
+            if (dir.toString().isEmpty()) {
+                throw new ModelException(ModelException.Code.INVALID_ARGUMENT,
+                        "the model path is empty; expected a model folder or a version folder");
+            }
             try {
                 byte[] cfg = config != null ? config : SessionConfig.serialized(intraOpThreads, interOpThreads);
                 ModelLocation loc = ModelLocation.resolve(dir.toString(), version);
@@ -188,6 +192,8 @@ public final class Model implements AutoCloseable {
                 try {
                     if (format == Format.SAVED_MODEL) {
                         m.warmUp(null);
+                    } else {
+                        m.frozenManifest();
                     }
                     return new Model(m, loc, format);
                 } catch (RuntimeException e) {

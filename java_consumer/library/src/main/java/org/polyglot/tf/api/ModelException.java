@@ -66,8 +66,8 @@ public class ModelException extends RuntimeException {
         return code;
     }
 
-    /** The library's failure for one of the implementation's (same code, same message). */
+    /** The library's failure for one of the implementation's: the same code, its message without command-line flags. */
     static ModelException of(StatusException e) {
-        return new ModelException(Code.valueOf(e.code().name()), e.getMessage(), e);
+        return new ModelException(Code.valueOf(e.code().name()), e.libraryMessage(), e);
     }
 }

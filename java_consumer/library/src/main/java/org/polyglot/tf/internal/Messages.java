@@ -6,8 +6,9 @@ import java.util.Map;
 
 /**
  * The message catalog (tests/CONTRACT.md, "Errors"): the texts that more than one language
- * writes, defined once in {@code tests/cases/messages.json} ({@code "messages"}: id -> code and
- * template) and read from the jar's resource ({@link SharedData#MESSAGES}).
+ * writes, defined once in {@code tests/cases/messages.json} ({@code "messages"}: id -> code,
+ * template and, where the template names a command-line flag, the library's text) and read from
+ * the jar's resource ({@link SharedData#MESSAGES}).
  *
  * <p>Each {@code {name}} of a template is replaced by its value, bounded as every echoed value is
  * ({@link Echo#bound(String)}: 200 code points, then {@code ... (N characters)}); the error gets
@@ -19,9 +20,12 @@ public final class Messages {
      * One message of the catalog.
      *
      * @param code its canonical code
-     * @param template its text with {@code {name}} placeholders
+     * @param template its text with {@code {name}} placeholders, as the command line and the
+     *     servers write it
+     * @param library the same message without the command-line flag, as the library's API gives
+     *     it; the template when the catalog has no {@code library} text
      */
-    public record Entry(Code code, String template) {
+    public record Entry(Code code, String template, String library) {
     }
 
     private static final Map<String, Entry> CATALOG = load();
@@ -45,7 +49,9 @@ public final class Messages {
             } catch (IllegalArgumentException x) {
                 throw new IllegalStateException(at + ": unknown code " + code, x);
             }
-            m.put(e.getKey(), new Entry(c, SharedData.string(o, "template", at)));
+            String template = SharedData.string(o, "template", at);
+            String library = o.get("library") == null ? template : SharedData.string(o, "library", at);
+            m.put(e.getKey(), new Entry(c, template, library));
         }
         return Collections.unmodifiableMap(m);
     }
@@ -84,7 +90,10 @@ public final class Messages {
      *     of the caller, never of the input)
      */
     public static String text(String id, Map<String, String> values) {
-        String template = entry(id).template();
+        return fill(id, entry(id).template(), values);
+    }
+
+    private static String fill(String id, String template, Map<String, String> values) {
         StringBuilder b = new StringBuilder(template.length() + 64);
         int i = 0;
         while (i < template.length()) {
@@ -106,7 +115,9 @@ public final class Messages {
     }
 
     /**
-     * Returns the catalog's message as an error with the message's code.
+     * Returns the catalog's message as an error with the message's code, carrying both its
+     * template's text ({@link StatusException#getMessage()}) and its library text
+     * ({@link StatusException#libraryMessage()}).
      *
      * @param id the message id, e.g. {@code model_path_missing}
      * @param values placeholder name -> value as written (each bounded by {@link Echo#bound(String)})
@@ -114,6 +125,7 @@ public final class Messages {
      * @throws IllegalArgumentException when the id is unknown or a placeholder has no value
      */
     public static StatusException error(String id, Map<String, String> values) {
-        return new StatusException(entry(id).code(), text(id, values));
+        Entry e = entry(id);
+        return new StatusException(e.code(), fill(id, e.template(), values), fill(id, e.library(), values), null);
     }
 }

@@ -225,6 +225,23 @@ public final class Model implements AutoCloseable {
     }
 
     /**
+     * Returns the manifest that names the frozen graphs (the frozen format runs nothing without
+     * it).
+     *
+     * @return the version's {@code manifest.json}
+     * @throws StatusException the catalog's {@code frozen_needs_manifest}
+     *     ({@link Code#FAILED_PRECONDITION}) when the version has none
+     */
+    public Manifest frozenManifest() {
+        Manifest m = manifest();
+        if (m == null) {
+            throw Messages.error("frozen_needs_manifest",
+                    Map.of("path", ModelLocation.join(location.shown(), Manifest.FILE_NAME)));
+        }
+        return m;
+    }
+
+    /**
      * Returns the signature to run for a key, in this model's format.
      *
      * @param key the signature key
@@ -242,11 +259,7 @@ public final class Model implements AutoCloseable {
             }
             return s;
         }
-        Manifest m = manifest();
-        if (m == null) {
-            throw StatusException.failedPrecondition("--format frozen needs " + Manifest.FILE_NAME + " in "
-                    + Echo.quotedSingle(location.shown()) + ", which has none");
-        }
+        Manifest m = frozenManifest();
         SignatureSpec s = m.frozenSignature(key);
         if (s == null) {
             if (m.hasSignature(key)) {

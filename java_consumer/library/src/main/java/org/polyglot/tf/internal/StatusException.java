@@ -7,9 +7,11 @@ import java.util.Objects;
  * one-line message naming what was wrong (and, for a request, what the signature expects).
  *
  * <p>The edges write it as {@code java_consumer: error: <message>} on the command line (exit
- * status {@code code().exitStatus()}, derived in {@link Main} only) or as
- * {@code {"error": "<message>"}} in {@code serve-stdio}. Messages that the catalog defines come
- * from {@link Messages#error(String, java.util.Map)}; the factories here are for the others.
+ * status {@code code().exitStatus()}, derived in {@code org.polyglot.tf.cli.Main} only) or as
+ * {@code {"error": "<message>"}} in {@code serve-stdio}; the public API
+ * ({@code org.polyglot.tf.api.ModelException}) gives {@link #libraryMessage()} instead. Messages
+ * that the catalog defines come from {@link Messages#error(String, java.util.Map)}; the factories
+ * here are for the others.
  */
 public final class StatusException extends RuntimeException {
 
@@ -17,6 +19,9 @@ public final class StatusException extends RuntimeException {
 
     /** The canonical code. */
     private final Code code;
+
+    /** The message without command-line flags, or {@code null} when it is the message itself. */
+    private final String libraryMessage;
 
     /**
      * Creates an error.
@@ -26,8 +31,22 @@ public final class StatusException extends RuntimeException {
      * @param cause the underlying exception, or {@code null}
      */
     public StatusException(Code code, String message, Throwable cause) {
+        this(code, message, null, cause);
+    }
+
+    /**
+     * Creates an error whose library text differs from its command-line text.
+     *
+     * @param code the canonical code
+     * @param message the message as the command line writes it (folded into one line)
+     * @param libraryMessage the same message without command-line flags, or {@code null} for
+     *     {@code message}
+     * @param cause the underlying exception, or {@code null}
+     */
+    public StatusException(Code code, String message, String libraryMessage, Throwable cause) {
         super(Json.oneLine(message), cause, false, false);
         this.code = Objects.requireNonNull(code, "code");
+        this.libraryMessage = libraryMessage == null ? null : Json.oneLine(libraryMessage);
     }
 
     /**
@@ -47,6 +66,16 @@ public final class StatusException extends RuntimeException {
      */
     public Code code() {
         return code;
+    }
+
+    /**
+     * Returns the message as a library's API gives it: the catalog's {@code library} text where
+     * the command-line text names a flag (tests/CONTRACT.md, "Errors"), else the message.
+     *
+     * @return the one-line message
+     */
+    public String libraryMessage() {
+        return libraryMessage != null ? libraryMessage : getMessage();
     }
 
     /**

@@ -167,7 +167,30 @@ class ModelApiTest {
         Files.write(v.resolve("saved_model.pb"), SavedModel.newBuilder().addMetaGraphs(mg).build().toByteArray());
         ModelException e = assertThrows(ModelException.class, () -> Model.loader(v).withoutVerification().load());
         assertEquals(ModelException.Code.FAILED_PRECONDITION, e.code());
-        assertTrue(e.getMessage().contains("ReadFile"), e.getMessage());
+        // The catalog's library text of op_file_name_not_fed: no command-line flag in it.
+        assertEquals("op ReadFile (node \"r\" in the graph) is not allowed: its file name (input 0) is not a path "
+                + "the loader feeds inside the version folder; allow the op ReadFile to accept it", e.getMessage());
+        try (Model m = Model.loader(v).withoutVerification().allowOps("ReadFile").load()) {
+            assertTrue(m.signatures().containsKey("serving_default"));
+        }
+
+        // Verification on (the default) and no manifest.json: manifest_missing's library text.
+        e = assertThrows(ModelException.class, () -> Model.load(v));
+        assertEquals(ModelException.Code.FAILED_PRECONDITION, e.code());
+        assertEquals(v + " has no manifest.json to verify; turn verification off to load an unverified model",
+                e.getMessage());
+        // The frozen graph format without a manifest to name the graphs: frozen_needs_manifest's.
+        e = assertThrows(ModelException.class,
+                () -> Model.loader(v).withoutVerification().withFormat(Model.Format.FROZEN_GRAPH).load());
+        assertEquals(ModelException.Code.FAILED_PRECONDITION, e.code());
+        assertEquals("the frozen graph format needs " + v + "/manifest.json, which is missing", e.getMessage());
+    }
+
+    @Test
+    void anEmptyPathIsRefusedWithoutNamingAFlag() {
+        ModelException e = assertThrows(ModelException.class, () -> Model.load(Path.of("")));
+        assertEquals(ModelException.Code.INVALID_ARGUMENT, e.code());
+        assertEquals("the model path is empty; expected a model folder or a version folder", e.getMessage());
     }
 
     @Test
