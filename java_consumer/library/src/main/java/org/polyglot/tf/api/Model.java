@@ -33,8 +33,19 @@ import org.polyglot.tf.internal.StatusException;
  * whose graphs hold an unsafe op (tests/CONTRACT.md, "Unsafe ops"), unless the {@link Loader} says
  * otherwise. Calls are safe from several threads at once; {@link #close()} waits for calls in
  * progress and frees the TensorFlow sessions.
+ *
+ * <p>The process must choose TensorFlow's oneDNN kernels before the JVM starts, with the
+ * environment variable {@value #ONEDNN_VARIABLE}: {@code 0} is the contract's numeric
+ * configuration (tests/CONTRACT.md, "Runtime": every language and format gives the same bits),
+ * {@code 1} TensorFlow's default on x86 (fused kernels; a SavedModel and its frozen graph may then
+ * differ by a few ULP). TensorFlow reads it when its native library loads, which a Java program
+ * cannot do for itself, so {@link Loader#load()} refuses to guess: with the variable unset it
+ * fails with {@link ModelException.Code#FAILED_PRECONDITION}.
  */
 public final class Model implements AutoCloseable {
+
+    /** The environment variable that turns TensorFlow's oneDNN kernels on (1) or off (0). */
+    public static final String ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS";
 
     /** The signature key of a SavedModel's initialisation op, never listed nor called. */
     public static final String INIT_OP_SIGNATURE = org.polyglot.tf.internal.Model.INIT_OP_SIGNATURE;
@@ -169,10 +180,16 @@ public final class Model implements AutoCloseable {
          * @return the open model; the caller closes it
          * @throws ModelException {@link ModelException.Code#NOT_FOUND} for a missing folder or
          *     version; {@link ModelException.Code#FAILED_PRECONDITION} for a version that fails
-         *     verification or holds an unsafe op; {@link ModelException.Code#INVALID_ARGUMENT} for an
+         *     verification or holds an unsafe op, or when {@value Model#ONEDNN_VARIABLE} is not set
+         *     (see {@link Model}); {@link ModelException.Code#INVALID_ARGUMENT} for an
          *     empty path or a bad configuration; {@link ModelException.Code#INTERNAL} when TensorFlow fails
          */
         public Model load() {
+            if (System.getenv(ONEDNN_VARIABLE) == null) {
+                throw new ModelException(ModelException.Code.FAILED_PRECONDITION, ONEDNN_VARIABLE + " is not set; "
+                        + "start the JVM with " + ONEDNN_VARIABLE + "=0 for the same bits as every other consumer "
+                        + "and format, or =1 for TensorFlow's oneDNN kernels");
+            }
             if (dir.toString().isEmpty()) {
                 throw new ModelException(ModelException.Code.INVALID_ARGUMENT,
                         "the model path is empty; expected a model folder or a version folder");
