@@ -128,3 +128,9 @@ def test_serving_service_runs_serve_on_its_published_ports():
     listening = {int(values.get(flag, default)) for flag, default in defaults.items()}
     published = {_container_port(entry) for entry in serving["ports"]}
     assert published == listening == {8500, 8501}, serving["ports"]
+
+    # The healthcheck asks the REST port's readiness route, from inside the container.
+    probe = serving["healthcheck"]["test"]
+    assert probe[:2] == ["CMD", "curl"] and "-f" in "".join(probe[2:-1]), probe
+    rest_port = values.get("--rest-port", defaults["--rest-port"])
+    assert probe[-1] == f"http://127.0.0.1:{rest_port}/readyz", probe

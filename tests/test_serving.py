@@ -337,11 +337,11 @@ def test_default_limit_is_64_mib(zoo):
 
 def wait_for_status(server: Server, name: str, version: int, predicate, timeout: float = 60):
     """Poll GET /v1/models/NAME until ``predicate(status of version)`` holds; return every
-    version's status (a dict of the JSON)."""
+    version's status (a dict of the JSON). A model the server has not seen yet (404) has none."""
 
     def statuses():
         doc = get(server, f"/v1/models/{name}").json()
-        return {int(s["version"]): s for s in doc["model_version_status"]}
+        return {int(s["version"]): s for s in doc.get("model_version_status", [])}
 
     return wait_for_version(server, statuses, version, predicate, timeout)
 
@@ -400,29 +400,98 @@ def test_unsafe_version_is_reported_and_never_served(tmp_path, unsafe_model):  #
 
 def test_loader_ops_are_checked_for_every_version(tmp_path):
     """A version whose main_op writes a file is reported with its refusal and never served
-    (the file is not written); a table from its own asset is served with no flag."""
+    (the file is not written); a table from its own asset is served with no flag. The writer
+    arrives while the server runs (a model that cannot load at start stops the start)."""
     base = tmp_path / "models"
     target, secret = tmp_path / "written", tmp_path / "secret"
-    (base / "writer").mkdir(parents=True)
-    (base / "vocab").mkdir()
-    loader_models.main_op_writes(base / "writer", secret, target)
+    (base / "vocab").mkdir(parents=True)
     loader_models.tf2_table_from_own_asset(base / "vocab", secret, target)
     shutil.rmtree(base / "vocab" / "vocab-source")
+    writer = tmp_path / "staging" / "writer"
+    writer.mkdir(parents=True)
+    loader_models.main_op_writes(writer, secret, target)
     with Server(base, "--poll-interval", "100ms", "--skip-verification") as server:
+        shutil.move(writer, base / "writer")
         statuses = wait_for_status(server, "writer", 1, lambda s: s["state"] == "END")
         assert statuses[1]["status"] == {
             "error_code": "INVALID_ARGUMENT",
-            "error_message": 'op WriteFile (node "WriteFile" in the graph) is not allowed: it can '
-            "read or write files or reach outside the process; pass --allow-op WriteFile to "
-            "accept it",
+            "error_message": WRITE_FILE_REFUSAL,
         }
         assert post(server, "/v1/models/writer:predict", b'{"instances": [1.0]}').status_code == 404
         wait_for_status(server, "vocab", 1, lambda s: s["state"] == "AVAILABLE")
         answer = post(server, "/v1/models/vocab:predict", b'{"instances": ["banana", "kiwi"]}')
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"predictions": [1, -1]}
+        # A model that never loaded is listed with its failure, and leaves the server ready.
+        models = get(server, "/v1/models").json()["models"]
+        listed = {m["name"]: m["model_version_status"] for m in models}
+        assert listed["writer"][0]["state"] == "END" and listed["vocab"][0]["state"] == "AVAILABLE"
+        assert get(server, "/readyz").json() == {"ready": True}
         assert server.stop() == 0
     assert not target.exists()
+
+
+WRITE_FILE_REFUSAL = (
+    'op WriteFile (node "WriteFile" in the graph) is not allowed: it can read or write files or '
+    "reach outside the process; pass --allow-op WriteFile to accept it"
+)
+
+
+def test_start_waits_for_every_model_and_refuses_one_that_cannot_load(tmp_path):
+    """TF Serving's start-up gating: the ports open only once every initial model has a
+    version available; a model with none is one error line, UNAVAILABLE's exit status, and no
+    port was ever opened (no "serving" line)."""
+    base = tmp_path / "models"
+    copy_latest(base, "linear")
+    (base / "writer").mkdir()
+    loader_models.main_op_writes(base / "writer", tmp_path / "secret", tmp_path / "written")
+    done = SERVING.run_process(
+        ["serve", "--model-base-path", str(base), "--skip-verification", "--rest-port", "0",
+         "--grpc-port", "0"],
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == EDGES[Code.UNAVAILABLE].exit_status, done.stderr
+    assert lines[-1] == (
+        "go_consumer: error: serve: cannot start: model writer has no version available: "
+        f"version 1 failed to load: {WRITE_FILE_REFUSAL}"
+    )
+    assert not [ln for ln in lines if "serving the" in ln], lines
+    assert not (tmp_path / "written").exists()
+
+    # A --model-name folder without any version is the same error (TF Serving waits forever).
+    (base / "empty").mkdir()
+    done = SERVING.run_process(
+        ["serve", "--model-base-path", str(base), "--model-name", "linear", "--model-name",
+         "empty", "--rest-port", "0", "--grpc-port", "0"],
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == EDGES[Code.UNAVAILABLE].exit_status, done.stderr
+    assert done.stderr.decode().splitlines()[-1] == (
+        "go_consumer: error: serve: cannot start: model empty has no version available: "
+        f"{base / 'empty'} holds no version folder the policy latest selects"
+    )
+
+
+def test_readiness_and_the_list_of_models(small):
+    """GET /readyz is 200 while serving; GET /v1/models lists every model with its versions,
+    each as GET /v1/models/NAME gives them (TF Serving has neither)."""
+    server, versions = small
+    ready = get(server, "/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True}
+    assert ready.headers["Content-Type"] == "application/json"
+    listed = get(server, "/v1/models")
+    assert listed.status_code == 200
+    models = listed.json()["models"]
+    assert [m["name"] for m in models] == sorted(versions)
+    for m in models:
+        assert (
+            m["model_version_status"]
+            == (get(server, f"/v1/models/{m['name']}").json()["model_version_status"])
+        )
+    # Another method is a malformed request: 404 outside /v1/, 400 under it.
+    assert post(server, "/readyz", b"").status_code == 404
+    assert post(server, "/v1/models", b"").status_code == 400
 
 
 def test_an_encoded_slash_is_part_of_the_model_name(small):

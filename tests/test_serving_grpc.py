@@ -12,12 +12,14 @@ sees them over REST.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from python_producer.producer.models import ZOO
 from python_producer.reference.model_dir import specs_from_manifest
@@ -537,3 +539,36 @@ def test_hot_and_bad_versions(tmp_path, verify):
         server.wait_for_line(rf"model linear: version {v1 + 1} loaded from ")
         server.wait_for_line(rf"model linear: version {v1 + 2} failed to load: .*saved_model\.pb")
         assert server.stop() == 0
+
+
+# --- health --------------------------------------------------------------------------------
+
+HEALTH_SERVICES = ("", "tensorflow.serving.PredictionService", "tensorflow.serving.ModelService")
+
+
+def test_health_service_is_serving(small):
+    """grpc.health.v1.Health, queried with grpcio-health-checking's stub: SERVING for the
+    server and TF Serving's two services; any other name is NOT_FOUND."""
+    _, _, channel = small
+    stub = health_pb2_grpc.HealthStub(channel)
+    for name in HEALTH_SERVICES:
+        answer = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=TIMEOUT)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING, name
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=TIMEOUT)
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_watcher_sees_not_serving_at_shutdown_and_never_holds_it_up(tmp_path):
+    """A Watch stream gets SERVING, then NOT_SERVING at SIGTERM, then its end; the server still
+    stops gracefully with status 0 (grpc-go's own health server would keep the stream, and so
+    the graceful stop, open)."""
+    copy_latest(tmp_path, "linear")
+    with Server(tmp_path) as server, grpc.insecure_channel(server.grpc_address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        stream = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=TIMEOUT)
+        assert next(stream).status == health_pb2.HealthCheckResponse.SERVING
+        server.process.send_signal(signal.SIGTERM)
+        assert next(stream).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert list(stream) == []
+        assert server.process.wait(timeout=TIMEOUT) == 0, server.stderr

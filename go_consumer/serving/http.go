@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
@@ -24,6 +25,11 @@ import (
 //	POST /v1/models/NAME[/versions/V]:predict
 //	GET  /v1/models/NAME[/versions/V]
 //	GET  /v1/models/NAME[/versions/V]/metadata
+//
+// and two routes TensorFlow Serving lacks (tests/CONTRACT.md, "Health and start-up"):
+//
+//	GET  /v1/models   every model with the status of its versions
+//	GET  /readyz      200 while every model has a version available, else 503
 //
 // Errors are {"error": "..."} with the HTTP status of their canonical code (the table of
 // tests/cases/messages.json, through status.Code.HTTPStatus; TensorFlow Serving's statuses),
@@ -42,9 +48,17 @@ type Server struct {
 	// running counts predictions still running after their request was answered 504; Wait
 	// waits for them.
 	running sync.WaitGroup
+	// draining is set by Drain: the server is shutting down and no longer ready.
+	draining atomic.Bool
 	// answer answers a request body; nil: Servable.PredictJSON (tests replace it).
 	answer func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 }
+
+// The routes TensorFlow Serving lacks: readiness, and the list of every model.
+const (
+	readyPath  = "/readyz"
+	modelsPath = "/v1/models"
+)
 
 // The paths of TensorFlow Serving's REST API (tensorflow_serving/model_servers).
 var (
@@ -54,6 +68,19 @@ var (
 
 // Wait waits for the predictions that were still running when their request timed out.
 func (s *Server) Wait() { s.running.Wait() }
+
+// Drain marks the server as shutting down: from now on GET /readyz answers 503, so that a
+// load balancer stops sending requests while the ones in flight finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Ready reports whether the server is ready to answer predictions: not draining, and every
+// model with a version available (Manager.Ready); the error says why not (UNAVAILABLE).
+func (s *Server) Ready() error {
+	if s.draining.Load() {
+		return status.New(status.Unavailable, "the server is shutting down")
+	}
+	return s.Manager.Ready()
+}
 
 // ServeHTTP routes one request and writes one access-log line for it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +110,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // model, never another model's path.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
+	switch path {
+	case readyPath, modelsPath:
+		if r.Method != http.MethodGet {
+			WriteError(w, malformed(r))
+		} else if path == readyPath {
+			s.ready(w)
+		} else {
+			s.models(w)
+		}
+		return
+	}
 	if m := predictPath.FindStringSubmatch(path); m != nil {
 		if r.Method != http.MethodPost {
 			WriteError(w, malformed(r))
@@ -176,6 +214,30 @@ func pathVersion(name, version, label string) (int64, error) {
 		return 0, status.New(status.NotFound, "Servable not found for request: Specific(%s, %s)", status.Bound(name), status.Bound(version))
 	}
 	return n, nil
+}
+
+// ready answers GET /readyz: {"ready": true} (200), or the reason as {"error": ...} with
+// UNAVAILABLE's status (503).
+func (s *Server) ready(w http.ResponseWriter) {
+	if err := s.Ready(); err != nil {
+		WriteError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"ready": true}`))
+}
+
+// models answers GET /v1/models: every model the manager knows, by name, each with the
+// model_version_status of GET /v1/models/NAME.
+func (s *Server) models(w http.ResponseWriter) {
+	var list []ModelStatus
+	for _, name := range s.Manager.Models() {
+		statuses, err := s.Manager.Status(name, 0)
+		if err != nil {
+			statuses = nil // known, no version seen yet
+		}
+		list = append(list, ModelStatus{Name: name, Versions: statuses})
+	}
+	writeJSON(w, http.StatusOK, modelsJSON(list))
 }
 
 func (s *Server) status(w http.ResponseWriter, name string, number int64) {

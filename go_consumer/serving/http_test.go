@@ -96,7 +96,7 @@ func TestRoutesAndErrors(t *testing.T) {
 		{"POST", "/v1/models/linear:classify", "[1]", 501, "classify"},
 		{"GET", "/v1/models/linear:predict", "", 400, "Malformed request: GET"},
 		{"POST", "/v1/models/linear", "", 400, "Malformed request: POST"},
-		{"GET", "/v1/models", "", 400, "Missing model name"},
+		{"GET", "/v1/models/versions/3", "", 400, "Missing model name"},
 		{"GET", "/v1/other", "", 400, "Malformed request"},
 		{"GET", "/healthz", "", 404, "Malformed request"},
 		{"GET", "/v1/models/nope", "", 404, "Could not find any versions of model nope"},

@@ -194,6 +194,8 @@ type Manager struct {
 type servedModel struct {
 	name, dir string
 	versions  map[int64]*version
+	// everAvailable is set once a version of the model has been AVAILABLE (Ready).
+	everAvailable bool
 }
 
 // version is one version of a model the manager has seen; all fields are guarded by
@@ -355,6 +357,78 @@ func (m *Manager) Available(name string) ([]int64, []string) {
 	return numbers, dirs
 }
 
+// Unavailable returns nil when every model the manager knows has a version AVAILABLE, else
+// an UNAVAILABLE error naming the first model without one (in name order) and why: the error
+// of its highest version that failed to load, or that its folder holds no version the policy
+// selects. The serve command refuses to start with it (tests/CONTRACT.md, "Health and
+// start-up"); with no model at all it is an error too.
+func (m *Manager) Unavailable() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.models) == 0 {
+		return status.New(status.Unavailable, "no model is served")
+	}
+	for _, name := range m.sortedModels() {
+		if err := m.models[name].unavailable(m.opts.Policy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ready reports whether the manager is ready to answer (GET /readyz, tests/CONTRACT.md,
+// "Health and start-up"): nil unless it is closed or a model that has had a version
+// available has none now, which is an UNAVAILABLE error naming the first such model. A model
+// that never loaded (a new folder whose versions all fail) does not make the manager unready:
+// GET /v1/models and its status report it.
+func (m *Manager) Ready() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return status.New(status.Unavailable, "the server is shutting down")
+	}
+	for _, name := range m.sortedModels() {
+		if sm := m.models[name]; sm.everAvailable {
+			if err := sm.unavailable(m.opts.Policy); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sortedModels returns the names of the models, sorted; m.mu must be held.
+func (m *Manager) sortedModels() []string {
+	names := make([]string, 0, len(m.models))
+	for n := range m.models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// unavailable is nil when the model has a version AVAILABLE, else why not; Manager.mu must
+// be held.
+func (sm *servedModel) unavailable(policy Policy) error {
+	numbers := sm.sortedVersions()
+	var failed *version
+	for i := len(numbers) - 1; i >= 0; i-- {
+		v := sm.versions[numbers[i]]
+		if v.state == StateAvailable {
+			return nil
+		}
+		if failed == nil && v.err != nil {
+			failed = v
+		}
+	}
+	if failed != nil {
+		return status.New(status.Unavailable, "model %s has no version available: version %d failed to load: %s",
+			status.Bound(sm.name), failed.number, oneLine(failed.err.Error()))
+	}
+	return status.New(status.Unavailable, "model %s has no version available: %s holds no version folder the policy %s selects",
+		status.Bound(sm.name), sm.dir, policy)
+}
+
 func (sm *servedModel) sortedVersions() []int64 {
 	numbers := make([]int64, 0, len(sm.versions))
 	for n := range sm.versions {
@@ -505,6 +579,7 @@ func (m *Manager) ensureLoaded(sm *servedModel, n int64, folder string) bool {
 		}
 	}
 	v.state, v.servable, v.done = StateAvailable, servable, make(chan struct{})
+	sm.everAvailable = true
 	m.opts.Logf("model %s: version %d loaded from %s", sm.name, n, dir)
 	return true
 }

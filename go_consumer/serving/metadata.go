@@ -87,26 +87,53 @@ func metadataJSON(name string, version int64, signatureDefs []byte) []byte {
 	return b.Bytes()
 }
 
-// statusJSON is the body of GET /v1/models/NAME[/versions/V] (GetModelStatusResponse).
-func statusJSON(statuses []VersionStatus) []byte {
-	type status struct {
+// versionStatusJSON is one entry of model_version_status, as TensorFlow Serving's REST API
+// writes a ModelVersionStatus (version as a string, the state's name, the status).
+type versionStatusJSON struct {
+	Version string `json:"version"`
+	State   State  `json:"state"`
+	Status  struct {
 		ErrorCode    string `json:"error_code"`
 		ErrorMessage string `json:"error_message"`
+	} `json:"status"`
+}
+
+func versionStatuses(statuses []VersionStatus) []versionStatusJSON {
+	out := make([]versionStatusJSON, 0, len(statuses))
+	for _, s := range statuses {
+		e := versionStatusJSON{Version: formatVersion(s.Version), State: s.State}
+		e.Status.ErrorCode, e.Status.ErrorMessage = s.ErrorCode, s.ErrorMessage
+		out = append(out, e)
 	}
+	return out
+}
+
+// statusJSON is the body of GET /v1/models/NAME[/versions/V] (GetModelStatusResponse).
+func statusJSON(statuses []VersionStatus) []byte {
+	return marshalJSON(struct {
+		ModelVersionStatus []versionStatusJSON `json:"model_version_status"`
+	}{versionStatuses(statuses)})
+}
+
+// ModelStatus is one model of GET /v1/models: its name and the status of every version the
+// server has tracked, highest first (Manager.Status).
+type ModelStatus struct {
+	Name     string
+	Versions []VersionStatus
+}
+
+// modelsJSON is the body of GET /v1/models: {"models": [{"name": ..., "model_version_status":
+// [...]}, ...]}, by name; each model_version_status as GET /v1/models/NAME writes it.
+func modelsJSON(models []ModelStatus) []byte {
 	type entry struct {
-		Version string `json:"version"`
-		State   State  `json:"state"`
-		Status  status `json:"status"`
+		Name               string              `json:"name"`
+		ModelVersionStatus []versionStatusJSON `json:"model_version_status"`
 	}
 	doc := struct {
-		ModelVersionStatus []entry `json:"model_version_status"`
-	}{}
-	for _, s := range statuses {
-		doc.ModelVersionStatus = append(doc.ModelVersionStatus, entry{
-			Version: formatVersion(s.Version),
-			State:   s.State,
-			Status:  status{ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage},
-		})
+		Models []entry `json:"models"`
+	}{Models: []entry{}}
+	for _, m := range models {
+		doc.Models = append(doc.Models, entry{Name: m.Name, ModelVersionStatus: versionStatuses(m.Versions)})
 	}
 	return marshalJSON(doc)
 }

@@ -221,21 +221,10 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	logs := &lineLog{w: stderr}
-	var ln, grpcLn net.Listener
-	if cfg.port >= 0 {
-		addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
-		if ln, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
-		}
-		defer ln.Close()
-	}
-	if cfg.grpcPort >= 0 {
-		addr := net.JoinHostPort(cfg.grpcHost, strconv.Itoa(cfg.grpcPort))
-		if grpcLn, err = net.Listen("tcp", addr); err != nil {
-			return fmt.Errorf("serve: cannot listen on %s (gRPC): %v", addr, err)
-		}
-		defer grpcLn.Close()
-	}
+	// Signals are caught from the start: one during the initial loading ends the command
+	// once that loading is done, never the process by the signal itself.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 
 	var sched *serving.Scheduler
 	if cfg.batching != nil {
@@ -251,7 +240,38 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Logf:       logs.Logf,
 		Batching:   sched,
 	})
+	// TensorFlow Serving's start-up gating (server_core.cc, WaitUntilModelsAvailable): the
+	// ports open only once every initial model has a version available; a model that has
+	// none is an error.
 	mgr.Poll()
+	if ctx.Err() != nil {
+		mgr.Close()
+		logs.Logf("stopped before serving")
+		return nil
+	}
+	if err := mgr.Unavailable(); err != nil {
+		mgr.Close()
+		return status.New(status.CodeOf(err), "serve: cannot start: %v", err)
+	}
+
+	var ln, grpcLn net.Listener
+	if cfg.port >= 0 {
+		addr := net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port))
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			mgr.Close()
+			return fmt.Errorf("serve: cannot listen on %s: %v", addr, err)
+		}
+		defer ln.Close()
+	}
+	if cfg.grpcPort >= 0 {
+		addr := net.JoinHostPort(cfg.grpcHost, strconv.Itoa(cfg.grpcPort))
+		if grpcLn, err = net.Listen("tcp", addr); err != nil {
+			mgr.Close()
+			return fmt.Errorf("serve: cannot listen on %s (gRPC): %v", addr, err)
+		}
+		defer grpcLn.Close()
+	}
+
 	var served []string
 	for _, name := range mgr.Models() {
 		numbers, _ := mgr.Available(name)
@@ -299,9 +319,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 
 	grpcAPI := &serving.GRPC{Manager: mgr, RequestTimeout: cfg.requestTimeout, Logf: logs.Logf}
 	grpcServer := serving.NewGRPCServer(grpcAPI, cfg.maxRequestBytes)
+	health := serving.RegisterHealth(grpcServer)
+	health.Resume() // the initial models are available (the gating above)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	serveErr := make(chan error, 1)
 	if ln != nil {
 		go func() { serveErr <- httpServer.Serve(ln) }()
@@ -335,7 +355,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 	case err := <-grpcErr:
 		failed = fmt.Errorf("serve: the gRPC server stopped: %v", err)
 	}
-	stop() // a second signal ends the process at once
+	stop()            // a second signal ends the process at once
+	server.Drain()    // GET /readyz answers 503 from now on
+	health.Shutdown() // and the gRPC health service NOT_SERVING
 	if failed == nil {
 		logs.Logf("shutting down: no new connections; finishing the requests in flight")
 		var wg sync.WaitGroup
