@@ -38,6 +38,9 @@ type BatchOptions struct {
 	// shapes) queue, the one being filled included (max_enqueued_batches); past it a request
 	// is refused as unavailable.
 	MaxEnqueuedBatches int
+	// Metrics, when not nil, records the batching metrics (queuing latency, input and
+	// processed batch sizes, wrapped runs).
+	Metrics *Metrics
 }
 
 // DefaultBatchOptions are the defaults of the serve flags.
@@ -49,6 +52,9 @@ func DefaultBatchOptions() BatchOptions {
 // it, made of Requests requests (0 when no run happened or batching is off).
 type RunNote struct {
 	Rows, Requests int
+	// Runtime is the time the request spent in Servable.Run: its session run, or for a batched
+	// request its wait in the queue and the merged run (runtime_latency).
+	Runtime time.Duration
 }
 
 // String is the access log's field: " batch=ROWS/REQUESTS", or "" without a batched run.
@@ -170,12 +176,13 @@ type batch struct {
 }
 
 type batchCall struct {
-	inputs  map[string]*tensor.Tensor
-	rows    int
-	outputs map[string]*tensor.Tensor
-	err     error
-	note    RunNote
-	done    chan struct{}
+	inputs   map[string]*tensor.Tensor
+	rows     int
+	enqueued time.Time
+	outputs  map[string]*tensor.Tensor
+	err      error
+	note     RunNote
+	done     chan struct{}
 }
 
 // NewBatcher returns the batcher of one version whose plans run through run; label names
@@ -198,7 +205,7 @@ func (b *Batcher) Run(plan *model.Plan, inputs map[string]*tensor.Tensor, note *
 		}
 		return b.run(plan, inputs)
 	}
-	call := &batchCall{inputs: inputs, rows: rows, done: make(chan struct{})}
+	call := &batchCall{inputs: inputs, rows: rows, enqueued: time.Now(), done: make(chan struct{})}
 	if err := b.enqueue(plan, key, call); err != nil {
 		return nil, err
 	}
@@ -419,6 +426,7 @@ func (b *Batcher) enqueue(plan *model.Plan, key string, call *batchCall) error {
 	nb := q.open
 	nb.calls = append(nb.calls, call)
 	nb.rows += call.rows
+	opts.Metrics.enqueued(call.rows)
 	if nb.rows >= opts.MaxBatchSize || opts.BatchTimeout <= 0 {
 		b.shut(nb)
 	}
@@ -465,6 +473,11 @@ func (b *Batcher) execute(nb *batch) {
 			}
 		}
 	}()
+	enqueued := make([]time.Time, len(nb.calls))
+	for i, c := range nb.calls {
+		enqueued[i] = c.enqueued
+	}
+	b.sched.opts.Metrics.batchRun(nb.rows, enqueued, time.Now())
 	if len(nb.calls) == 1 {
 		c := nb.calls[0]
 		c.outputs, c.err = b.run(nb.plan, c.inputs)

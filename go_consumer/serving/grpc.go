@@ -40,6 +40,10 @@ type GRPC struct {
 	RequestTimeout time.Duration
 	// Logf writes one line of the server's log (access lines); nil: none.
 	Logf func(format string, args ...any)
+	// Metrics, when not nil, records every Predict call (Metrics.Request, API "Predict",
+	// entrypoint "GRPC", as TF Serving's prediction_service_impl.cc); NewGRPCServer's
+	// interceptor does the recording.
+	Metrics *Metrics
 
 	// running counts predictions still running after their call was answered
 	// DEADLINE_EXCEEDED; Wait waits for them.
@@ -96,6 +100,9 @@ func (g *GRPC) intercept(ctx context.Context, req any, info *grpc.UnaryServerInf
 		}
 		if err != nil {
 			resp, err = nil, grpcError(err)
+		}
+		if r, ok := req.(*apis.PredictRequest); ok && info.FullMethod == apis.PredictionService_Predict_FullMethodName {
+			g.Metrics.Request(r.GetModelSpec().GetName(), "Predict", "GRPC", CodeName(err), time.Since(start), note.Runtime)
 		}
 		if g.Logf != nil {
 			size := 0

@@ -44,6 +44,10 @@ type Server struct {
 	RequestTimeout time.Duration
 	// Logf writes one line of the server's log (access lines); nil: none.
 	Logf func(format string, args ...any)
+	// Metrics, when not nil, records every request to a model (Metrics.Request, entrypoint
+	// "REST") and, when MetricsPath is not "", is scraped at GET MetricsPath.
+	Metrics     *Metrics
+	MetricsPath string
 
 	// running counts predictions still running after their request was answered 504; Wait
 	// waits for them.
@@ -92,6 +96,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				WriteError(rec, status.New(status.Internal, "internal error: %s", oneLine(fmt.Sprint(p))))
 			}
 		}
+		if rec.model != nil {
+			code := rec.code
+			switch {
+			case rec.status == 0:
+				code = "CANCELLED" // the client went away before an answer
+			case code == "":
+				code = string(status.OK)
+			}
+			s.Metrics.Request(*rec.model, rec.api, "REST", code, time.Since(start), rec.note.Runtime)
+		}
 		if s.Logf != nil {
 			answered := rec.status
 			if answered == 0 {
@@ -110,6 +124,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // model, never another model's path.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
+	if s.Metrics != nil && s.MetricsPath != "" && path == s.MetricsPath {
+		if r.Method != http.MethodGet {
+			WriteError(w, malformed(r))
+			return
+		}
+		s.Metrics.Handler().ServeHTTP(w, r)
+		return
+	}
 	switch path {
 	case readyPath, modelsPath:
 		if r.Method != http.MethodGet {
@@ -132,10 +154,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		name, version, label, verb := seg[0], seg[1], seg[2], seg[3]
+		counted(w, name, verb)
 		if verb != "predict" {
 			// 501, as TF Serving answers a method it does not implement: no canonical code of
 			// the table names it, so this answer is written here, at the edge.
 			msg := fmt.Sprintf("%s is not supported: this server answers :predict", verb)
+			if rec, ok := w.(*recorder); ok {
+				rec.code = "UNIMPLEMENTED"
+			}
 			writeJSON(w, http.StatusNotImplemented, restjson.ErrorBody(msg))
 			return
 		}
@@ -158,6 +184,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		name, version, label, metadata := seg[0], seg[1], seg[2], seg[3] != ""
+		counted(w, name, "") // TF Serving's API label of the status and metadata routes
 		number, err := pathVersion(name, version, label)
 		if err != nil {
 			WriteError(w, err)
@@ -350,6 +377,9 @@ func isTimeout(err error) bool {
 // without one) and TF Serving's body {"error": "<message on one line>"}. Routes of one's own
 // mounted beside Server answer their errors with it too.
 func WriteError(w http.ResponseWriter, err error) {
+	if rec, ok := w.(*recorder); ok {
+		rec.code = CodeName(err)
+	}
 	writeJSON(w, status.CodeOf(err).HTTPStatus(), restjson.ErrorBody(oneLine(err.Error())))
 }
 
@@ -365,7 +395,19 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	note   *RunNote // how a predict request was run (batching)
+	note   *RunNote // how a predict request was run (batching, runtime)
+	// model is the model a request names (nil: no model route), api TF Serving's API label
+	// (the verb, "" for status and metadata) and code the canonical code's name of the
+	// error it was answered with ("" for success), for the metrics.
+	model     *string
+	api, code string
+}
+
+// counted marks the request of ServeHTTP's recorder as one to model name with API label api.
+func counted(w http.ResponseWriter, name, api string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.model, rec.api = &name, api
+	}
 }
 
 // recorderNote returns the RunNote of ServeHTTP's recorder (nil for another writer).

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/restjson"
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
@@ -125,6 +126,10 @@ func PredictJSON(info *model.Info, format model.Format, body []byte, defaultKey 
 // Run runs a plan for one request: through the Batcher when batching is on, else on the
 // Runner. note (may be nil) receives how the session run was made up.
 func (s *Servable) Run(plan *model.Plan, inputs map[string]*tensor.Tensor, note *RunNote) (map[string]*tensor.Tensor, error) {
+	if note != nil {
+		start := time.Now()
+		defer func() { note.Runtime = time.Since(start) }()
+	}
 	if s.Runner == nil {
 		return nil, status.New(status.Internal, "the version has no runner")
 	}
@@ -175,6 +180,8 @@ type Options struct {
 	// Batching, when not nil, runs the merged requests of every loaded version (serve
 	// --enable-batching): each version gets a Batcher, closed with the version.
 	Batching *Scheduler
+	// Metrics, when not nil, records every load attempt (Metrics.Load).
+	Metrics *Metrics
 }
 
 // Manager keeps the models' versions loaded according to the policy. Poll brings the
@@ -586,10 +593,12 @@ func (m *Manager) ensureLoaded(sm *servedModel, n int64, folder string) bool {
 
 // load runs the loader, turning a panic into an error.
 func (m *Manager) load(dir string) (s *Servable, err error) {
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, fmt.Errorf("internal error: %v", r)
 		}
+		m.opts.Metrics.Load(dir, err, time.Since(start))
 	}()
 	return m.opts.Load(dir)
 }

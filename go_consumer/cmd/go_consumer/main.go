@@ -122,6 +122,7 @@ const usage = `usage:
                     [--skip-verification] [--allow-op OP]...
                     [--enable-batching [--max-batch-size 32] [--batch-timeout-micros 1000]
                      [--num-batch-threads NCPU] [--max-enqueued-batches 100]]
+                    [--monitoring-config-file FILE] [--monitoring_config_file FILE]
   go_consumer version
   go_consumer run-cases    (test mode: one JSON case per line; tests/CONTRACT.md, "Case runner")
 

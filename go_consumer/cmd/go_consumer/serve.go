@@ -46,6 +46,9 @@ type serveConfig struct {
 	allowOps         []string
 	// batching is nil unless --enable-batching.
 	batching *serving.BatchOptions
+	// metricsPath is where the REST port serves the Prometheus metrics ("" for nowhere):
+	// --monitoring-config-file's prometheus_config.
+	metricsPath string
 }
 
 func parseServeFlags(args []string) (*serveConfig, error) {
@@ -73,6 +76,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	batchTimeout := fs.String("batch-timeout-micros", strconv.FormatInt(defaults.BatchTimeout.Microseconds(), 10), "microseconds a batch that is not full waits for more requests (with --enable-batching)")
 	batchThreads := fs.String("num-batch-threads", strconv.Itoa(defaults.NumBatchThreads), "batches run at once (with --enable-batching; default: the number of CPUs)")
 	maxEnqueued := fs.String("max-enqueued-batches", strconv.Itoa(defaults.MaxEnqueuedBatches), "batches waiting per queue before requests are refused (with --enable-batching)")
+	var monitoring string
+	fs.StringVar(&monitoring, "monitoring-config-file", "", "a tensorflow.serving.MonitoringConfig in text format; with prometheus_config { enable: true } the REST port serves the metrics")
+	fs.StringVar(&monitoring, "monitoring_config_file", "", "TensorFlow Serving's name of --monitoring-config-file")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -164,10 +170,42 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		b.BatchTimeout = time.Duration(us) * time.Microsecond
 		cfg.batching = &b
 	}
+	if monitoring != "" {
+		if cfg.metricsPath, err = monitoringPath(monitoring, cfg.port >= 0); err != nil {
+			return nil, err
+		}
+	}
 	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
 		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
+}
+
+// monitoringPath reads --monitoring-config-file (TensorFlow Serving's MonitoringConfig) and
+// returns the path of the metrics on the REST port, "" when prometheus_config does not enable
+// them. The file must exist (NOT_FOUND) and parse (INVALID_ARGUMENT); enabled metrics need
+// the REST API, and their path must not be one of its routes.
+func monitoringPath(file string, rest bool) (string, error) {
+	text, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", status.New(status.NotFound, "serve: --monitoring-config-file %s does not exist", status.Bound(file))
+	}
+	if err != nil {
+		return "", usagef("serve: cannot read --monitoring-config-file %s: %v", status.Bound(file), err)
+	}
+	cfg, err := serving.ParseMonitoringConfig(text)
+	if err != nil {
+		return "", usagef("serve: --monitoring-config-file %s: %v", status.Bound(file), err)
+	}
+	switch {
+	case !cfg.PrometheusEnable:
+		return "", nil
+	case !rest:
+		return "", usagef("serve: --monitoring-config-file %s enables Prometheus, which is served on the REST port: --rest-port is off", status.Bound(file))
+	case cfg.PrometheusPath == "/readyz" || cfg.PrometheusPath == "/v1" || strings.HasPrefix(cfg.PrometheusPath, "/v1/"):
+		return "", usagef("serve: --monitoring-config-file %s: prometheus_config.path %s is a route of the REST API", status.Bound(file), status.Bound(cfg.PrometheusPath))
+	}
+	return cfg.PrometheusPath, nil
 }
 
 // parsePort parses a port flag: 0..65535, or "off" (-1).
@@ -226,9 +264,12 @@ func cmdServe(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	metrics := serving.NewMetrics()
 	var sched *serving.Scheduler
 	if cfg.batching != nil {
-		sched = serving.NewScheduler(*cfg.batching)
+		opts := *cfg.batching
+		opts.Metrics = metrics
+		sched = serving.NewScheduler(opts)
 		defer sched.Close() // after mgr.Close: every version's batches have run
 	}
 	mgr := serving.NewManager(serving.Options{
@@ -239,6 +280,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
 		Logf:       logs.Logf,
 		Batching:   sched,
+		Metrics:    metrics,
 	})
 	// TensorFlow Serving's start-up gating (server_core.cc, WaitUntilModelsAvailable): the
 	// ports open only once every initial model has a version available; a model that has
@@ -302,6 +344,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 		batching = fmt.Sprintf(", batching: --max-batch-size %d --batch-timeout-micros %d --num-batch-threads %d --max-enqueued-batches %d",
 			b.MaxBatchSize, b.BatchTimeout.Microseconds(), b.NumBatchThreads, b.MaxEnqueuedBatches)
 	}
+	if cfg.metricsPath != "" {
+		batching += ", Prometheus metrics at " + cfg.metricsPath
+	}
 	logs.Logf("serving %s (policy %s%s): %s", strings.Join(apisServed, " and "), cfg.policy, batching, strings.Join(served, ", "))
 
 	server := &serving.Server{
@@ -309,6 +354,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 		MaxRequestBytes: cfg.maxRequestBytes,
 		RequestTimeout:  cfg.requestTimeout,
 		Logf:            logs.Logf,
+		Metrics:         metrics,
+		MetricsPath:     cfg.metricsPath,
 	}
 	httpServer := &http.Server{
 		Handler:           server,
@@ -317,7 +364,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		ErrorLog:          log.New(logs, "", 0),
 	}
 
-	grpcAPI := &serving.GRPC{Manager: mgr, RequestTimeout: cfg.requestTimeout, Logf: logs.Logf}
+	grpcAPI := &serving.GRPC{Manager: mgr, RequestTimeout: cfg.requestTimeout, Logf: logs.Logf, Metrics: metrics}
 	grpcServer := serving.NewGRPCServer(grpcAPI, cfg.maxRequestBytes)
 	health := serving.RegisterHealth(grpcServer)
 	health.Resume() // the initial models are available (the gating above)
