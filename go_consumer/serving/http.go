@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +50,9 @@ type Server struct {
 	// "REST") and, when MetricsPath is not "", is scraped at GET MetricsPath.
 	Metrics     *Metrics
 	MetricsPath string
+	// CORS adds TF Serving's CORS headers to every answer (--rest_api_enable_cors_support):
+	// Access-Control-Allow-Origin *, -Methods POST, GET, -Headers Content-Type.
+	CORS bool
 
 	// running counts predictions still running after their request was answered 504; Wait
 	// waits for them.
@@ -57,6 +62,10 @@ type Server struct {
 	// answer answers a request body; nil: Servable.PredictJSON (tests replace it).
 	answer func(s *Servable, body []byte, note *RunNote) ([]byte, error)
 }
+
+// corsOrigin is what a CORS preflight's Origin header must hold (TF Serving's
+// RE2::PartialMatch(origin, "https?://")).
+var corsOrigin = regexp.MustCompile(`https?://`)
 
 // The routes TensorFlow Serving lacks: readiness, and the list of every model.
 const (
@@ -124,6 +133,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // model, never another model's path.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
+	if s.CORS {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Methods", "POST, GET")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+	}
+	if r.Method == http.MethodOptions {
+		// A CORS preflight, answered as TF Serving's http_server.cc does on every path.
+		if !corsOrigin.MatchString(r.Header.Get("Origin")) {
+			WriteError(w, status.New(status.FailedPrecondition, "Origin header is missing in CORS preflight"))
+			return
+		}
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if s.Metrics != nil && s.MetricsPath != "" && path == s.MetricsPath {
 		if r.Method != http.MethodGet {
 			WriteError(w, malformed(r))
@@ -202,6 +227,26 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteError(w, malformed(r))
+}
+
+// readBody reads a request body, at most limit+1 bytes of it; a body sent with
+// Content-Encoding gzip (as TF Serving's HTTP server accepts it) is decompressed first
+// (compress/gzip), the limit bounding the decompressed bytes.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	var body io.Reader = r.Body
+	if strings.Contains(strings.ToLower(r.Header.Get("Content-Encoding")), "gzip") {
+		z, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("Content-Encoding gzip: %v", err)
+		}
+		defer z.Close()
+		body = z
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !isTimeout(err) && body != r.Body {
+		err = fmt.Errorf("Content-Encoding gzip: %v", err)
+	}
+	return b, err
 }
 
 // decodeSegments percent-decodes (RFC 3986 §2.4) the path segments captured from a raw
@@ -308,7 +353,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name string, nu
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(deadline)
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readBody(r, limit)
 	_ = rc.SetReadDeadline(time.Time{})
 	switch {
 	case int64(len(body)) > limit:

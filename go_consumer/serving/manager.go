@@ -170,6 +170,9 @@ type Options struct {
 	// otherwise every folder under BasePath with a complete version is a model, including
 	// folders that appear later.
 	ModelNames []string
+	// ModelPaths maps a model of ModelNames to its folder when that is not BasePath/<name>
+	// (TensorFlow Serving's --model_base_path names the folder of one model's versions).
+	ModelPaths map[string]string
 	// Policy is the version policy; Versions its versions for PolicySpecific.
 	Policy   Policy
 	Versions []int64
@@ -490,7 +493,11 @@ func (m *Manager) Poll() {
 		}
 		sm := m.models[name]
 		if sm == nil {
-			sm = &servedModel{name: name, dir: pathtext.Join(m.opts.BasePath, name), versions: map[int64]*version{}}
+			dir := m.opts.ModelPaths[name]
+			if dir == "" {
+				dir = pathtext.Join(m.opts.BasePath, name)
+			}
+			sm = &servedModel{name: name, dir: dir, versions: map[int64]*version{}}
 			m.models[name] = sm
 		}
 		m.mu.Unlock()

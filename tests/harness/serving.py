@@ -43,7 +43,8 @@ class Server:
     """A running ``go_consumer serve`` process.
 
     Args:
-        base: the ``--model-base-path``.
+        base: the ``--model-base-path``; None for none, and then no ``--rest-port 0
+            --grpc-port 0`` either: ``flags`` say everything (TF Serving's own flags).
         flags: further flags of ``serve``.
         start_timeout: seconds to wait for the server to load its models and listen.
         command: the server's argv before ``serve``'s flags (default ``go_consumer serve``);
@@ -53,22 +54,15 @@ class Server:
 
     def __init__(
         self,
-        base: Path,
+        base: Path | None,
         *flags: str,
         start_timeout: float = 180,
         command: list[str] | None = None,
         cwd: Path | None = None,
     ):
-        self.command = [
-            *(command or [*SERVING.argv, "serve"]),
-            "--model-base-path",
-            str(base),
-            "--rest-port",
-            "0",
-            "--grpc-port",
-            "0",
-            *flags,
-        ]
+        defaults = [] if base is None else ["--model-base-path", str(base), "--rest-port", "0"]
+        defaults += [] if base is None else ["--grpc-port", "0"]
+        self.command = [*(command or [*SERVING.argv, "serve"]), *defaults, *flags]
         self.process = subprocess.Popen(
             self.command,
             stdin=subprocess.DEVNULL,

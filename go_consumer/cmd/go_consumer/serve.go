@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -49,6 +50,11 @@ type serveConfig struct {
 	// metricsPath is where the REST port serves the Prometheus metrics ("" for nowhere):
 	// --monitoring-config-file's prometheus_config.
 	metricsPath string
+	// paths maps a model name to its folder when it is not base/<name> (TF Serving's
+	// --model_base_path); nil otherwise.
+	paths map[string]string
+	// cors is --enable-cors.
+	cors bool
 }
 
 func parseServeFlags(args []string) (*serveConfig, error) {
@@ -79,21 +85,63 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	var monitoring string
 	fs.StringVar(&monitoring, "monitoring-config-file", "", "a tensorflow.serving.MonitoringConfig in text format; with prometheus_config { enable: true } the REST port serves the metrics")
 	fs.StringVar(&monitoring, "monitoring_config_file", "", "TensorFlow Serving's name of --monitoring-config-file")
+	cors := fs.Bool("enable-cors", false, "add CORS headers (Access-Control-Allow-Origin *) to every REST answer")
+	// TensorFlow Serving's own flags (model_servers/main.cc) with its meanings, so that its
+	// command lines run unchanged (tests/CONTRACT.md, "TensorFlow Serving's flags").
+	fs.BoolVar(enableBatching, "enable_batching", false, "TensorFlow Serving's name of --enable-batching")
+	fs.BoolVar(cors, "rest_api_enable_cors_support", false, "TensorFlow Serving's name of --enable-cors")
+	tfPort := fs.String("port", "8500", "TensorFlow Serving's --port: the gRPC API's port, 0: none")
+	tfRestPort := fs.String("rest_api_port", "0", "TensorFlow Serving's --rest_api_port: the REST API's port, 0: none")
+	tfModelName := fs.String("model_name", "default", "TensorFlow Serving's --model_name: the name of --model_base_path's model")
+	tfModelBase := fs.String("model_base_path", "", "TensorFlow Serving's --model_base_path: the folder of one model's version folders")
+	tfPoll := fs.String("file_system_poll_wait_seconds", "1", "TensorFlow Serving's: seconds between polls of the model folders, 0: only at start")
+	tfTimeout := fs.String("rest_api_timeout_in_ms", "30000", "TensorFlow Serving's name of --request-timeout, in milliseconds")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow}
-	if *base == "" {
+	for _, pair := range [][2]string{
+		{"grpc-port", "port"}, {"rest-port", "rest_api_port"}, {"poll-interval", "file_system_poll_wait_seconds"},
+		{"request-timeout", "rest_api_timeout_in_ms"}, {"enable-batching", "enable_batching"},
+		{"enable-cors", "rest_api_enable_cors_support"}, {"monitoring-config-file", "monitoring_config_file"},
+		{"model-base-path", "model_base_path"}, {"model-name", "model_base_path"}, {"model-base-path", "model_name"},
+	} {
+		if isSet(fs, pair[0]) && isSet(fs, pair[1]) {
+			return nil, usagef("serve: --%s and TensorFlow Serving's --%s cannot be combined", pair[0], pair[1])
+		}
+	}
+	if err := tfServingFlags(fs, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, port, poll, timeout); err != nil {
+		return nil, err
+	}
+	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow, cors: *cors}
+	var abs string
+	var err error
+	switch {
+	case isSet(fs, "model_base_path"):
+		// TensorFlow Serving's one model: its name and the folder of its versions.
+		if abs, err = pathtext.Absolute(*tfModelBase); err != nil {
+			return nil, usagef("serve: --model_base_path %s: %v", *tfModelBase, err)
+		}
+		if !isFolder(abs) {
+			return nil, status.New(status.NotFound, "serve: --model_base_path %s is not a folder", abs)
+		}
+		if n := *tfModelName; n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
+			return nil, usagef("serve: invalid --model_name %q: expected a name without / or :", status.Bound(n))
+		}
+		cfg.names, cfg.paths = []string{*tfModelName}, map[string]string{*tfModelName: abs}
+	case isSet(fs, "model_name"):
+		return nil, usagef("serve: --model_name needs --model_base_path, the folder of that model's versions")
+	case *base == "":
 		return nil, usagef("serve: --model-base-path DIR is required")
 	}
-	abs, err := pathtext.Absolute(*base)
-	if err != nil {
-		return nil, usagef("serve: --model-base-path %s: %v", *base, err)
+	if cfg.paths == nil {
+		if abs, err = pathtext.Absolute(*base); err != nil {
+			return nil, usagef("serve: --model-base-path %s: %v", *base, err)
+		}
+		if !isFolder(abs) {
+			return nil, usagef("serve: --model-base-path %s is not a folder", abs)
+		}
+		cfg.base = abs
 	}
-	if !isFolder(abs) {
-		return nil, usagef("serve: --model-base-path %s is not a folder", abs)
-	}
-	cfg.base = abs
 	seen := map[string]bool{}
 	for _, n := range names {
 		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
@@ -138,7 +186,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if cfg.requestTimeout, err = positiveDuration("request-timeout", *timeout); err != nil {
 		return nil, err
 	}
-	if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
+	if *poll == "once" { // --file_system_poll_wait_seconds 0
+		cfg.pollInterval = 0
+	} else if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
 		return nil, err
 	}
 	for _, f := range []string{"max-batch-size", "batch-timeout-micros", "num-batch-threads", "max-enqueued-batches"} {
@@ -175,10 +225,58 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			return nil, err
 		}
 	}
-	if len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
+	if cfg.paths == nil && len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
 		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
+}
+
+// tfServingFlags turns the TensorFlow Serving flags that were given into the values of the
+// project's own flags, with TF Serving's meanings: --port and --rest_api_port 0 are "off",
+// --file_system_poll_wait_seconds 0 is "once" (at start only), --rest_api_timeout_in_ms is
+// milliseconds. Each must be a non-negative integer (the timeout a positive one).
+func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, restPort, poll, timeout *string) error {
+	number := func(name, value string, min int64) (int64, error) {
+		n, err := strconv.ParseInt(value, 10, 32)
+		if err != nil || n < min {
+			return 0, usagef("serve: invalid --%s %q: expected an integer >= %d", name, status.Bound(value), min)
+		}
+		return n, nil
+	}
+	for _, p := range []struct {
+		name      string
+		from, dst *string
+	}{{"port", tfPort, grpcPort}, {"rest_api_port", tfRestPort, restPort}} {
+		if !isSet(fs, p.name) {
+			continue
+		}
+		n, err := number(p.name, *p.from, 0)
+		if err != nil || n > 65535 {
+			return usagef("serve: invalid --%s %q: expected a port number 1..65535, or 0 for none", p.name, status.Bound(*p.from))
+		}
+		*p.dst = strconv.FormatInt(n, 10)
+		if n == 0 {
+			*p.dst = "off"
+		}
+	}
+	if isSet(fs, "file_system_poll_wait_seconds") {
+		n, err := number("file_system_poll_wait_seconds", *tfPoll, 0)
+		if err != nil {
+			return err
+		}
+		*poll = strconv.FormatInt(n, 10) + "s"
+		if n == 0 {
+			*poll = "once"
+		}
+	}
+	if isSet(fs, "rest_api_timeout_in_ms") {
+		n, err := number("rest_api_timeout_in_ms", *tfTimeout, 1)
+		if err != nil {
+			return err
+		}
+		*timeout = strconv.FormatInt(n, 10) + "ms"
+	}
+	return nil
 }
 
 // monitoringPath reads --monitoring-config-file (TensorFlow Serving's MonitoringConfig) and
@@ -275,6 +373,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	mgr := serving.NewManager(serving.Options{
 		BasePath:   cfg.base,
 		ModelNames: cfg.names,
+		ModelPaths: cfg.paths,
 		Policy:     cfg.policy,
 		Versions:   cfg.versions,
 		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
@@ -356,6 +455,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Logf:            logs.Logf,
 		Metrics:         metrics,
 		MetricsPath:     cfg.metricsPath,
+		CORS:            cfg.cors,
 	}
 	httpServer := &http.Server{
 		Handler:           server,
@@ -382,6 +482,10 @@ func cmdServe(args []string, stderr io.Writer) error {
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
+		if cfg.pollInterval == 0 { // --file_system_poll_wait_seconds 0: the folders were read once, at start
+			<-pollCtx.Done()
+			return
+		}
 		ticker := time.NewTicker(cfg.pollInterval)
 		defer ticker.Stop()
 		for {
