@@ -94,8 +94,8 @@ test-fast: setup models build ## pytest without the slow tests, in a couple of m
 test-go: go models ## go vet and go test of the Go consumer
 	$(MAKE) -C go_consumer VENV=$(VENV) test
 
-test-java: java models ## JUnit 5 tests of the Java consumer
-	$(MAKE) -C java_consumer test
+test-java: java models ## JUnit 5 tests of the Java consumer, and its public API's Javadoc (no warning)
+	$(MAKE) -C java_consumer test javadoc
 
 lint: $(STAMPS)/venv ## ruff (check and format) and gofmt
 	$(VENV)/bin/ruff check python_producer tests
