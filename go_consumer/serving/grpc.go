@@ -130,15 +130,19 @@ func grpcError(err error) error {
 }
 
 // specVersion reads a ModelSpec: the model name and version (0: the latest); a version
-// label is NOT_FOUND, as on the REST API (this server has no labels).
-func specVersion(spec *apis.ModelSpec) (string, int64, error) {
+// label is the version it points at (Manager.LabelVersion), as on the REST API.
+func specVersion(m *Manager, spec *apis.ModelSpec) (string, int64, error) {
 	name := spec.GetName()
 	if spec == nil || name == "" {
 		return "", 0, status.New(status.InvalidArgument, "Missing model name in request.")
 	}
 	switch v := spec.GetVersionChoice().(type) {
 	case *apis.ModelSpec_VersionLabel:
-		return "", 0, status.New(status.NotFound, "Unrecognized servable version label: %s (model %s has no version labels)", status.Bound(v.VersionLabel), status.Bound(name))
+		n, err := m.LabelVersion(name, v.VersionLabel)
+		if err != nil {
+			return "", 0, err
+		}
+		return name, n, nil
 	case *apis.ModelSpec_Version:
 		n := v.Version.GetValue()
 		if n <= 0 {
@@ -173,7 +177,7 @@ type predictResult struct {
 // the outputs (all, or those of output_filter) as TensorFlow Serving does.
 func (p *predictionService) Predict(ctx context.Context, req *apis.PredictRequest) (_ *apis.PredictResponse, err error) {
 	defer edge(&err)
-	name, number, err := specVersion(req.GetModelSpec())
+	name, number, err := specVersion(p.g.Manager, req.GetModelSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +277,7 @@ const signatureDefField = "signature_def"
 // every signature of its "serve" MetaGraphDef, packed in a google.protobuf.Any.
 func (p *predictionService) GetModelMetadata(ctx context.Context, req *apis.GetModelMetadataRequest) (_ *apis.GetModelMetadataResponse, err error) {
 	defer edge(&err)
-	name, number, err := specVersion(req.GetModelSpec())
+	name, number, err := specVersion(p.g.Manager, req.GetModelSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +322,29 @@ var stateProto = map[State]apis.ModelVersionStatus_State{
 	StateEnd:       apis.ModelVersionStatus_END,
 }
 
+// HandleReloadConfigRequest applies a new ModelServerConfig (model_config_list only, as TF
+// Serving's model_service_impl.cc), through Manager.Reconfigure: new models are loaded,
+// models left out are unloaded once their requests in flight have finished, labels are
+// checked. The answer's status is the outcome (OK, or the error's code and message), which is
+// also the call's gRPC status. metric_names are not answered (no metrics in the response).
+func (m *modelService) HandleReloadConfigRequest(ctx context.Context, req *apis.ReloadConfigRequest) (_ *apis.ReloadConfigResponse, err error) {
+	defer edge(&err)
+	models, err := ModelConfigs(req.GetConfig())
+	if err == nil {
+		m.g.Logf("reloading the model config: %d models (ModelService.HandleReloadConfigRequest)", len(models))
+		err = m.g.Manager.Reconfigure(models)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &apis.ReloadConfigResponse{Status: &apis.StatusProto{ErrorCode: tslpb.Code_OK}}, nil
+}
+
 // GetModelStatus answers the status of every version of a model the server tracks (or of
 // one), highest first, as the REST status endpoint does.
 func (m *modelService) GetModelStatus(ctx context.Context, req *apis.GetModelStatusRequest) (_ *apis.GetModelStatusResponse, err error) {
 	defer edge(&err)
-	name, number, err := specVersion(req.GetModelSpec())
+	name, number, err := specVersion(m.g.Manager, req.GetModelSpec())
 	if err != nil {
 		return nil, err
 	}

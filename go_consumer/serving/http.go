@@ -24,9 +24,9 @@ import (
 
 // Server answers TensorFlow Serving's REST API from a Manager's loaded versions:
 //
-//	POST /v1/models/NAME[/versions/V]:predict
-//	GET  /v1/models/NAME[/versions/V]
-//	GET  /v1/models/NAME[/versions/V]/metadata
+//	POST /v1/models/NAME[/versions/V|/labels/L]:predict
+//	GET  /v1/models/NAME[/versions/V|/labels/L]
+//	GET  /v1/models/NAME[/versions/V|/labels/L]/metadata
 //
 // and two routes TensorFlow Serving lacks (tests/CONTRACT.md, "Health and start-up"):
 //
@@ -190,7 +190,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotImplemented, restjson.ErrorBody(msg))
 			return
 		}
-		number, err := pathVersion(name, version, label)
+		number, err := pathVersion(s.Manager, name, version, label)
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -210,7 +210,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		name, version, label, metadata := seg[0], seg[1], seg[2], seg[3] != ""
 		counted(w, name, "") // TF Serving's API label of the status and metadata routes
-		number, err := pathVersion(name, version, label)
+		number, err := pathVersion(s.Manager, name, version, label)
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -273,10 +273,11 @@ func malformed(r *http.Request) error {
 	return status.New(code, "Malformed request: %s %s", status.Bound(r.Method), status.Bound(r.URL.Path))
 }
 
-// pathVersion parses the version of a path (0 when absent).
-func pathVersion(name, version, label string) (int64, error) {
+// pathVersion parses the version of a path (0 when absent); a version label is the version
+// it points at (Manager.LabelVersion).
+func pathVersion(m *Manager, name, version, label string) (int64, error) {
 	if label != "" {
-		return 0, status.New(status.NotFound, "Unrecognized servable version label: %s (model %s has no version labels)", status.Bound(label), status.Bound(name))
+		return m.LabelVersion(name, label)
 	}
 	if version == "" {
 		return 0, nil

@@ -41,6 +41,29 @@ const (
 	PolicySpecific Policy = "specific"
 )
 
+// VersionPolicy is one model's version policy, TensorFlow Serving's ServableVersionPolicy
+// (config/file_system_storage_path_source.proto).
+type VersionPolicy struct {
+	// Kind is latest, all or specific.
+	Kind Policy
+	// Versions are specific's versions.
+	Versions []int64
+	// NumVersions is latest's num_versions: how many of the highest versions that load are
+	// served (0 means 1, TF Serving's default).
+	NumVersions int
+}
+
+// ModelConfig is one model of a Manager's explicit list (TensorFlow Serving's ModelConfig of a
+// --model_config_file): its name, the folder of its version folders, its version policy and
+// its version labels.
+type ModelConfig struct {
+	Name   string
+	Dir    string // absolute
+	Policy VersionPolicy
+	// Labels map a version label (such as "stable") to a version number.
+	Labels map[string]int64
+}
+
 // ParsePolicy validates a --model-version-policy value.
 func ParsePolicy(s string) (Policy, bool) {
 	switch p := Policy(s); p {
@@ -176,6 +199,14 @@ type Options struct {
 	// Policy is the version policy; Versions its versions for PolicySpecific.
 	Policy   Policy
 	Versions []int64
+	// Models, when not empty, is the explicit list of models served instead of BasePath's
+	// (a --model_config_file), each with its own folder, policy and labels; Reconfigure
+	// replaces it.
+	Models []ModelConfig
+	// AllowUnavailableLabels lets a new version label point at a version that is not
+	// available yet (--allow_version_labels_for_unavailable_models); moving an existing label
+	// still needs the version available.
+	AllowUnavailableLabels bool
 	// Load loads one version folder.
 	Load Loader
 	// Logf writes one line of the server's log (nil: no log).
@@ -203,7 +234,10 @@ type Manager struct {
 
 type servedModel struct {
 	name, dir string
+	policy    VersionPolicy
 	versions  map[int64]*version
+	// labels map version labels to version numbers (ModelConfig.Labels once checked).
+	labels map[string]int64
 	// everAvailable is set once a version of the model has been AVAILABLE (Ready).
 	everAvailable bool
 }
@@ -379,7 +413,7 @@ func (m *Manager) Unavailable() error {
 		return status.New(status.Unavailable, "no model is served")
 	}
 	for _, name := range m.sortedModels() {
-		if err := m.models[name].unavailable(m.opts.Policy); err != nil {
+		if err := m.models[name].unavailable(); err != nil {
 			return err
 		}
 	}
@@ -399,7 +433,7 @@ func (m *Manager) Ready() error {
 	}
 	for _, name := range m.sortedModels() {
 		if sm := m.models[name]; sm.everAvailable {
-			if err := sm.unavailable(m.opts.Policy); err != nil {
+			if err := sm.unavailable(); err != nil {
 				return err
 			}
 		}
@@ -419,7 +453,7 @@ func (m *Manager) sortedModels() []string {
 
 // unavailable is nil when the model has a version AVAILABLE, else why not; Manager.mu must
 // be held.
-func (sm *servedModel) unavailable(policy Policy) error {
+func (sm *servedModel) unavailable() error {
 	numbers := sm.sortedVersions()
 	var failed *version
 	for i := len(numbers) - 1; i >= 0; i-- {
@@ -436,7 +470,7 @@ func (sm *servedModel) unavailable(policy Policy) error {
 			status.Bound(sm.name), failed.number, oneLine(failed.err.Error()))
 	}
 	return status.New(status.Unavailable, "model %s has no version available: %s holds no version folder the policy %s selects",
-		status.Bound(sm.name), sm.dir, policy)
+		status.Bound(sm.name), sm.dir, sm.policy.Kind)
 }
 
 func (sm *servedModel) sortedVersions() []int64 {
@@ -481,28 +515,133 @@ func validModelName(name string) bool {
 func (m *Manager) Poll() {
 	m.pollMu.Lock()
 	defer m.pollMu.Unlock()
-	names := m.opts.ModelNames
-	if len(names) == 0 {
-		names = DiscoverModels(m.opts.BasePath)
-	}
-	for _, name := range names {
+	for _, c := range m.wanted() {
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
 			return
 		}
-		sm := m.models[name]
+		sm := m.models[c.Name]
 		if sm == nil {
-			dir := m.opts.ModelPaths[name]
-			if dir == "" {
-				dir = pathtext.Join(m.opts.BasePath, name)
-			}
-			sm = &servedModel{name: name, dir: dir, versions: map[int64]*version{}}
-			m.models[name] = sm
+			sm = &servedModel{name: c.Name, versions: map[int64]*version{}}
+			m.models[c.Name] = sm
 		}
+		sm.dir, sm.policy = c.Dir, c.Policy
 		m.mu.Unlock()
 		m.pollModel(sm)
 	}
+}
+
+// wanted returns the models to serve now: the explicit list (Options.Models, as
+// Reconfigure last set it), else ModelNames or the models discovered under BasePath, each
+// with Options.Policy.
+func (m *Manager) wanted() []ModelConfig {
+	m.mu.Lock()
+	models := append([]ModelConfig(nil), m.opts.Models...)
+	m.mu.Unlock()
+	if len(models) > 0 {
+		return models
+	}
+	names := m.opts.ModelNames
+	if len(names) == 0 {
+		names = DiscoverModels(m.opts.BasePath)
+	}
+	for _, name := range names {
+		dir := m.opts.ModelPaths[name]
+		if dir == "" {
+			dir = pathtext.Join(m.opts.BasePath, name)
+		}
+		models = append(models, ModelConfig{Name: name, Dir: dir, Policy: VersionPolicy{Kind: m.opts.Policy, Versions: m.opts.Versions}})
+	}
+	return models
+}
+
+// Reconfigure makes models the manager's explicit list (a --model_config_file read again, a
+// ModelService.HandleReloadConfigRequest): it loads what the list adds, retires every version
+// of a model the list leaves out (each is closed once its requests in flight have finished;
+// the model is then unknown), and then sets every model's version labels. A label may only
+// point at an AVAILABLE version, unless Options.AllowUnavailableLabels and the label is new
+// (TensorFlow Serving's rule, g3doc/serving_config.md); a model with a label that breaks it
+// keeps its previous labels, and the error (FAILED_PRECONDITION) names the first one.
+func (m *Manager) Reconfigure(models []ModelConfig) error {
+	m.mu.Lock()
+	m.opts.Models = append([]ModelConfig(nil), models...)
+	m.mu.Unlock()
+	m.Poll()
+
+	listed := map[string]ModelConfig{}
+	for _, c := range models {
+		listed[c.Name] = c
+	}
+	m.mu.Lock()
+	var gone []*servedModel
+	for name, sm := range m.models {
+		if _, ok := listed[name]; !ok {
+			gone = append(gone, sm)
+			delete(m.models, name)
+		}
+	}
+	m.mu.Unlock()
+	for _, sm := range gone {
+		m.opts.Logf("model %s: no longer in the model config; unloading", sm.name)
+		m.retireExcept(sm, nil)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var first error
+	for _, c := range models {
+		sm := m.models[c.Name]
+		if sm == nil {
+			continue
+		}
+		if err := sm.checkLabels(c.Labels, m.opts.AllowUnavailableLabels); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		sm.labels = map[string]int64{}
+		for label, n := range c.Labels {
+			sm.labels[label] = n
+		}
+	}
+	return first
+}
+
+// checkLabels applies TensorFlow Serving's rule to a model's new labels (Manager.mu held).
+func (sm *servedModel) checkLabels(labels map[string]int64, allowUnavailable bool) error {
+	names := make([]string, 0, len(labels))
+	for label := range labels {
+		names = append(names, label)
+	}
+	sort.Strings(names)
+	for _, label := range names {
+		n := labels[label]
+		if v := sm.versions[n]; v != nil && v.state == StateAvailable {
+			continue
+		}
+		if _, had := sm.labels[label]; allowUnavailable && !had {
+			continue
+		}
+		return status.New(status.FailedPrecondition,
+			"Request to assign label %s to version %d of model %s, which is not currently available for inference",
+			status.Bound(label), n, status.Bound(sm.name))
+	}
+	return nil
+}
+
+// LabelVersion returns the version a label of model name points at; NOT_FOUND for a model
+// without that label, worded as TensorFlow Serving words it.
+func (m *Manager) LabelVersion(name, label string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sm := m.models[name]; sm != nil {
+		if n, ok := sm.labels[label]; ok {
+			return n, nil
+		}
+	}
+	return 0, status.New(status.NotFound, "Unrecognized servable version label: %s", status.Bound(label))
 }
 
 // pollModel applies the policy to one model.
@@ -514,22 +653,23 @@ func (m *Manager) pollModel(sm *servedModel) {
 	m.forgetVanishedFailures(sm, folders)
 
 	desired := map[int64]bool{}
-	switch m.opts.Policy {
+	policy := sm.policy
+	switch policy.Kind {
 	case PolicyAll, PolicySpecific:
 		for _, n := range onDisk {
-			if m.opts.Policy == PolicySpecific && !containsVersion(m.opts.Versions, n) {
+			if policy.Kind == PolicySpecific && !containsVersion(policy.Versions, n) {
 				continue
 			}
 			if m.ensureLoaded(sm, n, folders[n]) {
 				desired[n] = true
 			}
 		}
-	default: // PolicyLatest: the highest version that loads
-		for i := len(onDisk) - 1; i >= 0; i-- {
+	default: // PolicyLatest: the num_versions highest versions that load
+		want := max(policy.NumVersions, 1)
+		for i := len(onDisk) - 1; i >= 0 && len(desired) < want; i-- {
 			n := onDisk[i]
 			if m.ensureLoaded(sm, n, folders[n]) {
 				desired[n] = true
-				break
 			}
 		}
 		if len(desired) == 0 {

@@ -123,11 +123,16 @@ const usage = `usage:
                     [--enable-batching [--max-batch-size 32] [--batch-timeout-micros 1000]
                      [--num-batch-threads NCPU] [--max-enqueued-batches 100]]
                     [--monitoring-config-file FILE] [--enable-cors]
+  go_consumer serve --model-config-file FILE [--model-config-file-poll-wait-seconds 0]
+                    [--allow-version-labels-for-unavailable-models] [the flags above but
+                    --model-base-path, --model-name, --model-version-policy and --versions]
                     TensorFlow Serving's own flags, with its meanings (0: none):
                     [--port 8500] [--rest_api_port 0] [--model_name default]
                     [--model_base_path DIR] [--file_system_poll_wait_seconds 1]
                     [--rest_api_timeout_in_ms 30000] [--enable_batching]
                     [--rest_api_enable_cors_support] [--monitoring_config_file FILE]
+                    [--model_config_file FILE] [--model_config_file_poll_wait_seconds 0]
+                    [--allow_version_labels_for_unavailable_models]
   go_consumer version
   go_consumer run-cases    (test mode: one JSON case per line; tests/CONTRACT.md, "Case runner")
 

@@ -4,6 +4,7 @@ package main
 // base path, with hot model versions (see package serving and tests/CONTRACT.md, "Serving").
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -55,6 +56,14 @@ type serveConfig struct {
 	paths map[string]string
 	// cors is --enable-cors.
 	cors bool
+	// configFile is --model-config-file ("" for none), models what it held at start,
+	// configPoll how often it is read again (0: never), allowUnavailableLabels
+	// --allow-version-labels-for-unavailable-models.
+	configFile             string
+	configText             []byte // the file's text the models were read from
+	models                 []serving.ModelConfig
+	configPoll             time.Duration
+	allowUnavailableLabels bool
 }
 
 func parseServeFlags(args []string) (*serveConfig, error) {
@@ -86,6 +95,13 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&monitoring, "monitoring-config-file", "", "a tensorflow.serving.MonitoringConfig in text format; with prometheus_config { enable: true } the REST port serves the metrics")
 	fs.StringVar(&monitoring, "monitoring_config_file", "", "TensorFlow Serving's name of --monitoring-config-file")
 	cors := fs.Bool("enable-cors", false, "add CORS headers (Access-Control-Allow-Origin *) to every REST answer")
+	var configFile, configPoll string
+	fs.StringVar(&configFile, "model-config-file", "", "a tensorflow.serving.ModelServerConfig in text format: the models, their folders, version policies and labels")
+	fs.StringVar(&configFile, "model_config_file", "", "TensorFlow Serving's name of --model-config-file")
+	fs.StringVar(&configPoll, "model-config-file-poll-wait-seconds", "0", "seconds between reads of --model-config-file (0: only at start)")
+	fs.StringVar(&configPoll, "model_config_file_poll_wait_seconds", "0", "TensorFlow Serving's name of --model-config-file-poll-wait-seconds")
+	allowLabels := fs.Bool("allow-version-labels-for-unavailable-models", false, "let a new version label point at a version not yet available")
+	fs.BoolVar(allowLabels, "allow_version_labels_for_unavailable_models", false, "TensorFlow Serving's name of --allow-version-labels-for-unavailable-models")
 	// TensorFlow Serving's own flags (model_servers/main.cc) with its meanings, so that its
 	// command lines run unchanged (tests/CONTRACT.md, "TensorFlow Serving's flags").
 	fs.BoolVar(enableBatching, "enable_batching", false, "TensorFlow Serving's name of --enable-batching")
@@ -104,6 +120,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		{"request-timeout", "rest_api_timeout_in_ms"}, {"enable-batching", "enable_batching"},
 		{"enable-cors", "rest_api_enable_cors_support"}, {"monitoring-config-file", "monitoring_config_file"},
 		{"model-base-path", "model_base_path"}, {"model-name", "model_base_path"}, {"model-base-path", "model_name"},
+		{"model-config-file", "model_config_file"},
+		{"model-config-file-poll-wait-seconds", "model_config_file_poll_wait_seconds"},
+		{"allow-version-labels-for-unavailable-models", "allow_version_labels_for_unavailable_models"},
 	} {
 		if isSet(fs, pair[0]) && isSet(fs, pair[1]) {
 			return nil, usagef("serve: --%s and TensorFlow Serving's --%s cannot be combined", pair[0], pair[1])
@@ -112,10 +131,31 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if err := tfServingFlags(fs, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, port, poll, timeout); err != nil {
 		return nil, err
 	}
-	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow, cors: *cors}
+	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow, cors: *cors,
+		allowUnavailableLabels: *allowLabels}
 	var abs string
 	var err error
 	switch {
+	case configFile != "":
+		// TensorFlow Serving's --model_config_file: every model, its folder, policy and labels.
+		for _, f := range []string{"model-base-path", "model-name", "model_base_path", "model_name", "model-version-policy", "versions"} {
+			if isSet(fs, f) {
+				return nil, usagef("serve: --%s cannot be combined with --model-config-file, which configures every model", f)
+			}
+		}
+		if cfg.models, cfg.configText, err = readModelConfig(configFile); err != nil {
+			return nil, err
+		}
+		cfg.configFile = configFile
+		cfg.names = nil
+		cfg.paths = map[string]string{}
+		n, perr := strconv.ParseInt(configPoll, 10, 32)
+		if perr != nil || n < 0 {
+			return nil, usagef("serve: invalid --model-config-file-poll-wait-seconds %q: expected an integer >= 0", status.Bound(configPoll))
+		}
+		cfg.configPoll = time.Duration(n) * time.Second
+	case isSet(fs, "model-config-file-poll-wait-seconds") || isSet(fs, "model_config_file_poll_wait_seconds"):
+		return nil, usagef("serve: --model-config-file-poll-wait-seconds needs --model-config-file")
 	case isSet(fs, "model_base_path"):
 		// TensorFlow Serving's one model: its name and the folder of its versions.
 		if abs, err = pathtext.Absolute(*tfModelBase); err != nil {
@@ -133,7 +173,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	case *base == "":
 		return nil, usagef("serve: --model-base-path DIR is required")
 	}
-	if cfg.paths == nil {
+	if cfg.paths == nil && cfg.models == nil {
 		if abs, err = pathtext.Absolute(*base); err != nil {
 			return nil, usagef("serve: --model-base-path %s: %v", *base, err)
 		}
@@ -229,6 +269,56 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
+}
+
+// pollModelConfig reads --model-config-file again every --model-config-file-poll-wait-seconds
+// until ctx is done, and applies it (Manager.Reconfigure) when its text has changed; a file
+// that cannot be read or parsed, or a label the rule refuses, is one log line and the server
+// goes on with what it serves.
+func pollModelConfig(ctx context.Context, cfg *serveConfig, mgr *serving.Manager, logs *lineLog) {
+	last := cfg.configText // what the server started from: any later change is applied
+	ticker := time.NewTicker(cfg.configPoll)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		text, err := os.ReadFile(cfg.configFile)
+		if err != nil || bytes.Equal(text, last) {
+			if err != nil {
+				logs.Logf("model config %s: %v; serving the config read before", cfg.configFile, err)
+			}
+			continue
+		}
+		last = text
+		models, err := serving.ParseModelServerConfig(text)
+		if err == nil {
+			logs.Logf("model config %s changed: %d models", cfg.configFile, len(models))
+			err = mgr.Reconfigure(models)
+		}
+		if err != nil {
+			logs.Logf("model config %s: %v", cfg.configFile, err)
+		}
+	}
+}
+
+// readModelConfig reads and parses --model-config-file (serving.ParseModelServerConfig): a
+// missing file is NOT_FOUND, one that cannot be read or parsed INVALID_ARGUMENT.
+func readModelConfig(file string) ([]serving.ModelConfig, []byte, error) {
+	text, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, status.New(status.NotFound, "serve: --model-config-file %s does not exist", status.Bound(file))
+	}
+	if err != nil {
+		return nil, nil, usagef("serve: cannot read --model-config-file %s: %v", status.Bound(file), err)
+	}
+	models, err := serving.ParseModelServerConfig(text)
+	if err != nil {
+		return nil, nil, status.New(status.CodeOf(err), "serve: --model-config-file %s: %v", status.Bound(file), err)
+	}
+	return models, text, nil
 }
 
 // tfServingFlags turns the TensorFlow Serving flags that were given into the values of the
@@ -371,20 +461,27 @@ func cmdServe(args []string, stderr io.Writer) error {
 		defer sched.Close() // after mgr.Close: every version's batches have run
 	}
 	mgr := serving.NewManager(serving.Options{
-		BasePath:   cfg.base,
-		ModelNames: cfg.names,
-		ModelPaths: cfg.paths,
-		Policy:     cfg.policy,
-		Versions:   cfg.versions,
-		Load:       serving.NewLoader(cfg.skipVerification, cfg.allowOps),
-		Logf:       logs.Logf,
-		Batching:   sched,
-		Metrics:    metrics,
+		BasePath:               cfg.base,
+		ModelNames:             cfg.names,
+		ModelPaths:             cfg.paths,
+		Models:                 cfg.models,
+		AllowUnavailableLabels: cfg.allowUnavailableLabels,
+		Policy:                 cfg.policy,
+		Versions:               cfg.versions,
+		Load:                   serving.NewLoader(cfg.skipVerification, cfg.allowOps),
+		Logf:                   logs.Logf,
+		Batching:               sched,
+		Metrics:                metrics,
 	})
 	// TensorFlow Serving's start-up gating (server_core.cc, WaitUntilModelsAvailable): the
 	// ports open only once every initial model has a version available; a model that has
 	// none is an error.
-	mgr.Poll()
+	var labelErr error
+	if cfg.models != nil {
+		labelErr = mgr.Reconfigure(cfg.models) // loads, then sets the version labels
+	} else {
+		mgr.Poll()
+	}
 	if ctx.Err() != nil {
 		mgr.Close()
 		logs.Logf("stopped before serving")
@@ -393,6 +490,10 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err := mgr.Unavailable(); err != nil {
 		mgr.Close()
 		return status.New(status.CodeOf(err), "serve: cannot start: %v", err)
+	}
+	if labelErr != nil {
+		mgr.Close()
+		return status.New(status.CodeOf(labelErr), "serve: cannot start: --model-config-file %s: %v", status.Bound(cfg.configFile), labelErr)
 	}
 
 	var ln, grpcLn net.Listener
@@ -446,7 +547,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if cfg.metricsPath != "" {
 		batching += ", Prometheus metrics at " + cfg.metricsPath
 	}
-	logs.Logf("serving %s (policy %s%s): %s", strings.Join(apisServed, " and "), cfg.policy, batching, strings.Join(served, ", "))
+	policy := "policy " + string(cfg.policy)
+	if cfg.configFile != "" {
+		policy = "models and policies of " + cfg.configFile
+	}
+	logs.Logf("serving %s (%s%s): %s", strings.Join(apisServed, " and "), policy, batching, strings.Join(served, ", "))
 
 	server := &serving.Server{
 		Manager:         mgr,
@@ -479,6 +584,15 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 
 	pollCtx, stopPolling := context.WithCancel(context.Background())
+	configPolled := make(chan struct{})
+	go func() {
+		defer close(configPolled)
+		if cfg.configPoll == 0 {
+			<-pollCtx.Done()
+			return
+		}
+		pollModelConfig(pollCtx, cfg, mgr, logs)
+	}()
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
@@ -533,6 +647,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 	stopPolling()
 	<-polled
+	<-configPolled
 	server.Wait()
 	grpcAPI.Wait()
 	mgr.Close()
