@@ -131,3 +131,32 @@ def test_gzip_bodies_and_cors(tmp_path):
         assert refused.status_code == 400
         assert refused.json() == {"error": "Origin header is missing in CORS preflight"}
         assert server.stop() == 0
+
+
+def test_batching_parameters_file(tmp_path):
+    """--batching_parameters_file: TF Serving's BatchingParameters text sets the batching
+    parameters (the start line shows them); a field this server does not implement is refused,
+    not ignored."""
+    copy_latest(tmp_path / "models", "linear")
+    params = tmp_path / "batching.config"
+    params.write_text(
+        "max_batch_size { value: 4 }\nbatch_timeout_micros { value: 500 }\n"
+        "num_batch_threads { value: 1 }\nmax_enqueued_batches { value: 7 }\n"
+    )
+    flags = ["--enable_batching", "--batching_parameters_file", str(params)]
+    with Server(tmp_path / "models", *flags) as server:
+        line = server.wait_for_line("serving the")
+        assert (
+            "batching: --max-batch-size 4 --batch-timeout-micros 500 --num-batch-threads 1 "
+            "--max-enqueued-batches 7" in line
+        ), line
+        answer = requests.post(server.url + "/v1/models/linear:predict", data=BODY, timeout=TIMEOUT)
+        assert answer.status_code == 200 and "batch=" in server.wait_for_line("access: POST")
+        assert server.stop() == 0
+    params.write_text("allowed_batch_sizes: 8\n")
+    done = SERVING.run_process(
+        ["serve", "--model-base-path", str(tmp_path / "models"), *flags], timeout=60
+    )
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "allowed_batch_sizes is not supported" in lines[0], lines

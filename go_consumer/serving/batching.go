@@ -41,6 +41,9 @@ type BatchOptions struct {
 	// Metrics, when not nil, records the batching metrics (queuing latency, input and
 	// processed batch sizes, wrapped runs).
 	Metrics *Metrics
+	// ThreadPoolName is the thread_pool_name label of the queuing latency ("" for TF
+	// Serving's default, batch_threads).
+	ThreadPoolName string
 }
 
 // DefaultBatchOptions are the defaults of the serve flags.
@@ -477,7 +480,7 @@ func (b *Batcher) execute(nb *batch) {
 	for i, c := range nb.calls {
 		enqueued[i] = c.enqueued
 	}
-	b.sched.opts.Metrics.batchRun(nb.rows, enqueued, time.Now())
+	b.sched.opts.Metrics.batchRun(b.sched.opts.ThreadPoolName, nb.rows, enqueued, time.Now())
 	if len(nb.calls) == 1 {
 		c := nb.calls[0]
 		c.outputs, c.err = b.run(nb.plan, c.inputs)

@@ -160,15 +160,18 @@ func (m *Metrics) enqueued(rows int) {
 
 // batchRun records one session run of a batch: processed_batch_size (its rows),
 // wrapped_run_count, and the queuing latency of each request in it (from enqueueing to the
-// start of the run).
-func (m *Metrics) batchRun(rows int, enqueued []time.Time, started time.Time) {
+// start of the run) under the pool's thread_pool_name ("" for batch_threads).
+func (m *Metrics) batchRun(pool string, rows int, enqueued []time.Time, started time.Time) {
 	if m == nil {
 		return
+	}
+	if pool == "" {
+		pool = batchThreadPool
 	}
 	m.processedBatchSize.Observe(float64(rows))
 	m.wrappedRunCount.Inc()
 	for _, t := range enqueued {
-		m.queuingLatency.WithLabelValues(batchThreadPool).Observe(micros(started.Sub(t)))
+		m.queuingLatency.WithLabelValues(pool).Observe(micros(started.Sub(t)))
 	}
 }
 

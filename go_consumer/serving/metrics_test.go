@@ -85,7 +85,7 @@ func TestLoadAndBatchingMetrics(t *testing.T) {
 	now := time.Now()
 	m.enqueued(3)
 	m.enqueued(5)
-	m.batchRun(8, []time.Time{now.Add(-2 * time.Millisecond), now.Add(-time.Millisecond)}, now)
+	m.batchRun("", 8, []time.Time{now.Add(-2 * time.Millisecond), now.Add(-time.Millisecond)}, now)
 	if got := testutil.ToFloat64(m.wrappedRunCount); got != 1 {
 		t.Errorf("wrapped runs %v", got)
 	}
@@ -108,7 +108,7 @@ func TestLoadAndBatchingMetrics(t *testing.T) {
 	none.Request("x", "predict", "REST", "OK", time.Second, time.Second)
 	none.Load("/x", nil, time.Second)
 	none.enqueued(1)
-	none.batchRun(1, nil, now)
+	none.batchRun("", 1, nil, now)
 }
 
 func TestCodeName(t *testing.T) {

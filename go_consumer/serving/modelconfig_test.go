@@ -110,3 +110,30 @@ func TestReconfigureLabelsAndNumVersions(t *testing.T) {
 		t.Errorf("closed: %s", f.closedList())
 	}
 }
+
+func TestParseBatchingParameters(t *testing.T) {
+	base := DefaultBatchOptions()
+	b, err := ParseBatchingParameters([]byte(`max_batch_size { value: 8 }
+batch_timeout_micros { value: 0 }
+num_batch_threads { value: 2 }
+thread_pool_name { value: "pool" }`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.MaxBatchSize != 8 || b.BatchTimeout != 0 || b.NumBatchThreads != 2 || b.ThreadPoolName != "pool" ||
+		b.MaxEnqueuedBatches != base.MaxEnqueuedBatches {
+		t.Errorf("%+v", b)
+	}
+	for _, c := range []struct{ text, want string }{
+		{`allowed_batch_sizes: 8`, "allowed_batch_sizes is not supported"},
+		{`enable_large_batch_splitting { value: true }`, "enable_large_batch_splitting is not supported"},
+		{`max_batch_size { value: 0 }`, "max_batch_size 0: expected a positive integer"},
+		{`batch_timeout_micros { value: -1 }`, "batch_timeout_micros -1"},
+		{`max_batch_size: 8`, "not a tensorflow.serving.BatchingParameters"},
+	} {
+		if _, err := ParseBatchingParameters([]byte(c.text), base); err == nil || !strings.Contains(err.Error(), c.want) ||
+			status.CodeOf(err) != status.InvalidArgument {
+			t.Errorf("%s: %v, want %q", c.text, err, c.want)
+		}
+	}
+}

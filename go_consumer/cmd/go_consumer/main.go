@@ -121,7 +121,8 @@ const usage = `usage:
                     [--max-request-bytes N] [--request-timeout 30s] [--poll-interval 1s]
                     [--skip-verification] [--allow-op OP]...
                     [--enable-batching [--max-batch-size 32] [--batch-timeout-micros 1000]
-                     [--num-batch-threads NCPU] [--max-enqueued-batches 100]]
+                     [--num-batch-threads NCPU] [--max-enqueued-batches 100]
+                     | --enable-batching --batching-parameters-file FILE]
                     [--monitoring-config-file FILE] [--enable-cors]
   go_consumer serve --model-config-file FILE [--model-config-file-poll-wait-seconds 0]
                     [--allow-version-labels-for-unavailable-models] [the flags above but
@@ -133,6 +134,7 @@ const usage = `usage:
                     [--rest_api_enable_cors_support] [--monitoring_config_file FILE]
                     [--model_config_file FILE] [--model_config_file_poll_wait_seconds 0]
                     [--allow_version_labels_for_unavailable_models]
+                    [--batching_parameters_file FILE]
   go_consumer version
   go_consumer run-cases    (test mode: one JSON case per line; tests/CONTRACT.md, "Case runner")
 

@@ -101,6 +101,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&configPoll, "model-config-file-poll-wait-seconds", "0", "seconds between reads of --model-config-file (0: only at start)")
 	fs.StringVar(&configPoll, "model_config_file_poll_wait_seconds", "0", "TensorFlow Serving's name of --model-config-file-poll-wait-seconds")
 	allowLabels := fs.Bool("allow-version-labels-for-unavailable-models", false, "let a new version label point at a version not yet available")
+	var batchingFile string
+	fs.StringVar(&batchingFile, "batching-parameters-file", "", "a tensorflow.serving.BatchingParameters in text format (with --enable-batching)")
+	fs.StringVar(&batchingFile, "batching_parameters_file", "", "TensorFlow Serving's name of --batching-parameters-file")
 	fs.BoolVar(allowLabels, "allow_version_labels_for_unavailable_models", false, "TensorFlow Serving's name of --allow-version-labels-for-unavailable-models")
 	// TensorFlow Serving's own flags (model_servers/main.cc) with its meanings, so that its
 	// command lines run unchanged (tests/CONTRACT.md, "TensorFlow Serving's flags").
@@ -123,6 +126,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		{"model-config-file", "model_config_file"},
 		{"model-config-file-poll-wait-seconds", "model_config_file_poll_wait_seconds"},
 		{"allow-version-labels-for-unavailable-models", "allow_version_labels_for_unavailable_models"},
+		{"batching-parameters-file", "batching_parameters_file"},
 	} {
 		if isSet(fs, pair[0]) && isSet(fs, pair[1]) {
 			return nil, usagef("serve: --%s and TensorFlow Serving's --%s cannot be combined", pair[0], pair[1])
@@ -235,6 +239,12 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		if !*enableBatching && isSet(fs, f) {
 			return nil, usagef("serve: --%s needs --enable-batching", f)
 		}
+		if batchingFile != "" && isSet(fs, f) {
+			return nil, usagef("serve: --%s cannot be combined with --batching-parameters-file, which sets the batching parameters", f)
+		}
+	}
+	if batchingFile != "" && !*enableBatching {
+		return nil, usagef("serve: --batching-parameters-file needs --enable-batching")
 	}
 	if *enableBatching {
 		b := defaults
@@ -258,6 +268,15 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			return nil, usagef("serve: invalid --batch-timeout-micros %q: expected an integer 0..3600000000", status.Bound(*batchTimeout))
 		}
 		b.BatchTimeout = time.Duration(us) * time.Microsecond
+		if batchingFile != "" {
+			text, err := os.ReadFile(batchingFile)
+			if err != nil {
+				return nil, status.New(fileCode(err), "serve: cannot read --batching-parameters-file %s: %v", status.Bound(batchingFile), err)
+			}
+			if b, err = serving.ParseBatchingParameters(text, b); err != nil {
+				return nil, usagef("serve: --batching-parameters-file %s: %v", status.Bound(batchingFile), err)
+			}
+		}
 		cfg.batching = &b
 	}
 	if monitoring != "" {
