@@ -1,18 +1,12 @@
 package serving
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
-	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
-	"google.golang.org/protobuf/types/dynamicpb"
-	_ "google.golang.org/protobuf/types/known/wrapperspb" // registers google/protobuf/wrappers.proto
 )
 
 // batchingParametersType is the message descriptor of tensorflow.serving.BatchingParameters,
@@ -32,46 +26,23 @@ import (
 //	  google.protobuf.Int64Value max_execution_batch_size = 9;
 //	}
 var batchingParametersType = func() protoreflect.MessageType {
-	field := func(name string, number int32, typ descriptorpb.FieldDescriptorProto_Type, typeName string, repeated bool) *descriptorpb.FieldDescriptorProto {
-		label := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL
-		if repeated {
-			label = descriptorpb.FieldDescriptorProto_LABEL_REPEATED
-		}
-		f := &descriptorpb.FieldDescriptorProto{
-			Name: proto.String(name), JsonName: proto.String(name), Number: proto.Int32(number),
-			Label: label.Enum(), Type: typ.Enum(),
-		}
-		if typeName != "" {
-			f.TypeName = proto.String(typeName)
-		}
-		return f
-	}
 	msg := descriptorpb.FieldDescriptorProto_TYPE_MESSAGE
-	file := &descriptorpb.FileDescriptorProto{
-		Name:       proto.String("tensorflow_serving/servables/tensorflow/batching_parameters.proto"),
-		Package:    proto.String("tensorflow.serving"),
-		Syntax:     proto.String("proto3"),
-		Dependency: []string{"google/protobuf/wrappers.proto"},
-		MessageType: []*descriptorpb.DescriptorProto{{
+	return schemaType("tensorflow_serving/servables/tensorflow/batching_parameters.proto",
+		[]string{"google/protobuf/wrappers.proto"},
+		[]*descriptorpb.DescriptorProto{{
 			Name: proto.String("BatchingParameters"),
 			Field: []*descriptorpb.FieldDescriptorProto{
-				field("max_batch_size", 1, msg, ".google.protobuf.Int64Value", false),
-				field("batch_timeout_micros", 2, msg, ".google.protobuf.Int64Value", false),
-				field("max_enqueued_batches", 3, msg, ".google.protobuf.Int64Value", false),
-				field("num_batch_threads", 4, msg, ".google.protobuf.Int64Value", false),
-				field("thread_pool_name", 5, msg, ".google.protobuf.StringValue", false),
-				field("allowed_batch_sizes", 6, descriptorpb.FieldDescriptorProto_TYPE_INT64, "", true),
-				field("pad_variable_length_inputs", 7, descriptorpb.FieldDescriptorProto_TYPE_BOOL, "", false),
-				field("enable_large_batch_splitting", 8, msg, ".google.protobuf.BoolValue", false),
-				field("max_execution_batch_size", 9, msg, ".google.protobuf.Int64Value", false),
+				schemaField("max_batch_size", 1, msg, ".google.protobuf.Int64Value", false),
+				schemaField("batch_timeout_micros", 2, msg, ".google.protobuf.Int64Value", false),
+				schemaField("max_enqueued_batches", 3, msg, ".google.protobuf.Int64Value", false),
+				schemaField("num_batch_threads", 4, msg, ".google.protobuf.Int64Value", false),
+				schemaField("thread_pool_name", 5, msg, ".google.protobuf.StringValue", false),
+				schemaField("allowed_batch_sizes", 6, descriptorpb.FieldDescriptorProto_TYPE_INT64, "", true),
+				schemaField("pad_variable_length_inputs", 7, descriptorpb.FieldDescriptorProto_TYPE_BOOL, "", false),
+				schemaField("enable_large_batch_splitting", 8, msg, ".google.protobuf.BoolValue", false),
+				schemaField("max_execution_batch_size", 9, msg, ".google.protobuf.Int64Value", false),
 			},
-		}},
-	}
-	fd, err := protodesc.NewFile(file, protoregistry.GlobalFiles)
-	if err != nil {
-		panic(fmt.Sprintf("batching_parameters: %v", err))
-	}
-	return dynamicpb.NewMessageType(fd.Messages().ByName("BatchingParameters"))
+		}}, "BatchingParameters")
 }()
 
 // ParseBatchingParameters reads TensorFlow Serving's --batching_parameters_file, a
@@ -90,9 +61,9 @@ func ParseBatchingParameters(text []byte, base BatchOptions) (BatchOptions, erro
 	bad := func(format string, args ...any) (BatchOptions, error) {
 		return BatchOptions{}, status.New(status.InvalidArgument, format, args...)
 	}
-	m := batchingParametersType.New()
-	if err := (prototext.UnmarshalOptions{}).Unmarshal(text, m.Interface()); err != nil {
-		return bad("not a tensorflow.serving.BatchingParameters in text format: %v", err)
+	m, err := parseText(batchingParametersType, text)
+	if err != nil {
+		return BatchOptions{}, err
 	}
 	fields := m.Descriptor().Fields()
 	for _, name := range []protoreflect.Name{"allowed_batch_sizes", "pad_variable_length_inputs", "enable_large_batch_splitting", "max_execution_batch_size"} {

@@ -73,6 +73,12 @@ const (
 	modelsPath = "/v1/models"
 )
 
+// IsRoute reports whether path is one of the REST API's own routes (readiness, or anything
+// under /v1), where nothing else (such as the metrics) may be served.
+func IsRoute(path string) bool {
+	return path == readyPath || path == "/v1" || strings.HasPrefix(path, "/v1/")
+}
+
 // The paths of TensorFlow Serving's REST API (tensorflow_serving/model_servers).
 var (
 	predictPath = regexp.MustCompile(`^/v1/models/([^/:]+)(?:/versions/(\d+)|/labels/([^/:]+))?:(classify|regress|predict)$`)
@@ -86,8 +92,9 @@ func (s *Server) Wait() { s.running.Wait() }
 // load balancer stops sending requests while the ones in flight finish.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// Ready reports whether the server is ready to answer predictions: not draining, and every
-// model with a version available (Manager.Ready); the error says why not (UNAVAILABLE).
+// Ready reports whether the server is ready to answer predictions: not draining, and
+// Manager.Ready (no model that had a version available has lost it); the error says why not
+// (UNAVAILABLE).
 func (s *Server) Ready() error {
 	if s.draining.Load() {
 		return status.New(status.Unavailable, "the server is shutting down")

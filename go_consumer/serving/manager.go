@@ -193,9 +193,6 @@ type Options struct {
 	// otherwise every folder under BasePath with a complete version is a model, including
 	// folders that appear later.
 	ModelNames []string
-	// ModelPaths maps a model of ModelNames to its folder when that is not BasePath/<name>
-	// (TensorFlow Serving's --model_base_path names the folder of one model's versions).
-	ModelPaths map[string]string
 	// Policy is the version policy; Versions its versions for PolicySpecific.
 	Policy   Policy
 	Versions []int64
@@ -375,12 +372,7 @@ func errorCode(err error) string {
 func (m *Manager) Models() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.models))
-	for n := range m.models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return m.sortedModels()
 }
 
 // Available returns the available versions of model name, ascending, with their folders.
@@ -492,7 +484,7 @@ func DiscoverModels(base string) []string {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") || !validModelName(name) {
+		if strings.HasPrefix(name, ".") || !ValidModelName(name) {
 			continue
 		}
 		if versions, _ := model.CompleteVersions(filepath.Join(base, name)); len(versions) > 0 {
@@ -502,8 +494,15 @@ func DiscoverModels(base string) []string {
 	return names
 }
 
-// validModelName reports whether a folder name can be a model name in a REST path.
-func validModelName(name string) bool {
+// ValidModelName reports whether a name can be a model's: a folder name that is one REST
+// path segment (not empty, ".", "..", and without "/" or ":").
+func ValidModelName(name string) bool {
+	return validSegment(name) && name != "." && name != ".."
+}
+
+// validSegment reports whether a name can be one segment of a REST path (a model name, a
+// version label): not empty, without "/" or ":".
+func validSegment(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "/:")
 }
 
@@ -547,11 +546,8 @@ func (m *Manager) wanted() []ModelConfig {
 		names = DiscoverModels(m.opts.BasePath)
 	}
 	for _, name := range names {
-		dir := m.opts.ModelPaths[name]
-		if dir == "" {
-			dir = pathtext.Join(m.opts.BasePath, name)
-		}
-		models = append(models, ModelConfig{Name: name, Dir: dir, Policy: VersionPolicy{Kind: m.opts.Policy, Versions: m.opts.Versions}})
+		models = append(models, ModelConfig{Name: name, Dir: pathtext.Join(m.opts.BasePath, name),
+			Policy: VersionPolicy{Kind: m.opts.Policy, Versions: m.opts.Versions}})
 	}
 	return models
 }

@@ -32,6 +32,7 @@ const batchThreadPool = "batch_threads"
 // nothing.
 type Metrics struct {
 	registry *prometheus.Registry
+	handler  http.Handler
 
 	requestCount   *prometheus.CounterVec
 	requestLatency *prometheus.HistogramVec
@@ -97,13 +98,12 @@ func NewMetrics() *Metrics {
 	}
 	m.registry.MustRegister(m.requestCount, m.requestLatency, m.runtimeLatency, m.loadAttempts, m.loadLatency,
 		m.queuingLatency, m.inputBatchSize, m.processedBatchSize, m.wrappedRunCount)
+	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }
 
 // Handler answers a scrape in Prometheus's text exposition format (promhttp).
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
-}
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Registry is the registry the metrics are on, for a caller that serves them itself.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }

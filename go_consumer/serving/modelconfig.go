@@ -46,7 +46,7 @@ func ModelConfigs(c *config.ModelServerConfig) ([]ModelConfig, error) {
 	for i, mc := range c.GetModelConfigList().GetConfig() {
 		name := mc.GetName()
 		switch {
-		case !validModelName(name) || name == "." || name == "..":
+		case !ValidModelName(name):
 			return bad("model_config_list config %d: invalid name %q: expected a model name without / or :", i, status.Bound(name))
 		case seen[name]:
 			return bad("model_config_list: model %s is configured twice", status.Bound(name))
@@ -83,7 +83,7 @@ func ModelConfigs(c *config.ModelServerConfig) ([]ModelConfig, error) {
 			m.Policy.NumVersions = int(vp.GetLatest().GetNumVersions())
 		}
 		for label, n := range mc.GetVersionLabels() {
-			if !validModelName(label) || n <= 0 {
+			if !validSegment(label) || n <= 0 {
 				return bad("model %s: version_labels %q -> %d: expected a label without / or : and a positive version", status.Bound(name), status.Bound(label), n)
 			}
 			m.Labels[label] = n

@@ -1,15 +1,9 @@
 package serving
 
 import (
-	"fmt"
-
 	"github.com/polyglot-tf/polyglot-tf/go_consumer/status"
-	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
-	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // MonitoringConfig is what serve reads from TensorFlow Serving's --monitoring_config_file: a
@@ -29,40 +23,16 @@ type MonitoringConfig struct {
 //
 //	message PrometheusConfig { bool enable = 1; string path = 2; }
 //	message MonitoringConfig { PrometheusConfig prometheus_config = 1; }
-var monitoringConfigType = func() protoreflect.MessageType {
-	field := func(name string, number int32, typ descriptorpb.FieldDescriptorProto_Type, typeName string) *descriptorpb.FieldDescriptorProto {
-		f := &descriptorpb.FieldDescriptorProto{
-			Name:     proto.String(name),
-			JsonName: proto.String(name),
-			Number:   proto.Int32(number),
-			Label:    descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
-			Type:     typ.Enum(),
-		}
-		if typeName != "" {
-			f.TypeName = proto.String(typeName)
-		}
-		return f
-	}
-	file := &descriptorpb.FileDescriptorProto{
-		Name:    proto.String("tensorflow_serving/config/monitoring_config.proto"),
-		Package: proto.String("tensorflow.serving"),
-		Syntax:  proto.String("proto3"),
-		MessageType: []*descriptorpb.DescriptorProto{
-			{Name: proto.String("PrometheusConfig"), Field: []*descriptorpb.FieldDescriptorProto{
-				field("enable", 1, descriptorpb.FieldDescriptorProto_TYPE_BOOL, ""),
-				field("path", 2, descriptorpb.FieldDescriptorProto_TYPE_STRING, ""),
-			}},
-			{Name: proto.String("MonitoringConfig"), Field: []*descriptorpb.FieldDescriptorProto{
-				field("prometheus_config", 1, descriptorpb.FieldDescriptorProto_TYPE_MESSAGE, ".tensorflow.serving.PrometheusConfig"),
-			}},
-		},
-	}
-	fd, err := protodesc.NewFile(file, nil)
-	if err != nil {
-		panic(fmt.Sprintf("monitoring_config.proto: %v", err))
-	}
-	return dynamicpb.NewMessageType(fd.Messages().ByName("MonitoringConfig"))
-}()
+var monitoringConfigType = schemaType("tensorflow_serving/config/monitoring_config.proto", nil,
+	[]*descriptorpb.DescriptorProto{
+		{Name: proto.String("PrometheusConfig"), Field: []*descriptorpb.FieldDescriptorProto{
+			schemaField("enable", 1, descriptorpb.FieldDescriptorProto_TYPE_BOOL, "", false),
+			schemaField("path", 2, descriptorpb.FieldDescriptorProto_TYPE_STRING, "", false),
+		}},
+		{Name: proto.String("MonitoringConfig"), Field: []*descriptorpb.FieldDescriptorProto{
+			schemaField("prometheus_config", 1, descriptorpb.FieldDescriptorProto_TYPE_MESSAGE, ".tensorflow.serving.PrometheusConfig", false),
+		}},
+	}, "MonitoringConfig")
 
 // ParseMonitoringConfig reads a tensorflow.serving.MonitoringConfig in protobuf text format
 // (prototext, the format TensorFlow Serving's --monitoring_config_file takes), such as
@@ -72,9 +42,9 @@ var monitoringConfigType = func() protoreflect.MessageType {
 // An unknown field or a syntax error is an INVALID_ARGUMENT naming it; a path that does not
 // start with "/" too.
 func ParseMonitoringConfig(text []byte) (MonitoringConfig, error) {
-	msg := monitoringConfigType.New()
-	if err := (prototext.UnmarshalOptions{}).Unmarshal(text, msg.Interface()); err != nil {
-		return MonitoringConfig{}, status.New(status.InvalidArgument, "not a tensorflow.serving.MonitoringConfig in text format: %v", err)
+	msg, err := parseText(monitoringConfigType, text)
+	if err != nil {
+		return MonitoringConfig{}, err
 	}
 	cfg := MonitoringConfig{PrometheusPath: PrometheusPath}
 	fields := msg.Descriptor().Fields()

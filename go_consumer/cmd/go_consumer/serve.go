@@ -51,14 +51,12 @@ type serveConfig struct {
 	// metricsPath is where the REST port serves the Prometheus metrics ("" for nowhere):
 	// --monitoring-config-file's prometheus_config.
 	metricsPath string
-	// paths maps a model name to its folder when it is not base/<name> (TF Serving's
-	// --model_base_path); nil otherwise.
-	paths map[string]string
 	// cors is --enable-cors.
 	cors bool
-	// configFile is --model-config-file ("" for none), models what it held at start,
-	// configPoll how often it is read again (0: never), allowUnavailableLabels
-	// --allow-version-labels-for-unavailable-models.
+	// models is the explicit list of models: what --model-config-file held at start, or TF
+	// Serving's one model of --model_base_path; nil when the models are base's folders.
+	// configFile is --model-config-file ("" for none), configPoll how often it is read again
+	// (0: never), allowUnavailableLabels --allow-version-labels-for-unavailable-models.
 	configFile             string
 	configText             []byte // the file's text the models were read from
 	models                 []serving.ModelConfig
@@ -132,13 +130,14 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			return nil, usagef("serve: --%s and TensorFlow Serving's --%s cannot be combined", pair[0], pair[1])
 		}
 	}
-	if err := tfServingFlags(fs, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, port, poll, timeout); err != nil {
+	pollOnce, err := tfServingFlags(fs, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, port, poll, timeout)
+	if err != nil {
 		return nil, err
 	}
 	cfg := &serveConfig{host: *host, grpcHost: *grpcHost, skipVerification: *skip, allowOps: allow, cors: *cors,
 		allowUnavailableLabels: *allowLabels}
 	var abs string
-	var err error
+	var single *serving.ModelConfig // TF Serving's one model (--model_base_path)
 	switch {
 	case configFile != "":
 		// TensorFlow Serving's --model_config_file: every model, its folder, policy and labels.
@@ -151,8 +150,6 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			return nil, err
 		}
 		cfg.configFile = configFile
-		cfg.names = nil
-		cfg.paths = map[string]string{}
 		n, perr := strconv.ParseInt(configPoll, 10, 32)
 		if perr != nil || n < 0 {
 			return nil, usagef("serve: invalid --model-config-file-poll-wait-seconds %q: expected an integer >= 0", status.Bound(configPoll))
@@ -168,16 +165,16 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		if !isFolder(abs) {
 			return nil, status.New(status.NotFound, "serve: --model_base_path %s is not a folder", abs)
 		}
-		if n := *tfModelName; n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
-			return nil, usagef("serve: invalid --model_name %q: expected a name without / or :", status.Bound(n))
+		if !serving.ValidModelName(*tfModelName) {
+			return nil, usagef("serve: invalid --model_name %q: expected a name without / or :", status.Bound(*tfModelName))
 		}
-		cfg.names, cfg.paths = []string{*tfModelName}, map[string]string{*tfModelName: abs}
+		single = &serving.ModelConfig{Name: *tfModelName, Dir: abs}
 	case isSet(fs, "model_name"):
 		return nil, usagef("serve: --model_name needs --model_base_path, the folder of that model's versions")
 	case *base == "":
 		return nil, usagef("serve: --model-base-path DIR is required")
 	}
-	if cfg.paths == nil && cfg.models == nil {
+	if cfg.models == nil && single == nil {
 		if abs, err = pathtext.Absolute(*base); err != nil {
 			return nil, usagef("serve: --model-base-path %s: %v", *base, err)
 		}
@@ -188,7 +185,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	}
 	seen := map[string]bool{}
 	for _, n := range names {
-		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/:") {
+		if !serving.ValidModelName(n) {
 			return nil, usagef("serve: invalid --model-name %q: expected the name of a folder under --model-base-path", status.Bound(n))
 		}
 		if dir := pathtext.Join(abs, n); !isFolder(dir) {
@@ -230,7 +227,7 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 	if cfg.requestTimeout, err = positiveDuration("request-timeout", *timeout); err != nil {
 		return nil, err
 	}
-	if *poll == "once" { // --file_system_poll_wait_seconds 0
+	if pollOnce { // --file_system_poll_wait_seconds 0: no polling after the start
 		cfg.pollInterval = 0
 	} else if cfg.pollInterval, err = positiveDuration("poll-interval", *poll); err != nil {
 		return nil, err
@@ -269,9 +266,9 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 		}
 		b.BatchTimeout = time.Duration(us) * time.Microsecond
 		if batchingFile != "" {
-			text, err := os.ReadFile(batchingFile)
+			text, err := readFlagFile("batching-parameters-file", batchingFile)
 			if err != nil {
-				return nil, status.New(fileCode(err), "serve: cannot read --batching-parameters-file %s: %v", status.Bound(batchingFile), err)
+				return nil, err
 			}
 			if b, err = serving.ParseBatchingParameters(text, b); err != nil {
 				return nil, usagef("serve: --batching-parameters-file %s: %v", status.Bound(batchingFile), err)
@@ -284,7 +281,11 @@ func parseServeFlags(args []string) (*serveConfig, error) {
 			return nil, err
 		}
 	}
-	if cfg.paths == nil && len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
+	if single != nil {
+		single.Policy = serving.VersionPolicy{Kind: cfg.policy, Versions: cfg.versions}
+		cfg.models = []serving.ModelConfig{*single}
+	}
+	if cfg.base != "" && len(cfg.names) == 0 && len(serving.DiscoverModels(abs)) == 0 {
 		return nil, status.New(status.NotFound, "serve: no model under --model-base-path %s: expected folders <name>/<version>/%s", abs, model.SavedModelFile)
 	}
 	return cfg, nil
@@ -323,15 +324,25 @@ func pollModelConfig(ctx context.Context, cfg *serveConfig, mgr *serving.Manager
 	}
 }
 
+// readFlagFile reads the file a serve flag names: one that does not exist is NOT_FOUND
+// ("serve: --FLAG FILE does not exist"), one that cannot be read INVALID_ARGUMENT (fileCode).
+func readFlagFile(flagName, file string) ([]byte, error) {
+	text, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, status.New(status.NotFound, "serve: --%s %s does not exist", flagName, status.Bound(file))
+	}
+	if err != nil {
+		return nil, status.New(fileCode(err), "serve: cannot read --%s %s: %v", flagName, status.Bound(file), err)
+	}
+	return text, nil
+}
+
 // readModelConfig reads and parses --model-config-file (serving.ParseModelServerConfig): a
 // missing file is NOT_FOUND, one that cannot be read or parsed INVALID_ARGUMENT.
 func readModelConfig(file string) ([]serving.ModelConfig, []byte, error) {
-	text, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, status.New(status.NotFound, "serve: --model-config-file %s does not exist", status.Bound(file))
-	}
+	text, err := readFlagFile("model-config-file", file)
 	if err != nil {
-		return nil, nil, usagef("serve: cannot read --model-config-file %s: %v", status.Bound(file), err)
+		return nil, nil, err
 	}
 	models, err := serving.ParseModelServerConfig(text)
 	if err != nil {
@@ -342,9 +353,10 @@ func readModelConfig(file string) ([]serving.ModelConfig, []byte, error) {
 
 // tfServingFlags turns the TensorFlow Serving flags that were given into the values of the
 // project's own flags, with TF Serving's meanings: --port and --rest_api_port 0 are "off",
-// --file_system_poll_wait_seconds 0 is "once" (at start only), --rest_api_timeout_in_ms is
-// milliseconds. Each must be a non-negative integer (the timeout a positive one).
-func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, restPort, poll, timeout *string) error {
+// --rest_api_timeout_in_ms is milliseconds, and --file_system_poll_wait_seconds 0, which no
+// --poll-interval can say, is pollOnce (the folders are read at start only). Each must be a
+// non-negative integer (the timeout a positive one).
+func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grpcPort, restPort, poll, timeout *string) (pollOnce bool, err error) {
 	number := func(name, value string, min int64) (int64, error) {
 		n, err := strconv.ParseInt(value, 10, 32)
 		if err != nil || n < min {
@@ -361,7 +373,7 @@ func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grp
 		}
 		n, err := number(p.name, *p.from, 0)
 		if err != nil || n > 65535 {
-			return usagef("serve: invalid --%s %q: expected a port number 1..65535, or 0 for none", p.name, status.Bound(*p.from))
+			return false, usagef("serve: invalid --%s %q: expected a port number 1..65535, or 0 for none", p.name, status.Bound(*p.from))
 		}
 		*p.dst = strconv.FormatInt(n, 10)
 		if n == 0 {
@@ -371,21 +383,19 @@ func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grp
 	if isSet(fs, "file_system_poll_wait_seconds") {
 		n, err := number("file_system_poll_wait_seconds", *tfPoll, 0)
 		if err != nil {
-			return err
+			return false, err
 		}
 		*poll = strconv.FormatInt(n, 10) + "s"
-		if n == 0 {
-			*poll = "once"
-		}
+		pollOnce = n == 0
 	}
 	if isSet(fs, "rest_api_timeout_in_ms") {
 		n, err := number("rest_api_timeout_in_ms", *tfTimeout, 1)
 		if err != nil {
-			return err
+			return false, err
 		}
 		*timeout = strconv.FormatInt(n, 10) + "ms"
 	}
-	return nil
+	return pollOnce, nil
 }
 
 // monitoringPath reads --monitoring-config-file (TensorFlow Serving's MonitoringConfig) and
@@ -393,12 +403,9 @@ func tfServingFlags(fs *flag.FlagSet, tfPort, tfRestPort, tfPoll, tfTimeout, grp
 // them. The file must exist (NOT_FOUND) and parse (INVALID_ARGUMENT); enabled metrics need
 // the REST API, and their path must not be one of its routes.
 func monitoringPath(file string, rest bool) (string, error) {
-	text, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", status.New(status.NotFound, "serve: --monitoring-config-file %s does not exist", status.Bound(file))
-	}
+	text, err := readFlagFile("monitoring-config-file", file)
 	if err != nil {
-		return "", usagef("serve: cannot read --monitoring-config-file %s: %v", status.Bound(file), err)
+		return "", err
 	}
 	cfg, err := serving.ParseMonitoringConfig(text)
 	if err != nil {
@@ -409,7 +416,7 @@ func monitoringPath(file string, rest bool) (string, error) {
 		return "", nil
 	case !rest:
 		return "", usagef("serve: --monitoring-config-file %s enables Prometheus, which is served on the REST port: --rest-port is off", status.Bound(file))
-	case cfg.PrometheusPath == "/readyz" || cfg.PrometheusPath == "/v1" || strings.HasPrefix(cfg.PrometheusPath, "/v1/"):
+	case serving.IsRoute(cfg.PrometheusPath):
 		return "", usagef("serve: --monitoring-config-file %s: prometheus_config.path %s is a route of the REST API", status.Bound(file), status.Bound(cfg.PrometheusPath))
 	}
 	return cfg.PrometheusPath, nil
@@ -482,7 +489,6 @@ func cmdServe(args []string, stderr io.Writer) error {
 	mgr := serving.NewManager(serving.Options{
 		BasePath:               cfg.base,
 		ModelNames:             cfg.names,
-		ModelPaths:             cfg.paths,
 		Models:                 cfg.models,
 		AllowUnavailableLabels: cfg.allowUnavailableLabels,
 		Policy:                 cfg.policy,
