@@ -9,11 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.polyglot.tf.internal.HostTensor;
 import org.polyglot.tf.internal.ModelLocation;
+import org.polyglot.tf.internal.PredictRequest;
 import org.polyglot.tf.internal.SessionConfig;
 import org.polyglot.tf.internal.SignatureSpec;
 import org.polyglot.tf.internal.StatusException;
@@ -342,22 +342,17 @@ public final class Model implements AutoCloseable {
     }
 
     Map<String, Tensor> call(Signature sig, Map<String, Tensor> inputs) {
-        Map<String, HostTensor> byName = new TreeMap<>(SignatureSpec.CODE_POINT_ORDER);
-        for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
-            if (!sig.inputs().containsKey(e.getKey())) {
-                throw new ModelException(ModelException.Code.INVALID_ARGUMENT, "signature \"" + sig.key()
-                        + "\" has no input \"" + e.getKey() + "\"; its inputs: " + sig.inputs().keySet());
-            }
-            byName.put(e.getKey(), Objects.requireNonNull(e.getValue(), e.getKey()).internal());
+        Set<String> given = new TreeSet<>(SignatureSpec.CODE_POINT_ORDER);
+        given.addAll(inputs.keySet());
+        try {
+            PredictRequest.checkAliases(given, sig.internal().inputs(), "the call of signature \"" + sig.key() + "\"");
+        } catch (StatusException e) {
+            throw ModelException.of(e);
         }
         List<String> inNames = new ArrayList<>();
         List<HostTensor> inValues = new ArrayList<>();
         for (TensorSpec spec : sig.inputs().values()) {
-            HostTensor t = byName.get(spec.name());
-            if (t == null) {
-                throw new ModelException(ModelException.Code.INVALID_ARGUMENT,
-                        "signature \"" + sig.key() + "\" needs input " + spec);
-            }
+            HostTensor t = Objects.requireNonNull(inputs.get(spec.name()), spec.name()).internal();
             check(spec, t);
             inNames.add(spec.tensorName());
             inValues.add(t);

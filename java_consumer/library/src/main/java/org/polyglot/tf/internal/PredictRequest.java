@@ -178,19 +178,34 @@ public record PredictRequest(String signatureName, boolean rowFormat, Json.Value
 
     /** Checks that an object's keys are exactly the signature's input aliases. */
     private static Map<String, Json.Value> member(Json.Obj o, SortedMap<String, TensorSpec> specs, String where) {
+        checkAliases(o.members().keySet(), specs, where);
+        return o.members();
+    }
+
+    /**
+     * Refuses inputs that are not exactly a signature's: the first given alias (in the order
+     * given) that is not one of its inputs, then the first of its inputs (in alias order) not
+     * given, each naming every input the signature expects. The one check of the JSON request
+     * body and of the library's {@code Signature.call}.
+     *
+     * @param given the aliases given
+     * @param specs the signature's inputs by alias
+     * @param where what gave them, for the message (e.g. {@code "inputs"}, {@code instance 0})
+     * @throws StatusException {@link Code#INVALID_ARGUMENT} for an unknown or missing alias
+     */
+    public static void checkAliases(Collection<String> given, SortedMap<String, TensorSpec> specs, String where) {
         Collection<TensorSpec> all = specs.values();
-        for (String k : o.members().keySet()) {
+        for (String k : given) {
             if (!specs.containsKey(k)) {
                 throw StatusException.invalidArgument(where + " has unknown input alias " + Echo.quotedSingle(k) + "; signature inputs: "
                         + TensorSpec.describeAll(all));
             }
         }
         for (TensorSpec s : all) {
-            if (!o.members().containsKey(s.alias())) {
+            if (!given.contains(s.alias())) {
                 throw StatusException.invalidArgument(where + " is missing input " + s.describe()
                         + "; signature inputs: " + TensorSpec.describeAll(all));
             }
         }
-        return o.members();
     }
 }

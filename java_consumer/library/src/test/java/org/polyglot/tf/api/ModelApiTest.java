@@ -111,8 +111,11 @@ class ModelApiTest {
                 assertEquals(ModelException.Code.INVALID_ARGUMENT,
                         assertThrows(ModelException.class, () -> s.call(Map.of(in, f))).code());
             }
-            assertEquals(ModelException.Code.INVALID_ARGUMENT,
-                    assertThrows(ModelException.class, () -> s.call(Map.of())).code());
+            ModelException missing = assertThrows(ModelException.class, () -> s.call(Map.of()));
+            assertEquals(ModelException.Code.INVALID_ARGUMENT, missing.code());
+            // The JSON request's own alias check and wording (PredictRequest.checkAliases).
+            assertTrue(missing.getMessage().startsWith("the call of signature \"serving_default\" is missing input 'x'"),
+                    missing.getMessage());
             assertEquals(ModelException.Code.INVALID_ARGUMENT, assertThrows(ModelException.class,
                     () -> RestJson.decode(m, "{".getBytes(StandardCharsets.UTF_8), "serving_default")).code());
             m.close();
